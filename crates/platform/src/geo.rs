@@ -349,7 +349,11 @@ impl BoundingBox {
     /// a grid scan of this box never misses a point. When the circle contains a pole or
     /// crosses the antimeridian the box spans all longitudes.
     pub fn around(center: Coordinates, radius_m: f64) -> Self {
-        let radius_m = if radius_m.is_nan() { 0.0 } else { radius_m.max(0.0) };
+        let radius_m = if radius_m.is_nan() {
+            0.0
+        } else {
+            radius_m.max(0.0)
+        };
         let delta = radius_m / EARTH_RADIUS_M;
         if delta >= PI {
             return Self::WORLD;
@@ -598,11 +602,20 @@ mod tests {
         assert!(touches_lon);
 
         let polar = BoundingBox::around(at(89.99, 0.0), 5_000.0);
-        assert_eq!((polar.min_lon(), polar.max_lon(), polar.max_lat()), (-180.0, 180.0, 90.0));
+        assert_eq!(
+            (polar.min_lon(), polar.max_lon(), polar.max_lat()),
+            (-180.0, 180.0, 90.0)
+        );
         let dateline = BoundingBox::around(at(0.0, 179.99), 5_000.0);
         assert_eq!((dateline.min_lon(), dateline.max_lon()), (-180.0, 180.0));
-        assert_eq!(BoundingBox::around(center, f64::INFINITY), BoundingBox::WORLD);
-        assert_eq!(BoundingBox::around(center, f64::NAN), BoundingBox::from_point(center));
+        assert_eq!(
+            BoundingBox::around(center, f64::INFINITY),
+            BoundingBox::WORLD
+        );
+        assert_eq!(
+            BoundingBox::around(center, f64::NAN),
+            BoundingBox::from_point(center)
+        );
     }
 
     #[test]
