@@ -147,7 +147,17 @@ impl<K: Copy + Ord> VenueIndex<K> {
     /// Whether any venue is within `minutes` of `point`; stops at the first one found, which
     /// is what makes coverage of hundreds of thousands of residents cheap.
     pub fn covers(&self, point: Coordinates, minutes: f64, model: &WalkingModel) -> bool {
-        self.for_each_within(point, minutes, model, |_| ControlFlow::Break(()))
+        if minutes.is_nan() || minutes < 0.0 {
+            return false;
+        }
+        let radius_m = model.reach_m(minutes);
+        self.grid
+            .for_each_inside(
+                point,
+                radius_m,
+                |distance_m| model.minutes_for_distance(distance_m) <= minutes,
+                |_| ControlFlow::Break(()),
+            )
             .is_break()
     }
 
@@ -297,7 +307,54 @@ impl PointGrid {
         radius_m: f64,
         mut visit: impl FnMut(usize, f64) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        if self.slots.is_empty() || radius_m.is_nan() || radius_m < 0.0 {
+        if radius_m.is_nan() || radius_m < 0.0 {
+            return ControlFlow::Continue(());
+        }
+        self.for_each_candidate(center, radius_m, |slot, _| {
+            visit(slot.item, distance_m(center, slot.at))
+        })
+    }
+
+    /// Calls `visit(item)` for every point whose haversine distance `d` from `center` passes
+    /// `accept(d)`, where `accept` must be true for distances up to about `radius_m` and false
+    /// beyond (e.g. "walking minutes ≤ N" with `radius_m` the reach of N minutes).
+    ///
+    /// The chord alone decides points more than a centimetre inside or outside the radius, so
+    /// almost no point costs any trigonometry; only the 2 cm band in between is settled by
+    /// `accept` on the exact distance. The answers are therefore identical to testing `accept`
+    /// on every point, just much cheaper: what bulk coverage and the site search need.
+    pub(crate) fn for_each_inside<B>(
+        &self,
+        center: Coordinates,
+        radius_m: f64,
+        accept: impl Fn(f64) -> bool,
+        mut visit: impl FnMut(usize) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        if radius_m.is_nan() || radius_m < 0.0 {
+            return ControlFlow::Continue(());
+        }
+        let inner_chord2 = if radius_m > SEARCH_SLACK_M {
+            chord2_for(radius_m - SEARCH_SLACK_M)
+        } else {
+            -1.0
+        };
+        self.for_each_candidate(center, radius_m, |slot, chord2| {
+            if chord2 <= inner_chord2 || accept(distance_m(center, slot.at)) {
+                visit(slot.item)
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+    }
+
+    /// Calls `visit(slot, squared chord)` for every point within `radius_m` plus the slack.
+    fn for_each_candidate<B>(
+        &self,
+        center: Coordinates,
+        radius_m: f64,
+        mut visit: impl FnMut(&Slot, f64) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        if self.slots.is_empty() {
             return ControlFlow::Continue(());
         }
         let search_m = radius_m + SEARCH_SLACK_M;
@@ -320,8 +377,7 @@ impl PointGrid {
         ) else {
             return ControlFlow::Continue(());
         };
-        let half_angle = (search_m / EARTH_RADIUS_M).min(std::f64::consts::PI) / 2.0;
-        let max_chord2 = (2.0 * half_angle.sin()).powi(2);
+        let max_chord2 = chord2_for(search_m);
         let [cx, cy, cz] = center.unit_vector();
         for row in row_lo..=row_hi {
             let first = self.starts[row * self.cols + col_lo];
@@ -330,7 +386,7 @@ impl PointGrid {
                 let [x, y, z] = slot.xyz;
                 let chord2 = (x - cx).powi(2) + (y - cy).powi(2) + (z - cz).powi(2);
                 if chord2 <= max_chord2 {
-                    visit(slot.item, distance_m(center, slot.at))?;
+                    visit(slot, chord2)?;
                 }
             }
         }
@@ -344,6 +400,13 @@ impl PointGrid {
     fn col_of(&self, lon: f64) -> usize {
         cell_index(lon, self.origin_lon, self.cell_lon_deg, self.cols)
     }
+}
+
+/// Squared chord between two unit vectors `metres` apart on the great circle; it grows
+/// strictly with the distance up to the antipode, where it is 4.
+fn chord2_for(metres: f64) -> f64 {
+    let half_angle = (metres / EARTH_RADIUS_M).min(std::f64::consts::PI) / 2.0;
+    (2.0 * half_angle.sin()).powi(2)
 }
 
 /// Number of cells of `cell` degrees needed to cover `extent` degrees from the origin
@@ -565,7 +628,9 @@ mod tests {
                             .iter()
                             .map(|r| r.key)
                             .collect();
-                        assert_eq!(keys, brute_force(&venues, point, minutes, &model));
+                        let expected = brute_force(&venues, point, minutes, &model);
+                        assert_eq!(index.covers(point, minutes, &model), !expected.is_empty());
+                        assert_eq!(keys, expected);
                         let courtyard = index.covering_courtyard(point, minutes, &model);
                         let expected = brute_force(&venues, point, minutes, &model)
                             .into_iter()
