@@ -1,0 +1,773 @@
+//! The coverage map as one self-contained SVG document: residents (covered or not), venues
+//! with their walking circles, and suggested sites, with a title, a legend and a scale bar.
+//!
+//! It is a plain string so the same picture can travel through the GraphQL field
+//! `coverageMap` and be written by `tongxin coverage --out file.svg`, and frontends need no map
+//! library to show it. Output is deterministic (no hash maps, fixed number formatting) so it
+//! can be cached and snapshot-tested.
+//!
+//! Projection: equirectangular around the middle of the drawing, longitudes scaled by the
+//! cosine of the middle latitude, y pointing south, then scaled so the map's longer side is
+//! 1000 user units. User units are pixels at natural size, so markers and text have ordinary
+//! sizes (renderers such as librsvg misplace text set in fonts thousands of units tall, which
+//! is what one-unit-per-metre would need at district scale). Good at district and city scale.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
+
+use super::coverage::ResidentPoint;
+
+/// Above this many resident points the map draws aggregated grid cells instead of one dot
+/// per resident, so a whole district (670 000 points) stays a document of about a megabyte.
+pub const AGGREGATE_ABOVE: usize = 5_000;
+
+/// Smallest side of the drawing in metres, so that a single point still gives a picture.
+const MIN_SIDE: f64 = 200.0;
+
+/// Aggregated cells along the longer side of the map.
+const CELLS_ACROSS: f64 = 120.0;
+
+const COVERED: (u8, u8, u8) = (0x1a, 0x98, 0x50);
+const UNCOVERED: (u8, u8, u8) = (0xd7, 0x30, 0x1f);
+const COURTYARD: &str = "#762a83";
+const OTHER_VENUE: &str = "#2166ac";
+const REACH: &str = "#4575b4";
+const SITE: &str = "#f46d43";
+
+/// A venue as drawn on the map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapVenue<'a> {
+    /// Shown as the marker's tooltip.
+    pub name: &'a str,
+    /// Where it is.
+    pub at: Coordinates,
+    /// Courtyards are drawn as circles, other venues as squares.
+    pub courtyard: bool,
+}
+
+/// Everything one coverage map shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapInput<'a> {
+    /// Heading of the picture, e.g. the org unit's name and the coverage share.
+    pub title: &'a str,
+    /// Resident points.
+    pub residents: &'a [ResidentPoint],
+    /// One flag per resident, as in `CoverageReport::covered`; missing flags count as
+    /// not covered.
+    pub covered: &'a [bool],
+    /// Venues to draw, each with a walking circle of `reach_m`.
+    pub venues: &'a [MapVenue<'a>],
+    /// Straight-line walking reach in metres (`WalkingModel::reach_m(minutes)`); 0 draws no
+    /// circles.
+    pub reach_m: f64,
+    /// Suggested sites for new venues, best first; numbered on the map in this order.
+    pub suggestions: &'a [Coordinates],
+}
+
+/// Longer side of the map itself, in user units (pixels at natural size).
+const MAP_SIDE_PX: f64 = 1000.0;
+/// Narrowest picture, so the legend always has room.
+const MIN_WIDTH_PX: f64 = 640.0;
+const PAD_PX: f64 = 20.0;
+const HEADER_PX: f64 = 48.0;
+const LEGEND_PX: f64 = 84.0;
+
+/// Renders the coverage map as an SVG document whose view box fits everything drawn.
+pub fn render_coverage_map(input: &MapInput<'_>) -> String {
+    let reach = if input.reach_m.is_finite() && input.reach_m > 0.0 {
+        input.reach_m
+    } else {
+        0.0
+    };
+    let projection = Projection::fitting(input);
+    let extent = drawn_extent(input, &projection, reach);
+    let frame = Frame::new(projection, &extent);
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif">"#,
+        w = num(frame.width),
+        h = num(frame.height),
+    );
+    let _ = write!(svg, "<title>{}</title>", escape(input.title));
+    let _ = write!(
+        svg,
+        r##"<rect id="background" x="0" y="0" width="{}" height="{}" fill="#ffffff"/>"##,
+        num(frame.width),
+        num(frame.height),
+    );
+
+    if input.residents.len() > AGGREGATE_ABOVE {
+        draw_resident_cells(&mut svg, input, &frame, &extent);
+    } else {
+        draw_resident_dots(&mut svg, input, &frame);
+    }
+    let reach_px = reach * frame.scale;
+    if reach > 0.0 {
+        let _ = write!(
+            svg,
+            r#"<g id="reach" fill="{REACH}" fill-opacity="0.08" stroke="{REACH}" stroke-opacity="0.6" stroke-width="1">"#,
+        );
+        for venue in input.venues {
+            let (x, y) = frame.point(venue.at);
+            let _ = write!(
+                svg,
+                r#"<circle class="reach" cx="{}" cy="{}" r="{}"/>"#,
+                num(x),
+                num(y),
+                num(reach_px)
+            );
+        }
+        svg.push_str("</g>");
+    }
+    draw_venues(&mut svg, input.venues, &frame);
+    draw_suggestions(&mut svg, input.suggestions, &frame, reach_px);
+
+    let _ = write!(
+        svg,
+        r##"<text class="heading" x="{}" y="{}" font-size="22" font-weight="bold" fill="#222222">{}</text>"##,
+        num(PAD_PX),
+        num(PAD_PX + 18.0),
+        escape(input.title),
+    );
+    draw_legend(&mut svg, &frame);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Where the map sits in the picture: metres to user units.
+struct Frame {
+    projection: Projection,
+    /// User units per metre.
+    scale: f64,
+    /// Projected metres at the map's top-left corner.
+    origin: (f64, f64),
+    /// User units at the map's top-left corner.
+    offset: (f64, f64),
+    /// Size of the map itself in user units.
+    map_size: (f64, f64),
+    width: f64,
+    height: f64,
+}
+
+impl Frame {
+    fn new(projection: Projection, extent: &Extent) -> Self {
+        let (w, h) = (extent.max_x - extent.min_x, extent.max_y - extent.min_y);
+        let scale = MAP_SIDE_PX / w.max(h);
+        let map_size = (w * scale, h * scale);
+        let width = (map_size.0 + 2.0 * PAD_PX).max(MIN_WIDTH_PX);
+        Self {
+            projection,
+            scale,
+            origin: (extent.min_x, extent.min_y),
+            offset: ((width - map_size.0) / 2.0, HEADER_PX + PAD_PX),
+            map_size,
+            width,
+            height: HEADER_PX + 2.0 * PAD_PX + map_size.1 + LEGEND_PX,
+        }
+    }
+
+    /// A projected position in metres to user units.
+    fn metres(&self, (x, y): (f64, f64)) -> (f64, f64) {
+        (
+            self.offset.0 + (x - self.origin.0) * self.scale,
+            self.offset.1 + (y - self.origin.1) * self.scale,
+        )
+    }
+
+    fn point(&self, p: Coordinates) -> (f64, f64) {
+        self.metres(self.projection.project(p))
+    }
+}
+
+/// Equirectangular projection to metres around a reference point.
+struct Projection {
+    lat0: f64,
+    lon0: f64,
+    lon_scale: f64,
+}
+
+impl Projection {
+    fn fitting(input: &MapInput<'_>) -> Self {
+        let points = input
+            .residents
+            .iter()
+            .map(|r| r.at)
+            .chain(input.venues.iter().map(|v| v.at))
+            .chain(input.suggestions.iter().copied());
+        let center = BoundingBox::from_points(points).map_or_else(
+            || (0.0, 0.0),
+            |bbox| (bbox.center().lat(), bbox.center().lon()),
+        );
+        Self {
+            lat0: center.0,
+            lon0: center.1,
+            lon_scale: center.0.to_radians().cos(),
+        }
+    }
+
+    /// (x east, y south) in metres from the reference point.
+    fn project(&self, p: Coordinates) -> (f64, f64) {
+        (
+            (p.lon() - self.lon0) * self.lon_scale * METRES_PER_DEGREE,
+            -(p.lat() - self.lat0) * METRES_PER_DEGREE,
+        )
+    }
+}
+
+/// Extent of the drawing in projected metres.
+struct Extent {
+    min_x: f64,
+    min_y: f64,
+    max_x: f64,
+    max_y: f64,
+}
+
+impl Extent {
+    fn include(&mut self, (x, y): (f64, f64), radius: f64) {
+        self.min_x = self.min_x.min(x - radius);
+        self.min_y = self.min_y.min(y - radius);
+        self.max_x = self.max_x.max(x + radius);
+        self.max_y = self.max_y.max(y + radius);
+    }
+}
+
+/// The extent of everything drawn, never smaller than 200 m on a side so that a single point
+/// still gives a sensible picture.
+fn drawn_extent(input: &MapInput<'_>, projection: &Projection, reach: f64) -> Extent {
+    let mut extent = Extent {
+        min_x: f64::INFINITY,
+        min_y: f64::INFINITY,
+        max_x: f64::NEG_INFINITY,
+        max_y: f64::NEG_INFINITY,
+    };
+    for resident in input.residents {
+        extent.include(projection.project(resident.at), 0.0);
+    }
+    for venue in input.venues {
+        extent.include(projection.project(venue.at), reach);
+    }
+    for site in input.suggestions {
+        extent.include(projection.project(*site), reach);
+    }
+    if !extent.min_x.is_finite() {
+        extent = Extent {
+            min_x: 0.0,
+            min_y: 0.0,
+            max_x: 0.0,
+            max_y: 0.0,
+        };
+    }
+    for (min, max) in [
+        (&mut extent.min_x, &mut extent.max_x),
+        (&mut extent.min_y, &mut extent.max_y),
+    ] {
+        let missing = MIN_SIDE - (*max - *min);
+        if missing > 0.0 {
+            *min -= missing / 2.0;
+            *max += missing / 2.0;
+        }
+    }
+    extent
+}
+
+fn draw_resident_dots(svg: &mut String, input: &MapInput<'_>, frame: &Frame) {
+    for (covered, id, colour) in [(true, "covered", COVERED), (false, "uncovered", UNCOVERED)] {
+        let _ = write!(
+            svg,
+            r#"<g id="residents-{id}" fill="{}" fill-opacity="0.8">"#,
+            hex(colour)
+        );
+        for (i, resident) in input.residents.iter().enumerate() {
+            if input.covered.get(i).copied().unwrap_or(false) != covered {
+                continue;
+            }
+            let (x, y) = frame.point(resident.at);
+            let _ = write!(
+                svg,
+                r#"<circle class="resident {id}" cx="{}" cy="{}" r="3"/>"#,
+                num(x),
+                num(y),
+            );
+        }
+        svg.push_str("</g>");
+    }
+}
+
+/// Residents summed into square cells; each cell's colour goes from the uncovered colour to
+/// the covered one with its covered share, and its opacity grows with its weight.
+fn draw_resident_cells(svg: &mut String, input: &MapInput<'_>, frame: &Frame, extent: &Extent) {
+    let side = (extent.max_x - extent.min_x).max(extent.max_y - extent.min_y) / CELLS_ACROSS;
+    // (covered weight, total weight, covered points, points) per cell
+    let mut cells: BTreeMap<(i64, i64), [u64; 4]> = BTreeMap::new();
+    for (i, resident) in input.residents.iter().enumerate() {
+        let (x, y) = frame.projection.project(resident.at);
+        // The cell count is bounded by CELLS_ACROSS², so the conversion cannot overflow.
+        #[allow(clippy::cast_possible_truncation)]
+        let key = (
+            ((y - extent.min_y) / side).floor() as i64,
+            ((x - extent.min_x) / side).floor() as i64,
+        );
+        let covered = input.covered.get(i).copied().unwrap_or(false);
+        let cell = cells.entry(key).or_default();
+        let weight = u64::from(resident.weight);
+        cell[1] += weight;
+        cell[3] += 1;
+        if covered {
+            cell[0] += weight;
+            cell[2] += 1;
+        }
+    }
+    let any_weight = cells.values().any(|c| c[1] > 0);
+    let heaviest = cells
+        .values()
+        .map(|c| if any_weight { c[1] } else { c[3] })
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let side_px = side * frame.scale;
+    svg.push_str(r#"<g id="residents-cells" stroke="none">"#);
+    for (&(row, col), cell) in &cells {
+        let (covered, total) = if any_weight {
+            (cell[0], cell[1])
+        } else {
+            (cell[2], cell[3])
+        };
+        // Counts are far below 2^52, so the conversions are exact.
+        #[allow(clippy::cast_precision_loss)]
+        let (share, density, corner) = (
+            if total > 0 {
+                covered as f64 / total as f64
+            } else {
+                0.0
+            },
+            total as f64 / heaviest as f64,
+            (
+                extent.min_x + col as f64 * side,
+                extent.min_y + row as f64 * side,
+            ),
+        );
+        let (x, y) = frame.metres(corner);
+        let _ = write!(
+            svg,
+            r#"<rect class="cell" x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="{:.2}"/>"#,
+            num(x),
+            num(y),
+            num(side_px),
+            num(side_px),
+            hex(mix(UNCOVERED, COVERED, share)),
+            0.25 + 0.7 * density.sqrt(),
+        );
+    }
+    svg.push_str("</g>");
+}
+
+fn draw_venues(svg: &mut String, venues: &[MapVenue<'_>], frame: &Frame) {
+    svg.push_str(r##"<g id="venues" stroke="#ffffff" stroke-width="1">"##);
+    for venue in venues {
+        let (x, y) = frame.point(venue.at);
+        if venue.courtyard {
+            let _ = write!(
+                svg,
+                r#"<circle class="venue courtyard" cx="{}" cy="{}" r="6" fill="{COURTYARD}"><title>{}</title></circle>"#,
+                num(x),
+                num(y),
+                escape(venue.name)
+            );
+        } else {
+            let _ = write!(
+                svg,
+                r#"<rect class="venue other" x="{}" y="{}" width="10" height="10" fill="{OTHER_VENUE}"><title>{}</title></rect>"#,
+                num(x - 5.0),
+                num(y - 5.0),
+                escape(venue.name)
+            );
+        }
+    }
+    svg.push_str("</g>");
+}
+
+fn draw_suggestions(svg: &mut String, sites: &[Coordinates], frame: &Frame, reach_px: f64) {
+    let _ = write!(
+        svg,
+        r#"<g id="suggestions" stroke="{SITE}" stroke-width="1.5">"#
+    );
+    for (rank, site) in sites.iter().enumerate() {
+        let (x, y) = frame.point(*site);
+        if reach_px > 0.0 {
+            let _ = write!(
+                svg,
+                r##"<circle class="site-reach" cx="{}" cy="{}" r="{}" fill="none" stroke="#333333" stroke-dasharray="6 4"/>"##,
+                num(x),
+                num(y),
+                num(reach_px),
+            );
+        }
+        let _ = write!(
+            svg,
+            r##"<path class="site" d="{}" fill="{SITE}" stroke="#ffffff"/>"##,
+            diamond(x, y, 8.0)
+        );
+        let _ = write!(
+            svg,
+            r##"<text class="site-label" x="{}" y="{}" font-size="13" fill="#222222" stroke="none">{}</text>"##,
+            num(x + 10.0),
+            num(y + 4.0),
+            rank + 1
+        );
+    }
+    svg.push_str("</g>");
+}
+
+/// Two rows of three legend entries under the map, then a scale bar.
+fn draw_legend(svg: &mut String, frame: &Frame) {
+    let top = frame.offset.1 + frame.map_size.1 + PAD_PX + 4.0;
+    svg.push_str(r##"<g id="legend" font-size="13" fill="#222222">"##);
+    let entries = [
+        ("covered", "已覆盖 covered"),
+        ("uncovered", "未覆盖 not covered"),
+        ("courtyard", "小院 courtyard"),
+        ("other", "其他阵地 other venue"),
+        ("reach", "步行圈 walking reach"),
+        ("site", "建议选址 suggested site"),
+    ];
+    let column = (frame.width - 2.0 * PAD_PX) / 3.0;
+    for (i, (kind, label)) in entries.into_iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let (x, baseline) = (
+            PAD_PX + (i % 3) as f64 * column,
+            top + 12.0 + (i / 3) as f64 * 22.0,
+        );
+        let (cx, cy) = (x + 6.0, baseline - 4.5);
+        let swatch = match kind {
+            "covered" | "uncovered" | "courtyard" => format!(
+                r#"<circle cx="{}" cy="{}" r="5" fill="{}"/>"#,
+                num(cx),
+                num(cy),
+                match kind {
+                    "covered" => hex(COVERED),
+                    "uncovered" => hex(UNCOVERED),
+                    _ => COURTYARD.to_owned(),
+                }
+            ),
+            "other" => format!(
+                r#"<rect x="{}" y="{}" width="10" height="10" fill="{OTHER_VENUE}"/>"#,
+                num(cx - 5.0),
+                num(cy - 5.0),
+            ),
+            "reach" => format!(
+                r#"<circle cx="{}" cy="{}" r="5" fill="{REACH}" fill-opacity="0.15" stroke="{REACH}"/>"#,
+                num(cx),
+                num(cy),
+            ),
+            _ => format!(r#"<path d="{}" fill="{SITE}"/>"#, diamond(cx, cy, 6.0)),
+        };
+        let _ = write!(
+            svg,
+            r#"<g class="legend-entry">{swatch}<text x="{}" y="{}">{}</text></g>"#,
+            num(x + 16.0),
+            num(baseline),
+            escape(label)
+        );
+    }
+    // Scale bar: the round length nearest below a fifth of the map's width.
+    let length_m = nice_length(frame.map_size.0.max(frame.map_size.1) / 5.0 / frame.scale);
+    let (x, y) = (PAD_PX, top + 62.0);
+    let _ = write!(
+        svg,
+        r##"<g class="scale-bar"><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#222222" stroke-width="2"/><text x="{}" y="{}">{}</text></g>"##,
+        num(x),
+        num(y),
+        num(x + length_m * frame.scale),
+        num(y),
+        num(x + length_m * frame.scale + 6.0),
+        num(y + 4.5),
+        if length_m >= 1000.0 {
+            format!("{} km", length_m / 1000.0)
+        } else {
+            format!("{length_m} m")
+        }
+    );
+    svg.push_str("</g>");
+}
+
+/// 1, 2 or 5 × a power of ten, the largest not above `target` metres (at least 1 m).
+fn nice_length(target: f64) -> f64 {
+    let mut length = 1.0;
+    for candidate in (0..8).flat_map(|p| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(p))) {
+        if candidate <= target {
+            length = candidate;
+        }
+    }
+    length
+}
+
+fn diamond(x: f64, y: f64, s: f64) -> String {
+    format!(
+        "M{} {}L{} {}L{} {}L{} {}Z",
+        num(x),
+        num(y - s),
+        num(x + s),
+        num(y),
+        num(x),
+        num(y + s),
+        num(x - s),
+        num(y)
+    )
+}
+
+/// A coordinate with one decimal (a tenth of a pixel), and never "-0.0", so equal inputs
+/// always give equal text.
+fn num(v: f64) -> String {
+    let text = format!("{v:.1}");
+    if text == "-0.0" {
+        "0.0".to_owned()
+    } else {
+        text
+    }
+}
+
+fn hex((r, g, b): (u8, u8, u8)) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Linear mix of two colours; `t` = 0 gives `from`, 1 gives `to`.
+fn mix(from: (u8, u8, u8), to: (u8, u8, u8), t: f64) -> (u8, u8, u8) {
+    let t = t.clamp(0.0, 1.0);
+    // The result lies between two u8 values, so it fits.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let channel = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+    (
+        channel(from.0, to.0),
+        channel(from.1, to.1),
+        channel(from.2, to.2),
+    )
+}
+
+/// Escapes text for XML content and attributes, and drops the control characters XML 1.0
+/// does not allow at all (they would make the whole document unreadable).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lat: f64, lon: f64) -> Coordinates {
+        Coordinates::parse(lat, lon).expect("valid test coordinates")
+    }
+
+    /// Checks that every tag is closed in order and returns the element names seen. Enough of
+    /// an XML parser for our own output (no comments, CDATA or processing instructions).
+    fn check_well_formed(svg: &str) -> Vec<String> {
+        let mut stack: Vec<String> = Vec::new();
+        let mut names = Vec::new();
+        let mut rest = svg;
+        while let Some(open) = rest.find('<') {
+            let text = &rest[..open];
+            assert!(!text.contains('>'), "stray '>' in text: {text}");
+            let close = rest[open..].find('>').expect("unterminated tag") + open;
+            let tag = &rest[open + 1..close];
+            assert!(!tag.contains('<'), "'<' inside a tag: {tag}");
+            if let Some(name) = tag.strip_prefix('/') {
+                assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
+            } else {
+                let name: String = tag
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '/')
+                    .collect();
+                assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag}");
+                names.push(name.clone());
+                if !tag.ends_with('/') {
+                    stack.push(name);
+                }
+            }
+            rest = &rest[close + 1..];
+        }
+        assert!(rest.trim().is_empty());
+        assert!(stack.is_empty(), "unclosed: {stack:?}");
+        names
+    }
+
+    fn tiny_map() -> String {
+        let residents: Vec<_> = (0..10)
+            .map(|i| ResidentPoint {
+                at: at(29.40 + 0.002 * f64::from(i), 105.50),
+                weight: 3,
+            })
+            .collect();
+        let covered = [
+            true, true, false, true, false, false, true, false, true, false,
+        ];
+        let venues = [
+            MapVenue {
+                name: "蔡家坝 <小院> & \"讲堂\"",
+                at: at(29.40, 105.50),
+                courtyard: true,
+            },
+            MapVenue {
+                name: "夜合湾小院",
+                at: at(29.41, 105.51),
+                courtyard: true,
+            },
+            MapVenue {
+                name: "玉带河 'park'",
+                at: at(29.42, 105.49),
+                courtyard: false,
+            },
+        ];
+        let suggestions = [at(29.43, 105.50), at(29.39, 105.52)];
+        render_coverage_map(&MapInput {
+            title: "昌元街道 coverage <15 min> 50% & more",
+            residents: &residents,
+            covered: &covered,
+            venues: &venues,
+            reach_m: 923.08,
+            suggestions: &suggestions,
+        })
+    }
+
+    #[test]
+    fn tiny_map_is_well_formed_with_the_expected_elements() {
+        let svg = tiny_map();
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.ends_with("</svg>"));
+        let names = check_well_formed(&svg);
+        assert_eq!(names.first().map(String::as_str), Some("svg"));
+        assert_eq!(svg.matches(r#"class="resident covered""#).count(), 5);
+        assert_eq!(svg.matches(r#"class="resident uncovered""#).count(), 5);
+        assert_eq!(svg.matches(r#"class="reach""#).count(), 3);
+        assert_eq!(svg.matches(r#"class="venue courtyard""#).count(), 2);
+        assert_eq!(svg.matches(r#"class="venue other""#).count(), 1);
+        assert_eq!(svg.matches(r#"class="site""#).count(), 2);
+        assert_eq!(svg.matches(r#"class="site-reach""#).count(), 2);
+        assert_eq!(svg.matches(r#"class="legend-entry""#).count(), 6);
+        assert_eq!(svg.matches(r#"class="cell""#).count(), 0);
+        // The document's <title> and the three venue tooltips.
+        assert_eq!(names.iter().filter(|n| *n == "title").count(), 4);
+    }
+
+    #[test]
+    fn names_and_title_are_escaped() {
+        let svg = tiny_map();
+        assert!(svg.contains("蔡家坝 &lt;小院&gt; &amp; &quot;讲堂&quot;"));
+        assert!(svg.contains("玉带河 &apos;park&apos;"));
+        assert!(svg.contains("昌元街道 coverage &lt;15 min&gt; 50% &amp; more"));
+        assert!(!svg.contains("<小院>"));
+        assert_eq!(escape("a\u{0}b\u{1b}c\nd"), "abc\nd");
+    }
+
+    #[test]
+    fn view_box_fits_everything_drawn() {
+        let svg = tiny_map();
+        let view_box = svg
+            .split("viewBox=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a viewBox");
+        let v: Vec<f64> = view_box
+            .split(' ')
+            .map(|n| n.parse().expect("number"))
+            .collect();
+        // Drawn extent: latitudes 29.39 (a suggestion) to 29.43 (the other) = 0.04° =
+        // 4447.80 m, plus a 923.08 m circle at each end: H = 6293.96 m. Longitudes 105.49 to
+        // 105.52 = 0.03° × cos 29.41° (the middle latitude) × 111 195.08 m = 2905.91 m, plus
+        // the circles: W = 4752.07 m. The longer side becomes 1000 units (scale 1000 ÷ H), with
+        // 20 units of padding around the map, a 48-unit heading and an 84-unit legend.
+        let h = 0.04 * METRES_PER_DEGREE + 2.0 * 923.08;
+        let w = 0.03 * 29.41f64.to_radians().cos() * METRES_PER_DEGREE + 2.0 * 923.08;
+        let scale = 1000.0 / h;
+        assert_eq!(&v[..2], [0.0, 0.0]);
+        assert!((v[2] - (w * scale + 40.0)).abs() < 0.1, "{view_box}");
+        assert!(
+            (v[3] - (1000.0 + 40.0 + 48.0 + 84.0)).abs() < 0.1,
+            "{view_box}"
+        );
+        // Walking circles: 923.08 m × scale = 146.66 units, for 3 venues and 2 suggestions.
+        let radius = format!("r=\"{:.1}\"", 923.08 * scale);
+        assert_eq!(radius, "r=\"146.7\"");
+        assert_eq!(svg.matches(&radius).count(), 5);
+        // Every circle lies inside the view box.
+        for piece in svg.split("<circle").skip(1) {
+            let attr = |name: &str| -> f64 {
+                piece
+                    .split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .and_then(|n| n.parse().ok())
+                    .expect("attribute")
+            };
+            let (cx, cy, r) = (attr("cx"), attr("cy"), attr("r"));
+            assert!(cx - r >= 0.0 && cx + r <= v[2], "{piece}");
+            assert!(cy - r >= 0.0 && cy + r <= v[3], "{piece}");
+        }
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        assert_eq!(tiny_map(), tiny_map());
+    }
+
+    #[test]
+    fn many_residents_are_drawn_as_cells_and_stay_small() {
+        let mut residents = Vec::new();
+        let mut covered = Vec::new();
+        for i in 0..200u32 {
+            for j in 0..100u32 {
+                residents.push(ResidentPoint {
+                    at: at(
+                        29.25 + 0.4 * f64::from(i) / 200.0,
+                        105.30 + 0.45 * f64::from(j) / 100.0,
+                    ),
+                    weight: 1 + (i + j) % 3,
+                });
+                covered.push((i + j) % 4 != 0);
+            }
+        }
+        let svg = render_coverage_map(&MapInput {
+            title: "district",
+            residents: &residents,
+            covered: &covered,
+            venues: &[],
+            reach_m: 923.08,
+            suggestions: &[],
+        });
+        check_well_formed(&svg);
+        assert_eq!(svg.matches("class=\"resident").count(), 0);
+        let cells = svg.matches(r#"class="cell""#).count();
+        assert!(cells > 1_000 && cells <= 121 * 121, "{cells}");
+        assert!(svg.len() < 3_000_000, "{}", svg.len());
+    }
+
+    #[test]
+    fn an_empty_map_is_still_a_valid_picture() {
+        let svg = render_coverage_map(&MapInput {
+            title: "nothing yet",
+            residents: &[],
+            covered: &[],
+            venues: &[],
+            reach_m: f64::NAN,
+            suggestions: &[],
+        });
+        check_well_formed(&svg);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        assert_eq!(svg.matches(r#"class="reach""#).count(), 0);
+    }
+}
