@@ -53,7 +53,9 @@ impl Availability {
 
     /// Available at every hour of the week.
     pub const fn always() -> Self {
-        Self { days: [DAY_MASK; 7] }
+        Self {
+            days: [DAY_MASK; 7],
+        }
     }
 
     /// Parses the text form: entries separated by `;`, each a day list and one or more time
@@ -91,7 +93,10 @@ impl Availability {
     /// Whether every slot of `other` is also in `self`.
     #[inline]
     pub fn contains(&self, other: &Availability) -> bool {
-        self.days.iter().zip(other.days.iter()).all(|(a, b)| b & !a == 0)
+        self.days
+            .iter()
+            .zip(other.days.iter())
+            .all(|(a, b)| b & !a == 0)
     }
 
     /// No slot at all.
@@ -127,8 +132,15 @@ fn parse_days(part: &str) -> Result<[bool; 7], String> {
 }
 
 fn parse_day(name: &str) -> Result<usize, String> {
-    const FULL: [&str; 7] =
-        ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    const FULL: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     const ZH: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
     let lower = name.to_ascii_lowercase();
     if let Some(i) = DAY_NAMES.iter().position(|d| d.eq_ignore_ascii_case(name)) {
@@ -137,7 +149,9 @@ fn parse_day(name: &str) -> Result<usize, String> {
     if let Some(i) = FULL.iter().position(|d| *d == lower) {
         return Ok(i);
     }
-    let zh = name.strip_prefix("周").or_else(|| name.strip_prefix("星期"));
+    let zh = name
+        .strip_prefix("周")
+        .or_else(|| name.strip_prefix("星期"));
     if let Some(rest) = zh {
         if let Some(i) = ZH.iter().position(|d| *d == rest) {
             return Ok(i);
@@ -146,7 +160,9 @@ fn parse_day(name: &str) -> Result<usize, String> {
             return Ok(6);
         }
     }
-    Err(format!("unknown day \"{name}\" (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)"))
+    Err(format!(
+        "unknown day \"{name}\" (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)"
+    ))
 }
 
 /// A `HH:MM-HH:MM` range as a day mask.
@@ -314,7 +330,10 @@ mod tests {
 
     /// A UTC instant given as China local time.
     fn cst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        CHINA_STANDARD_TIME.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().with_timezone(&Utc)
+        CHINA_STANDARD_TIME
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn window(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeWindow {
@@ -339,8 +358,8 @@ mod tests {
 
     #[test]
     fn accepts_looser_spellings_and_canonicalises_them() {
-        let a = Availability::parse(" sat,SUN 9:00-12:00 ; monday 08:00-10:00,09:00-12:00; ")
-            .unwrap();
+        let a =
+            Availability::parse(" sat,SUN 9:00-12:00 ; monday 08:00-10:00,09:00-12:00; ").unwrap();
         assert_eq!(a.to_string(), "Mon 08:00-12:00; Sat-Sun 09:00-12:00");
         let zh = Availability::parse("周一 08:00-12:00；星期六 09:00-17:00").unwrap();
         assert_eq!(zh.to_string(), "Mon 08:00-12:00; Sat 09:00-17:00");
@@ -352,16 +371,41 @@ mod tests {
     #[test]
     fn errors_quote_the_bad_part() {
         let cases = [
-            ("Mon 08:00-12:00; Sat 9-17", "availability: \"Sat 9-17\": time \"9\" must be HH:MM on the hour or half hour"),
-            ("Mon 08:00-12:00; Xyz 09:00-10:00", "availability: \"Xyz 09:00-10:00\": unknown day \"Xyz\" (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)"),
-            ("Mon 08:15-12:00", "availability: \"Mon 08:15-12:00\": time \"08:15\" must be HH:MM on the hour or half hour"),
-            ("Mon 22:00-02:00", "availability: \"Mon 22:00-02:00\": time range \"22:00-02:00\" must end after it starts (split ranges that cross midnight)"),
-            ("Mon", "availability: \"Mon\": expected days then times, e.g. \"Mon 08:00-12:00\""),
-            ("Fri-Mon 08:00-09:00", "availability: \"Fri-Mon 08:00-09:00\": day range \"Fri-Mon\" must run Monday to Sunday"),
-            ("Mon 0800", "availability: \"Mon 0800\": time range \"0800\" must look like 08:00-12:00"),
+            (
+                "Mon 08:00-12:00; Sat 9-17",
+                "availability: \"Sat 9-17\": time \"9\" must be HH:MM on the hour or half hour",
+            ),
+            (
+                "Mon 08:00-12:00; Xyz 09:00-10:00",
+                "availability: \"Xyz 09:00-10:00\": unknown day \"Xyz\" (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)",
+            ),
+            (
+                "Mon 08:15-12:00",
+                "availability: \"Mon 08:15-12:00\": time \"08:15\" must be HH:MM on the hour or half hour",
+            ),
+            (
+                "Mon 22:00-02:00",
+                "availability: \"Mon 22:00-02:00\": time range \"22:00-02:00\" must end after it starts (split ranges that cross midnight)",
+            ),
+            (
+                "Mon",
+                "availability: \"Mon\": expected days then times, e.g. \"Mon 08:00-12:00\"",
+            ),
+            (
+                "Fri-Mon 08:00-09:00",
+                "availability: \"Fri-Mon 08:00-09:00\": day range \"Fri-Mon\" must run Monday to Sunday",
+            ),
+            (
+                "Mon 0800",
+                "availability: \"Mon 0800\": time range \"0800\" must look like 08:00-12:00",
+            ),
         ];
         for (text, message) in cases {
-            assert_eq!(Availability::parse(text).unwrap_err().to_string(), message, "{text}");
+            assert_eq!(
+                Availability::parse(text).unwrap_err().to_string(),
+                message,
+                "{text}"
+            );
         }
         assert!(Availability::parse("Mon 24:00-24:00").is_err());
         assert!(Availability::parse("Mon 25:00-26:00").is_err());
@@ -385,8 +429,12 @@ mod tests {
         let utc = Utc.with_ymd_and_hms(2025, 6, 2, 1, 0, 0).unwrap();
         assert!(a.covers(&window(utc, utc + Duration::hours(1))));
         // The same instant read as UTC would be 01:00, not available.
-        let as_utc = TimeWindow::new(utc, utc + Duration::hours(1), FixedOffset::east_opt(0).unwrap())
-            .unwrap();
+        let as_utc = TimeWindow::new(
+            utc,
+            utc + Duration::hours(1),
+            FixedOffset::east_opt(0).unwrap(),
+        )
+        .unwrap();
         assert!(!a.covers(&as_utc));
     }
 
@@ -396,8 +444,12 @@ mod tests {
         // 2025-06-08 is a Sunday.
         assert!(a.covers(&window(cst(2025, 6, 8, 23, 0), cst(2025, 6, 9, 0, 30))));
         assert!(!a.covers(&window(cst(2025, 6, 8, 23, 0), cst(2025, 6, 9, 1, 30))));
-        assert!(Availability::always().covers(&window(cst(2025, 6, 2, 0, 0), cst(2025, 6, 9, 0, 0))));
-        assert!(!Availability::empty().covers(&window(cst(2025, 6, 2, 0, 0), cst(2025, 6, 2, 0, 1))));
+        assert!(
+            Availability::always().covers(&window(cst(2025, 6, 2, 0, 0), cst(2025, 6, 9, 0, 0)))
+        );
+        assert!(
+            !Availability::empty().covers(&window(cst(2025, 6, 2, 0, 0), cst(2025, 6, 2, 0, 1)))
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl PiiCipher {
         // constructor instead of `new_from_slice(..)` and its impossible error.
         let mut block = [0u8; 64];
         block[..32].copy_from_slice(hash_key);
-        Self { aead: Aes256Gcm::new(&(*key).into()), mac: <HmacSha256 as KeyInit>::new(&block.into()) }
+        Self {
+            aead: Aes256Gcm::new(&(*key).into()),
+            mac: <HmacSha256 as KeyInit>::new(&block.into()),
+        }
     }
 
     /// Builds a cipher from the two base64 strings found in configuration.
@@ -93,7 +96,13 @@ impl PiiCipher {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = self
             .aead
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &[KEY_VERSION] })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &[KEY_VERSION],
+                },
+            )
             .map_err(|_| DomainError::invalid("pii", "value could not be encrypted"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(KEY_VERSION);
@@ -112,7 +121,13 @@ impl PiiCipher {
         let (nonce, sealed) = blob[1..].split_at(NONCE_LEN);
         let plain = self
             .aead
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &blob[..1] })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &blob[..1],
+                },
+            )
             .map_err(|_| err())?;
         String::from_utf8(plain).map_err(|_| err())
     }
@@ -131,7 +146,9 @@ impl PiiCipher {
 
 impl fmt::Debug for PiiCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PiiCipher").field("key_version", &KEY_VERSION).finish_non_exhaustive()
+        f.debug_struct("PiiCipher")
+            .field("key_version", &KEY_VERSION)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +157,10 @@ fn decode_key(name: &'static str, b64: &str) -> Result<[u8; 32], DomainError> {
         .decode(b64.trim())
         .map_err(|_| DomainError::config(name, "is not valid base64"))?;
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-        DomainError::config(name, format!("must decode to 32 bytes, got {}", bytes.len()))
+        DomainError::config(
+            name,
+            format!("must decode to 32 bytes, got {}", bytes.len()),
+        )
     })
 }
 
@@ -228,7 +248,10 @@ mod tests {
         let good2 = STANDARD.encode([2u8; 32]);
         assert!(PiiCipher::from_base64(&good, &good2).is_ok());
         let err = PiiCipher::from_base64("not base64!", &good2).unwrap_err();
-        assert_eq!(err.to_string(), "configuration pii.encryption_key: is not valid base64");
+        assert_eq!(
+            err.to_string(),
+            "configuration pii.encryption_key: is not valid base64"
+        );
         let err = PiiCipher::from_base64(&good, &STANDARD.encode([1u8; 16])).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -248,11 +271,18 @@ mod tests {
 
     #[test]
     fn debug_shows_no_key_material() {
-        assert_eq!(format!("{:?}", cipher()), "PiiCipher { key_version: 1, .. }");
+        assert_eq!(
+            format!("{:?}", cipher()),
+            "PiiCipher { key_version: 1, .. }"
+        );
     }
 
     #[test]
     fn refuses_oversized_input() {
-        assert!(cipher().encrypt(&"a".repeat(MAX_PLAINTEXT_BYTES + 1)).is_err());
+        assert!(
+            cipher()
+                .encrypt(&"a".repeat(MAX_PLAINTEXT_BYTES + 1))
+                .is_err()
+        );
     }
 }

@@ -35,7 +35,10 @@ impl Hours {
             return Err(DomainError::invalid(FIELD, "must be a number"));
         }
         if hours <= 0.0 {
-            return Err(DomainError::invalid(FIELD, format!("must be more than 0, got {hours}")));
+            return Err(DomainError::invalid(
+                FIELD,
+                format!("must be more than 0, got {hours}"),
+            ));
         }
         if hours > 24.0 {
             return Err(DomainError::invalid(
@@ -82,7 +85,10 @@ impl Hours {
         }
         let quarters = u8::try_from(quarters).unwrap_or(u8::MAX);
         Self::from_quarters(quarters).map_err(|_| {
-            DomainError::invalid(FIELD, format!("one day holds at most 24 hours, got {minutes} minutes"))
+            DomainError::invalid(
+                FIELD,
+                format!("one day holds at most 24 hours, got {minutes} minutes"),
+            )
         })
     }
 
@@ -148,7 +154,10 @@ impl ServiceDate {
     /// (see [`super::availability::local_today`]).
     pub fn parse(date: NaiveDate, today: NaiveDate) -> Result<Self, DomainError> {
         if date > today {
-            return Err(DomainError::invalid("date", "service date is in the future"));
+            return Err(DomainError::invalid(
+                "date",
+                "service date is in the future",
+            ));
         }
         Ok(Self(date))
     }
@@ -199,12 +208,14 @@ impl LedgerSource {
             ("order", Some(id)) => Ok(LedgerSource::Order(id)),
             ("activity", Some(id)) => Ok(LedgerSource::Activity(id)),
             ("manual", None) => Ok(LedgerSource::Manual),
-            ("order" | "activity", None) => {
-                Err(DomainError::invalid("source", format!("{kind} needs a reference id")))
-            }
-            ("manual", Some(_)) => {
-                Err(DomainError::invalid("source", "manual entries carry no reference id"))
-            }
+            ("order" | "activity", None) => Err(DomainError::invalid(
+                "source",
+                format!("{kind} needs a reference id"),
+            )),
+            ("manual", Some(_)) => Err(DomainError::invalid(
+                "source",
+                "manual entries carry no reference id",
+            )),
             _ => Err(DomainError::invalid(
                 "source",
                 "must be one of order, activity, manual",
@@ -244,7 +255,10 @@ impl EntryStatus {
             "pending" => Ok(EntryStatus::Pending),
             "approved" => Ok(EntryStatus::Approved),
             "declined" => Ok(EntryStatus::Declined),
-            _ => Err(DomainError::invalid("status", "must be pending, approved or declined")),
+            _ => Err(DomainError::invalid(
+                "status",
+                "must be pending, approved or declined",
+            )),
         }
     }
 
@@ -280,8 +294,8 @@ impl EntryStatus {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::ErrorKind;
+    use super::*;
 
     #[test]
     fn parses_quarter_hours() {
@@ -300,7 +314,10 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::BadUserInput);
         assert!(Hours::parse(0.0).is_err());
         let err = Hours::parse(24.25).unwrap_err();
-        assert_eq!(err.to_string(), "hours: one day holds at most 24 hours, got 24.25");
+        assert_eq!(
+            err.to_string(),
+            "hours: one day holds at most 24 hours, got 24.25"
+        );
         assert!(Hours::parse(25.0).is_err());
         let err = Hours::parse(1.1).unwrap_err();
         assert!(err.to_string().contains("quarter hours"), "{err}");
@@ -334,7 +351,10 @@ mod tests {
         let h = |x| Hours::parse(x).unwrap();
         assert_eq!(h(8.0).add_within_day(h(16.0)).unwrap(), h(24.0));
         let err = h(20.0).add_within_day(h(4.25)).unwrap_err();
-        assert_eq!(err.to_string(), "hours: the day would hold 24.25 hours; one day holds at most 24");
+        assert_eq!(
+            err.to_string(),
+            "hours: the day would hold 24.25 hours; one day holds at most 24"
+        );
         assert!(h(24.0).add_within_day(h(24.0)).is_err());
     }
 
@@ -349,8 +369,15 @@ mod tests {
     #[test]
     fn sources_round_trip_through_their_columns() {
         let id = Uuid::from_u128(42);
-        for s in [LedgerSource::Order(id), LedgerSource::Activity(id), LedgerSource::Manual] {
-            assert_eq!(LedgerSource::from_parts(s.kind(), s.reference()).unwrap(), s);
+        for s in [
+            LedgerSource::Order(id),
+            LedgerSource::Activity(id),
+            LedgerSource::Manual,
+        ] {
+            assert_eq!(
+                LedgerSource::from_parts(s.kind(), s.reference()).unwrap(),
+                s
+            );
         }
         assert!(LedgerSource::from_parts("order", None).is_err());
         assert!(LedgerSource::from_parts("manual", Some(id)).is_err());
@@ -376,7 +403,11 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Conflict);
             assert_eq!(
                 err.to_string(),
-                format!("status: cannot change from {} to {}", from.as_str(), to.as_str())
+                format!(
+                    "status: cannot change from {} to {}",
+                    from.as_str(),
+                    to.as_str()
+                )
             );
         }
         assert!(Approved.counts());

@@ -86,26 +86,38 @@ impl IdCardNumber {
             c @ '0'..='9' => c,
             'x' | 'X' => 'X',
             _ => {
-                return Err(DomainError::invalid(FIELD, "character 18 must be a digit or X"));
+                return Err(DomainError::invalid(
+                    FIELD,
+                    "character 18 must be a digit or X",
+                ));
             }
         };
         let expected = char::from(CHECK_MAP[(sum % 11) as usize]);
         if check != expected {
-            return Err(DomainError::invalid(FIELD, "check character does not match"));
+            return Err(DomainError::invalid(
+                FIELD,
+                "check character does not match",
+            ));
         }
         canonical.push(check);
 
         // Province codes run from 11 to 91; none starts with 0, so a leading zero (including
         // an all-zero region) is a typing error.
         if canonical.starts_with('0') {
-            return Err(DomainError::invalid(FIELD, "region code (first 6 digits) is not valid"));
+            return Err(DomainError::invalid(
+                FIELD,
+                "region code (first 6 digits) is not valid",
+            ));
         }
 
         let birth_date = parse_birth_date(&canonical[6..14])?;
         if birth_date > today {
             return Err(DomainError::invalid(FIELD, "birth date is in the future"));
         }
-        Ok(Self { value: canonical, birth_date })
+        Ok(Self {
+            value: canonical,
+            birth_date,
+        })
     }
 
     /// The full number. Only for encryption and the keyed hash; never log or return it.
@@ -172,8 +184,11 @@ mod tests {
     /// Appends the MOD 11-2 check character to 17 digits, so the tests build valid
     /// numbers instead of copying real people's.
     fn with_check(body: &str) -> String {
-        let sum: u32 =
-            body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = body
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         format!("{body}{}", char::from(CHECK_MAP[(sum % 11) as usize]))
     }
 
@@ -194,7 +209,10 @@ mod tests {
         let id = IdCardNumber::parse_on(&n, today()).unwrap();
         assert_eq!(id.expose(), n);
         assert_eq!(id.region_code(), "500226");
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1990, 3, 7).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1990, 3, 7).unwrap()
+        );
         assert_eq!(id.gender(), Gender::Male); // 17th digit 3 is odd
         assert_eq!(id.age_on(today()), 35);
     }
@@ -234,19 +252,33 @@ mod tests {
         let wrong = if last == '1' { '2' } else { '1' };
         let bad = format!("{}{wrong}", &n[..17]);
         let err = IdCardNumber::parse_on(&bad, today()).unwrap_err();
-        assert_eq!(err.to_string(), "id_card_number: check character does not match");
+        assert_eq!(
+            err.to_string(),
+            "id_card_number: check character does not match"
+        );
         // The message must not echo the number.
         assert!(!err.to_string().contains("500226"));
     }
 
     #[test]
     fn rejects_wrong_lengths_and_characters() {
-        for bad in ["", "5002261990030712", "5002261990030712345", "50022619900307123 4"] {
+        for bad in [
+            "",
+            "5002261990030712",
+            "5002261990030712345",
+            "50022619900307123 4",
+        ] {
             let err = IdCardNumber::parse_on(bad, today()).unwrap_err();
-            assert!(err.to_string().starts_with("id_card_number: "), "{bad}: {err}");
+            assert!(
+                err.to_string().starts_with("id_card_number: "),
+                "{bad}: {err}"
+            );
         }
         let err = IdCardNumber::parse_on("5002261990O3071234", today()).unwrap_err();
-        assert_eq!(err.to_string(), "id_card_number: character 11 must be a digit");
+        assert_eq!(
+            err.to_string(),
+            "id_card_number: character 11 must be a digit"
+        );
         // Full-width digits are not ASCII digits.
         assert!(IdCardNumber::parse_on("５0022619900307123X", today()).is_err());
         let n = with_check("50022619900307123");
@@ -268,7 +300,10 @@ mod tests {
         assert!(IdCardNumber::parse_on(&leap, today()).is_ok());
         let future = with_check("50022620250602123");
         let err = IdCardNumber::parse_on(&future, today()).unwrap_err();
-        assert_eq!(err.to_string(), "id_card_number: birth date is in the future");
+        assert_eq!(
+            err.to_string(),
+            "id_card_number: birth date is in the future"
+        );
         // Born today is fine.
         assert!(IdCardNumber::parse_on(&with_check("50022620250601123"), today()).is_ok());
     }

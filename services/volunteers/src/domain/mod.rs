@@ -23,7 +23,9 @@ use std::fmt;
 /// Typed so a volunteer id cannot be passed where an order or unit id is expected. It is
 /// not the public volunteer number (that is issued by the registry) and never the ID-card
 /// number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct VolunteerId(pub uuid::Uuid);
 
@@ -98,12 +100,18 @@ pub enum DomainError {
 impl DomainError {
     /// Shorthand for [`DomainError::Invalid`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field, reason: reason.into() }
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`DomainError::Config`].
     pub fn config(key: &'static str, reason: impl Into<String>) -> Self {
-        Self::Config { key, reason: reason.into() }
+        Self::Config {
+            key,
+            reason: reason.into(),
+        }
     }
 
     /// The class the service maps to a client-facing code.
@@ -122,14 +130,33 @@ mod tests {
 
     #[test]
     fn kinds_map_to_contract_codes() {
-        assert_eq!(DomainError::invalid("phone", "x").kind(), ErrorKind::BadUserInput);
-        assert_eq!(DomainError::Duplicate { field: "id_card_number" }.kind(), ErrorKind::Conflict);
         assert_eq!(
-            DomainError::InvalidTransition { field: "status", from: "approved", to: "declined" }
-                .kind(),
+            DomainError::invalid("phone", "x").kind(),
+            ErrorKind::BadUserInput
+        );
+        assert_eq!(
+            DomainError::Duplicate {
+                field: "id_card_number"
+            }
+            .kind(),
             ErrorKind::Conflict
         );
-        assert_eq!(DomainError::Decrypt { field: "id_card_number" }.kind(), ErrorKind::Internal);
+        assert_eq!(
+            DomainError::InvalidTransition {
+                field: "status",
+                from: "approved",
+                to: "declined"
+            }
+            .kind(),
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            DomainError::Decrypt {
+                field: "id_card_number"
+            }
+            .kind(),
+            ErrorKind::Internal
+        );
     }
 
     #[test]
@@ -139,7 +166,10 @@ mod tests {
             "phone: must have 11 digits"
         );
         assert_eq!(
-            DomainError::Duplicate { field: "id_card_number" }.to_string(),
+            DomainError::Duplicate {
+                field: "id_card_number"
+            }
+            .to_string(),
             "id_card_number: already registered"
         );
     }

@@ -23,8 +23,10 @@ impl Phone {
     /// Parses what people actually type: `13812341234`, `138 1234 1234`, `138-1234-1234`,
     /// `+86 138 1234 1234`, `0086 13812341234`, `+86-13812341234`.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        let compact: String =
-            input.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{3000}')).collect();
+        let compact: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
+            .collect();
         let national = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("0086"))

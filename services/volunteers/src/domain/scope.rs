@@ -57,7 +57,10 @@ impl UnitPath {
                 ));
             }
             if segment.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(DomainError::invalid(FIELD, "may not contain spaces or control characters"));
+                return Err(DomainError::invalid(
+                    FIELD,
+                    "may not contain spaces or control characters",
+                ));
             }
         }
         Ok(Self(format!("/{rest}")))
@@ -175,7 +178,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_paths() {
-        for bad in ["", "/", "rc/changyuan", "//rc", "/rc//x", "/rc/../x", "/rc/a b", "/rc/./x"] {
+        for bad in [
+            "",
+            "/",
+            "rc/changyuan",
+            "//rc",
+            "/rc//x",
+            "/rc/../x",
+            "/rc/a b",
+            "/rc/./x",
+        ] {
             let err = UnitPath::parse(bad).unwrap_err();
             assert!(err.to_string().starts_with("unit_path: "), "{bad}: {err}");
         }
@@ -209,8 +221,14 @@ mod tests {
         let full = PhoneView::Full("13812341234".into());
         let masked = PhoneView::Masked("138****1234".into());
 
-        assert_eq!(PhoneView::new(&phone, &Viewer::Staff(p("/rc")), &home), full);
-        assert_eq!(PhoneView::new(&phone, &Viewer::Staff(p("/rc/changyuan")), &home), full);
+        assert_eq!(
+            PhoneView::new(&phone, &Viewer::Staff(p("/rc")), &home),
+            full
+        );
+        assert_eq!(
+            PhoneView::new(&phone, &Viewer::Staff(p("/rc/changyuan")), &home),
+            full
+        );
         assert_eq!(PhoneView::new(&phone, &Viewer::Themselves, &home), full);
 
         let sideways = PhoneView::new(&phone, &Viewer::Staff(p("/rc/fenggao")), &home);

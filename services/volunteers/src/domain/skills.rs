@@ -86,7 +86,10 @@ pub struct SkillCatalog {
 impl Default for SkillCatalog {
     fn default() -> Self {
         Self {
-            entries: BUILTIN.iter().map(|(c, l)| ((*c).to_owned(), (*l).to_owned())).collect(),
+            entries: BUILTIN
+                .iter()
+                .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
+                .collect(),
         }
     }
 }
@@ -101,7 +104,9 @@ impl SkillCatalog {
             let label = def.label.trim();
             let valid_code = code.len() <= MAX_CODE_LEN
                 && code.starts_with(|c: char| c.is_ascii_lowercase())
-                && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !valid_code {
                 return Err(DomainError::config(
                     FIELD,
@@ -140,7 +145,11 @@ impl SkillCatalog {
             let known: Vec<&str> = self.entries.iter().map(|(c, _)| c.as_str()).collect();
             DomainError::invalid(
                 FIELD,
-                format!("unknown skill \"{}\" (known: {})", name.trim(), known.join(", ")),
+                format!(
+                    "unknown skill \"{}\" (known: {})",
+                    name.trim(),
+                    known.join(", ")
+                ),
             )
         })
     }
@@ -158,7 +167,13 @@ impl SkillCatalog {
         let name = name.trim();
         let code: String = name
             .chars()
-            .map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c == ' ' || c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect();
         self.entries
             .iter()
@@ -169,12 +184,16 @@ impl SkillCatalog {
 
     /// The code of `skill`, or `None` for a skill from a different catalog.
     pub fn code(&self, skill: Skill) -> Option<&str> {
-        self.entries.get(usize::from(skill.0)).map(|(c, _)| c.as_str())
+        self.entries
+            .get(usize::from(skill.0))
+            .map(|(c, _)| c.as_str())
     }
 
     /// The Chinese label of `skill`.
     pub fn label(&self, skill: Skill) -> Option<&str> {
-        self.entries.get(usize::from(skill.0)).map(|(_, l)| l.as_str())
+        self.entries
+            .get(usize::from(skill.0))
+            .map(|(_, l)| l.as_str())
     }
 
     /// Codes of the skills in `set`, in catalog order (for storage and APIs).
@@ -244,7 +263,9 @@ impl SkillSet {
 
     /// The skills, lowest bit first.
     pub fn iter(self) -> impl Iterator<Item = Skill> {
-        (0u8..64).filter(move |i| self.0 & (1u64 << i) != 0).map(Skill)
+        (0u8..64)
+            .filter(move |i| self.0 & (1u64 << i) != 0)
+            .map(Skill)
     }
 }
 
@@ -263,7 +284,10 @@ mod tests {
     use super::*;
 
     fn def(code: &str, label: &str) -> SkillDefinition {
-        SkillDefinition { code: code.into(), label: label.into() }
+        SkillDefinition {
+            code: code.into(),
+            label: label.into(),
+        }
     }
 
     #[test]
@@ -290,8 +314,9 @@ mod tests {
 
     #[test]
     fn districts_add_skills() {
-        let c = SkillCatalog::with_extra(&[def("psychology", "心理"), def("sign_language", "手语")])
-            .unwrap();
+        let c =
+            SkillCatalog::with_extra(&[def("psychology", "心理"), def("sign_language", "手语")])
+                .unwrap();
         assert_eq!(c.len(), 10);
         let psych = c.parse("心理").unwrap();
         assert_eq!(psych.index(), 8);
@@ -315,7 +340,9 @@ mod tests {
             let err = SkillCatalog::with_extra(&extra).unwrap_err();
             assert!(err.to_string().contains(needle), "{err}");
         }
-        let many: Vec<_> = (0..57).map(|i| def(&format!("s{i}"), &format!("技能{i}"))).collect();
+        let many: Vec<_> = (0..57)
+            .map(|i| def(&format!("s{i}"), &format!("技能{i}")))
+            .collect();
         assert!(SkillCatalog::with_extra(&many[..56]).is_ok());
         let err = SkillCatalog::with_extra(&many).unwrap_err();
         assert!(err.to_string().contains("at most 64"));

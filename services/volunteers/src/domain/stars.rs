@@ -27,16 +27,25 @@ impl StarThresholds {
     /// increasing, and at most 255 levels (a level is a `u8`).
     pub fn parse(hours: Vec<f64>) -> Result<Self, DomainError> {
         if hours.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must list at least one threshold"));
+            return Err(DomainError::invalid(
+                FIELD,
+                "must list at least one threshold",
+            ));
         }
         if hours.len() > usize::from(u8::MAX) {
-            return Err(DomainError::invalid(FIELD, "may list at most 255 thresholds"));
+            return Err(DomainError::invalid(
+                FIELD,
+                "may list at most 255 thresholds",
+            ));
         }
         for (i, &h) in hours.iter().enumerate() {
             if !h.is_finite() || h <= 0.0 {
                 return Err(DomainError::invalid(
                     FIELD,
-                    format!("threshold {} must be a positive number of hours, got {h}", i + 1),
+                    format!(
+                        "threshold {} must be a positive number of hours, got {h}",
+                        i + 1
+                    ),
                 ));
             }
             if i > 0 && h <= hours[i - 1] {
@@ -157,7 +166,10 @@ mod tests {
     #[test]
     fn rejects_bad_lists_with_clear_errors() {
         let err = StarThresholds::parse(vec![]).unwrap_err();
-        assert_eq!(err.to_string(), "star_thresholds: must list at least one threshold");
+        assert_eq!(
+            err.to_string(),
+            "star_thresholds: must list at least one threshold"
+        );
         let err = StarThresholds::parse(vec![100.0, 300.0, 300.0]).unwrap_err();
         assert_eq!(
             err.to_string(),
