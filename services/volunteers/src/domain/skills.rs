@@ -17,8 +17,9 @@ use serde::Deserialize;
 use super::DomainError;
 
 const FIELD: &str = "skills";
-/// A [`SkillSet`] is 64 bits wide.
-pub const MAX_SKILLS: usize = 64;
+/// A [`SkillSet`] is a `u64`; the top bit is left free so the matching index can pack a
+/// volunteer's "active" flag into the same word and test status and skills in one AND.
+pub const MAX_SKILLS: usize = 63;
 const MAX_CODE_LEN: usize = 32;
 const MAX_LABEL_CHARS: usize = 32;
 
@@ -96,7 +97,7 @@ impl Default for SkillCatalog {
 
 impl SkillCatalog {
     /// The built-ins plus `extra`. Codes and labels must be unique across the whole list,
-    /// or a name would parse to two skills; at most 64 skills in total.
+    /// or a name would parse to two skills; at most [`MAX_SKILLS`] (63) skills in total.
     pub fn with_extra(extra: &[SkillDefinition]) -> Result<Self, DomainError> {
         let mut catalog = Self::default();
         for def in extra {
@@ -261,9 +262,14 @@ impl SkillSet {
         self.0.count_ones() as usize
     }
 
+    /// The raw mask, for the matching index's packed filter word.
+    pub(super) fn bits(self) -> u64 {
+        self.0
+    }
+
     /// The skills, lowest bit first.
     pub fn iter(self) -> impl Iterator<Item = Skill> {
-        (0u8..64)
+        (0u8..MAX_SKILLS as u8)
             .filter(move |i| self.0 & (1u64 << i) != 0)
             .map(Skill)
     }
@@ -340,12 +346,12 @@ mod tests {
             let err = SkillCatalog::with_extra(&extra).unwrap_err();
             assert!(err.to_string().contains(needle), "{err}");
         }
-        let many: Vec<_> = (0..57)
+        let many: Vec<_> = (0..56)
             .map(|i| def(&format!("s{i}"), &format!("技能{i}")))
             .collect();
-        assert!(SkillCatalog::with_extra(&many[..56]).is_ok());
+        assert!(SkillCatalog::with_extra(&many[..55]).is_ok());
         let err = SkillCatalog::with_extra(&many).unwrap_err();
-        assert!(err.to_string().contains("at most 64"));
+        assert!(err.to_string().contains("at most 63"));
     }
 
     #[test]
@@ -363,7 +369,7 @@ mod tests {
         assert!(!s.contains(Skill::LEGAL) && s.contains(Skill::REPAIR));
         assert!(c.parse_set(["legal", "nope"]).is_err());
         assert!(SkillSet::empty().is_empty());
-        let high = Skill(63);
+        let high = Skill(62);
         let set: SkillSet = [high].into_iter().collect();
         assert!(set.contains(high) && set.iter().eq([high]));
     }
