@@ -1,0 +1,91 @@
+//! Database connection, migrations and error classification.
+//!
+//! PostgreSQL in production and tests, SQLite for `tongxin run`; the URL decides. Services
+//! map [`DbError`] into their own errors; `Conflict` and `NotFound` become client errors,
+//! `Unavailable` becomes UNAVAILABLE, the rest is internal.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr};
+use sea_orm_migration::MigratorTrait;
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+
+/// A database failure sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A unique or foreign-key constraint refused the change.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The row does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database cannot be reached or the pool is exhausted.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<DbErr> for DbError {
+    fn from(err: DbErr) -> Self {
+        classify(err)
+    }
+}
+
+/// Sorts a sea-orm error into conflict, not found, unavailable or other.
+pub fn classify(err: DbErr) -> DbError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(detail)) => return DbError::Conflict(detail),
+        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => return DbError::Conflict(detail),
+        _ => {}
+    }
+    match err {
+        DbErr::RecordNotFound(what) => DbError::NotFound(what),
+        DbErr::ConnectionAcquire(e) => DbError::Unavailable(e.to_string()),
+        DbErr::Conn(e) => DbError::Unavailable(e.to_string()),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) if is_io(&e) => {
+            DbError::Unavailable(e.to_string())
+        }
+        other => DbError::Other(other.to_string()),
+    }
+}
+
+fn is_io(err: &sea_orm::sqlx::Error) -> bool {
+    matches!(
+        err,
+        sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed
+    )
+}
+
+/// Opens a pool for the configured URL. SQLite files are created when missing.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
+    let mut url = settings.url.expose_secret().to_owned();
+    if settings.is_sqlite() && !url.contains("mode=") {
+        url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(if settings.is_sqlite() { 1 } else { 0 })
+        .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .sqlx_logging(false);
+    // sqlx's SQLite defaults already give WAL, foreign keys on and a 5 s busy timeout, so
+    // brief write contention waits instead of failing with "database is locked".
+    Database::connect(options).await.map_err(classify)
+}
+
+/// Connects and brings the schema up to date with migrator `M`.
+pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
+    let db = connect(settings).await?;
+    M::up(&db, None).await.map_err(classify)?;
+    Ok(db)
+}
+
+/// A cheap round trip, for readiness.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbError> {
+    db.ping().await.map_err(classify)
+}

@@ -1,0 +1,188 @@
+//! The NATS JetStream backend.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use uuid::Uuid;
+
+use super::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus, headers};
+use crate::config::EventsSettings;
+
+/// JetStream for durable events, core NATS for live watches.
+pub struct NatsBus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    stream: String,
+}
+
+impl NatsBus {
+    /// Connects and creates the stream when missing (idempotent: several replicas may race).
+    pub async fn connect(settings: &EventsSettings) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("tongxin")
+            // Keep reconnecting forever: a NATS restart must not take the service down;
+            // the outbox holds events until the bus is back.
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(5))
+            .connect(settings.nats_url.as_str())
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let mut jetstream = jetstream::new(client.clone());
+        jetstream.set_timeout(Duration::from_secs(5));
+        jetstream
+            .get_or_create_stream(stream::Config {
+                name: settings.stream.clone(),
+                subjects: vec!["tongxin.>".to_owned()],
+                storage: stream::StorageType::File,
+                // The relay republishes with the same Nats-Msg-Id after a lost ack; two
+                // minutes covers any realistic retry gap.
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        Ok(Self { client, jetstream, stream: settings.stream.clone() })
+    }
+
+    /// The underlying client, for tests and tools.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+}
+
+fn to_headers(event: &Event) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    let id = event.id.to_string();
+    map.insert(headers::MSG_ID, id.as_str());
+    map.insert(headers::CE_ID, id.as_str());
+    map.insert(headers::CE_TYPE, event.ce_type.as_str());
+    map.insert(headers::CE_SOURCE, event.source.as_str());
+    map.insert(headers::CE_TIME, event.time.to_rfc3339().as_str());
+    map.insert(headers::CE_SPECVERSION, "1.0");
+    if let Some(tp) = &event.traceparent {
+        map.insert(headers::TRACEPARENT, tp.as_str());
+    }
+    map
+}
+
+/// Rebuilds an [`Event`] from a NATS message's subject, headers and body.
+pub fn from_message(subject: &str, map: Option<&HeaderMap>, payload: bytes::Bytes) -> Result<Event, BusError> {
+    let get = |name: &str| map.and_then(|m| m.get(name)).map(|v| v.as_str().to_owned());
+    let id = get(headers::MSG_ID)
+        .and_then(|v| Uuid::parse_str(&v).ok())
+        .ok_or_else(|| BusError::Malformed(format!("{subject}: missing or invalid {}", headers::MSG_ID)))?;
+    let time = get(headers::CE_TIME)
+        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    Ok(Event {
+        id,
+        subject: subject.to_owned(),
+        ce_type: get(headers::CE_TYPE).unwrap_or_else(|| subject.to_owned()),
+        source: get(headers::CE_SOURCE).unwrap_or_default(),
+        time,
+        traceparent: get(headers::TRACEPARENT),
+        payload,
+    })
+}
+
+struct JetStreamAcker(jetstream::Message);
+
+#[async_trait]
+impl Acker for JetStreamAcker {
+    async fn ack(&self) -> Result<(), BusError> {
+        // double_ack waits for the server to confirm, so an ack lost in transit cannot
+        // cause a silent redelivery after we told the caller it was done.
+        self.0.double_ack().await.map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+    async fn nak(&self, delay: Duration) -> Result<(), BusError> {
+        self.0.ack_with(AckKind::Nak(Some(delay))).await.map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+    async fn term(&self) -> Result<(), BusError> {
+        self.0.ack_with(AckKind::Term).await.map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl EventBus for NatsBus {
+    async fn publish_batch(&self, events: &[Event]) -> Vec<Result<(), BusError>> {
+        // Pipeline: send every publish first, then collect the acks. One round trip per
+        // batch instead of one per event.
+        let mut pending = Vec::with_capacity(events.len());
+        for event in events {
+            let sent = self
+                .jetstream
+                .publish_with_headers(event.subject.clone(), to_headers(event), event.payload.clone())
+                .await
+                .map_err(|e| BusError::Unavailable(e.to_string()));
+            pending.push(sent);
+        }
+        let mut results = Vec::with_capacity(events.len());
+        for sent in pending {
+            results.push(match sent {
+                Ok(ack) => ack.await.map(|_| ()).map_err(|e| BusError::Unavailable(e.to_string())),
+                Err(e) => Err(e),
+            });
+        }
+        results
+    }
+
+    async fn durable(&self, spec: &ConsumerSpec) -> Result<BoxStream<'static, Delivery>, BusError> {
+        let stream = self.jetstream.get_stream(&self.stream).await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let consumer: pull::Consumer<pull::Config> = stream
+            .get_or_create_consumer(
+                &spec.name,
+                pull::Config {
+                    durable_name: Some(spec.name.clone()),
+                    filter_subject: spec.filter.clone(),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: spec.ack_wait,
+                    max_deliver: spec.max_deliver,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let messages = consumer.messages().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let stream = messages.filter_map(|message| async move {
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "durable consumer stream error; continuing");
+                    return None;
+                }
+            };
+            let attempt = message.info().map(|i| i.delivered).unwrap_or(1);
+            let subject = message.subject.to_string();
+            match from_message(&subject, message.headers.as_ref(), message.payload.clone()) {
+                Ok(event) => Some(Delivery { event, attempt, acker: Box::new(JetStreamAcker(message)) }),
+                Err(e) => {
+                    // Not ours to process, and redelivering will not fix it.
+                    tracing::error!(error = %e, subject, "terminating malformed message");
+                    let _ = message.ack_with(AckKind::Term).await;
+                    None
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn watch(&self, filter: &str) -> Result<BoxStream<'static, Event>, BusError> {
+        let subscriber = self.client.subscribe(filter.to_owned()).await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        Ok(subscriber
+            .filter_map(|m| async move { from_message(m.subject.as_str(), m.headers.as_ref(), m.payload).ok() })
+            .boxed())
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        match self.client.connection_state() {
+            async_nats::connection::State::Connected => Ok(()),
+            other => Err(BusError::Unavailable(format!("NATS connection is {other:?}"))),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! What every Tongxin service shares.
+//!
+//! A service crate builds on these pieces and adds only its domain: typed layered
+//! [`config`], [`telemetry`] (initialised once, by the binary), the [`db`] connection and
+//! error classification, the [`events`] bus with its transactional outbox and idempotent
+//! consumers, [`auth`] (JWT → [`auth::Principal`]), one [`error::ApiError`] mapped to GraphQL
+//! `extensions.code` and gRPC status, and the [`graphql`], [`grpc`] and [`health`] serving
+//! helpers.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod geo;
+pub mod graphql;
+pub mod grpc;
+pub mod health;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode};

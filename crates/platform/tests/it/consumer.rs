@@ -1,0 +1,216 @@
+//! Durable consumers: a redelivered event is applied once; failing events are parked after
+//! a bounded number of deliveries, never looping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait};
+use tongxin_platform::events::consumer::{Handler, HandlerError, Outcome, parked, process, processed};
+use tongxin_platform::events::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus};
+use tongxin_testing::{TestDb, TestNats};
+use uuid::Uuid;
+
+use super::{database, nats_bus};
+
+/// Adds 1 to a counter row per applied event: the effect we count.
+struct CountingHandler {
+    calls: AtomicUsize,
+    fail_with: Option<fn() -> HandlerError>,
+}
+
+#[async_trait]
+impl Handler for CountingHandler {
+    async fn handle(&self, txn: &DatabaseTransaction, _event: &Event) -> Result<(), HandlerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(fail) = self.fail_with {
+            return Err(fail());
+        }
+        txn.execute_unprepared("UPDATE effects SET n = n + 1 WHERE id = 1")
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
+        Ok(())
+    }
+}
+
+async fn effect_count(db: &sea_orm::DatabaseConnection) -> i64 {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Row {
+        n: i64,
+    }
+    Row::find_by_statement(Statement::from_string(db.get_database_backend(), "SELECT n FROM effects WHERE id = 1"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("row")
+        .n
+}
+
+/// An ack that never reaches the server: the process "crashed" right after commit.
+struct LostAck;
+
+#[async_trait]
+impl Acker for LostAck {
+    async fn ack(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+    async fn nak(&self, _: Duration) -> Result<(), BusError> {
+        Ok(())
+    }
+    async fn term(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+}
+
+fn event(subject: &str) -> Event {
+    Event {
+        id: Uuid::now_v7(),
+        subject: subject.to_owned(),
+        ce_type: subject.to_owned(),
+        source: "tongxin/test".to_owned(),
+        time: chrono::Utc::now(),
+        traceparent: None,
+        payload: bytes::Bytes::from_static(b"x"),
+    }
+}
+
+async fn setup() -> (TestDb, TestNats, sea_orm::DatabaseConnection) {
+    let test_db = TestDb::new().await;
+    let nats = TestNats::start().await;
+    let db = database(&test_db).await;
+    db.execute_unprepared("CREATE TABLE effects (id int primary key, n bigint not null); INSERT INTO effects VALUES (1, 0)")
+        .await
+        .expect("effects table");
+    (test_db, nats, db)
+}
+
+#[tokio::test]
+async fn event_delivered_twice_is_applied_once() {
+    let (_test_db, nats, db) = setup().await;
+    let bus = nats_bus(&nats).await;
+    let subject = "tongxin.test.credited";
+    assert!(bus.publish_batch(&[event(subject)]).await.iter().all(Result::is_ok));
+
+    let spec = ConsumerSpec {
+        name: "test-credit".to_owned(),
+        filter: subject.to_owned(),
+        max_deliver: 5,
+        ack_wait: Duration::from_secs(1),
+    };
+    let handler = CountingHandler { calls: AtomicUsize::new(0), fail_with: None };
+    let mut deliveries = bus.durable(&spec).await.expect("durable");
+
+    // First delivery: applied and committed, but the ack is lost.
+    let first = deliveries.next().await.expect("first delivery");
+    assert_eq!(first.attempt, 1);
+    let first = Delivery { acker: Box::new(LostAck), ..first };
+    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, first).await.expect("process"), Outcome::Applied);
+
+    // NATS redelivers after ack_wait: the same event again.
+    let second = tokio::time::timeout(Duration::from_secs(10), deliveries.next())
+        .await
+        .expect("redelivery within ack_wait")
+        .expect("second delivery");
+    assert_eq!(second.attempt, 2);
+    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, second).await.expect("process"), Outcome::Duplicate);
+
+    assert_eq!(effect_count(&db).await, 1, "the effect is applied once");
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 1, "the handler is not even called the second time");
+    assert_eq!(processed::Entity::find().count(&db).await.expect("count"), 1);
+    // Acked for real the second time: nothing more arrives.
+    assert!(tokio::time::timeout(Duration::from_secs(2), deliveries.next()).await.is_err());
+}
+
+#[tokio::test]
+async fn failing_event_is_parked_after_bounded_redelivery() {
+    let (_test_db, nats, db) = setup().await;
+    let bus = nats_bus(&nats).await;
+    let subject = "tongxin.test.flaky";
+    let sent = event(subject);
+    assert!(bus.publish_batch(std::slice::from_ref(&sent)).await.iter().all(Result::is_ok));
+
+    let spec = ConsumerSpec {
+        name: "test-flaky".to_owned(),
+        filter: subject.to_owned(),
+        max_deliver: 3,
+        ack_wait: Duration::from_secs(30),
+    };
+    let handler = CountingHandler {
+        calls: AtomicUsize::new(0),
+        fail_with: Some(|| HandlerError::Retry("dependency down".to_owned())),
+    };
+    let mut deliveries = bus.durable(&spec).await.expect("durable");
+    let mut outcomes = Vec::new();
+    while let Ok(Some(delivery)) = tokio::time::timeout(Duration::from_secs(5), deliveries.next()).await {
+        outcomes.push(process(&db, &spec.name, spec.max_deliver, &handler, delivery).await.expect("process"));
+    }
+    assert_eq!(outcomes, vec![Outcome::Retrying, Outcome::Retrying, Outcome::Parked]);
+    assert_eq!(effect_count(&db).await, 0, "a failed attempt leaves nothing behind");
+    let parked = parked::Entity::find().all(&db).await.expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_id, sent.id);
+    assert_eq!(parked[0].attempts, 3);
+    assert_eq!(processed::Entity::find().count(&db).await.expect("count"), 0, "a parked event is not marked processed");
+}
+
+#[tokio::test]
+async fn poison_event_is_parked_at_once() {
+    let (_test_db, nats, db) = setup().await;
+    let bus = nats_bus(&nats).await;
+    let subject = "tongxin.test.poison";
+    assert!(bus.publish_batch(&[event(subject)]).await.iter().all(Result::is_ok));
+
+    let spec = ConsumerSpec {
+        name: "test-poison".to_owned(),
+        filter: subject.to_owned(),
+        max_deliver: 5,
+        ack_wait: Duration::from_secs(1),
+    };
+    let handler = CountingHandler {
+        calls: AtomicUsize::new(0),
+        fail_with: Some(|| HandlerError::Poison("undecodable body".to_owned())),
+    };
+    let mut deliveries = bus.durable(&spec).await.expect("durable");
+    let delivery = deliveries.next().await.expect("delivery");
+    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, delivery).await.expect("process"), Outcome::Parked);
+    // Terminated: no redelivery even after ack_wait.
+    assert!(tokio::time::timeout(Duration::from_secs(3), deliveries.next()).await.is_err());
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(parked::Entity::find().count(&db).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn run_consumer_applies_published_events_once() {
+    let (_test_db, nats, db) = setup().await;
+    let bus: tongxin_platform::events::SharedBus = Arc::new(nats_bus(&nats).await);
+    let subject = "tongxin.test.applied";
+    let batch: Vec<Event> = (0..20).map(|_| event(subject)).collect();
+    assert!(bus.publish_batch(&batch).await.iter().all(Result::is_ok));
+    // The same events again (a publisher retry after a lost ack): JetStream drops them.
+    assert!(bus.publish_batch(&batch).await.iter().all(Result::is_ok));
+
+    let spec = ConsumerSpec {
+        name: "test-run".to_owned(),
+        filter: subject.to_owned(),
+        max_deliver: 5,
+        ack_wait: Duration::from_secs(5),
+    };
+    let handler = Arc::new(CountingHandler { calls: AtomicUsize::new(0), fail_with: None });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
+        db.clone(),
+        bus.clone(),
+        spec,
+        handler.clone(),
+        stop.clone(),
+    ));
+    let done = tongxin_testing::wait_until(Duration::from_secs(20), || async { effect_count(&db).await == 20 }).await;
+    stop.cancel();
+    task.await.expect("task").expect("consumer");
+    assert!(done, "all 20 events applied");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(effect_count(&db).await, 20, "and not more");
+}

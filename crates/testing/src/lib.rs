@@ -1,0 +1,152 @@
+//! Test helpers: every test owns its data.
+//!
+//! - [`TestDb`]: a fresh PostgreSQL database per test, dropped afterwards;
+//! - [`TestNats`]: a NATS server with JetStream per test, on a free port, with its own store
+//!   directory; it can be killed (SIGKILL) and restarted on the same port and store;
+//! - [`free_port`] and [`wait_until`].
+//!
+//! PostgreSQL is reached at `$TONGXIN_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); `nats-server` must be on `$PATH`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Database};
+
+/// The admin URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TONGXIN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A free TCP port on 127.0.0.1 (for programs that cannot bind port 0 themselves).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// Polls `check` every 50 ms until it is true or `timeout` passes.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// Creates `tongxin_test_<random>`.
+    pub async fn new() -> Self {
+        let admin = postgres_admin_url();
+        let name = format!("tongxin_test_{}", uuid::Uuid::new_v4().simple());
+        let conn = Database::connect(&admin).await.expect("connect to the test PostgreSQL");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        Self { url: format!("{base}/{name}"), name }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside a runtime; do the async cleanup on a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(conn) = Database::connect(&postgres_admin_url()).await {
+                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A NATS server (JetStream on) owned by one test.
+pub struct TestNats {
+    port: u16,
+    store: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TestNats {
+    /// Starts `nats-server -js` on a free port and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let store = tempfile::tempdir().expect("tempdir");
+        let mut nats = Self { port: free_port(), store, child: None };
+        nats.spawn().await;
+        nats
+    }
+
+    async fn spawn(&mut self) {
+        let store: PathBuf = self.store.path().to_owned();
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server on PATH");
+        self.child = Some(child);
+        let addr = format!("127.0.0.1:{}", self.port);
+        let up = wait_until(Duration::from_secs(10), || {
+            let addr = addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
+        })
+        .await;
+        assert!(up, "nats-server did not start on {addr}");
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no goodbye, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same port with the same store.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// A plain client, for assertions.
+    pub async fn client(&self) -> async_nats::Client {
+        async_nats::connect(self.url()).await.expect("connect to test NATS")
+    }
+}
+
+impl Drop for TestNats {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,148 @@
+//! `tongxin run`: every service in one process on embedded defaults (SQLite files under the
+//! data dir, the in-process bus), demo data, local signing keys, and the router beside it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::config::{CommonSettings, EventsBackend, ServiceSettings};
+use tongxin_platform::events::SharedBus;
+use tongxin_platform::events::memory::MemoryBus;
+use tongxin_venues::demo;
+
+use crate::router::{RouterOptions, RouterProcess};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where SQLite files, keys and router files live.
+    pub data_dir: PathBuf,
+    /// Where the router serves GraphQL.
+    pub listen: SocketAddr,
+    /// The router binary; `None` finds it.
+    pub router_bin: Option<PathBuf>,
+}
+
+/// A demo user whose token `tongxin run` prints.
+pub struct DemoUser {
+    /// Who.
+    pub label: &'static str,
+    /// `sub`.
+    pub subject: &'static str,
+    /// Roles.
+    pub roles: &'static [Role],
+    /// Scope unit path in the demo tree.
+    pub unit_path: &'static str,
+}
+
+/// The demo users: a citizen, a volunteer, courtyard staff and center staff.
+pub const DEMO_USERS: &[DemoUser] = &[
+    DemoUser { label: "citizen (蔡家坝)", subject: "demo-citizen", roles: &[Role::Citizen], unit_path: demo::paths::CAIJIABA },
+    DemoUser { label: "volunteer (蔡家坝)", subject: "demo-volunteer", roles: &[Role::Volunteer], unit_path: demo::paths::CAIJIABA },
+    DemoUser { label: "courtyard staff (蔡家坝小院)", subject: "demo-courtyard-staff", roles: &[Role::Staff], unit_path: demo::paths::CAIJIABA },
+    DemoUser { label: "center staff (荣昌区中心)", subject: "demo-center-staff", roles: &[Role::Staff], unit_path: demo::paths::CENTER },
+];
+
+/// The directory holding the development key pair and JWKS.
+pub fn keys_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys")
+}
+
+/// Signs a token for a demo user, valid for a week.
+pub fn demo_token(keys: &DevKeys, user: &DemoUser) -> anyhow::Result<String> {
+    Ok(keys.sign(&TokenRequest {
+        subject: user.subject,
+        roles: user.roles,
+        unit: Some(demo::unit_id(user.unit_path).0),
+        district: Some(demo::DISTRICT),
+        issuer: "tongxin",
+        audience: "tongxin",
+        ttl: Duration::from_secs(7 * 24 * 3600),
+    })?)
+}
+
+fn sqlite(data_dir: &Path, service: &str) -> anyhow::Result<ServiceSettings> {
+    let path = data_dir.canonicalize()?.join(format!("{service}.db"));
+    let mut settings =
+        ServiceSettings::on_ports(0, 0, &format!("sqlite://{}", path.to_str().context("data dir is not UTF-8")?));
+    // Loopback only: in embedded mode everything but the router is internal.
+    settings.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.grpc_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    Ok(settings)
+}
+
+/// Runs until `shutdown`; prints the URL and demo tokens once everything is up.
+pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&options.data_dir)
+        .with_context(|| format!("creating data dir {}", options.data_dir.display()))?;
+    let router_bin = crate::router::find_binary(options.router_bin.as_deref())?;
+    let keys = DevKeys::load_or_generate(&keys_dir(&options.data_dir))?;
+    let verifier = Arc::new(Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin")?);
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+
+    let mut common = CommonSettings::default();
+    common.events.backend = EventsBackend::Memory;
+    // In one process the relay is woken on every commit; polling is only a fallback.
+    common.events.relay_interval_ms = 1000;
+    common.shutdown_timeout_secs = 5;
+
+    let shared = tongxin_venues::Shared { bus: bus.clone(), verifier: verifier.clone() };
+    let venues = tongxin_venues::App::build(&sqlite(&options.data_dir, "venues")?, &common, shared).await?;
+    let seeded = demo::seed(venues.db()).await?;
+    if seeded > 0 {
+        tracing::info!(units = seeded, "demo org tree seeded");
+    }
+    let venues_url = format!("http://{}/graphql", venues.http_addr());
+    let venues_task = tokio::spawn(venues.run_until_stopped(shutdown.clone()));
+
+    let router_dir = options.data_dir.join("router");
+    let router = RouterProcess::start(RouterOptions {
+        binary: &router_bin,
+        work_dir: &router_dir,
+        listen: options.listen,
+        jwks: keys.jwks_path(),
+        subgraphs: &[("venues", venues_url)],
+        log_file: Some(&router_dir.join("router.log")),
+    })
+    .await;
+    let router = match router {
+        Ok(router) => router,
+        Err(e) => {
+            shutdown.cancel();
+            let _ = venues_task.await;
+            return Err(e);
+        }
+    };
+
+    print_welcome(router.url(), &keys)?;
+    shutdown.cancelled().await;
+    tracing::info!("stopping");
+    let router_stopped = router.stop(Duration::from_secs(5)).await;
+    let venues_stopped = venues_task.await?;
+    router_stopped?;
+    venues_stopped?;
+    println!("Tongxin stopped.");
+    Ok(())
+}
+
+fn print_welcome(url: &str, keys: &DevKeys) -> anyhow::Result<()> {
+    println!();
+    println!("Tongxin is running (embedded: SQLite, in-process events, demo data).");
+    println!("  GraphQL:  {url}   (open it in a browser for GraphiQL)");
+    println!();
+    println!("Tokens for the demo users; in GraphiQL add the header  Authorization: Bearer <token>");
+    for user in DEMO_USERS {
+        println!();
+        println!("  {}:", user.label);
+        println!("  {}", demo_token(keys, user)?);
+    }
+    println!();
+    println!("Try:  {{ orgUnit(id: \"{}\") {{ name path children {{ edges {{ node {{ name kind }} }} }} }} }}", demo::unit_id(demo::paths::CENTER));
+    println!("Stop with ctrl-c.");
+    println!("READY {url}");
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! `tongxin`: run the whole platform, serve one service, migrate, export schemas, sign
+//! development tokens. `main` only parses arguments and hands over.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tongxin::settings::{SERVICES, Settings};
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::config::{LogFormat, TelemetrySettings};
+
+/// Tongxin (同心): the district's civilization-practice volunteer service.
+///
+/// Start everything on your machine with `tongxin run`; in production each service runs as
+/// `tongxin serve <service>` against PostgreSQL and NATS.
+#[derive(Parser)]
+#[command(name = "tongxin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole platform in one process: every service on SQLite, in-process events,
+    /// demo data, and the GraphQL router (GraphiQL in the browser). Prints ready tokens.
+    Run {
+        /// Where SQLite files, development keys and router files are kept.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// Where the router serves GraphQL.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The hive_router binary (default: $TONGXIN_ROUTER_BIN, the `make tools` cache, $PATH).
+        #[arg(long)]
+        router_bin: Option<PathBuf>,
+    },
+    /// Serve one or more services against PostgreSQL and NATS, configured by tongxin.toml
+    /// and TONGXIN_<SECTION>__<KEY> environment variables.
+    Serve {
+        /// Which services: venues.
+        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        services: Vec<String>,
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Bring the services' databases up to date, then exit.
+    Migrate {
+        /// Which services (default: all).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        services: Vec<String>,
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print a service's GraphQL subgraph SDL (what `make schema` writes to schema/).
+    Schema {
+        /// Which service.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        service: String,
+    },
+    /// Sign a development token with the local key (created on first use).
+    Token {
+        /// A role: citizen, volunteer, staff or admin. Repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The org unit the scope hangs on: a UUID, or a demo path such as /rc/changyuan.
+        #[arg(long)]
+        unit: Option<String>,
+        /// The subject (`sub`).
+        #[arg(long, default_value = "dev-user")]
+        sub: String,
+        /// The district code.
+        #[arg(long, default_value = "rc")]
+        district: String,
+        /// The key directory (the one `tongxin run` uses is <data-dir>/keys).
+        #[arg(long, default_value = "./data/keys")]
+        keys: PathBuf,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("unknown role {text:?}: use citizen, volunteer, staff or admin"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Run { data_dir, listen, router_bin } => {
+            let settings = TelemetrySettings { format: LogFormat::Pretty, level: "info,sqlx=warn".to_owned() };
+            let _telemetry = tongxin_platform::telemetry::init(&settings, "tongxin")?;
+            let shutdown = tongxin_platform::shutdown::token_on_signal();
+            tongxin::embedded::run(tongxin::embedded::Options { data_dir, listen, router_bin }, shutdown).await
+        }
+        Command::Serve { services, config } => serve(services, config).await,
+        Command::Migrate { services, config } => {
+            let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
+            let services = if services.is_empty() { SERVICES.iter().map(|s| (*s).to_owned()).collect() } else { services };
+            for service in services {
+                match service.as_str() {
+                    "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
+                    other => bail!("unknown service {other}"),
+                }
+                println!("{service}: migrated");
+            }
+            Ok(())
+        }
+        Command::Schema { service } => {
+            match service.as_str() {
+                "venues" => print!("{}", tongxin_venues::graphql::sdl()),
+                other => bail!("unknown service {other}"),
+            }
+            Ok(())
+        }
+        Command::Token { roles, unit, sub, district, keys, hours } => {
+            let unit = match unit {
+                None => None,
+                Some(u) if u.starts_with('/') => Some(tongxin_venues::demo::unit_id(&u).0),
+                Some(u) => Some(uuid::Uuid::parse_str(&u).context("--unit must be a UUID or a demo path like /rc")?),
+            };
+            let keys = DevKeys::load_or_generate(&keys)?;
+            let token = keys.sign(&TokenRequest {
+                subject: &sub,
+                roles: &roles,
+                unit,
+                district: Some(&district),
+                issuer: "tongxin",
+                audience: "tongxin",
+                ttl: Duration::from_secs(hours * 3600),
+            })?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
+    let _telemetry = tongxin_platform::telemetry::init(&settings.common.telemetry, &format!("tongxin-{}", services.join("-")))?;
+    let jwks = settings
+        .common
+        .auth
+        .jwks_path
+        .as_deref()
+        .context("auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses")?;
+    let verifier = Arc::new(Verifier::from_jwks_file(jwks, &settings.common.auth.issuer, &settings.common.auth.audience)?);
+    let bus = tongxin_platform::events::connect(&settings.common.events).await?;
+    let shutdown = tongxin_platform::shutdown::token_on_signal();
+    let mut tasks = Vec::new();
+    for service in &services {
+        match service.as_str() {
+            "venues" => {
+                let shared = tongxin_venues::Shared { bus: bus.clone(), verifier: verifier.clone() };
+                let app = tongxin_venues::App::build(&settings.venues, &settings.common, shared).await?;
+                println!("venues listening: http={} grpc={}", app.http_addr(), app.grpc_addr());
+                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
+            }
+            other => bail!("unknown service {other}"),
+        }
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}

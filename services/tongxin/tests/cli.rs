@@ -1,0 +1,197 @@
+//! The `tongxin` binary as a user and an operator run it: `run` end to end with the router,
+//! `serve` as a separate process called over gRPC, `token`, `schema`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tongxin_platform::auth::{Principal, Role, Verifier};
+use tongxin_platform::grpc::request_as;
+use tongxin_proto::venues as pb;
+use tongxin_proto::venues::org_service_client::OrgServiceClient;
+use tongxin_testing::{TestDb, TestNats, free_port, wait_until};
+use tongxin_venues::demo::{self, paths};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tongxin");
+
+async fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().expect("running").to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
+    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("stops within 30 s").expect("wait")
+}
+
+#[tokio::test]
+async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["run", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tongxin run");
+
+    // Read the welcome text up to the READY line, collecting the printed tokens.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut tokens = Vec::new();
+    let url = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            let line = line.trim().to_owned();
+            if line.starts_with("eyJ") {
+                tokens.push(line.clone());
+            }
+            if let Some(url) = line.strip_prefix("READY ") {
+                return url.to_owned();
+            }
+        }
+        panic!("tongxin run exited before it was ready");
+    })
+    .await
+    .expect("ready within 120 s");
+    assert_eq!(url, format!("http://127.0.0.1:{port}/graphql"));
+    assert_eq!(tokens.len(), 4, "tokens for citizen, volunteer, courtyard staff, center staff");
+
+    // The printed tokens verify against the JWKS written to the data dir.
+    let verifier = Verifier::from_jwks_file(&data.path().join("keys/jwks.json"), "tongxin", "tongxin").expect("jwks");
+    let center_staff = verifier.verify(&tokens[3]).expect("valid token");
+    assert_eq!(center_staff.unit, Some(demo::unit_id(paths::CENTER).0));
+
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .json(&serde_json::json!({ "query": format!("{{ orgUnit(id: \"{}\") {{ name children {{ edges {{ node {{ code }} }} }} }} }}", demo::unit_id(paths::CENTER)) }))
+        .send()
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(response["data"]["orgUnit"]["name"], "荣昌区新时代文明实践中心", "{response}");
+
+    // A write through the router with a printed token lands in SQLite.
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&tokens[3])
+        .json(&serde_json::json!({
+            "query": "mutation($i: CreateOrgUnitInput!) { createOrgUnit(input: $i) { path } }",
+            "variables": { "i": { "kind": "STATION", "name": "冒烟测试站", "code": "smoke",
+                "parentId": demo::unit_id(paths::CHANGYUAN).to_string(), "location": { "lat": 29.4, "lon": 105.59 } } }
+        }))
+        .send()
+        .await
+        .expect("mutation")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(created["data"]["createOrgUnit"]["path"], "/rc/changyuan/smoke", "{created}");
+
+    let status = terminate(&mut child).await;
+    assert!(status.success(), "clean exit, got {status}");
+    // The router went down with it.
+    let router_gone = wait_until(Duration::from_secs(10), || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err()
+    })
+    .await;
+    assert!(router_gone, "the router must stop when tongxin run stops");
+    assert!(data.path().join("venues.db").exists(), "data kept in the data dir");
+}
+
+#[tokio::test]
+async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
+    let db = TestDb::new().await;
+    let nats = TestNats::start().await;
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = tongxin_platform::auth::DevKeys::load_or_generate(keys_dir.path()).expect("keys");
+    let (http, grpc) = (free_port(), free_port());
+    let mut child = Command::new(BIN)
+        .args(["serve", "venues"])
+        .env("TONGXIN_VENUES__DATABASE__URL", db.url())
+        .env("TONGXIN_VENUES__HTTP_ADDR", format!("127.0.0.1:{http}"))
+        .env("TONGXIN_VENUES__GRPC_ADDR", format!("127.0.0.1:{grpc}"))
+        .env("TONGXIN_EVENTS__NATS_URL", nats.url())
+        .env("TONGXIN_AUTH__JWKS_PATH", keys.jwks_path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tongxin serve");
+    let up = wait_until(Duration::from_secs(60), || async move {
+        reqwest::get(format!("http://127.0.0.1:{http}/readyz")).await.map(|r| r.status().is_success()).unwrap_or(false)
+    })
+    .await;
+    assert!(up, "serve venues became ready");
+
+    let mut client = OrgServiceClient::connect(format!("http://127.0.0.1:{grpc}")).await.expect("connect");
+    let admin = Principal { subject: "operator".to_owned(), roles: vec![Role::Admin], unit: None, district: None };
+    let center = client
+        .create_unit(request_as(
+            pb::CreateUnitRequest {
+                kind: pb::UnitKind::Center as i32,
+                name: "示例区中心(合成)".to_owned(),
+                code: "demo".to_owned(),
+                parent_id: None,
+                location: Some(pb::Location { lat: 29.4, lon: 105.6 }),
+            },
+            Some(&admin),
+        ))
+        .await
+        .expect("create center")
+        .into_inner();
+    assert_eq!(center.path, "/demo");
+    let read = client.get_unit(request_as(pb::GetUnitRequest { id: center.id.clone() }, None)).await.expect("get").into_inner();
+    assert_eq!(read.name, "示例区中心(合成)");
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("tongxin_requests_total"), "request counts exported");
+    assert!(terminate(&mut child).await.success());
+}
+
+#[tokio::test]
+async fn bad_configuration_names_the_key() {
+    let output = Command::new(BIN)
+        .args(["serve", "venues"])
+        .env("TONGXIN_VENUES__HTTP_ADDR", "not-an-address")
+        .output()
+        .await
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("venues.http_addr"), "{stderr}");
+}
+
+#[tokio::test]
+async fn token_command_signs_verifiable_tokens() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(BIN)
+        .args(["token", "--role", "staff", "--unit", "/rc/changyuan", "--sub", "zhang", "--keys"])
+        .arg(keys.path())
+        .output()
+        .await
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).expect("utf8");
+    let verifier = Verifier::from_jwks_file(&keys.path().join("jwks.json"), "tongxin", "tongxin").expect("jwks");
+    let principal = verifier.verify(token.trim()).expect("valid");
+    assert_eq!(principal.subject, "zhang");
+    assert_eq!(principal.roles, vec![Role::Staff]);
+    assert_eq!(principal.unit, Some(demo::unit_id(paths::CHANGYUAN).0));
+
+    let bad = Command::new(BIN).args(["token", "--role", "mayor"]).output().await.expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+}
+
+#[tokio::test]
+async fn checked_in_schema_matches_the_code() {
+    let output = Command::new(BIN).args(["schema", "venues"]).output().await.expect("run");
+    assert!(output.status.success());
+    let exported = String::from_utf8(output.stdout).expect("utf8");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/venues.graphql");
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        exported == checked_in,
+        "schema/venues.graphql differs from what the code exports: run `make schema` and commit the result"
+    );
+}

@@ -1,0 +1,71 @@
+//! What the venues service publishes.
+
+use prost::Message;
+use tongxin_proto::{events as pb_events, venues as pb};
+
+use crate::domain::org::UnitKind;
+use crate::store::org_units::OrgUnit;
+
+/// CloudEvents source of everything venues publishes.
+pub const SOURCE: &str = "tongxin/venues";
+/// A unit joined the org tree.
+pub const UNIT_CREATED: &str = "tongxin.venues.unit_created";
+
+/// The protobuf form of a unit, shared by gRPC and events.
+pub fn to_proto(unit: &OrgUnit) -> pb::OrgUnit {
+    pb::OrgUnit {
+        id: unit.id.to_string(),
+        kind: kind_to_proto(unit.kind) as i32,
+        name: unit.name.clone(),
+        code: unit.code.clone(),
+        path: unit.path.clone(),
+        parent_id: unit.parent_id.map(|p| p.to_string()),
+        location: Some(pb::Location { lat: unit.location.lat(), lon: unit.location.lon() }),
+        district: unit.district.clone(),
+    }
+}
+
+/// The body of `tongxin.venues.unit_created`.
+pub fn unit_created(unit: &OrgUnit, actor: &str) -> Vec<u8> {
+    pb_events::UnitCreated { unit: Some(to_proto(unit)), actor: actor.to_owned() }.encode_to_vec()
+}
+
+/// Proto enum for a kind.
+pub fn kind_to_proto(kind: UnitKind) -> pb::UnitKind {
+    match kind {
+        UnitKind::Center => pb::UnitKind::Center,
+        UnitKind::Institute => pb::UnitKind::Institute,
+        UnitKind::Station => pb::UnitKind::Station,
+        UnitKind::Courtyard => pb::UnitKind::Courtyard,
+    }
+}
+
+/// Kind for a proto enum value; `None` for unspecified or unknown.
+pub fn kind_from_proto(value: i32) -> Option<UnitKind> {
+    match pb::UnitKind::try_from(value).ok()? {
+        pb::UnitKind::Center => Some(UnitKind::Center),
+        pb::UnitKind::Institute => Some(UnitKind::Institute),
+        pb::UnitKind::Station => Some(UnitKind::Station),
+        pb::UnitKind::Courtyard => Some(UnitKind::Courtyard),
+        pb::UnitKind::Unspecified => None,
+    }
+}
+
+/// A unit back from its protobuf form (events, gRPC); `None` if the message is malformed.
+pub fn from_proto(unit: pb::OrgUnit) -> Option<OrgUnit> {
+    use crate::domain::org::OrgUnitId;
+    let location = unit.location?;
+    Some(OrgUnit {
+        id: OrgUnitId::parse(&unit.id, "id").ok()?,
+        kind: kind_from_proto(unit.kind)?,
+        name: unit.name,
+        code: unit.code,
+        path: unit.path,
+        parent_id: match unit.parent_id.as_deref() {
+            None | Some("") => None,
+            Some(p) => Some(OrgUnitId::parse(p, "parentId").ok()?),
+        },
+        district: unit.district,
+        location: tongxin_platform::geo::Coordinates::parse(location.lat, location.lon).ok()?,
+    })
+}

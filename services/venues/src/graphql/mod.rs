@@ -1,0 +1,52 @@
+//! The venues subgraph: thin resolvers that parse input, call [`Venues`], and batch entity
+//! lookups with a DataLoader.
+
+mod org;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{MergedObject, MergedSubscription, Schema, SDLExportOptions};
+use tongxin_platform::events::SharedBus;
+
+use crate::service::Venues;
+
+pub use org::UnitLoader;
+
+/// The root query.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(org::OrgQuery);
+
+/// The root mutation.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(org::OrgMutation);
+
+/// The root subscription.
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(org::OrgSubscription);
+
+/// The venues subgraph schema.
+pub type VenuesSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .limit_depth(16)
+        .limit_complexity(5_000)
+}
+
+/// The schema with its data: the service and the bus feeding subscriptions.
+pub fn schema(venues: Venues, bus: SharedBus) -> VenuesSchema {
+    builder()
+        .data(DataLoader::new(UnitLoader(venues.clone()), tokio::spawn))
+        .data(venues)
+        .data(bus)
+        .finish()
+}
+
+/// The subgraph SDL as the router composes it (`tongxin schema venues`).
+pub fn sdl() -> String {
+    builder().finish().sdl_with_options(SDLExportOptions::new().federation().compose_directive())
+}

@@ -1,0 +1,258 @@
+//! The org tree in GraphQL: `OrgUnit` (an entity keyed by `id`), `orgUnit`,
+//! `createOrgUnit`, `orgUnitCreated`.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tongxin_platform::ApiError;
+use tongxin_platform::events::SharedBus;
+use tongxin_platform::graphql::ContextExt;
+use uuid::Uuid;
+
+use crate::domain::org::{OrgUnitId, UnitKind};
+use crate::error::VenuesError;
+use crate::service::{NewUnit, Venues};
+use crate::store::org_units::{self, OrgUnit};
+
+/// The four levels of the practice network.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "UnitKind")]
+pub enum UnitKindGql {
+    /// 新时代文明实践中心: the district center, top of the tree.
+    Center,
+    /// 实践所: a town or street.
+    Institute,
+    /// 实践站: a village or community.
+    Station,
+    /// 小院: a courtyard, the level nearest to residents.
+    Courtyard,
+}
+
+impl From<UnitKind> for UnitKindGql {
+    fn from(kind: UnitKind) -> Self {
+        match kind {
+            UnitKind::Center => Self::Center,
+            UnitKind::Institute => Self::Institute,
+            UnitKind::Station => Self::Station,
+            UnitKind::Courtyard => Self::Courtyard,
+        }
+    }
+}
+
+impl From<UnitKindGql> for UnitKind {
+    fn from(kind: UnitKindGql) -> Self {
+        match kind {
+            UnitKindGql::Center => Self::Center,
+            UnitKindGql::Institute => Self::Institute,
+            UnitKindGql::Station => Self::Station,
+            UnitKindGql::Courtyard => Self::Courtyard,
+        }
+    }
+}
+
+/// A point on the map (WGS-84 degrees).
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Location {
+    /// Latitude, -90 to 90.
+    pub lat: f64,
+    /// Longitude, -180 to 180.
+    pub lon: f64,
+}
+
+/// A point given by a client.
+#[derive(InputObject)]
+pub struct LocationInput {
+    /// Latitude, -90 to 90.
+    pub lat: f64,
+    /// Longitude, -180 to 180.
+    pub lon: f64,
+}
+
+/// A unit of the org tree: the district center, an institute, a station or a courtyard.
+pub struct OrgUnitNode(pub OrgUnit);
+
+/// Loads units by id in one query per batch.
+pub struct UnitLoader(pub Venues);
+
+impl Loader<Uuid> for UnitLoader {
+    type Value = OrgUnit;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, OrgUnit>, Self::Error> {
+        let ids: Vec<OrgUnitId> = keys.iter().copied().map(OrgUnitId).collect();
+        let units = org_units::get_many(self.0.db(), &ids).await.map_err(|e| ApiError::from(e))?;
+        Ok(units.into_iter().map(|u| (u.id.0, u)).collect())
+    }
+}
+
+fn parse_id(id: &ID, field: &str) -> Result<OrgUnitId, VenuesError> {
+    Ok(OrgUnitId::parse(id.as_str(), field)?)
+}
+
+async fn load_unit(ctx: &Context<'_>, id: OrgUnitId) -> async_graphql::Result<Option<OrgUnitNode>> {
+    let loader = ctx.data::<DataLoader<UnitLoader>>()?;
+    Ok(loader.load_one(id.0).await?.map(OrgUnitNode))
+}
+
+#[Object(name = "OrgUnit")]
+impl OrgUnitNode {
+    /// Unique id (UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The level of this unit.
+    async fn kind(&self) -> UnitKindGql {
+        self.0.kind.into()
+    }
+
+    /// Display name, e.g. 夜合湾小院.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Path segment, e.g. `yehewan`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Full path from the district, e.g. `/rc/zhisheng/rongsheng/yehewan`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// District code: the path's first segment.
+    async fn district(&self) -> &str {
+        &self.0.district
+    }
+
+    /// Where the unit is.
+    async fn location(&self) -> Location {
+        Location { lat: self.0.location.lat(), lon: self.0.location.lon() }
+    }
+
+    /// The unit one level up; null for a district center.
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrgUnitNode>> {
+        match self.0.parent_id {
+            Some(id) => load_unit(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The units one level down, ordered by path.
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1 to 1000 (default 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields>> {
+        let venues = ctx.data::<Venues>()?;
+        let after = match after {
+            Some(cursor) => Some(
+                OpaqueCursor::<String>::decode_cursor(&cursor)
+                    .map_err(|_| ApiError::bad_input("after: not a cursor from this field"))?
+                    .0,
+            ),
+            None => None,
+        };
+        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let (units, more) = venues.children(self.0.id, after.as_deref(), first).await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection
+            .edges
+            .extend(units.into_iter().map(|u| Edge::new(OpaqueCursor(u.path.clone()), OrgUnitNode(u))));
+        Ok(connection)
+    }
+}
+
+use async_graphql::connection::CursorType;
+
+/// Org-tree queries.
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// One unit by id; null when there is none.
+    async fn org_unit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrgUnitNode>> {
+        load_unit(ctx, parse_id(&id, "id")?).await
+    }
+
+    /// Federation: resolves `OrgUnit` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_org_unit_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrgUnitNode>> {
+        load_unit(ctx, parse_id(&id, "id")?).await
+    }
+}
+
+/// A new unit.
+#[derive(InputObject)]
+pub struct CreateOrgUnitInput {
+    /// Its level; must be one below the parent's.
+    pub kind: UnitKindGql,
+    /// Display name, 1 to 100 characters.
+    pub name: String,
+    /// Path segment: 1-40 of a-z, 0-9, '-'.
+    pub code: String,
+    /// The parent unit; omit only for a district center.
+    pub parent_id: Option<ID>,
+    /// Where it is.
+    pub location: LocationInput,
+}
+
+/// Org-tree changes. Need a staff token whose unit covers the parent.
+#[derive(Default)]
+pub struct OrgMutation;
+
+#[Object]
+impl OrgMutation {
+    /// Adds a unit under a parent one level up; publishes `tongxin.venues.unit_created`.
+    async fn create_org_unit(&self, ctx: &Context<'_>, input: CreateOrgUnitInput) -> async_graphql::Result<OrgUnitNode> {
+        let actor = ctx.principal()?;
+        let venues = ctx.data::<Venues>()?;
+        let unit = venues
+            .create_unit(
+                actor,
+                NewUnit {
+                    kind: input.kind.into(),
+                    name: input.name,
+                    code: input.code,
+                    parent_id: input.parent_id.map(|p| p.0),
+                    lat: input.location.lat,
+                    lon: input.location.lon,
+                },
+            )
+            .await?;
+        Ok(OrgUnitNode(unit))
+    }
+}
+
+/// Live org-tree changes, fed from the event bus.
+#[derive(Default)]
+pub struct OrgSubscription;
+
+#[Subscription]
+impl OrgSubscription {
+    /// Units as they are created; only those under `parentId` when given.
+    async fn org_unit_created(
+        &self,
+        ctx: &Context<'_>,
+        parent_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = OrgUnitNode> + use<>> {
+        let parent = parent_id.as_ref().map(|p| parse_id(p, "parentId")).transpose()?;
+        let bus = ctx.data::<SharedBus>()?;
+        let feed = bus.watch(crate::events::UNIT_CREATED).await.map_err(|e| ApiError::unavailable(&e))?;
+        Ok(feed.filter_map(move |event| {
+            let unit = tongxin_proto::events::UnitCreated::decode(event.payload)
+                .ok()
+                .and_then(|m| m.unit)
+                .and_then(crate::events::from_proto)
+                .filter(|u| parent.is_none() || u.parent_id == parent);
+            futures::future::ready(unit.map(OrgUnitNode))
+        }))
+    }
+}

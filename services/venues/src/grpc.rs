@@ -1,0 +1,75 @@
+//! The venues gRPC server: translate, call [`Venues`], translate back.
+
+use tonic::{Request, Response, Status};
+use tongxin_platform::grpc::require_principal;
+use tongxin_proto::venues as pb;
+use tongxin_proto::venues::org_service_server::{OrgService, OrgServiceServer};
+
+use crate::domain::DomainError;
+use crate::domain::org::OrgUnitId;
+use crate::events::{kind_from_proto, to_proto};
+use crate::service::{NewUnit, Venues};
+
+/// `tongxin.venues.v1.OrgService`.
+pub struct OrgGrpc(pub Venues);
+
+/// The tonic service, ready to add to routes.
+pub fn org_service(venues: Venues) -> OrgServiceServer<OrgGrpc> {
+    OrgServiceServer::new(OrgGrpc(venues))
+}
+
+/// The fully-qualified names for the health service.
+pub const SERVICE_NAMES: &[&str] = &["tongxin.venues.v1.OrgService"];
+
+fn invalid(field: &str, message: &str) -> Status {
+    crate::error::VenuesError::from(DomainError::invalid(field, message)).into()
+}
+
+#[tonic::async_trait]
+impl OrgService for OrgGrpc {
+    #[tracing::instrument(skip_all)]
+    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::OrgUnit>, Status> {
+        let actor = require_principal(&request)?;
+        let req = request.into_inner();
+        let kind = kind_from_proto(req.kind).ok_or_else(|| invalid("kind", "must be a known unit kind"))?;
+        let location = req.location.ok_or_else(|| invalid("location", "is required"))?;
+        let unit = self
+            .0
+            .create_unit(
+                &actor,
+                NewUnit {
+                    kind,
+                    name: req.name,
+                    code: req.code,
+                    parent_id: req.parent_id.filter(|p| !p.is_empty()),
+                    lat: location.lat,
+                    lon: location.lon,
+                },
+            )
+            .await?;
+        Ok(Response::new(to_proto(&unit)))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::OrgUnit>, Status> {
+        let id = OrgUnitId::parse(&request.get_ref().id, "id").map_err(crate::error::VenuesError::from)?;
+        let unit = self.0.existing_unit(id).await?;
+        Ok(Response::new(to_proto(&unit)))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent_id = %request.get_ref().parent_id))]
+    async fn list_children(
+        &self,
+        request: Request<pb::ListChildrenRequest>,
+    ) -> Result<Response<pb::ListChildrenResponse>, Status> {
+        let req = request.into_inner();
+        let parent = OrgUnitId::parse(&req.parent_id, "parent_id").map_err(crate::error::VenuesError::from)?;
+        // Distinguish "no such parent" from "no children".
+        self.0.existing_unit(parent).await?;
+        let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
+        let first = (req.page_size > 0).then_some(u64::from(req.page_size));
+        let (units, more) = self.0.children(parent, after, first).await?;
+        let next_page_token = if more { units.last().map(|u| u.path.clone()).unwrap_or_default() } else { String::new() };
+        Ok(Response::new(pb::ListChildrenResponse { units: units.iter().map(to_proto).collect(), next_page_token }))
+    }
+}

@@ -1,0 +1,23 @@
+//! The venues service: the org tree (center → institute → station → courtyard), venues,
+//! activities and the 15-minute circle. A federation subgraph and a gRPC server over its own
+//! database; events through the outbox.
+
+pub mod app;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod grpc;
+pub mod migration;
+pub mod service;
+pub mod store;
+
+pub use app::{App, Shared};
+
+use tongxin_platform::config::ServiceSettings;
+
+/// Default settings: HTTP on 8081, gRPC on 9081, the `tongxin_venues` PostgreSQL database.
+pub fn default_settings() -> ServiceSettings {
+    ServiceSettings::on_ports(8081, 9081, "postgres://postgres@127.0.0.1:5432/tongxin_venues")
+}
