@@ -30,7 +30,7 @@ fn build(
 ) -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(descriptor)
-        .compile_with_config(config, files, &[root])?;
+        .compile_with_config(config, files, &[root.to_path_buf()])?;
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_graphql::{ObjectType, Schema, ServerError, SubscriptionType};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -112,15 +113,15 @@ fn ensure_code(error: &mut ServerError) {
 async fn subscribe<Q, M, S>(
     State(state): State<Arc<Subgraph<Q, M, S>>>,
     headers: HeaderMap,
-    protocol: Option<GraphQLProtocol>,
-    upgrade: Option<WebSocketUpgrade>,
+    protocol: Result<GraphQLProtocol, http::StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let (Some(protocol), Some(upgrade)) = (protocol, upgrade) else {
+    let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) else {
         return (http::StatusCode::METHOD_NOT_ALLOWED, "POST GraphQL requests here; GET is for WebSocket subscriptions")
             .into_response();
     };

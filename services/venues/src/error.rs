@@ -6,23 +6,27 @@ use tongxin_platform::db::DbError;
 use crate::domain::DomainError;
 
 /// Everything a venues operation can fail with.
-#[derive(Debug, thiserror::Error)]
+///
+/// Deliberately not `Display`: async-graphql turns any `Display` error into one without
+/// `extensions.code`, so leaving it out forces every resolver through [`ApiError`].
+#[derive(Debug)]
 pub enum VenuesError {
     /// The caller's input or rights broke a rule.
-    #[error(transparent)]
-    Domain(#[from] DomainError),
+    Domain(DomainError),
     /// A referenced thing does not exist.
-    #[error("{0}")]
     NotFound(String),
     /// The change collides with existing data.
-    #[error("{0}")]
     Conflict(String),
     /// No principal.
-    #[error("a valid token is required")]
     Unauthenticated,
     /// The database failed.
-    #[error(transparent)]
     Db(DbError),
+}
+
+impl From<DomainError> for VenuesError {
+    fn from(err: DomainError) -> Self {
+        Self::Domain(err)
+    }
 }
 
 impl From<DbError> for VenuesError {

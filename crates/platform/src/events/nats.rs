@@ -134,7 +134,7 @@ impl EventBus for NatsBus {
 
     async fn durable(&self, spec: &ConsumerSpec) -> Result<BoxStream<'static, Delivery>, BusError> {
         let stream = self.jetstream.get_stream(&self.stream).await.map_err(|e| BusError::Unavailable(e.to_string()))?;
-        let consumer: pull::Consumer<pull::Config> = stream
+        let consumer: jetstream::consumer::PullConsumer = stream
             .get_or_create_consumer(
                 &spec.name,
                 pull::Config {

@@ -98,6 +98,8 @@ async fn load_unit(ctx: &Context<'_>, id: OrgUnitId) -> async_graphql::Result<Op
     Ok(loader.load_one(id.0).await?.map(OrgUnitNode))
 }
 
+/// A unit of the org tree: the district center, an institute, a station or a courtyard.
+/// Other subgraphs reference it by `id`.
 #[Object(name = "OrgUnit")]
 impl OrgUnitNode {
     /// Unique id (UUID).
