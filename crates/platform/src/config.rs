@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A configuration error that names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ pub trait Validate {
 /// Loads `T` from defaults, the TOML file and the environment, then validates it.
 ///
 /// `file`: an explicit path must exist; without one, `./tongxin.toml` is read when present.
-pub fn load<T: DeserializeOwned + Validate>(file: Option<&Path>) -> Result<T, ConfigError> {
+pub fn load<T: DeserializeOwned + Serialize + Default + Validate>(file: Option<&Path>) -> Result<T, ConfigError> {
     load_from(file, environment())
 }
 
@@ -55,11 +55,13 @@ pub fn environment() -> Env {
 }
 
 /// [`load`] with an explicit environment provider, so tests need not touch the process env.
-pub fn load_from<T: DeserializeOwned + Validate>(
+pub fn load_from<T: DeserializeOwned + Serialize + Default + Validate>(
     file: Option<&Path>,
     env: Env,
 ) -> Result<T, ConfigError> {
-    let mut figment = Figment::new();
+    // Defaults as the bottom layer (not serde defaults), so a partial section from the file
+    // or the environment is completed key by key.
+    let mut figment = Figment::from(Serialized::defaults(T::default()));
     match file {
         Some(path) if !path.exists() => {
             return Err(ConfigError::new("config file", format!("{} does not exist", path.display())));
@@ -84,7 +86,7 @@ fn join(prefix: &str, key: &str) -> String {
 }
 
 /// Settings every process shares, whichever services it runs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommonSettings {
     /// Logs and traces.
@@ -130,7 +132,7 @@ impl Validate for CommonSettings {
 }
 
 /// Log format on stdout.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line, for collectors.
@@ -140,7 +142,7 @@ pub enum LogFormat {
 }
 
 /// Logs and traces. OTLP export turns on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// `json` or `pretty`.
@@ -156,7 +158,7 @@ impl Default for TelemetrySettings {
 }
 
 /// Which event bus a process uses.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum EventsBackend {
     /// NATS JetStream: production and tests.
@@ -166,7 +168,7 @@ pub enum EventsBackend {
 }
 
 /// The event bus and the outbox relay.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsSettings {
     /// `nats` or `memory`.
@@ -220,7 +222,7 @@ impl Validate for EventsSettings {
 }
 
 /// Token verification: the same JWKS the router uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Path of the JWKS file (JSON). Required by `serve`; `run` writes its own.
@@ -250,7 +252,7 @@ impl Validate for AuthSettings {
 }
 
 /// Where one service listens and keeps its data.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSettings {
     /// GraphQL, health and metrics.
@@ -282,10 +284,11 @@ impl Validate for ServiceSettings {
 }
 
 /// A database connection pool.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://…` or `sqlite://…`; may hold a password, so it never prints.
+    #[serde(serialize_with = "expose_for_layering")]
     pub url: SecretString,
     /// Pool size.
     #[serde(default = "default_max_connections")]
@@ -293,6 +296,11 @@ pub struct DatabaseSettings {
     /// Seconds to wait for a connection before answering UNAVAILABLE.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+}
+
+/// Serialising exists only to feed defaults into the layered loader; nothing prints it.
+fn expose_for_layering<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
 }
 
 fn default_max_connections() -> u32 {
@@ -340,18 +348,17 @@ impl Validate for DatabaseSettings {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize)]
-    #[serde(default)]
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Top {
-        #[serde(flatten)]
-        common: CommonSettings,
+        events: EventsSettings,
         venues: ServiceSettings,
     }
 
     impl Default for Top {
         fn default() -> Self {
             Self {
-                common: CommonSettings::default(),
+                events: EventsSettings::default(),
                 venues: ServiceSettings::on_ports(8081, 9081, "postgres://localhost/venues"),
             }
         }
@@ -359,7 +366,7 @@ mod tests {
 
     impl Validate for Top {
         fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
-            self.common.validate(prefix)?;
+            self.events.validate(&join(prefix, "events"))?;
             self.venues.validate(&join(prefix, "venues"))
         }
     }
@@ -391,7 +398,7 @@ mod tests {
         assert_eq!(top.venues.http_addr.port(), 7000, "env wins over file");
         assert_eq!(top.venues.grpc_addr.port(), 6001, "file wins over default");
         assert!(top.venues.database.is_sqlite());
-        assert_eq!(top.common.events.stream, "TONGXIN", "default kept");
+        assert_eq!(top.events.stream, "TONGXIN", "default kept");
     }
 
     #[test]

@@ -143,22 +143,22 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result<()> {
     let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
-    let _telemetry = tongxin_platform::telemetry::init(&settings.common.telemetry, &format!("tongxin-{}", services.join("-")))?;
-    let jwks = settings
-        .common
+    let common = settings.common();
+    let _telemetry = tongxin_platform::telemetry::init(&common.telemetry, &format!("tongxin-{}", services.join("-")))?;
+    let jwks = common
         .auth
         .jwks_path
         .as_deref()
         .context("auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses")?;
-    let verifier = Arc::new(Verifier::from_jwks_file(jwks, &settings.common.auth.issuer, &settings.common.auth.audience)?);
-    let bus = tongxin_platform::events::connect(&settings.common.events).await?;
+    let verifier = Arc::new(Verifier::from_jwks_file(jwks, &common.auth.issuer, &common.auth.audience)?);
+    let bus = tongxin_platform::events::connect(&common.events).await?;
     let shutdown = tongxin_platform::shutdown::token_on_signal();
     let mut tasks = Vec::new();
     for service in &services {
         match service.as_str() {
             "venues" => {
                 let shared = tongxin_venues::Shared { bus: bus.clone(), verifier: verifier.clone() };
-                let app = tongxin_venues::App::build(&settings.venues, &settings.common, shared).await?;
+                let app = tongxin_venues::App::build(&settings.venues, &common, shared).await?;
                 println!("venues listening: http={} grpc={}", app.http_addr(), app.grpc_addr());
                 tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
             }

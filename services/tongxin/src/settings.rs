@@ -1,28 +1,57 @@
 //! The process's settings: the shared sections plus one section per service.
 
-use serde::Deserialize;
-use tongxin_platform::config::{CommonSettings, ConfigError, ServiceSettings, Validate};
+use serde::{Deserialize, Serialize};
+use tongxin_platform::config::{
+    AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings, Validate,
+};
 
 /// Everything `tongxin serve` and `tongxin migrate` read (defaults → tongxin.toml → env).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+///
+/// The shared sections are spelled out rather than `#[serde(flatten)]`ed from
+/// [`CommonSettings`]: flattening loses the key path in error messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Telemetry, events, auth, shutdown.
-    #[serde(flatten)]
-    pub common: CommonSettings,
+    /// `[telemetry]`.
+    pub telemetry: TelemetrySettings,
+    /// `[events]`: `TONGXIN_EVENTS__…`.
+    pub events: EventsSettings,
+    /// `[auth]`: `TONGXIN_AUTH__…`.
+    pub auth: AuthSettings,
+    /// Seconds to drain in-flight requests after SIGTERM.
+    pub shutdown_timeout_secs: u64,
     /// `[venues]`: `TONGXIN_VENUES__…`.
     pub venues: ServiceSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { common: CommonSettings::default(), venues: tongxin_venues::default_settings() }
+        let common = CommonSettings::default();
+        Self {
+            telemetry: common.telemetry,
+            events: common.events,
+            auth: common.auth,
+            shutdown_timeout_secs: common.shutdown_timeout_secs,
+            venues: tongxin_venues::default_settings(),
+        }
+    }
+}
+
+impl Settings {
+    /// The sections every service shares.
+    pub fn common(&self) -> CommonSettings {
+        CommonSettings {
+            telemetry: self.telemetry.clone(),
+            events: self.events.clone(),
+            auth: self.auth.clone(),
+            shutdown_timeout_secs: self.shutdown_timeout_secs,
+        }
     }
 }
 
 impl Validate for Settings {
-    fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
-        self.common.validate(prefix)?;
+    fn validate(&self, _prefix: &str) -> Result<(), ConfigError> {
+        self.common().validate("")?;
         self.venues.validate("venues")
     }
 }
