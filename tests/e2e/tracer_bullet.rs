@@ -30,19 +30,33 @@ impl Platform {
         let db = TestDb::new().await;
         let nats = TestNats::start().await;
         let keys = DevKeys::load_or_generate(&dir.path().join("keys")).expect("keys");
-        let verifier = Arc::new(Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"));
-        let mut common = CommonSettings::default();
-        common.events = EventsSettings { nats_url: nats.url(), relay_interval_ms: 50, ..EventsSettings::default() };
-        common.shutdown_timeout_secs = 5;
-        let bus = tongxin_platform::events::connect(&common.events).await.expect("bus");
+        let verifier = Arc::new(
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+        );
+        let common = CommonSettings {
+            events: EventsSettings {
+                nats_url: nats.url(),
+                relay_interval_ms: 50,
+                ..EventsSettings::default()
+            },
+            shutdown_timeout_secs: 5,
+            ..CommonSettings::default()
+        };
+        let bus = tongxin_platform::events::connect(&common.events)
+            .await
+            .expect("bus");
         let settings = ServiceSettings {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             database: DatabaseSettings::new(db.url()),
         };
-        let app = tongxin_venues::App::build(&settings, &common, tongxin_venues::Shared { bus, verifier })
-            .await
-            .expect("venues");
+        let app = tongxin_venues::App::build(
+            &settings,
+            &common,
+            tongxin_venues::Shared { bus, verifier },
+        )
+        .await
+        .expect("venues");
         demo::seed(app.db()).await.expect("seed");
         let venues_url = format!("http://{}/graphql", app.http_addr());
         let stop = CancellationToken::new();
@@ -60,11 +74,22 @@ impl Platform {
         })
         .await
         .expect("router");
-        Self { router: Some(router), keys, stop, venues: Some(venues), _db: db, _nats: nats, _dir: dir }
+        Self {
+            router: Some(router),
+            keys,
+            stop,
+            venues: Some(venues),
+            _db: db,
+            _nats: nats,
+            _dir: dir,
+        }
     }
 
     fn url(&self) -> String {
-        self.router.as_ref().map(|r| r.url().to_owned()).unwrap_or_default()
+        self.router
+            .as_ref()
+            .map(|r| r.url().to_owned())
+            .unwrap_or_default()
     }
 
     fn token(&self, roles: &[Role], unit_path: &str) -> String {
@@ -82,16 +107,27 @@ impl Platform {
     }
 
     async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new().post(self.url()).json(&json!({ "query": query, "variables": variables }));
+        let mut request = reqwest::Client::new()
+            .post(self.url())
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.send().await.expect("send").json().await.expect("json")
+        request
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
     }
 
     async fn stop(mut self) {
         if let Some(router) = self.router.take() {
-            router.stop(Duration::from_secs(5)).await.expect("router stops");
+            router
+                .stop(Duration::from_secs(5))
+                .await
+                .expect("router stops");
         }
         self.stop.cancel();
         if let Some(venues) = self.venues.take() {
@@ -100,7 +136,8 @@ impl Platform {
     }
 }
 
-const CREATE: &str = r#"mutation($input: CreateOrgUnitInput!) { createOrgUnit(input: $input) { id path } }"#;
+const CREATE: &str =
+    r#"mutation($input: CreateOrgUnitInput!) { createOrgUnit(input: $input) { id path } }"#;
 
 fn new_courtyard(code: &str) -> Value {
     json!({ "input": {
@@ -116,15 +153,29 @@ async fn subscribe(
     token: &str,
     query: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = url.replace("http://", "ws://").into_client_request().expect("request");
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    let mut request = url
+        .replace("http://", "ws://")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket");
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket.send(Message::text(init.to_string())).await.expect("init");
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("init");
     let ack = next_json(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
-    socket.send(Message::text(subscribe.to_string())).await.expect("subscribe");
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
     socket
 }
 
@@ -152,13 +203,23 @@ async fn create_read_and_subscribe_through_the_router() {
     let platform = Platform::start().await;
     let token = platform.token(&[Role::Staff], paths::CHANGYUAN);
 
-    let mut socket = subscribe(&platform.url(), &token, "subscription { orgUnitCreated { name path kind } }").await;
+    let mut socket = subscribe(
+        &platform.url(),
+        &token,
+        "subscription { orgUnitCreated { name path kind } }",
+    )
+    .await;
     // Give the router time to open its own WebSocket to the subgraph.
     tokio::time::sleep(Duration::from_millis(700)).await;
 
-    let created = platform.graphql(Some(&token), CREATE, new_courtyard("e2e-one")).await;
+    let created = platform
+        .graphql(Some(&token), CREATE, new_courtyard("e2e-one"))
+        .await;
     assert!(created["errors"].is_null(), "{created}");
-    assert_eq!(created["data"]["createOrgUnit"]["path"], "/rc/changyuan/hongqiao/e2e-one");
+    assert_eq!(
+        created["data"]["createOrgUnit"]["path"],
+        "/rc/changyuan/hongqiao/e2e-one"
+    );
 
     let read = platform
         .graphql(
@@ -173,12 +234,21 @@ async fn create_read_and_subscribe_through_the_router() {
         .iter()
         .filter_map(|e| e["node"]["path"].as_str())
         .collect();
-    assert!(paths_read.contains(&"/rc/changyuan/hongqiao/e2e-one"), "{read}");
+    assert!(
+        paths_read.contains(&"/rc/changyuan/hongqiao/e2e-one"),
+        "{read}"
+    );
 
     let next = next_json(&mut socket).await;
     assert_eq!(next["type"], "next", "{next}");
-    assert_eq!(next["payload"]["data"]["orgUnitCreated"]["path"], "/rc/changyuan/hongqiao/e2e-one", "{next}");
-    assert_eq!(next["payload"]["data"]["orgUnitCreated"]["kind"], "COURTYARD");
+    assert_eq!(
+        next["payload"]["data"]["orgUnitCreated"]["path"], "/rc/changyuan/hongqiao/e2e-one",
+        "{next}"
+    );
+    assert_eq!(
+        next["payload"]["data"]["orgUnitCreated"]["kind"],
+        "COURTYARD"
+    );
     drop(socket);
     platform.stop().await;
 }
@@ -187,12 +257,32 @@ async fn create_read_and_subscribe_through_the_router() {
 async fn writes_without_or_with_a_bad_token_are_refused_through_the_router() {
     let platform = Platform::start().await;
 
-    let anonymous = platform.graphql(None, CREATE, new_courtyard("e2e-anon")).await;
-    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+    let anonymous = platform
+        .graphql(None, CREATE, new_courtyard("e2e-anon"))
+        .await;
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{anonymous}"
+    );
 
-    let forged = platform.graphql(Some("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"), CREATE, new_courtyard("e2e-bad")).await;
-    assert!(forged["data"].is_null() || forged["data"]["createOrgUnit"].is_null(), "{forged}");
-    assert!(forged["errors"][0]["message"].as_str().unwrap_or_default().contains("UNAUTHENTICATED"), "{forged}");
+    let forged = platform
+        .graphql(
+            Some("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"),
+            CREATE,
+            new_courtyard("e2e-bad"),
+        )
+        .await;
+    assert!(
+        forged["data"].is_null() || forged["data"]["createOrgUnit"].is_null(),
+        "{forged}"
+    );
+    assert!(
+        forged["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("UNAUTHENTICATED"),
+        "{forged}"
+    );
 
     // Neither attempt stored anything.
     let read = platform

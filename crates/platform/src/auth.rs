@@ -119,7 +119,8 @@ pub struct Verifier {
 impl Verifier {
     /// From a JWKS document.
     pub fn from_jwks_json(json: &str, issuer: &str, audience: &str) -> Result<Self, AuthError> {
-        let set: JwkSet = serde_json::from_str(json).map_err(|e| AuthError::Keys(format!("JWKS: {e}")))?;
+        let set: JwkSet =
+            serde_json::from_str(json).map_err(|e| AuthError::Keys(format!("JWKS: {e}")))?;
         let mut keys = Vec::new();
         for jwk in &set.keys {
             let algorithm = match &jwk.algorithm {
@@ -127,28 +128,36 @@ impl Verifier {
                 AlgorithmParameters::RSA(_) => Algorithm::RS256,
                 _ => continue,
             };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(format!("JWK: {e}")))?;
+            let key =
+                DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(format!("JWK: {e}")))?;
             keys.push((jwk.common.key_id.clone(), key, algorithm));
         }
         if keys.is_empty() {
-            return Err(AuthError::Keys("JWKS holds no ES256 or RS256 key".to_owned()));
+            return Err(AuthError::Keys(
+                "JWKS holds no ES256 or RS256 key".to_owned(),
+            ));
         }
-        Ok(Self { keys, issuer: issuer.to_owned(), audience: audience.to_owned() })
+        Ok(Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
     }
 
     /// From a JWKS file.
     pub fn from_jwks_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, AuthError> {
-        let json = std::fs::read_to_string(path).map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))?;
+        let json = std::fs::read_to_string(path)
+            .map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))?;
         Self::from_jwks_json(&json, issuer, audience)
     }
 
     /// Checks signature, expiry, issuer and audience, then builds the principal.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
-        let candidates = self
-            .keys
-            .iter()
-            .filter(|(kid, _, alg)| *alg == header.alg && (header.kid.is_none() || kid.is_none() || *kid == header.kid));
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let candidates = self.keys.iter().filter(|(kid, _, alg)| {
+            *alg == header.alg && (header.kid.is_none() || kid.is_none() || *kid == header.kid)
+        });
         let mut last = AuthError::InvalidToken("no key matches the token".to_owned());
         for (_, key, alg) in candidates {
             let mut validation = Validation::new(*alg);
@@ -167,7 +176,10 @@ impl Verifier {
 fn principal_from(claims: Claims) -> Result<Principal, AuthError> {
     let unit = match claims.unit.as_deref() {
         None | Some("") => None,
-        Some(u) => Some(Uuid::parse_str(u).map_err(|_| AuthError::InvalidToken("`unit` is not a UUID".to_owned()))?),
+        Some(u) => Some(
+            Uuid::parse_str(u)
+                .map_err(|_| AuthError::InvalidToken("`unit` is not a UUID".to_owned()))?,
+        ),
     };
     Ok(Principal {
         subject: claims.sub,
@@ -180,7 +192,10 @@ fn principal_from(claims: Claims) -> Result<Principal, AuthError> {
 /// The token in an `Authorization: Bearer …` value.
 pub fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A local ES256 key pair for development: `signing-key.pem` (private, mode 0600) and
@@ -209,9 +224,12 @@ impl DevKeys {
 
     fn generate(dir: &Path) -> Result<(), AuthError> {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
-        std::fs::create_dir_all(dir).map_err(|e| AuthError::Keys(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AuthError::Keys(format!("{}: {e}", dir.display())))?;
         let secret = p256::SecretKey::random(&mut rand_core::OsRng);
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| AuthError::Keys(e.to_string()))?;
+        let pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| AuthError::Keys(e.to_string()))?;
         let key_path = dir.join(Self::KEY_FILE);
         write_private(&key_path, pem.as_bytes())?;
         Ok(())
@@ -221,8 +239,10 @@ impl DevKeys {
     pub fn load(dir: &Path) -> Result<Self, AuthError> {
         use p256::pkcs8::DecodePrivateKey;
         let key_path = dir.join(Self::KEY_FILE);
-        let pem = std::fs::read_to_string(&key_path).map_err(|e| AuthError::Keys(format!("{}: {e}", key_path.display())))?;
-        let secret = p256::SecretKey::from_pkcs8_pem(&pem).map_err(|e| AuthError::Keys(e.to_string()))?;
+        let pem = std::fs::read_to_string(&key_path)
+            .map_err(|e| AuthError::Keys(format!("{}: {e}", key_path.display())))?;
+        let secret =
+            p256::SecretKey::from_pkcs8_pem(&pem).map_err(|e| AuthError::Keys(e.to_string()))?;
         let jwk: serde_json::Value = serde_json::from_str(&secret.public_key().to_jwk_string())
             .map_err(|e| AuthError::Keys(e.to_string()))?;
         // A stable key id derived from the public key, so restarts keep the same kid.
@@ -234,9 +254,16 @@ impl DevKeys {
         }]})
         .to_string();
         let jwks_path = dir.join(Self::JWKS_FILE);
-        std::fs::write(&jwks_path, &jwks).map_err(|e| AuthError::Keys(format!("{}: {e}", jwks_path.display())))?;
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| AuthError::Keys(e.to_string()))?;
-        Ok(Self { encoding, kid, jwks_path, jwks })
+        std::fs::write(&jwks_path, &jwks)
+            .map_err(|e| AuthError::Keys(format!("{}: {e}", jwks_path.display())))?;
+        let encoding =
+            EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| AuthError::Keys(e.to_string()))?;
+        Ok(Self {
+            encoding,
+            kid,
+            jwks_path,
+            jwks,
+        })
     }
 
     /// Where the JWKS was written.
@@ -267,7 +294,8 @@ impl DevKeys {
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &body, &self.encoding).map_err(|e| AuthError::Keys(e.to_string()))
+        jsonwebtoken::encode(&header, &body, &self.encoding)
+            .map_err(|e| AuthError::Keys(e.to_string()))
     }
 }
 
@@ -298,8 +326,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))?;
-    file.write_all(bytes).map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))
+    let mut file = options
+        .open(path)
+        .map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .map_err(|e| AuthError::Keys(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -323,8 +354,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
         let unit = Uuid::now_v7();
-        let token = keys.sign(&request(&[Role::Staff], Some(unit))).expect("sign");
-        let verifier = Verifier::from_jwks_file(keys.jwks_path(), "tongxin", "tongxin").expect("verifier");
+        let token = keys
+            .sign(&request(&[Role::Staff], Some(unit)))
+            .expect("sign");
+        let verifier =
+            Verifier::from_jwks_file(keys.jwks_path(), "tongxin", "tongxin").expect("verifier");
         let principal = verifier.verify(&token).expect("valid");
         assert_eq!(principal.subject, "u-1");
         assert_eq!(principal.roles, vec![Role::Staff]);
@@ -342,8 +376,12 @@ mod tests {
         let other = tempfile::tempdir().expect("tempdir");
         let foreign = DevKeys::load_or_generate(other.path()).expect("keys");
         let token = foreign.sign(&request(&[Role::Admin], None)).expect("sign");
-        let verifier = Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
-        assert!(verifier.verify(&token).is_err(), "a token from another key must fail");
+        let verifier =
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
+        assert!(
+            verifier.verify(&token).is_err(),
+            "a token from another key must fail"
+        );
     }
 
     #[test]
@@ -353,7 +391,8 @@ mod tests {
         let mut req = request(&[Role::Citizen], None);
         req.audience = "someone-else";
         let token = keys.sign(&req).expect("sign");
-        let verifier = Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
+        let verifier =
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
         assert!(verifier.verify(&token).is_err());
         assert!(verifier.verify("not.a.token").is_err());
     }

@@ -31,7 +31,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about `key`.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -44,14 +47,18 @@ pub trait Validate {
 /// Loads `T` from defaults, the TOML file and the environment, then validates it.
 ///
 /// `file`: an explicit path must exist; without one, `./tongxin.toml` is read when present.
-pub fn load<T: DeserializeOwned + Serialize + Default + Validate>(file: Option<&Path>) -> Result<T, ConfigError> {
+pub fn load<T: DeserializeOwned + Serialize + Default + Validate>(
+    file: Option<&Path>,
+) -> Result<T, ConfigError> {
     load_from(file, environment())
 }
 
 /// The environment layer: `TONGXIN_<SECTION>__<KEY>` only. Variables without `__` (such as
 /// the gateway's `TONGXIN_GATEWAY_PORT`) belong to other programs and are ignored here.
 pub fn environment() -> Env {
-    Env::prefixed("TONGXIN_").filter(|key| key.as_str().contains("__")).split("__")
+    Env::prefixed("TONGXIN_")
+        .filter(|key| key.as_str().contains("__"))
+        .split("__")
 }
 
 /// [`load`] with an explicit environment provider, so tests need not touch the process env.
@@ -64,7 +71,10 @@ pub fn load_from<T: DeserializeOwned + Serialize + Default + Validate>(
     let mut figment = Figment::from(Serialized::defaults(T::default()));
     match file {
         Some(path) if !path.exists() => {
-            return Err(ConfigError::new("config file", format!("{} does not exist", path.display())));
+            return Err(ConfigError::new(
+                "config file",
+                format!("{} does not exist", path.display()),
+            ));
         }
         Some(path) => figment = figment.merge(Toml::file(path)),
         None => figment = figment.merge(Toml::file("tongxin.toml")),
@@ -77,12 +87,20 @@ pub fn load_from<T: DeserializeOwned + Serialize + Default + Validate>(
 fn from_figment(err: figment::Error) -> ConfigError {
     // figment reports the path of the offending key; keep its message, lead with the key.
     let key = err.path.join(".");
-    let key = if key.is_empty() { "(root)".to_owned() } else { key };
+    let key = if key.is_empty() {
+        "(root)".to_owned()
+    } else {
+        key
+    };
     ConfigError::new(key, err.kind.to_string())
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 /// Settings every process shares, whichever services it runs.
@@ -153,7 +171,10 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { format: LogFormat::Json, level: "info".to_owned() }
+        Self {
+            format: LogFormat::Json,
+            level: "info".to_owned(),
+        }
     }
 }
 
@@ -201,21 +222,44 @@ impl Default for EventsSettings {
 impl Validate for EventsSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         if self.backend == EventsBackend::Nats
-            && !self.nats_url.split(',').all(|u| u.trim().starts_with("nats://") || u.trim().starts_with("tls://"))
+            && !self
+                .nats_url
+                .split(',')
+                .all(|u| u.trim().starts_with("nats://") || u.trim().starts_with("tls://"))
         {
-            return Err(ConfigError::new(join(prefix, "nats_url"), "must be nats:// or tls:// URLs"));
+            return Err(ConfigError::new(
+                join(prefix, "nats_url"),
+                "must be nats:// or tls:// URLs",
+            ));
         }
-        if self.stream.is_empty() || !self.stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(ConfigError::new(join(prefix, "stream"), "must be a non-empty stream name"));
+        if self.stream.is_empty()
+            || !self
+                .stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::new(
+                join(prefix, "stream"),
+                "must be a non-empty stream name",
+            ));
         }
         if self.relay_interval_ms == 0 {
-            return Err(ConfigError::new(join(prefix, "relay_interval_ms"), "must be positive"));
+            return Err(ConfigError::new(
+                join(prefix, "relay_interval_ms"),
+                "must be positive",
+            ));
         }
         if !(1..=10_000).contains(&self.relay_batch) {
-            return Err(ConfigError::new(join(prefix, "relay_batch"), "must be between 1 and 10000"));
+            return Err(ConfigError::new(
+                join(prefix, "relay_batch"),
+                "must be between 1 and 10000",
+            ));
         }
         if !(1..=100).contains(&self.max_deliver) {
-            return Err(ConfigError::new(join(prefix, "max_deliver"), "must be between 1 and 100"));
+            return Err(ConfigError::new(
+                join(prefix, "max_deliver"),
+                "must be between 1 and 100",
+            ));
         }
         Ok(())
     }
@@ -235,17 +279,27 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { jwks_path: None, issuer: "tongxin".to_owned(), audience: "tongxin".to_owned() }
+        Self {
+            jwks_path: None,
+            issuer: "tongxin".to_owned(),
+            audience: "tongxin".to_owned(),
+        }
     }
 }
 
 impl Validate for AuthSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         if self.issuer.is_empty() {
-            return Err(ConfigError::new(join(prefix, "issuer"), "must not be empty"));
+            return Err(ConfigError::new(
+                join(prefix, "issuer"),
+                "must not be empty",
+            ));
         }
         if self.audience.is_empty() {
-            return Err(ConfigError::new(join(prefix, "audience"), "must not be empty"));
+            return Err(ConfigError::new(
+                join(prefix, "audience"),
+                "must not be empty",
+            ));
         }
         Ok(())
     }
@@ -277,7 +331,10 @@ impl ServiceSettings {
 impl Validate for ServiceSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         if self.http_addr.port() != 0 && self.http_addr == self.grpc_addr {
-            return Err(ConfigError::new(join(prefix, "grpc_addr"), "must differ from http_addr"));
+            return Err(ConfigError::new(
+                join(prefix, "grpc_addr"),
+                "must differ from http_addr",
+            ));
         }
         self.database.validate(&join(prefix, "database"))
     }
@@ -299,7 +356,10 @@ pub struct DatabaseSettings {
 }
 
 /// Serialising exists only to feed defaults into the layered loader; nothing prints it.
-fn expose_for_layering<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+fn expose_for_layering<S: Serializer>(
+    secret: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())
 }
 
@@ -330,15 +390,27 @@ impl DatabaseSettings {
 impl Validate for DatabaseSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         let url = self.url.expose_secret();
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+        {
             // Never echo the URL itself: it may carry a password.
-            return Err(ConfigError::new(join(prefix, "url"), "must be a postgres:// or sqlite: URL"));
+            return Err(ConfigError::new(
+                join(prefix, "url"),
+                "must be a postgres:// or sqlite: URL",
+            ));
         }
         if self.max_connections == 0 || self.max_connections > 1000 {
-            return Err(ConfigError::new(join(prefix, "max_connections"), "must be between 1 and 1000"));
+            return Err(ConfigError::new(
+                join(prefix, "max_connections"),
+                "must be between 1 and 1000",
+            ));
         }
         if self.connect_timeout_secs == 0 {
-            return Err(ConfigError::new(join(prefix, "connect_timeout_secs"), "must be positive"));
+            return Err(ConfigError::new(
+                join(prefix, "connect_timeout_secs"),
+                "must be positive",
+            ));
         }
         Ok(())
     }
@@ -371,11 +443,15 @@ mod tests {
         }
     }
 
+    #[allow(clippy::result_large_err)]
     fn load_with(vars: &[(&str, &str)], toml: Option<&str>) -> Result<Top, ConfigError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tongxin.toml");
         std::fs::write(&path, toml.unwrap_or("")).expect("write toml");
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         // figment::Jail serialises env changes across tests and restores them afterwards.
         let mut out = None;
         figment::Jail::expect_with(|jail| {
@@ -403,7 +479,8 @@ mod tests {
 
     #[test]
     fn bad_value_names_the_key() {
-        let err = load_with(&[("TONGXIN_VENUES__HTTP_ADDR", "not-an-address")], None).expect_err("invalid");
+        let err = load_with(&[("TONGXIN_VENUES__HTTP_ADDR", "not-an-address")], None)
+            .expect_err("invalid");
         assert_eq!(err.key, "venues.http_addr", "{err}");
         let err = load_with(&[("TONGXIN_EVENTS__RELAY_BATCH", "0")], None).expect_err("invalid");
         assert_eq!(err.key, "events.relay_batch", "{err}");
@@ -414,16 +491,31 @@ mod tests {
 
     #[test]
     fn secret_url_is_validated_but_never_printed() {
-        let err = load_with(&[("TONGXIN_VENUES__DATABASE__URL", "mysql://u:hunter2@db/x")], None).expect_err("invalid");
+        let err = load_with(
+            &[("TONGXIN_VENUES__DATABASE__URL", "mysql://u:hunter2@db/x")],
+            None,
+        )
+        .expect_err("invalid");
         assert_eq!(err.key, "venues.database.url");
         assert!(!err.to_string().contains("hunter2"));
-        let ok = load_with(&[("TONGXIN_VENUES__DATABASE__URL", "postgres://u:hunter2@db/x")], None).expect("valid");
-        assert!(!format!("{ok:?}").contains("hunter2"), "Debug must redact the URL");
+        let ok = load_with(
+            &[("TONGXIN_VENUES__DATABASE__URL", "postgres://u:hunter2@db/x")],
+            None,
+        )
+        .expect("valid");
+        assert!(
+            !format!("{ok:?}").contains("hunter2"),
+            "Debug must redact the URL"
+        );
     }
 
     #[test]
     fn unknown_key_is_refused() {
-        let err = load_with(&[], Some("[venues.database]\nurl = \"sqlite://x\"\nmax_conections = 3\n")).expect_err("typo");
+        let err = load_with(
+            &[],
+            Some("[venues.database]\nurl = \"sqlite://x\"\nmax_conections = 3\n"),
+        )
+        .expect_err("typo");
         assert!(err.to_string().contains("max_conections"), "{err}");
     }
 
@@ -435,7 +527,11 @@ mod tests {
 
     #[test]
     fn missing_explicit_file_is_an_error() {
-        let err = load_from::<Top>(Some(Path::new("/nonexistent/tongxin.toml")), Env::prefixed("TONGXIN_")).expect_err("missing");
+        let err = load_from::<Top>(
+            Some(Path::new("/nonexistent/tongxin.toml")),
+            Env::prefixed("TONGXIN_"),
+        )
+        .expect_err("missing");
         assert!(err.message.contains("does not exist"));
     }
 }

@@ -46,7 +46,9 @@ pub fn classify(err: DbErr) -> DbError {
         DbErr::RecordNotFound(what) => DbError::NotFound(what),
         DbErr::ConnectionAcquire(e) => DbError::Unavailable(e.to_string()),
         DbErr::Conn(e) => DbError::Unavailable(e.to_string()),
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) if is_io(&e) => {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+            if is_io(&e) =>
+        {
             DbError::Unavailable(e.to_string())
         }
         other => DbError::Other(other.to_string()),
@@ -56,7 +58,9 @@ pub fn classify(err: DbErr) -> DbError {
 fn is_io(err: &sea_orm::sqlx::Error) -> bool {
     matches!(
         err,
-        sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed
+        sea_orm::sqlx::Error::Io(_)
+            | sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
     )
 }
 
@@ -64,7 +68,11 @@ fn is_io(err: &sea_orm::sqlx::Error) -> bool {
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
     let mut url = settings.url.expose_secret().to_owned();
     if settings.is_sqlite() && !url.contains("mode=") {
-        url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        url.push_str(if url.contains('?') {
+            "&mode=rwc"
+        } else {
+            "?mode=rwc"
+        });
     }
     let mut options = ConnectOptions::new(url);
     options
@@ -79,7 +87,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
 }
 
 /// Connects and brings the schema up to date with migrator `M`.
-pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
+pub async fn connect_and_migrate<M: MigratorTrait>(
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbError> {
     let db = connect(settings).await?;
     M::up(&db, None).await.map_err(classify)?;
     Ok(db)

@@ -68,7 +68,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `code` and a client-safe `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// BAD_USER_INPUT.
@@ -99,7 +102,10 @@ impl ApiError {
     /// UNAVAILABLE, logging the cause.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "dependency unavailable");
-        Self::new(ErrorCode::Unavailable, "a dependency is unavailable; try again shortly")
+        Self::new(
+            ErrorCode::Unavailable,
+            "a dependency is unavailable; try again shortly",
+        )
     }
 
     /// INTERNAL, logging the cause; the client sees only a generic message.
@@ -111,14 +117,19 @@ impl ApiError {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
-        async_graphql::Error::new(err.message).extend_with(|_, ext| ext.set("code", err.code.as_str()))
+        async_graphql::Error::new(err.message)
+            .extend_with(|_, ext| ext.set("code", err.code.as_str()))
     }
 }
 
 impl From<ApiError> for tonic::Status {
     fn from(err: ApiError) -> Self {
         use tonic_types::{ErrorDetails, StatusExt};
-        let details = ErrorDetails::with_error_info(err.code.as_str(), "tongxin", std::collections::HashMap::new());
+        let details = ErrorDetails::with_error_info(
+            err.code.as_str(),
+            "tongxin",
+            std::collections::HashMap::new(),
+        );
         tonic::Status::with_error_details(err.code.grpc(), err.message, details)
     }
 }
@@ -149,7 +160,10 @@ mod tests {
     fn graphql_error_carries_code() {
         let err: async_graphql::Error = ApiError::conflict("taken").into();
         let ext = err.extensions.expect("extensions");
-        assert_eq!(ext.get("code"), Some(&async_graphql::Value::from("CONFLICT")));
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("CONFLICT"))
+        );
         assert_eq!(err.message, "taken");
     }
 
@@ -162,7 +176,8 @@ mod tests {
 
     #[test]
     fn internal_detail_is_not_exposed() {
-        let status: tonic::Status = ApiError::internal(&"connection string postgres://secret").into();
+        let status: tonic::Status =
+            ApiError::internal(&"connection string postgres://secret").into();
         assert!(!status.message().contains("secret"));
     }
 }

@@ -51,11 +51,19 @@ where
     S: SubscriptionType + 'static,
 {
     let state = Arc::new(Subgraph { schema, verifier });
-    Router::new().route("/graphql", get(subscribe::<Q, M, S>).post(execute::<Q, M, S>)).with_state(state)
+    Router::new()
+        .route(
+            "/graphql",
+            get(subscribe::<Q, M, S>).post(execute::<Q, M, S>),
+        )
+        .with_state(state)
 }
 
 fn token_from(headers: &HeaderMap) -> Option<&str> {
-    headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer)
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
 }
 
 fn unauthenticated(message: &str) -> async_graphql::Response {
@@ -96,7 +104,10 @@ where
 /// Gives every error a code: request-level errors (parse, validation) are the client's;
 /// a resolver error without one is a bug, so it is internal and its text is replaced.
 fn ensure_code(error: &mut ServerError) {
-    let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some());
     if has_code {
         return;
     }
@@ -107,7 +118,10 @@ fn ensure_code(error: &mut ServerError) {
         error.message = "internal error".to_owned();
         ErrorCode::Internal
     };
-    error.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
 }
 
 async fn subscribe<Q, M, S>(
@@ -122,7 +136,10 @@ where
     S: SubscriptionType + 'static,
 {
     let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) else {
-        return (http::StatusCode::METHOD_NOT_ALLOWED, "POST GraphQL requests here; GET is for WebSocket subscriptions")
+        return (
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "POST GraphQL requests here; GET is for WebSocket subscriptions",
+        )
             .into_response();
     };
     let header_token = token_from(&headers).map(str::to_owned);
@@ -178,7 +195,11 @@ mod tests {
     fn errors_without_code_get_one() {
         let mut request_level = ServerError::new("Unknown field", None);
         ensure_code(&mut request_level);
-        let code = request_level.extensions.as_ref().and_then(|e| e.get("code")).cloned();
+        let code = request_level
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned();
         assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
 
         let mut resolver = ServerError::new("db exploded at 10.0.0.3", None);

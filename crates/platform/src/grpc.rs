@@ -31,7 +31,11 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Result<Option<Principal>, to
         .and_then(|bytes| serde_json::from_slice::<Principal>(&bytes).ok());
     match decoded {
         Some(p) => Ok(Some(p)),
-        None => Err(ApiError::new(crate::ErrorCode::Unauthenticated, "malformed principal metadata").into()),
+        None => Err(ApiError::new(
+            crate::ErrorCode::Unauthenticated,
+            "malformed principal metadata",
+        )
+        .into()),
     }
 }
 
@@ -69,7 +73,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in service_names {
-        reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
     }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(descriptor)
@@ -80,6 +86,13 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .layer(crate::metrics::trace_layer("grpc"))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move { stop.cancelled().await });
-    crate::shutdown::drain_bounded(async { server.await.map_err(anyhow::Error::from) }, shutdown, drain).await
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            stop.cancelled().await
+        });
+    crate::shutdown::drain_bounded(
+        async { server.await.map_err(anyhow::Error::from) },
+        shutdown,
+        drain,
+    )
+    .await
 }

@@ -60,8 +60,16 @@ pub async fn serve_http(
     let router = router
         .layer(crate::metrics::trace_layer("http"))
         // A request body over 2 MiB is refused before any resolver sees it.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024));
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            2 * 1024 * 1024,
+        ));
     let stop = shutdown.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
-    crate::shutdown::drain_bounded(async { server.await.map_err(anyhow::Error::from) }, shutdown, drain).await
+    let server =
+        axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
+    crate::shutdown::drain_bounded(
+        async { server.await.map_err(anyhow::Error::from) },
+        shutdown,
+        drain,
+    )
+    .await
 }

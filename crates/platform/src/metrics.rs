@@ -19,7 +19,9 @@ pub fn handle() -> &'static PrometheusHandle {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Suffix("duration_seconds".to_owned()),
-                &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ],
             )
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
@@ -71,7 +73,14 @@ impl<B> OnResponse<B> for RecordResponse {
 /// The layer both servers use; `kind` labels the metrics (`http`, `grpc`).
 pub fn trace_layer(
     kind: &'static str,
-) -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, DefaultOnRequest, RecordResponse> {
+) -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    RequestSpan,
+    DefaultOnRequest,
+    RecordResponse,
+> {
     handle();
-    TraceLayer::new_for_http().make_span_with(RequestSpan(kind)).on_response(RecordResponse(kind))
+    TraceLayer::new_for_http()
+        .make_span_with(RequestSpan(kind))
+        .on_response(RecordResponse(kind))
 }

@@ -41,7 +41,11 @@ pub fn token_on_signal() -> CancellationToken {
 
 /// Runs `server` (which starts draining when `shutdown` is cancelled) and gives up on
 /// in-flight work `timeout` after cancellation, so a stuck request cannot block a stop.
-pub async fn drain_bounded<F, E>(server: F, shutdown: CancellationToken, timeout: Duration) -> Result<(), E>
+pub async fn drain_bounded<F, E>(
+    server: F,
+    shutdown: CancellationToken,
+    timeout: Duration,
+) -> Result<(), E>
 where
     F: Future<Output = Result<(), E>>,
 {

@@ -17,7 +17,8 @@ use sea_orm::{ConnectionTrait, Database};
 
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {
-    std::env::var("TONGXIN_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TONGXIN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A free TCP port on 127.0.0.1 (for programs that cannot bind port 0 themselves).
@@ -55,11 +56,18 @@ impl TestDb {
     pub async fn new() -> Self {
         let admin = postgres_admin_url();
         let name = format!("tongxin_test_{}", uuid::Uuid::new_v4().simple());
-        let conn = Database::connect(&admin).await.expect("connect to the test PostgreSQL");
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+        let conn = Database::connect(&admin)
+            .await
+            .expect("connect to the test PostgreSQL");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
         let _ = conn.close().await;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        Self { url: format!("{base}/{name}"), name }
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 
     /// Its URL.
@@ -73,10 +81,19 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs inside a runtime; do the async cleanup on a thread with its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async {
                 if let Ok(conn) = Database::connect(&postgres_admin_url()).await {
-                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = conn
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
                     let _ = conn.close().await;
                 }
             });
@@ -96,7 +113,11 @@ impl TestNats {
     /// Starts `nats-server -js` on a free port and waits until it accepts connections.
     pub async fn start() -> Self {
         let store = tempfile::tempdir().expect("tempdir");
-        let mut nats = Self { port: free_port(), store, child: None };
+        let mut nats = Self {
+            port: free_port(),
+            store,
+            child: None,
+        };
         nats.spawn().await;
         nats
     }
@@ -104,7 +125,14 @@ impl TestNats {
     async fn spawn(&mut self) {
         let store: PathBuf = self.store.path().to_owned();
         let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -141,7 +169,9 @@ impl TestNats {
 
     /// A plain client, for assertions.
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url()).await.expect("connect to test NATS")
+        async_nats::connect(self.url())
+            .await
+            .expect("connect to test NATS")
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, EventsBackend, ServiceSettings};
+use tongxin_platform::config::{CommonSettings, EventsBackend, EventsSettings, ServiceSettings};
 use tongxin_platform::events::SharedBus;
 use tongxin_platform::events::memory::MemoryBus;
 use tongxin_venues::demo;
@@ -41,10 +41,30 @@ pub struct DemoUser {
 
 /// The demo users: a citizen, a volunteer, courtyard staff and center staff.
 pub const DEMO_USERS: &[DemoUser] = &[
-    DemoUser { label: "citizen (蔡家坝)", subject: "demo-citizen", roles: &[Role::Citizen], unit_path: demo::paths::CAIJIABA },
-    DemoUser { label: "volunteer (蔡家坝)", subject: "demo-volunteer", roles: &[Role::Volunteer], unit_path: demo::paths::CAIJIABA },
-    DemoUser { label: "courtyard staff (蔡家坝小院)", subject: "demo-courtyard-staff", roles: &[Role::Staff], unit_path: demo::paths::CAIJIABA },
-    DemoUser { label: "center staff (荣昌区中心)", subject: "demo-center-staff", roles: &[Role::Staff], unit_path: demo::paths::CENTER },
+    DemoUser {
+        label: "citizen (蔡家坝)",
+        subject: "demo-citizen",
+        roles: &[Role::Citizen],
+        unit_path: demo::paths::CAIJIABA,
+    },
+    DemoUser {
+        label: "volunteer (蔡家坝)",
+        subject: "demo-volunteer",
+        roles: &[Role::Volunteer],
+        unit_path: demo::paths::CAIJIABA,
+    },
+    DemoUser {
+        label: "courtyard staff (蔡家坝小院)",
+        subject: "demo-courtyard-staff",
+        roles: &[Role::Staff],
+        unit_path: demo::paths::CAIJIABA,
+    },
+    DemoUser {
+        label: "center staff (荣昌区中心)",
+        subject: "demo-center-staff",
+        roles: &[Role::Staff],
+        unit_path: demo::paths::CENTER,
+    },
 ];
 
 /// The directory holding the development key pair and JWKS.
@@ -67,8 +87,14 @@ pub fn demo_token(keys: &DevKeys, user: &DemoUser) -> anyhow::Result<String> {
 
 fn sqlite(data_dir: &Path, service: &str) -> anyhow::Result<ServiceSettings> {
     let path = data_dir.canonicalize()?.join(format!("{service}.db"));
-    let mut settings =
-        ServiceSettings::on_ports(0, 0, &format!("sqlite://{}", path.to_str().context("data dir is not UTF-8")?));
+    let mut settings = ServiceSettings::on_ports(
+        0,
+        0,
+        &format!(
+            "sqlite://{}",
+            path.to_str().context("data dir is not UTF-8")?
+        ),
+    );
     // Loopback only: in embedded mode everything but the router is internal.
     settings.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.grpc_addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -81,17 +107,30 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         .with_context(|| format!("creating data dir {}", options.data_dir.display()))?;
     let router_bin = crate::router::find_binary(options.router_bin.as_deref())?;
     let keys = DevKeys::load_or_generate(&keys_dir(&options.data_dir))?;
-    let verifier = Arc::new(Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin")?);
+    let verifier = Arc::new(Verifier::from_jwks_json(
+        keys.jwks_json(),
+        "tongxin",
+        "tongxin",
+    )?);
     let bus: SharedBus = Arc::new(MemoryBus::new());
 
-    let mut common = CommonSettings::default();
-    common.events.backend = EventsBackend::Memory;
-    // In one process the relay is woken on every commit; polling is only a fallback.
-    common.events.relay_interval_ms = 1000;
-    common.shutdown_timeout_secs = 5;
+    let common = CommonSettings {
+        // In one process the relay is woken on every commit; polling is only a fallback.
+        events: EventsSettings {
+            backend: EventsBackend::Memory,
+            relay_interval_ms: 1000,
+            ..EventsSettings::default()
+        },
+        shutdown_timeout_secs: 5,
+        ..CommonSettings::default()
+    };
 
-    let shared = tongxin_venues::Shared { bus: bus.clone(), verifier: verifier.clone() };
-    let venues = tongxin_venues::App::build(&sqlite(&options.data_dir, "venues")?, &common, shared).await?;
+    let shared = tongxin_venues::Shared {
+        bus: bus.clone(),
+        verifier: verifier.clone(),
+    };
+    let venues =
+        tongxin_venues::App::build(&sqlite(&options.data_dir, "venues")?, &common, shared).await?;
     let seeded = demo::seed(venues.db()).await?;
     if seeded > 0 {
         tracing::info!(units = seeded, "demo org tree seeded");
@@ -134,14 +173,19 @@ fn print_welcome(url: &str, keys: &DevKeys) -> anyhow::Result<()> {
     println!("Tongxin is running (embedded: SQLite, in-process events, demo data).");
     println!("  GraphQL:  {url}   (open it in a browser for GraphiQL)");
     println!();
-    println!("Tokens for the demo users; in GraphiQL add the header  Authorization: Bearer <token>");
+    println!(
+        "Tokens for the demo users; in GraphiQL add the header  Authorization: Bearer <token>"
+    );
     for user in DEMO_USERS {
         println!();
         println!("  {}:", user.label);
         println!("  {}", demo_token(keys, user)?);
     }
     println!();
-    println!("Try:  {{ orgUnit(id: \"{}\") {{ name path children {{ edges {{ node {{ name kind }} }} }} }} }}", demo::unit_id(demo::paths::CENTER));
+    println!(
+        "Try:  {{ orgUnit(id: \"{}\") {{ name path children {{ edges {{ node {{ name kind }} }} }} }} }}",
+        demo::unit_id(demo::paths::CENTER)
+    );
     println!("Stop with ctrl-c.");
     println!("READY {url}");
     Ok(())

@@ -87,22 +87,42 @@ enum Command {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| format!("unknown role {text:?}: use citizen, volunteer, staff or admin"))
+    Role::parse(text)
+        .ok_or_else(|| format!("unknown role {text:?}: use citizen, volunteer, staff or admin"))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Run { data_dir, listen, router_bin } => {
-            let settings = TelemetrySettings { format: LogFormat::Pretty, level: "info,sqlx=warn".to_owned() };
+        Command::Run {
+            data_dir,
+            listen,
+            router_bin,
+        } => {
+            let settings = TelemetrySettings {
+                format: LogFormat::Pretty,
+                level: "info,sqlx=warn".to_owned(),
+            };
             let _telemetry = tongxin_platform::telemetry::init(&settings, "tongxin")?;
             let shutdown = tongxin_platform::shutdown::token_on_signal();
-            tongxin::embedded::run(tongxin::embedded::Options { data_dir, listen, router_bin }, shutdown).await
+            tongxin::embedded::run(
+                tongxin::embedded::Options {
+                    data_dir,
+                    listen,
+                    router_bin,
+                },
+                shutdown,
+            )
+            .await
         }
         Command::Serve { services, config } => serve(services, config).await,
         Command::Migrate { services, config } => {
             let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
-            let services = if services.is_empty() { SERVICES.iter().map(|s| (*s).to_owned()).collect() } else { services };
+            let services = if services.is_empty() {
+                SERVICES.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                services
+            };
             for service in services {
                 match service.as_str() {
                     "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
@@ -119,11 +139,21 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { roles, unit, sub, district, keys, hours } => {
+        Command::Token {
+            roles,
+            unit,
+            sub,
+            district,
+            keys,
+            hours,
+        } => {
             let unit = match unit {
                 None => None,
                 Some(u) if u.starts_with('/') => Some(tongxin_venues::demo::unit_id(&u).0),
-                Some(u) => Some(uuid::Uuid::parse_str(&u).context("--unit must be a UUID or a demo path like /rc")?),
+                Some(u) => Some(
+                    uuid::Uuid::parse_str(&u)
+                        .context("--unit must be a UUID or a demo path like /rc")?,
+                ),
             };
             let keys = DevKeys::load_or_generate(&keys)?;
             let token = keys.sign(&TokenRequest {
@@ -144,22 +174,34 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result<()> {
     let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
     let common = settings.common();
-    let _telemetry = tongxin_platform::telemetry::init(&common.telemetry, &format!("tongxin-{}", services.join("-")))?;
-    let jwks = common
-        .auth
-        .jwks_path
-        .as_deref()
-        .context("auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses")?;
-    let verifier = Arc::new(Verifier::from_jwks_file(jwks, &common.auth.issuer, &common.auth.audience)?);
+    let _telemetry = tongxin_platform::telemetry::init(
+        &common.telemetry,
+        &format!("tongxin-{}", services.join("-")),
+    )?;
+    let jwks = common.auth.jwks_path.as_deref().context(
+        "auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses",
+    )?;
+    let verifier = Arc::new(Verifier::from_jwks_file(
+        jwks,
+        &common.auth.issuer,
+        &common.auth.audience,
+    )?);
     let bus = tongxin_platform::events::connect(&common.events).await?;
     let shutdown = tongxin_platform::shutdown::token_on_signal();
     let mut tasks = Vec::new();
     for service in &services {
         match service.as_str() {
             "venues" => {
-                let shared = tongxin_venues::Shared { bus: bus.clone(), verifier: verifier.clone() };
+                let shared = tongxin_venues::Shared {
+                    bus: bus.clone(),
+                    verifier: verifier.clone(),
+                };
                 let app = tongxin_venues::App::build(&settings.venues, &common, shared).await?;
-                println!("venues listening: http={} grpc={}", app.http_addr(), app.grpc_addr());
+                println!(
+                    "venues listening: http={} grpc={}",
+                    app.http_addr(),
+                    app.grpc_addr()
+                );
                 tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
             }
             other => bail!("unknown service {other}"),

@@ -30,7 +30,9 @@ pub fn find_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     let tools = std::env::var_os("TONGXIN_TOOLS_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tongxin/tools")));
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tongxin/tools"))
+        });
     if let Some(tools) = tools {
         let cached = tools.join(format!("hive-router-{VERSION}/bin/hive_router"));
         if cached.exists() {
@@ -45,7 +47,9 @@ pub fn find_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
             }
         }
     }
-    bail!("hive_router not found: run `make tools` (builds it once, about 15 minutes) or set TONGXIN_ROUTER_BIN")
+    bail!(
+        "hive_router not found: run `make tools` (builds it once, about 15 minutes) or set TONGXIN_ROUTER_BIN"
+    )
 }
 
 /// What the router needs to know.
@@ -100,15 +104,23 @@ impl RouterProcess {
             .kill_on_drop(true)
             .stdin(Stdio::null());
         for (name, url) in options.subgraphs {
-            let var = format!("TONGXIN_GATEWAY_SUBGRAPH_{}_URL", name.to_uppercase().replace('-', "_"));
+            let var = format!(
+                "TONGXIN_GATEWAY_SUBGRAPH_{}_URL",
+                name.to_uppercase().replace('-', "_")
+            );
             command.env(var, url);
         }
         if let Some(log) = options.log_file {
             let file = std::fs::File::create(log)?;
             command.stdout(file.try_clone()?).stderr(file);
         }
-        let child = command.spawn().with_context(|| format!("starting {}", options.binary.display()))?;
-        let mut router = Self { child, url: format!("http://{}/graphql", options.listen) };
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", options.binary.display()))?;
+        let mut router = Self {
+            child,
+            url: format!("http://{}/graphql", options.listen),
+        };
         router.wait_ready(options.listen).await?;
         Ok(router)
     }
@@ -139,7 +151,11 @@ impl RouterProcess {
     pub async fn stop(mut self, grace: Duration) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
             // std has no SIGTERM; `kill` is on every Unix.
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
         }
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => {
@@ -158,9 +174,15 @@ impl RouterProcess {
 /// dependency for one health probe.
 async fn probe(url: &str) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Some(rest) = url.strip_prefix("http://") else { return false };
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".to_owned()));
-    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host)).await
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".to_owned()));
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host)).await
     else {
         return false;
     };

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use tongxin_platform::config::{
-    AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings, Validate,
+    AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
+    Validate,
 };
 
 /// Everything `tongxin serve` and `tongxin migrate` read (defaults → tongxin.toml → env).

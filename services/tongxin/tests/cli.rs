@@ -17,8 +17,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_tongxin");
 
 async fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().expect("running").to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill");
-    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("stops within 30 s").expect("wait")
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops within 30 s")
+        .expect("wait")
 }
 
 #[tokio::test]
@@ -26,7 +33,12 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut child = Command::new(BIN)
-        .args(["run", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "run",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -52,10 +64,16 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     .await
     .expect("ready within 120 s");
     assert_eq!(url, format!("http://127.0.0.1:{port}/graphql"));
-    assert_eq!(tokens.len(), 4, "tokens for citizen, volunteer, courtyard staff, center staff");
+    assert_eq!(
+        tokens.len(),
+        4,
+        "tokens for citizen, volunteer, courtyard staff, center staff"
+    );
 
     // The printed tokens verify against the JWKS written to the data dir.
-    let verifier = Verifier::from_jwks_file(&data.path().join("keys/jwks.json"), "tongxin", "tongxin").expect("jwks");
+    let verifier =
+        Verifier::from_jwks_file(&data.path().join("keys/jwks.json"), "tongxin", "tongxin")
+            .expect("jwks");
     let center_staff = verifier.verify(&tokens[3]).expect("valid token");
     assert_eq!(center_staff.unit, Some(demo::unit_id(paths::CENTER).0));
 
@@ -68,7 +86,10 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         .json()
         .await
         .expect("json");
-    assert_eq!(response["data"]["orgUnit"]["name"], "荣昌区新时代文明实践中心", "{response}");
+    assert_eq!(
+        response["data"]["orgUnit"]["name"], "荣昌区新时代文明实践中心",
+        "{response}"
+    );
 
     // A write through the router with a printed token lands in SQLite.
     let created: serde_json::Value = reqwest::Client::new()
@@ -85,17 +106,25 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         .json()
         .await
         .expect("json");
-    assert_eq!(created["data"]["createOrgUnit"]["path"], "/rc/changyuan/smoke", "{created}");
+    assert_eq!(
+        created["data"]["createOrgUnit"]["path"], "/rc/changyuan/smoke",
+        "{created}"
+    );
 
     let status = terminate(&mut child).await;
     assert!(status.success(), "clean exit, got {status}");
     // The router went down with it.
     let router_gone = wait_until(Duration::from_secs(10), || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err()
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
     })
     .await;
     assert!(router_gone, "the router must stop when tongxin run stops");
-    assert!(data.path().join("venues.db").exists(), "data kept in the data dir");
+    assert!(
+        data.path().join("venues.db").exists(),
+        "data kept in the data dir"
+    );
 }
 
 #[tokio::test]
@@ -118,13 +147,23 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
         .spawn()
         .expect("spawn tongxin serve");
     let up = wait_until(Duration::from_secs(60), || async move {
-        reqwest::get(format!("http://127.0.0.1:{http}/readyz")).await.map(|r| r.status().is_success()).unwrap_or(false)
+        reqwest::get(format!("http://127.0.0.1:{http}/readyz"))
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
     })
     .await;
     assert!(up, "serve venues became ready");
 
-    let mut client = OrgServiceClient::connect(format!("http://127.0.0.1:{grpc}")).await.expect("connect");
-    let admin = Principal { subject: "operator".to_owned(), roles: vec![Role::Admin], unit: None, district: None };
+    let mut client = OrgServiceClient::connect(format!("http://127.0.0.1:{grpc}"))
+        .await
+        .expect("connect");
+    let admin = Principal {
+        subject: "operator".to_owned(),
+        roles: vec![Role::Admin],
+        unit: None,
+        district: None,
+    };
     let center = client
         .create_unit(request_as(
             pb::CreateUnitRequest {
@@ -132,7 +171,10 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
                 name: "示例区中心(合成)".to_owned(),
                 code: "demo".to_owned(),
                 parent_id: None,
-                location: Some(pb::Location { lat: 29.4, lon: 105.6 }),
+                location: Some(pb::Location {
+                    lat: 29.4,
+                    lon: 105.6,
+                }),
             },
             Some(&admin),
         ))
@@ -140,11 +182,28 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
         .expect("create center")
         .into_inner();
     assert_eq!(center.path, "/demo");
-    let read = client.get_unit(request_as(pb::GetUnitRequest { id: center.id.clone() }, None)).await.expect("get").into_inner();
+    let read = client
+        .get_unit(request_as(
+            pb::GetUnitRequest {
+                id: center.id.clone(),
+            },
+            None,
+        ))
+        .await
+        .expect("get")
+        .into_inner();
     assert_eq!(read.name, "示例区中心(合成)");
 
-    let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics")).await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains("tongxin_requests_total"), "request counts exported");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("tongxin_requests_total"),
+        "request counts exported"
+    );
     assert!(terminate(&mut child).await.success());
 }
 
@@ -165,27 +224,49 @@ async fn bad_configuration_names_the_key() {
 async fn token_command_signs_verifiable_tokens() {
     let keys = tempfile::tempdir().expect("tempdir");
     let output = Command::new(BIN)
-        .args(["token", "--role", "staff", "--unit", "/rc/changyuan", "--sub", "zhang", "--keys"])
+        .args([
+            "token",
+            "--role",
+            "staff",
+            "--unit",
+            "/rc/changyuan",
+            "--sub",
+            "zhang",
+            "--keys",
+        ])
         .arg(keys.path())
         .output()
         .await
         .expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let token = String::from_utf8(output.stdout).expect("utf8");
-    let verifier = Verifier::from_jwks_file(&keys.path().join("jwks.json"), "tongxin", "tongxin").expect("jwks");
+    let verifier = Verifier::from_jwks_file(&keys.path().join("jwks.json"), "tongxin", "tongxin")
+        .expect("jwks");
     let principal = verifier.verify(token.trim()).expect("valid");
     assert_eq!(principal.subject, "zhang");
     assert_eq!(principal.roles, vec![Role::Staff]);
     assert_eq!(principal.unit, Some(demo::unit_id(paths::CHANGYUAN).0));
 
-    let bad = Command::new(BIN).args(["token", "--role", "mayor"]).output().await.expect("run");
+    let bad = Command::new(BIN)
+        .args(["token", "--role", "mayor"])
+        .output()
+        .await
+        .expect("run");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
 }
 
 #[tokio::test]
 async fn checked_in_schema_matches_the_code() {
-    let output = Command::new(BIN).args(["schema", "venues"]).output().await.expect("run");
+    let output = Command::new(BIN)
+        .args(["schema", "venues"])
+        .output()
+        .await
+        .expect("run");
     assert!(output.status.success());
     let exported = String::from_utf8(output.stdout).expect("utf8");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/venues.graphql");

@@ -42,7 +42,11 @@ pub struct App {
 
 impl App {
     /// Connects and migrates the database, binds both listeners (port 0 picks a free one).
-    pub async fn build(settings: &ServiceSettings, common: &CommonSettings, shared: Shared) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: &ServiceSettings,
+        common: &CommonSettings,
+        shared: Shared,
+    ) -> anyhow::Result<Self> {
         let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
         let relay = OutboxRelay::new(
             db.clone(),
@@ -67,12 +71,16 @@ impl App {
 
     /// Where GraphQL, health and metrics are served.
     pub fn http_addr(&self) -> SocketAddr {
-        self.http.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.http
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// Where gRPC is served.
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.grpc
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// The service's database (for seeding and tests).
@@ -87,8 +95,11 @@ impl App {
 
     /// Serves HTTP and gRPC and relays the outbox until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let http_router = graphql_router(self.schema, self.verifier)
-            .merge(health::routes(Readiness { db: self.db.clone(), bus: self.bus.clone() }));
+        let http_router =
+            graphql_router(self.schema, self.verifier).merge(health::routes(Readiness {
+                db: self.db.clone(),
+                bus: self.bus.clone(),
+            }));
         let routes = tonic::service::Routes::new(crate::grpc::org_service(self.venues.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "venues listening");
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));

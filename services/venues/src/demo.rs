@@ -40,21 +40,111 @@ pub mod paths {
 
 // (kind, path, name, lat, lon)
 const TREE: &[(UnitKind, &str, &str, f64, f64)] = &[
-    (UnitKind::Center, "/rc", "荣昌区新时代文明实践中心", 29.4048, 105.5945),
-    (UnitKind::Institute, "/rc/changyuan", "昌元街道新时代文明实践所", 29.4010, 105.5890),
-    (UnitKind::Station, "/rc/changyuan/hongqiao", "虹桥社区新时代文明实践站", 29.3921, 105.5782),
-    (UnitKind::Courtyard, "/rc/changyuan/hongqiao/caijiaba", "蔡家坝小院(田园综合体)", 29.3868, 105.5701),
-    (UnitKind::Station, "/rc/changyuan/huangjinpo", "黄金坡社区新时代文明实践站", 29.4105, 105.6012),
-    (UnitKind::Courtyard, "/rc/changyuan/huangjinpo/chongchengmeian", "崇城美岸小院讲堂", 29.4131, 105.6050),
-    (UnitKind::Institute, "/rc/fenggao", "峰高街道新时代文明实践所", 29.4392, 105.6488),
-    (UnitKind::Station, "/rc/fenggao/s01", "峰高街道示例实践站(合成)", 29.4420, 105.6530),
-    (UnitKind::Courtyard, "/rc/fenggao/s01/c01", "峰高示例小院一(合成)", 29.4451, 105.6562),
-    (UnitKind::Courtyard, "/rc/fenggao/s01/c02", "峰高示例小院二(合成)", 29.4378, 105.6601),
-    (UnitKind::Institute, "/rc/zhisheng", "直升镇新时代文明实践所", 29.5140, 105.5310),
-    (UnitKind::Station, "/rc/zhisheng/rongsheng", "荣升社区新时代文明实践站", 29.5185, 105.5262),
-    (UnitKind::Courtyard, "/rc/zhisheng/rongsheng/yehewan", "夜合湾小院", 29.5231, 105.5198),
-    (UnitKind::Institute, "/rc/industrial-park", "重庆电子电路产业园实践所(合成)", 29.3705, 105.6205),
-    (UnitKind::Station, "/rc/industrial-park/legal", "产业园公共法律服务工作站", 29.3712, 105.6231),
+    (
+        UnitKind::Center,
+        "/rc",
+        "荣昌区新时代文明实践中心",
+        29.4048,
+        105.5945,
+    ),
+    (
+        UnitKind::Institute,
+        "/rc/changyuan",
+        "昌元街道新时代文明实践所",
+        29.4010,
+        105.5890,
+    ),
+    (
+        UnitKind::Station,
+        "/rc/changyuan/hongqiao",
+        "虹桥社区新时代文明实践站",
+        29.3921,
+        105.5782,
+    ),
+    (
+        UnitKind::Courtyard,
+        "/rc/changyuan/hongqiao/caijiaba",
+        "蔡家坝小院(田园综合体)",
+        29.3868,
+        105.5701,
+    ),
+    (
+        UnitKind::Station,
+        "/rc/changyuan/huangjinpo",
+        "黄金坡社区新时代文明实践站",
+        29.4105,
+        105.6012,
+    ),
+    (
+        UnitKind::Courtyard,
+        "/rc/changyuan/huangjinpo/chongchengmeian",
+        "崇城美岸小院讲堂",
+        29.4131,
+        105.6050,
+    ),
+    (
+        UnitKind::Institute,
+        "/rc/fenggao",
+        "峰高街道新时代文明实践所",
+        29.4392,
+        105.6488,
+    ),
+    (
+        UnitKind::Station,
+        "/rc/fenggao/s01",
+        "峰高街道示例实践站(合成)",
+        29.4420,
+        105.6530,
+    ),
+    (
+        UnitKind::Courtyard,
+        "/rc/fenggao/s01/c01",
+        "峰高示例小院一(合成)",
+        29.4451,
+        105.6562,
+    ),
+    (
+        UnitKind::Courtyard,
+        "/rc/fenggao/s01/c02",
+        "峰高示例小院二(合成)",
+        29.4378,
+        105.6601,
+    ),
+    (
+        UnitKind::Institute,
+        "/rc/zhisheng",
+        "直升镇新时代文明实践所",
+        29.5140,
+        105.5310,
+    ),
+    (
+        UnitKind::Station,
+        "/rc/zhisheng/rongsheng",
+        "荣升社区新时代文明实践站",
+        29.5185,
+        105.5262,
+    ),
+    (
+        UnitKind::Courtyard,
+        "/rc/zhisheng/rongsheng/yehewan",
+        "夜合湾小院",
+        29.5231,
+        105.5198,
+    ),
+    (
+        UnitKind::Institute,
+        "/rc/industrial-park",
+        "重庆电子电路产业园实践所(合成)",
+        29.3705,
+        105.6205,
+    ),
+    (
+        UnitKind::Station,
+        "/rc/industrial-park/legal",
+        "产业园公共法律服务工作站",
+        29.3712,
+        105.6231,
+    ),
 ];
 
 /// Seeds the demo tree when the database holds no units. Returns how many were added.
@@ -64,7 +154,10 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<usize> {
     }
     let txn = db.begin().await.map_err(classify)?;
     for &(kind, path, name, lat, lon) in TREE {
-        let parent_path = path.rsplit_once('/').map(|(p, _)| p).filter(|p| !p.is_empty());
+        let parent_path = path
+            .rsplit_once('/')
+            .map(|(p, _)| p)
+            .filter(|p| !p.is_empty());
         let code = path.rsplit('/').next().unwrap_or_default();
         let unit = OrgUnit {
             id: unit_id(path),

@@ -39,7 +39,9 @@ impl From<VenuesError> for ApiError {
     fn from(err: VenuesError) -> Self {
         match err {
             VenuesError::Domain(DomainError::Forbidden(m)) => ApiError::forbidden(m),
-            VenuesError::Domain(e @ DomainError::Invalid { .. }) => ApiError::bad_input(e.to_string()),
+            VenuesError::Domain(e @ DomainError::Invalid { .. }) => {
+                ApiError::bad_input(e.to_string())
+            }
             VenuesError::NotFound(m) => ApiError::not_found(m),
             VenuesError::Conflict(m) => ApiError::conflict(m),
             VenuesError::Unauthenticated => ApiError::unauthenticated(),

@@ -20,14 +20,21 @@ pub fn to_proto(unit: &OrgUnit) -> pb::OrgUnit {
         code: unit.code.clone(),
         path: unit.path.clone(),
         parent_id: unit.parent_id.map(|p| p.to_string()),
-        location: Some(pb::Location { lat: unit.location.lat(), lon: unit.location.lon() }),
+        location: Some(pb::Location {
+            lat: unit.location.lat(),
+            lon: unit.location.lon(),
+        }),
         district: unit.district.clone(),
     }
 }
 
 /// The body of `tongxin.venues.unit_created`.
 pub fn unit_created(unit: &OrgUnit, actor: &str) -> Vec<u8> {
-    pb_events::UnitCreated { unit: Some(to_proto(unit)), actor: actor.to_owned() }.encode_to_vec()
+    pb_events::UnitCreated {
+        unit: Some(to_proto(unit)),
+        actor: actor.to_owned(),
+    }
+    .encode_to_vec()
 }
 
 /// Proto enum for a kind.

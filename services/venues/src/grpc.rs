@@ -1,9 +1,9 @@
 //! The venues gRPC server: translate, call [`Venues`], translate back.
 
-use tonic::{Request, Response, Status};
 use tongxin_platform::grpc::require_principal;
 use tongxin_proto::venues as pb;
 use tongxin_proto::venues::org_service_server::{OrgService, OrgServiceServer};
+use tonic::{Request, Response, Status};
 
 use crate::domain::DomainError;
 use crate::domain::org::OrgUnitId;
@@ -28,11 +28,17 @@ fn invalid(field: &str, message: &str) -> Status {
 #[tonic::async_trait]
 impl OrgService for OrgGrpc {
     #[tracing::instrument(skip_all)]
-    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::OrgUnit>, Status> {
+    async fn create_unit(
+        &self,
+        request: Request<pb::CreateUnitRequest>,
+    ) -> Result<Response<pb::OrgUnit>, Status> {
         let actor = require_principal(&request)?;
         let req = request.into_inner();
-        let kind = kind_from_proto(req.kind).ok_or_else(|| invalid("kind", "must be a known unit kind"))?;
-        let location = req.location.ok_or_else(|| invalid("location", "is required"))?;
+        let kind = kind_from_proto(req.kind)
+            .ok_or_else(|| invalid("kind", "must be a known unit kind"))?;
+        let location = req
+            .location
+            .ok_or_else(|| invalid("location", "is required"))?;
         let unit = self
             .0
             .create_unit(
@@ -51,8 +57,12 @@ impl OrgService for OrgGrpc {
     }
 
     #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
-    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::OrgUnit>, Status> {
-        let id = OrgUnitId::parse(&request.get_ref().id, "id").map_err(crate::error::VenuesError::from)?;
+    async fn get_unit(
+        &self,
+        request: Request<pb::GetUnitRequest>,
+    ) -> Result<Response<pb::OrgUnit>, Status> {
+        let id = OrgUnitId::parse(&request.get_ref().id, "id")
+            .map_err(crate::error::VenuesError::from)?;
         let unit = self.0.existing_unit(id).await?;
         Ok(Response::new(to_proto(&unit)))
     }
@@ -63,13 +73,21 @@ impl OrgService for OrgGrpc {
         request: Request<pb::ListChildrenRequest>,
     ) -> Result<Response<pb::ListChildrenResponse>, Status> {
         let req = request.into_inner();
-        let parent = OrgUnitId::parse(&req.parent_id, "parent_id").map_err(crate::error::VenuesError::from)?;
+        let parent = OrgUnitId::parse(&req.parent_id, "parent_id")
+            .map_err(crate::error::VenuesError::from)?;
         // Distinguish "no such parent" from "no children".
         self.0.existing_unit(parent).await?;
         let after = (!req.page_token.is_empty()).then_some(req.page_token.as_str());
         let first = (req.page_size > 0).then_some(u64::from(req.page_size));
         let (units, more) = self.0.children(parent, after, first).await?;
-        let next_page_token = if more { units.last().map(|u| u.path.clone()).unwrap_or_default() } else { String::new() };
-        Ok(Response::new(pb::ListChildrenResponse { units: units.iter().map(to_proto).collect(), next_page_token }))
+        let next_page_token = if more {
+            units.last().map(|u| u.path.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListChildrenResponse {
+            units: units.iter().map(to_proto).collect(),
+            next_page_token,
+        }))
     }
 }

@@ -19,5 +19,9 @@ use tongxin_platform::config::ServiceSettings;
 
 /// Default settings: HTTP on 8081, gRPC on 9081, the `tongxin_venues` PostgreSQL database.
 pub fn default_settings() -> ServiceSettings {
-    ServiceSettings::on_ports(8081, 9081, "postgres://postgres@127.0.0.1:5432/tongxin_venues")
+    ServiceSettings::on_ports(
+        8081,
+        9081,
+        "postgres://postgres@127.0.0.1:5432/tongxin_venues",
+    )
 }

@@ -54,20 +54,27 @@ impl Venues {
 
     /// Adds a unit to the tree and publishes `tongxin.venues.unit_created` with it.
     #[tracing::instrument(skip(self, actor, input), fields(actor = %actor.subject, kind = input.kind.as_str()))]
-    pub async fn create_unit(&self, actor: &Principal, input: NewUnit) -> Result<OrgUnit, VenuesError> {
+    pub async fn create_unit(
+        &self,
+        actor: &Principal,
+        input: NewUnit,
+    ) -> Result<OrgUnit, VenuesError> {
         // Parse everything before touching the database: bad input stores nothing.
         let name = UnitName::parse(&input.name)?;
         let code = UnitCode::parse(&input.code)?;
-        let location = Coordinates::parse(input.lat, input.lon).map_err(crate::domain::DomainError::from)?;
-        let parent_id = input.parent_id.as_deref().map(|p| OrgUnitId::parse(p, "parentId")).transpose()?;
+        let location =
+            Coordinates::parse(input.lat, input.lon).map_err(crate::domain::DomainError::from)?;
+        let parent_id = input
+            .parent_id
+            .as_deref()
+            .map(|p| OrgUnitId::parse(p, "parentId"))
+            .transpose()?;
 
         let txn = self.db.begin().await.map_err(classify)?;
         let parent = match parent_id {
-            Some(id) => Some(
-                org_units::get(&txn, id)
-                    .await?
-                    .ok_or_else(|| VenuesError::NotFound(format!("parent unit {id} does not exist")))?,
-            ),
+            Some(id) => Some(org_units::get(&txn, id).await?.ok_or_else(|| {
+                VenuesError::NotFound(format!("parent unit {id} does not exist"))
+            })?),
             None => None,
         };
         let parent_facts = parent.as_ref().map(OrgUnit::as_parent);
@@ -87,12 +94,21 @@ impl Venues {
             parent_id,
             location,
         };
-        org_units::insert(&txn, &unit, &actor.subject).await.map_err(|e| match e {
-            DbError::Conflict(_) => VenuesError::Conflict(format!("a unit with path {} already exists", unit.path)),
-            other => other.into(),
-        })?;
-        outbox::enqueue(&txn, events::UNIT_CREATED, events::SOURCE, events::unit_created(&unit, &actor.subject))
-            .await?;
+        org_units::insert(&txn, &unit, &actor.subject)
+            .await
+            .map_err(|e| match e {
+                DbError::Conflict(_) => {
+                    VenuesError::Conflict(format!("a unit with path {} already exists", unit.path))
+                }
+                other => other.into(),
+            })?;
+        outbox::enqueue(
+            &txn,
+            events::UNIT_CREATED,
+            events::SOURCE,
+            events::unit_created(&unit, &actor.subject),
+        )
+        .await?;
         txn.commit().await.map_err(classify)?;
         self.waker.wake();
         tracing::info!(unit_id = %unit.id, path = %unit.path, "unit created");
@@ -106,7 +122,9 @@ impl Venues {
 
     /// A unit that must exist.
     pub async fn existing_unit(&self, id: OrgUnitId) -> Result<OrgUnit, VenuesError> {
-        self.unit(id).await?.ok_or_else(|| VenuesError::NotFound(format!("unit {id} does not exist")))
+        self.unit(id)
+            .await?
+            .ok_or_else(|| VenuesError::NotFound(format!("unit {id} does not exist")))
     }
 
     /// A page of children after the path `after`; `first` is clamped to [`MAX_PAGE`].

@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{BusError, ConsumerSpec, Delivery, Event, SharedBus};
@@ -127,7 +129,11 @@ pub async fn process<H: Handler + ?Sized>(
     handler: &H,
     delivery: Delivery,
 ) -> Result<Outcome, DbError> {
-    let Delivery { event, attempt, acker } = delivery;
+    let Delivery {
+        event,
+        attempt,
+        acker,
+    } = delivery;
     let txn = db.begin().await.map_err(classify)?;
     let inserted = processed::Entity::insert(processed::ActiveModel {
         consumer: Set(consumer.to_owned()),
@@ -135,7 +141,9 @@ pub async fn process<H: Handler + ?Sized>(
         processed_at: Set(Utc::now()),
     })
     .on_conflict(
-        OnConflict::columns([processed::Column::Consumer, processed::Column::EventId]).do_nothing().to_owned(),
+        OnConflict::columns([processed::Column::Consumer, processed::Column::EventId])
+            .do_nothing()
+            .to_owned(),
     )
     .exec_without_returning(&txn)
     .await
@@ -180,9 +188,16 @@ fn backoff(attempt: i64) -> Duration {
     Duration::from_millis(200 * u64::from(attempt * attempt)).min(Duration::from_secs(30))
 }
 
-async fn park(db: &DatabaseConnection, consumer: &str, event: &Event, attempts: i64, reason: &str) -> Result<(), DbError> {
+async fn park(
+    db: &DatabaseConnection,
+    consumer: &str,
+    event: &Event,
+    attempts: i64,
+    reason: &str,
+) -> Result<(), DbError> {
     tracing::error!(consumer, event_id = %event.id, subject = %event.subject, attempts, reason, "event parked");
-    metrics::counter!("tongxin_events_parked_total", "consumer" => consumer.to_owned()).increment(1);
+    metrics::counter!("tongxin_events_parked_total", "consumer" => consumer.to_owned())
+        .increment(1);
     parked::Entity::insert(parked::ActiveModel {
         consumer: Set(consumer.to_owned()),
         event_id: Set(event.id),
@@ -217,12 +232,22 @@ pub async fn run_consumer<H: Handler>(
             },
         };
         let event_id = delivery.event.id;
-        match process(&db, &spec.name, spec.max_deliver, handler.as_ref(), delivery).await {
+        match process(
+            &db,
+            &spec.name,
+            spec.max_deliver,
+            handler.as_ref(),
+            delivery,
+        )
+        .await
+        {
             Ok(outcome) => {
                 metrics::counter!("tongxin_events_consumed_total", "consumer" => spec.name.clone(), "outcome" => format!("{outcome:?}")).increment(1);
             }
             // The delivery stays unacknowledged; the bus redelivers after ack_wait.
-            Err(e) => tracing::warn!(consumer = %spec.name, %event_id, error = %e, "database error while consuming"),
+            Err(e) => {
+                tracing::warn!(consumer = %spec.name, %event_id, error = %e, "database error while consuming")
+            }
         }
     }
 }

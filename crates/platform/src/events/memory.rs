@@ -33,7 +33,10 @@ impl MemoryBus {
     /// An empty bus.
     pub fn new() -> Self {
         let (live, _) = broadcast::channel(4096);
-        Self { live, durables: Arc::new(Mutex::new(Vec::new())) }
+        Self {
+            live,
+            durables: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 }
 
@@ -86,7 +89,11 @@ impl EventBus for MemoryBus {
         Ok(UnboundedReceiverStream::new(rx)
             .filter(move |(_, attempt)| futures::future::ready(*attempt <= max_deliver))
             .map(move |(event, attempt)| Delivery {
-                acker: Box::new(MemoryAcker { event: event.clone(), attempt, queue: tx.clone() }),
+                acker: Box::new(MemoryAcker {
+                    event: event.clone(),
+                    attempt,
+                    queue: tx.clone(),
+                }),
                 event,
                 attempt,
             })

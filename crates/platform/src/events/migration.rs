@@ -85,7 +85,11 @@ impl MigrationTrait for CreateEventTables {
                     .col(string(ProcessedEvents::Consumer))
                     .col(uuid(ProcessedEvents::EventId))
                     .col(timestamp_with_time_zone(ProcessedEvents::ProcessedAt))
-                    .primary_key(Index::create().col(ProcessedEvents::Consumer).col(ProcessedEvents::EventId))
+                    .primary_key(
+                        Index::create()
+                            .col(ProcessedEvents::Consumer)
+                            .col(ProcessedEvents::EventId),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -159,11 +159,26 @@ mod tests {
     #[test]
     fn wildcards() {
         assert!(subject_matches("tongxin.>", "tongxin.venues.unit_created"));
-        assert!(subject_matches("tongxin.*.unit_created", "tongxin.venues.unit_created"));
-        assert!(subject_matches("tongxin.venues.unit_created", "tongxin.venues.unit_created"));
-        assert!(!subject_matches("tongxin.venues", "tongxin.venues.unit_created"));
-        assert!(!subject_matches("tongxin.venues.unit_created.x", "tongxin.venues.unit_created"));
-        assert!(!subject_matches("tongxin.orders.>", "tongxin.venues.unit_created"));
+        assert!(subject_matches(
+            "tongxin.*.unit_created",
+            "tongxin.venues.unit_created"
+        ));
+        assert!(subject_matches(
+            "tongxin.venues.unit_created",
+            "tongxin.venues.unit_created"
+        ));
+        assert!(!subject_matches(
+            "tongxin.venues",
+            "tongxin.venues.unit_created"
+        ));
+        assert!(!subject_matches(
+            "tongxin.venues.unit_created.x",
+            "tongxin.venues.unit_created"
+        ));
+        assert!(!subject_matches(
+            "tongxin.orders.>",
+            "tongxin.venues.unit_created"
+        ));
         assert!(!subject_matches("tongxin.>", "tongxin"));
     }
 }

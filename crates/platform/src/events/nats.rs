@@ -46,7 +46,11 @@ impl NatsBus {
             })
             .await
             .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        Ok(Self { client, jetstream, stream: settings.stream.clone() })
+        Ok(Self {
+            client,
+            jetstream,
+            stream: settings.stream.clone(),
+        })
     }
 
     /// The underlying client, for tests and tools.
@@ -71,11 +75,17 @@ fn to_headers(event: &Event) -> HeaderMap {
 }
 
 /// Rebuilds an [`Event`] from a NATS message's subject, headers and body.
-pub fn from_message(subject: &str, map: Option<&HeaderMap>, payload: bytes::Bytes) -> Result<Event, BusError> {
+pub fn from_message(
+    subject: &str,
+    map: Option<&HeaderMap>,
+    payload: bytes::Bytes,
+) -> Result<Event, BusError> {
     let get = |name: &str| map.and_then(|m| m.get(name)).map(|v| v.as_str().to_owned());
     let id = get(headers::MSG_ID)
         .and_then(|v| Uuid::parse_str(&v).ok())
-        .ok_or_else(|| BusError::Malformed(format!("{subject}: missing or invalid {}", headers::MSG_ID)))?;
+        .ok_or_else(|| {
+            BusError::Malformed(format!("{subject}: missing or invalid {}", headers::MSG_ID))
+        })?;
     let time = get(headers::CE_TIME)
         .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -98,13 +108,22 @@ impl Acker for JetStreamAcker {
     async fn ack(&self) -> Result<(), BusError> {
         // double_ack waits for the server to confirm, so an ack lost in transit cannot
         // cause a silent redelivery after we told the caller it was done.
-        self.0.double_ack().await.map_err(|e| BusError::Unavailable(e.to_string()))
+        self.0
+            .double_ack()
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
     async fn nak(&self, delay: Duration) -> Result<(), BusError> {
-        self.0.ack_with(AckKind::Nak(Some(delay))).await.map_err(|e| BusError::Unavailable(e.to_string()))
+        self.0
+            .ack_with(AckKind::Nak(Some(delay)))
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
     async fn term(&self) -> Result<(), BusError> {
-        self.0.ack_with(AckKind::Term).await.map_err(|e| BusError::Unavailable(e.to_string()))
+        self.0
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))
     }
 }
 
@@ -117,7 +136,11 @@ impl EventBus for NatsBus {
         for event in events {
             let sent = self
                 .jetstream
-                .publish_with_headers(event.subject.clone(), to_headers(event), event.payload.clone())
+                .publish_with_headers(
+                    event.subject.clone(),
+                    to_headers(event),
+                    event.payload.clone(),
+                )
                 .await
                 .map_err(|e| BusError::Unavailable(e.to_string()));
             pending.push(sent);
@@ -125,7 +148,10 @@ impl EventBus for NatsBus {
         let mut results = Vec::with_capacity(events.len());
         for sent in pending {
             results.push(match sent {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| BusError::Unavailable(e.to_string())),
+                Ok(ack) => ack
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| BusError::Unavailable(e.to_string())),
                 Err(e) => Err(e),
             });
         }
@@ -133,7 +159,11 @@ impl EventBus for NatsBus {
     }
 
     async fn durable(&self, spec: &ConsumerSpec) -> Result<BoxStream<'static, Delivery>, BusError> {
-        let stream = self.jetstream.get_stream(&self.stream).await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let stream = self
+            .jetstream
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
         let consumer: jetstream::consumer::PullConsumer = stream
             .get_or_create_consumer(
                 &spec.name,
@@ -148,7 +178,10 @@ impl EventBus for NatsBus {
             )
             .await
             .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        let messages = consumer.messages().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
         let stream = messages.filter_map(|message| async move {
             let message = match message {
                 Ok(m) => m,
@@ -160,7 +193,11 @@ impl EventBus for NatsBus {
             let attempt = message.info().map(|i| i.delivered).unwrap_or(1);
             let subject = message.subject.to_string();
             match from_message(&subject, message.headers.as_ref(), message.payload.clone()) {
-                Ok(event) => Some(Delivery { event, attempt, acker: Box::new(JetStreamAcker(message)) }),
+                Ok(event) => Some(Delivery {
+                    event,
+                    attempt,
+                    acker: Box::new(JetStreamAcker(message)),
+                }),
                 Err(e) => {
                     // Not ours to process, and redelivering will not fix it.
                     tracing::error!(error = %e, subject, "terminating malformed message");
@@ -173,16 +210,24 @@ impl EventBus for NatsBus {
     }
 
     async fn watch(&self, filter: &str) -> Result<BoxStream<'static, Event>, BusError> {
-        let subscriber = self.client.subscribe(filter.to_owned()).await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let subscriber = self
+            .client
+            .subscribe(filter.to_owned())
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
         Ok(subscriber
-            .filter_map(|m| async move { from_message(m.subject.as_str(), m.headers.as_ref(), m.payload).ok() })
+            .filter_map(|m| async move {
+                from_message(m.subject.as_str(), m.headers.as_ref(), m.payload).ok()
+            })
             .boxed())
     }
 
     async fn ping(&self) -> Result<(), BusError> {
         match self.client.connection_state() {
             async_nats::connection::State::Connected => Ok(()),
-            other => Err(BusError::Unavailable(format!("NATS connection is {other:?}"))),
+            other => Err(BusError::Unavailable(format!(
+                "NATS connection is {other:?}"
+            ))),
         }
     }
 }

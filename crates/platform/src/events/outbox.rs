@@ -13,8 +13,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -87,7 +87,10 @@ pub async fn enqueue<C: ConnectionTrait>(
         published_at: Set(None),
         ..Default::default()
     };
-    entity::Entity::insert(row).exec_without_returning(conn).await.map_err(classify)?;
+    entity::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await
+        .map_err(classify)?;
     Ok(event)
 }
 
@@ -134,7 +137,13 @@ pub struct OutboxRelay {
 impl OutboxRelay {
     /// A relay over `db` publishing to `bus`, `batch` rows per round, polling every `interval`.
     pub fn new(db: DatabaseConnection, bus: SharedBus, batch: u64, interval: Duration) -> Self {
-        Self { db, bus, batch, interval, waker: OutboxWaker::default() }
+        Self {
+            db,
+            bus,
+            batch,
+            interval,
+            waker: OutboxWaker::default(),
+        }
     }
 
     /// The handle writers use to wake this relay after commit.
@@ -183,7 +192,11 @@ impl OutboxRelay {
         metrics::counter!("tongxin_outbox_published_total").increment(acked.len() as u64);
         match first_failure {
             None => Ok(acked.len()),
-            Some(first) => Err(RelayError::Bus { claimed: events.len(), failed: events.len() - acked.len(), first }),
+            Some(first) => Err(RelayError::Bus {
+                claimed: events.len(),
+                failed: events.len() - acked.len(),
+                first,
+            }),
         }
     }
 
@@ -199,7 +212,8 @@ impl OutboxRelay {
 
     /// Deletes rows published before `older_than` ago; the stream keeps the history.
     pub async fn prune(&self, older_than: Duration) -> Result<u64, DbError> {
-        let cutoff = Utc::now() - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::days(7));
+        let cutoff = Utc::now()
+            - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::days(7));
         let result = entity::Entity::delete_many()
             .filter(entity::Column::PublishedAt.lt(cutoff))
             .exec(&self.db)

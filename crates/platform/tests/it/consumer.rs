@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait};
-use tongxin_platform::events::consumer::{Handler, HandlerError, Outcome, parked, process, processed};
+use tongxin_platform::events::consumer::{
+    Handler, HandlerError, Outcome, parked, process, processed,
+};
 use tongxin_platform::events::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus};
 use tongxin_testing::{TestDb, TestNats};
 use uuid::Uuid;
@@ -41,12 +43,15 @@ async fn effect_count(db: &sea_orm::DatabaseConnection) -> i64 {
     struct Row {
         n: i64,
     }
-    Row::find_by_statement(Statement::from_string(db.get_database_backend(), "SELECT n FROM effects WHERE id = 1"))
-        .one(db)
-        .await
-        .expect("query")
-        .expect("row")
-        .n
+    Row::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT n FROM effects WHERE id = 1",
+    ))
+    .one(db)
+    .await
+    .expect("query")
+    .expect("row")
+    .n
 }
 
 /// An ack that never reaches the server: the process "crashed" right after commit.
@@ -92,7 +97,12 @@ async fn event_delivered_twice_is_applied_once() {
     let (_test_db, nats, db) = setup().await;
     let bus = nats_bus(&nats).await;
     let subject = "tongxin.test.credited";
-    assert!(bus.publish_batch(&[event(subject)]).await.iter().all(Result::is_ok));
+    assert!(
+        bus.publish_batch(&[event(subject)])
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
 
     let spec = ConsumerSpec {
         name: "test-credit".to_owned(),
@@ -100,14 +110,25 @@ async fn event_delivered_twice_is_applied_once() {
         max_deliver: 5,
         ack_wait: Duration::from_secs(1),
     };
-    let handler = CountingHandler { calls: AtomicUsize::new(0), fail_with: None };
+    let handler = CountingHandler {
+        calls: AtomicUsize::new(0),
+        fail_with: None,
+    };
     let mut deliveries = bus.durable(&spec).await.expect("durable");
 
     // First delivery: applied and committed, but the ack is lost.
     let first = deliveries.next().await.expect("first delivery");
     assert_eq!(first.attempt, 1);
-    let first = Delivery { acker: Box::new(LostAck), ..first };
-    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, first).await.expect("process"), Outcome::Applied);
+    let first = Delivery {
+        acker: Box::new(LostAck),
+        ..first
+    };
+    assert_eq!(
+        process(&db, &spec.name, spec.max_deliver, &handler, first)
+            .await
+            .expect("process"),
+        Outcome::Applied
+    );
 
     // NATS redelivers after ack_wait: the same event again.
     let second = tokio::time::timeout(Duration::from_secs(10), deliveries.next())
@@ -115,13 +136,29 @@ async fn event_delivered_twice_is_applied_once() {
         .expect("redelivery within ack_wait")
         .expect("second delivery");
     assert_eq!(second.attempt, 2);
-    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, second).await.expect("process"), Outcome::Duplicate);
+    assert_eq!(
+        process(&db, &spec.name, spec.max_deliver, &handler, second)
+            .await
+            .expect("process"),
+        Outcome::Duplicate
+    );
 
     assert_eq!(effect_count(&db).await, 1, "the effect is applied once");
-    assert_eq!(handler.calls.load(Ordering::SeqCst), 1, "the handler is not even called the second time");
-    assert_eq!(processed::Entity::find().count(&db).await.expect("count"), 1);
+    assert_eq!(
+        handler.calls.load(Ordering::SeqCst),
+        1,
+        "the handler is not even called the second time"
+    );
+    assert_eq!(
+        processed::Entity::find().count(&db).await.expect("count"),
+        1
+    );
     // Acked for real the second time: nothing more arrives.
-    assert!(tokio::time::timeout(Duration::from_secs(2), deliveries.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), deliveries.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -130,7 +167,12 @@ async fn failing_event_is_parked_after_bounded_redelivery() {
     let bus = nats_bus(&nats).await;
     let subject = "tongxin.test.flaky";
     let sent = event(subject);
-    assert!(bus.publish_batch(std::slice::from_ref(&sent)).await.iter().all(Result::is_ok));
+    assert!(
+        bus.publish_batch(std::slice::from_ref(&sent))
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
 
     let spec = ConsumerSpec {
         name: "test-flaky".to_owned(),
@@ -144,16 +186,33 @@ async fn failing_event_is_parked_after_bounded_redelivery() {
     };
     let mut deliveries = bus.durable(&spec).await.expect("durable");
     let mut outcomes = Vec::new();
-    while let Ok(Some(delivery)) = tokio::time::timeout(Duration::from_secs(5), deliveries.next()).await {
-        outcomes.push(process(&db, &spec.name, spec.max_deliver, &handler, delivery).await.expect("process"));
+    while let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_secs(5), deliveries.next()).await
+    {
+        outcomes.push(
+            process(&db, &spec.name, spec.max_deliver, &handler, delivery)
+                .await
+                .expect("process"),
+        );
     }
-    assert_eq!(outcomes, vec![Outcome::Retrying, Outcome::Retrying, Outcome::Parked]);
-    assert_eq!(effect_count(&db).await, 0, "a failed attempt leaves nothing behind");
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Retrying, Outcome::Retrying, Outcome::Parked]
+    );
+    assert_eq!(
+        effect_count(&db).await,
+        0,
+        "a failed attempt leaves nothing behind"
+    );
     let parked = parked::Entity::find().all(&db).await.expect("parked");
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].event_id, sent.id);
     assert_eq!(parked[0].attempts, 3);
-    assert_eq!(processed::Entity::find().count(&db).await.expect("count"), 0, "a parked event is not marked processed");
+    assert_eq!(
+        processed::Entity::find().count(&db).await.expect("count"),
+        0,
+        "a parked event is not marked processed"
+    );
 }
 
 #[tokio::test]
@@ -161,7 +220,12 @@ async fn poison_event_is_parked_at_once() {
     let (_test_db, nats, db) = setup().await;
     let bus = nats_bus(&nats).await;
     let subject = "tongxin.test.poison";
-    assert!(bus.publish_batch(&[event(subject)]).await.iter().all(Result::is_ok));
+    assert!(
+        bus.publish_batch(&[event(subject)])
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
 
     let spec = ConsumerSpec {
         name: "test-poison".to_owned(),
@@ -175,9 +239,18 @@ async fn poison_event_is_parked_at_once() {
     };
     let mut deliveries = bus.durable(&spec).await.expect("durable");
     let delivery = deliveries.next().await.expect("delivery");
-    assert_eq!(process(&db, &spec.name, spec.max_deliver, &handler, delivery).await.expect("process"), Outcome::Parked);
+    assert_eq!(
+        process(&db, &spec.name, spec.max_deliver, &handler, delivery)
+            .await
+            .expect("process"),
+        Outcome::Parked
+    );
     // Terminated: no redelivery even after ack_wait.
-    assert!(tokio::time::timeout(Duration::from_secs(3), deliveries.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), deliveries.next())
+            .await
+            .is_err()
+    );
     assert_eq!(handler.calls.load(Ordering::SeqCst), 1);
     assert_eq!(parked::Entity::find().count(&db).await.expect("count"), 1);
 }
@@ -198,7 +271,10 @@ async fn run_consumer_applies_published_events_once() {
         max_deliver: 5,
         ack_wait: Duration::from_secs(5),
     };
-    let handler = Arc::new(CountingHandler { calls: AtomicUsize::new(0), fail_with: None });
+    let handler = Arc::new(CountingHandler {
+        calls: AtomicUsize::new(0),
+        fail_with: None,
+    });
     let stop = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
         db.clone(),
@@ -207,7 +283,10 @@ async fn run_consumer_applies_published_events_once() {
         handler.clone(),
         stop.clone(),
     ));
-    let done = tongxin_testing::wait_until(Duration::from_secs(20), || async { effect_count(&db).await == 20 }).await;
+    let done = tongxin_testing::wait_until(Duration::from_secs(20), || async {
+        effect_count(&db).await == 20
+    })
+    .await;
     stop.cancel();
     task.await.expect("task").expect("consumer");
     assert!(done, "all 20 events applied");

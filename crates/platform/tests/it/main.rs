@@ -20,15 +20,22 @@ impl MigratorTrait for PlatformMigrator {
 
 /// A fresh database with the platform tables.
 async fn database(test_db: &TestDb) -> DatabaseConnection {
-    tongxin_platform::db::connect_and_migrate::<PlatformMigrator>(&DatabaseSettings::new(test_db.url()))
-        .await
-        .expect("migrate")
+    tongxin_platform::db::connect_and_migrate::<PlatformMigrator>(&DatabaseSettings::new(
+        test_db.url(),
+    ))
+    .await
+    .expect("migrate")
 }
 
 fn events_settings(nats: &TestNats) -> EventsSettings {
-    EventsSettings { nats_url: nats.url(), ..EventsSettings::default() }
+    EventsSettings {
+        nats_url: nats.url(),
+        ..EventsSettings::default()
+    }
 }
 
 async fn nats_bus(nats: &TestNats) -> NatsBus {
-    NatsBus::connect(&events_settings(nats)).await.expect("connect bus")
+    NatsBus::connect(&events_settings(nats))
+        .await
+        .expect("connect bus")
 }

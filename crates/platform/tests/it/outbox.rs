@@ -20,9 +20,14 @@ async fn commit_changes(db: &sea_orm::DatabaseConnection, n: usize) -> HashSet<S
     let mut ids = HashSet::new();
     for i in 0..n {
         let txn = db.begin().await.expect("begin");
-        let event = outbox::enqueue(&txn, SUBJECT, "tongxin/test", format!("change {i}").into_bytes())
-            .await
-            .expect("enqueue");
+        let event = outbox::enqueue(
+            &txn,
+            SUBJECT,
+            "tongxin/test",
+            format!("change {i}").into_bytes(),
+        )
+        .await
+        .expect("enqueue");
         txn.commit().await.expect("commit");
         ids.insert(event.id.to_string());
     }
@@ -35,14 +40,27 @@ async fn stream_ids(nats: &TestNats) -> (Vec<String>, u64) {
     let mut stream = js.get_stream("TONGXIN").await.expect("stream");
     let total = stream.info().await.expect("info").state.messages;
     let consumer = stream
-        .create_consumer(pull::OrderedConfig { filter_subject: SUBJECT.to_owned(), ..Default::default() })
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: SUBJECT.to_owned(),
+            ..Default::default()
+        })
         .await
         .expect("ordered consumer");
-    let mut messages = consumer.messages().await.expect("messages").take(total as usize);
+    let mut messages = consumer
+        .messages()
+        .await
+        .expect("messages")
+        .take(total as usize);
     let mut ids = Vec::new();
-    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(5), messages.next()).await
+    {
         let message = message.expect("message");
-        let id = message.headers.as_ref().and_then(|h| h.get(headers::MSG_ID)).map(|v| v.to_string());
+        let id = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(headers::MSG_ID))
+            .map(|v| v.to_string());
         ids.push(id.expect("every event carries Nats-Msg-Id"));
     }
     (ids, total)
@@ -57,12 +75,19 @@ async fn thousand_changes_committed_while_relay_stopped_arrive_once_each() {
 
     let committed = commit_changes(&db, 1000).await;
     let relay = OutboxRelay::new(db.clone(), bus, 256, Duration::from_millis(100));
-    assert_eq!(relay.backlog().await.expect("backlog"), 1000, "nothing leaves before the relay runs");
+    assert_eq!(
+        relay.backlog().await.expect("backlog"),
+        1000,
+        "nothing leaves before the relay runs"
+    );
 
     let stop = CancellationToken::new();
     let running = tokio::spawn(relay.clone().run(stop.clone()));
     assert!(
-        wait_until(Duration::from_secs(30), || async { relay.backlog().await.map(|n| n == 0).unwrap_or(false) }).await,
+        wait_until(Duration::from_secs(30), || async {
+            relay.backlog().await.map(|n| n == 0).unwrap_or(false)
+        })
+        .await,
         "relay did not drain the outbox"
     );
     stop.cancel();
@@ -71,7 +96,10 @@ async fn thousand_changes_committed_while_relay_stopped_arrive_once_each() {
     let (ids, total) = stream_ids(&nats).await;
     assert_eq!(total, 1000, "each event exactly once in the stream");
     let distinct: HashSet<String> = ids.into_iter().collect();
-    assert_eq!(distinct, committed, "the stream holds exactly the committed events");
+    assert_eq!(
+        distinct, committed,
+        "the stream holds exactly the committed events"
+    );
 }
 
 #[tokio::test]
@@ -88,17 +116,26 @@ async fn nats_killed_and_restarted_halfway_loses_nothing() {
     let running = tokio::spawn(relay.clone().run(stop.clone()));
 
     assert!(
-        wait_until(Duration::from_secs(30), || async { relay.backlog().await.map(|n| n <= 700).unwrap_or(false) }).await,
+        wait_until(Duration::from_secs(30), || async {
+            relay.backlog().await.map(|n| n <= 700).unwrap_or(false)
+        })
+        .await,
         "relay made no progress"
     );
     nats.kill();
     let backlog_during_outage = relay.backlog().await.expect("backlog");
-    assert!(backlog_during_outage > 0, "the crash must land before the relay is done");
+    assert!(
+        backlog_during_outage > 0,
+        "the crash must land before the relay is done"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     nats.restart().await;
 
     assert!(
-        wait_until(Duration::from_secs(60), || async { relay.backlog().await.map(|n| n == 0).unwrap_or(false) }).await,
+        wait_until(Duration::from_secs(60), || async {
+            relay.backlog().await.map(|n| n == 0).unwrap_or(false)
+        })
+        .await,
         "relay did not finish after NATS came back"
     );
     stop.cancel();
@@ -118,7 +155,9 @@ async fn rolled_back_change_publishes_nothing() {
     let bus: SharedBus = Arc::new(nats_bus(&nats).await);
 
     let txn = db.begin().await.expect("begin");
-    outbox::enqueue(&txn, SUBJECT, "tongxin/test", b"never".to_vec()).await.expect("enqueue");
+    outbox::enqueue(&txn, SUBJECT, "tongxin/test", b"never".to_vec())
+        .await
+        .expect("enqueue");
     txn.rollback().await.expect("rollback");
 
     let relay = OutboxRelay::new(db.clone(), bus, 10, Duration::from_millis(50));
@@ -144,7 +183,10 @@ async fn two_relays_on_one_database_publish_each_event_once() {
         relays.push(relay);
     }
     assert!(
-        wait_until(Duration::from_secs(30), || async { relays[0].backlog().await.map(|n| n == 0).unwrap_or(false) }).await,
+        wait_until(Duration::from_secs(30), || async {
+            relays[0].backlog().await.map(|n| n == 0).unwrap_or(false)
+        })
+        .await,
         "relays did not drain"
     );
     stop.cancel();

@@ -24,7 +24,10 @@ pub enum DomainError {
 impl DomainError {
     /// Bad input in `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_owned(), message: message.into() }
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 }
 

@@ -60,7 +60,7 @@ impl UnitKind {
     }
 
     /// From the stored form.
-    pub fn from_str(text: &str) -> Option<Self> {
+    pub fn parse_stored(text: &str) -> Option<Self> {
         match text {
             "center" => Some(Self::Center),
             "institute" => Some(Self::Institute),
@@ -87,10 +87,16 @@ impl UnitName {
         }
         // Count lazily so a 1 MB name costs no more than 101 characters of work.
         if trimmed.chars().nth(Self::MAX_CHARS).is_some() {
-            return Err(DomainError::invalid("name", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(DomainError::invalid(
+                "name",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(DomainError::invalid("name", "must not contain control characters"));
+            return Err(DomainError::invalid(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -112,11 +118,16 @@ impl UnitCode {
         let code = text.trim();
         let valid = (1..=40).contains(&code.len())
             && code.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if valid {
             Ok(Self(code.to_owned()))
         } else {
-            Err(DomainError::invalid("code", "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit"))
+            Err(DomainError::invalid(
+                "code",
+                "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit",
+            ))
         }
     }
 
@@ -138,16 +149,29 @@ pub struct ParentFacts {
 }
 
 /// Checks the level rule and returns the new unit's path.
-pub fn place(kind: UnitKind, code: &UnitCode, parent: Option<&ParentFacts>) -> Result<String, DomainError> {
+pub fn place(
+    kind: UnitKind,
+    code: &UnitCode,
+    parent: Option<&ParentFacts>,
+) -> Result<String, DomainError> {
     match (kind.parent_kind(), parent) {
         (None, None) => Ok(format!("/{}", code.as_str())),
-        (None, Some(_)) => Err(DomainError::invalid("parentId", "a district center has no parent")),
-        (Some(want), None) => {
-            Err(DomainError::invalid("parentId", format!("a {} needs a parent {}", kind.as_str(), want.as_str())))
-        }
+        (None, Some(_)) => Err(DomainError::invalid(
+            "parentId",
+            "a district center has no parent",
+        )),
+        (Some(want), None) => Err(DomainError::invalid(
+            "parentId",
+            format!("a {} needs a parent {}", kind.as_str(), want.as_str()),
+        )),
         (Some(want), Some(p)) if p.kind != want => Err(DomainError::invalid(
             "parentId",
-            format!("a {} must be under a {}, not a {}", kind.as_str(), want.as_str(), p.kind.as_str()),
+            format!(
+                "a {} must be under a {}, not a {}",
+                kind.as_str(),
+                want.as_str(),
+                p.kind.as_str()
+            ),
         )),
         (Some(_), Some(p)) => Ok(format!("{}/{}", p.path, code.as_str())),
     }
@@ -155,28 +179,42 @@ pub fn place(kind: UnitKind, code: &UnitCode, parent: Option<&ParentFacts>) -> R
 
 /// The district code of a path: its first segment.
 pub fn district_of(path: &str) -> &str {
-    path.trim_start_matches('/').split('/').next().unwrap_or_default()
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
 }
 
 /// Whether the scope at `scope_path` covers `target_path` (itself or a descendant). Compares
 /// whole segments, so `/rc/chang` does not cover `/rc/changyuan`.
 pub fn covers(scope_path: &str, target_path: &str) -> bool {
     target_path == scope_path
-        || (target_path.starts_with(scope_path) && target_path.as_bytes().get(scope_path.len()) == Some(&b'/'))
+        || (target_path.starts_with(scope_path)
+            && target_path.as_bytes().get(scope_path.len()) == Some(&b'/'))
 }
 
 /// May `actor`, whose scope unit has path `actor_scope`, add a unit under `parent`
 /// (`None`: a new district center)? Staff add inside their subtree; a new center needs an
 /// admin without a unit scope (a platform operator).
-pub fn may_create(actor: &Principal, actor_scope: Option<&str>, parent: Option<&ParentFacts>) -> Result<(), DomainError> {
+pub fn may_create(
+    actor: &Principal,
+    actor_scope: Option<&str>,
+    parent: Option<&ParentFacts>,
+) -> Result<(), DomainError> {
     if !actor.is_staff() {
-        return Err(DomainError::Forbidden("only staff may change the org tree".to_owned()));
+        return Err(DomainError::Forbidden(
+            "only staff may change the org tree".to_owned(),
+        ));
     }
     match (parent, actor_scope) {
         (None, None) if actor.has_role(Role::Admin) => Ok(()),
-        (None, _) => Err(DomainError::Forbidden("only a platform administrator may create a district center".to_owned())),
+        (None, _) => Err(DomainError::Forbidden(
+            "only a platform administrator may create a district center".to_owned(),
+        )),
         (Some(p), Some(scope)) if covers(scope, &p.path) => Ok(()),
-        (Some(_), _) => Err(DomainError::Forbidden("the parent unit is outside your scope".to_owned())),
+        (Some(_), _) => Err(DomainError::Forbidden(
+            "the parent unit is outside your scope".to_owned(),
+        )),
     }
 }
 
@@ -185,20 +223,51 @@ mod tests {
     use super::*;
 
     fn parent(kind: UnitKind, path: &str) -> ParentFacts {
-        ParentFacts { id: OrgUnitId(Uuid::nil()), kind, path: path.to_owned() }
+        ParentFacts {
+            id: OrgUnitId(Uuid::nil()),
+            kind,
+            path: path.to_owned(),
+        }
     }
 
     #[test]
     fn levels_must_step_down_by_one() {
         let code = UnitCode::parse("caijiaba").expect("code");
         assert_eq!(
-            place(UnitKind::Courtyard, &code, Some(&parent(UnitKind::Station, "/rc/changyuan/hongqiao"))).expect("ok"),
+            place(
+                UnitKind::Courtyard,
+                &code,
+                Some(&parent(UnitKind::Station, "/rc/changyuan/hongqiao"))
+            )
+            .expect("ok"),
             "/rc/changyuan/hongqiao/caijiaba"
         );
-        assert!(place(UnitKind::Courtyard, &code, Some(&parent(UnitKind::Center, "/rc"))).is_err());
+        assert!(
+            place(
+                UnitKind::Courtyard,
+                &code,
+                Some(&parent(UnitKind::Center, "/rc"))
+            )
+            .is_err()
+        );
         assert!(place(UnitKind::Courtyard, &code, None).is_err());
-        assert!(place(UnitKind::Center, &code, Some(&parent(UnitKind::Center, "/rc"))).is_err());
-        assert_eq!(place(UnitKind::Center, &UnitCode::parse("rc").expect("code"), None).expect("root"), "/rc");
+        assert!(
+            place(
+                UnitKind::Center,
+                &code,
+                Some(&parent(UnitKind::Center, "/rc"))
+            )
+            .is_err()
+        );
+        assert_eq!(
+            place(
+                UnitKind::Center,
+                &UnitCode::parse("rc").expect("code"),
+                None
+            )
+            .expect("root"),
+            "/rc"
+        );
     }
 
     #[test]
@@ -206,7 +275,10 @@ mod tests {
         assert!(UnitName::parse("  ").is_err());
         assert!(UnitName::parse(&"院".repeat(101)).is_err());
         assert!(UnitName::parse(&"x".repeat(1 << 20)).is_err());
-        assert_eq!(UnitName::parse(" 夜合湾小院 ").expect("ok").as_str(), "夜合湾小院");
+        assert_eq!(
+            UnitName::parse(" 夜合湾小院 ").expect("ok").as_str(),
+            "夜合湾小院"
+        );
         assert!(UnitName::parse("a\u{0}b").is_err());
         assert!(UnitCode::parse("Caijiaba").is_err());
         assert!(UnitCode::parse("-x").is_err());
@@ -225,14 +297,29 @@ mod tests {
 
     #[test]
     fn creation_rights() {
-        let staff = Principal { subject: "s".into(), roles: vec![Role::Staff], unit: None, district: None };
-        let citizen = Principal { subject: "c".into(), roles: vec![Role::Citizen], unit: None, district: None };
+        let staff = Principal {
+            subject: "s".into(),
+            roles: vec![Role::Staff],
+            unit: None,
+            district: None,
+        };
+        let citizen = Principal {
+            subject: "c".into(),
+            roles: vec![Role::Citizen],
+            unit: None,
+            district: None,
+        };
         let station = parent(UnitKind::Station, "/rc/changyuan/hongqiao");
         assert!(may_create(&staff, Some("/rc/changyuan"), Some(&station)).is_ok());
         assert!(may_create(&staff, Some("/rc/fenggao"), Some(&station)).is_err());
         assert!(may_create(&citizen, Some("/rc"), Some(&station)).is_err());
         assert!(may_create(&staff, Some("/rc"), None).is_err());
-        let admin = Principal { subject: "a".into(), roles: vec![Role::Admin], unit: None, district: None };
+        let admin = Principal {
+            subject: "a".into(),
+            roles: vec![Role::Admin],
+            unit: None,
+            district: None,
+        };
         assert!(may_create(&admin, None, None).is_ok());
     }
 }

@@ -4,7 +4,7 @@
 mod org;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{MergedObject, MergedSubscription, Schema, SDLExportOptions};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use tongxin_platform::events::SharedBus;
 
 use crate::service::Venues;
@@ -30,11 +30,15 @@ pub struct Subscription(org::OrgSubscription);
 pub type VenuesSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .enable_federation()
-        .enable_subscription_in_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .enable_federation()
+    .enable_subscription_in_federation()
+    .limit_depth(16)
+    .limit_complexity(5_000)
 }
 
 /// The schema with its data: the service and the bus feeding subscriptions.
@@ -48,5 +52,7 @@ pub fn schema(venues: Venues, bus: SharedBus) -> VenuesSchema {
 
 /// The subgraph SDL as the router composes it (`tongxin schema venues`).
 pub fn sdl() -> String {
-    builder().finish().sdl_with_options(SDLExportOptions::new().federation().compose_directive())
+    builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().federation().compose_directive())
 }

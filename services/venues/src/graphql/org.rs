@@ -84,7 +84,9 @@ impl Loader<Uuid> for UnitLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, OrgUnit>, Self::Error> {
         let ids: Vec<OrgUnitId> = keys.iter().copied().map(OrgUnitId).collect();
-        let units = org_units::get_many(self.0.db(), &ids).await.map_err(|e| ApiError::from(e))?;
+        let units = org_units::get_many(self.0.db(), &ids)
+            .await
+            .map_err(ApiError::from)?;
         Ok(units.into_iter().map(|u| (u.id.0, u)).collect())
     }
 }
@@ -134,7 +136,10 @@ impl OrgUnitNode {
 
     /// Where the unit is.
     async fn location(&self) -> Location {
-        Location { lat: self.0.location.lat(), lon: self.0.location.lon() }
+        Location {
+            lat: self.0.location.lat(),
+            lon: self.0.location.lon(),
+        }
     }
 
     /// The unit one level up; null for a district center.
@@ -151,7 +156,9 @@ impl OrgUnitNode {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 1 to 1000 (default 100).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields>> {
+    ) -> async_graphql::Result<
+        Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields>,
+    > {
         let venues = ctx.data::<Venues>()?;
         let after = match after {
             Some(cursor) => Some(
@@ -164,9 +171,11 @@ impl OrgUnitNode {
         let first = first.map(|f| u64::try_from(f).unwrap_or(1));
         let (units, more) = venues.children(self.0.id, after.as_deref(), first).await?;
         let mut connection = Connection::new(after.is_some(), more);
-        connection
-            .edges
-            .extend(units.into_iter().map(|u| Edge::new(OpaqueCursor(u.path.clone()), OrgUnitNode(u))));
+        connection.edges.extend(
+            units
+                .into_iter()
+                .map(|u| Edge::new(OpaqueCursor(u.path.clone()), OrgUnitNode(u))),
+        );
         Ok(connection)
     }
 }
@@ -180,13 +189,21 @@ pub struct OrgQuery;
 #[Object]
 impl OrgQuery {
     /// One unit by id; null when there is none.
-    async fn org_unit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrgUnitNode>> {
+    async fn org_unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<OrgUnitNode>> {
         load_unit(ctx, parse_id(&id, "id")?).await
     }
 
     /// Federation: resolves `OrgUnit` references from other subgraphs (batched).
     #[graphql(entity)]
-    async fn find_org_unit_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrgUnitNode>> {
+    async fn find_org_unit_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<OrgUnitNode>> {
         load_unit(ctx, parse_id(&id, "id")?).await
     }
 }
@@ -213,7 +230,11 @@ pub struct OrgMutation;
 #[Object]
 impl OrgMutation {
     /// Adds a unit under a parent one level up; publishes `tongxin.venues.unit_created`.
-    async fn create_org_unit(&self, ctx: &Context<'_>, input: CreateOrgUnitInput) -> async_graphql::Result<OrgUnitNode> {
+    async fn create_org_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrgUnitInput,
+    ) -> async_graphql::Result<OrgUnitNode> {
         let actor = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;
         let unit = venues
@@ -245,9 +266,15 @@ impl OrgSubscription {
         ctx: &Context<'_>,
         parent_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = OrgUnitNode> + use<>> {
-        let parent = parent_id.as_ref().map(|p| parse_id(p, "parentId")).transpose()?;
+        let parent = parent_id
+            .as_ref()
+            .map(|p| parse_id(p, "parentId"))
+            .transpose()?;
         let bus = ctx.data::<SharedBus>()?;
-        let feed = bus.watch(crate::events::UNIT_CREATED).await.map_err(|e| ApiError::unavailable(&e))?;
+        let feed = bus
+            .watch(crate::events::UNIT_CREATED)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         Ok(feed.filter_map(move |event| {
             let unit = tongxin_proto::events::UnitCreated::decode(event.payload)
                 .ok()

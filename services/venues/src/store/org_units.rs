@@ -68,15 +68,20 @@ pub struct OrgUnit {
 impl OrgUnit {
     /// The facts a child's rules need.
     pub fn as_parent(&self) -> ParentFacts {
-        ParentFacts { id: self.id, kind: self.kind, path: self.path.clone() }
+        ParentFacts {
+            id: self.id,
+            kind: self.kind,
+            path: self.path.clone(),
+        }
     }
 }
 
 impl TryFrom<Model> for OrgUnit {
     type Error = DbError;
     fn try_from(row: Model) -> Result<Self, DbError> {
-        let kind = UnitKind::from_str(&row.kind)
-            .ok_or_else(|| DbError::Other(format!("org_units {}: unknown kind {:?}", row.id, row.kind)))?;
+        let kind = UnitKind::parse_stored(&row.kind).ok_or_else(|| {
+            DbError::Other(format!("org_units {}: unknown kind {:?}", row.id, row.kind))
+        })?;
         let location = Coordinates::parse(row.lat, row.lon)
             .map_err(|e| DbError::Other(format!("org_units {}: {e}", row.id)))?;
         Ok(Self {
@@ -93,7 +98,11 @@ impl TryFrom<Model> for OrgUnit {
 }
 
 /// Inserts `unit` (created by `actor`) on `conn`; a taken path is a conflict.
-pub async fn insert<C: ConnectionTrait>(conn: &C, unit: &OrgUnit, actor: &str) -> Result<(), DbError> {
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    unit: &OrgUnit,
+    actor: &str,
+) -> Result<(), DbError> {
     Entity::insert(ActiveModel {
         id: Set(unit.id.0),
         kind: Set(unit.kind.as_str().to_owned()),
@@ -115,11 +124,19 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, unit: &OrgUnit, actor: &str) -
 
 /// One unit by id.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: OrgUnitId) -> Result<Option<OrgUnit>, DbError> {
-    Entity::find_by_id(id.0).one(conn).await.map_err(classify)?.map(OrgUnit::try_from).transpose()
+    Entity::find_by_id(id.0)
+        .one(conn)
+        .await
+        .map_err(classify)?
+        .map(OrgUnit::try_from)
+        .transpose()
 }
 
 /// Several units by id in one query (for DataLoader and batch gRPC), in no particular order.
-pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[OrgUnitId]) -> Result<Vec<OrgUnit>, DbError> {
+pub async fn get_many<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[OrgUnitId],
+) -> Result<Vec<OrgUnit>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -25,10 +25,22 @@ fn courtyard_input(code: &str, name: &str, parent: &str, lat: f64) -> serde_json
 #[tokio::test]
 async fn staff_creates_a_courtyard_reads_it_back_and_the_event_is_published() {
     let app = TestApp::spawn().await;
-    let mut events = app.nats.client().await.subscribe("tongxin.venues.unit_created").await.expect("subscribe");
+    let mut events = app
+        .nats
+        .client()
+        .await
+        .subscribe("tongxin.venues.unit_created")
+        .await
+        .expect("subscribe");
     let token = app.token(&[Role::Staff], Some(paths::CHANGYUAN));
 
-    let created = app.graphql(Some(&token), CREATE, courtyard_input("xinyuan", "新院小院", paths::HONGQIAO, 29.39)).await;
+    let created = app
+        .graphql(
+            Some(&token),
+            CREATE,
+            courtyard_input("xinyuan", "新院小院", paths::HONGQIAO, 29.39),
+        )
+        .await;
     assert!(created["errors"].is_null(), "{created}");
     let unit = &created["data"]["createOrgUnit"];
     assert_eq!(unit["path"], "/rc/changyuan/hongqiao/xinyuan");
@@ -49,14 +61,29 @@ async fn staff_creates_a_courtyard_reads_it_back_and_the_event_is_published() {
         .iter()
         .filter_map(|e| e["node"]["path"].as_str())
         .collect();
-    assert_eq!(children, vec!["/rc/changyuan/hongqiao/caijiaba", "/rc/changyuan/hongqiao/xinyuan"]);
+    assert_eq!(
+        children,
+        vec![
+            "/rc/changyuan/hongqiao/caijiaba",
+            "/rc/changyuan/hongqiao/xinyuan"
+        ]
+    );
 
-    let message = tokio::time::timeout(Duration::from_secs(10), events.next()).await.expect("event in time").expect("event");
+    let message = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("event in time")
+        .expect("event");
     let event = tongxin_proto::events::UnitCreated::decode(message.payload).expect("protobuf body");
-    assert_eq!(event.unit.expect("unit").path, "/rc/changyuan/hongqiao/xinyuan");
+    assert_eq!(
+        event.unit.expect("unit").path,
+        "/rc/changyuan/hongqiao/xinyuan"
+    );
     assert_eq!(event.actor, "tester");
     let headers = message.headers.expect("headers");
-    assert_eq!(headers.get("ce-type").map(|v| v.as_str()), Some("tongxin.venues.unit_created"));
+    assert_eq!(
+        headers.get("ce-type").map(|v| v.as_str()),
+        Some("tongxin.venues.unit_created")
+    );
     assert!(headers.get("Nats-Msg-Id").is_some());
     app.stop().await;
 }
@@ -69,17 +96,35 @@ async fn children_paginate_with_cursors() {
     let id = demo::unit_id(paths::CENTER).to_string();
     let first = app.graphql(None, query, json!({ "id": id })).await;
     let page = &first["data"]["orgUnit"]["children"];
-    let codes: Vec<&str> = page["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["code"].as_str()).collect();
+    let codes: Vec<&str> = page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["code"].as_str())
+        .collect();
     assert_eq!(codes, vec!["changyuan", "fenggao"]);
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
 
-    let second = app.graphql(None, query, json!({ "id": id, "after": page["pageInfo"]["endCursor"] })).await;
+    let second = app
+        .graphql(
+            None,
+            query,
+            json!({ "id": id, "after": page["pageInfo"]["endCursor"] }),
+        )
+        .await;
     let page = &second["data"]["orgUnit"]["children"];
-    let codes: Vec<&str> = page["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["code"].as_str()).collect();
+    let codes: Vec<&str> = page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["code"].as_str())
+        .collect();
     assert_eq!(codes, vec!["industrial-park", "zhisheng"]);
     assert_eq!(page["pageInfo"]["hasNextPage"], false);
 
-    let bad = app.graphql(None, query, json!({ "id": id, "after": "garbage" })).await;
+    let bad = app
+        .graphql(None, query, json!({ "id": id, "after": "garbage" }))
+        .await;
     assert_eq!(error_code(&bad), Some("BAD_USER_INPUT"), "{bad}");
     app.stop().await;
 }
@@ -98,7 +143,11 @@ async fn entities_resolve_references_in_one_batch() {
             json!({ "r": reps }),
         )
         .await;
-    assert_eq!(response["data"]["_entities"][0]["path"], paths::CENTER, "{response}");
+    assert_eq!(
+        response["data"]["_entities"][0]["path"],
+        paths::CENTER,
+        "{response}"
+    );
     assert_eq!(response["data"]["_entities"][1]["name"], "夜合湾小院");
     app.stop().await;
 }
@@ -116,20 +165,53 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
     let huge_name = "院".repeat(350_000); // ~1 MB of UTF-8
     let cases = [
         ("unknown parent", unknown_parent, "NOT_FOUND"),
-        ("empty name", courtyard_input("empty", "   ", paths::HONGQIAO, 29.39), "BAD_USER_INPUT"),
-        ("latitude out of range", courtyard_input("north", "北院", paths::HONGQIAO, 91.0), "BAD_USER_INPUT"),
-        ("1 MB name", courtyard_input("big", &huge_name, paths::HONGQIAO, 29.39), "BAD_USER_INPUT"),
-        ("courtyard under the center", courtyard_input("skip", "跳级小院", paths::CENTER, 29.39), "BAD_USER_INPUT"),
-        ("code with a slash", courtyard_input("a/b", "斜杠", paths::HONGQIAO, 29.39), "BAD_USER_INPUT"),
-        ("path already taken", courtyard_input("caijiaba", "重复", paths::HONGQIAO, 29.39), "CONFLICT"),
-        ("not a UUID", json!({ "input": { "kind": "STATION", "name": "x", "code": "x", "parentId": "nope",
-            "location": { "lat": 29.4, "lon": 105.6 } } }), "BAD_USER_INPUT"),
+        (
+            "empty name",
+            courtyard_input("empty", "   ", paths::HONGQIAO, 29.39),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "latitude out of range",
+            courtyard_input("north", "北院", paths::HONGQIAO, 91.0),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "1 MB name",
+            courtyard_input("big", &huge_name, paths::HONGQIAO, 29.39),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "courtyard under the center",
+            courtyard_input("skip", "跳级小院", paths::CENTER, 29.39),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "code with a slash",
+            courtyard_input("a/b", "斜杠", paths::HONGQIAO, 29.39),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "path already taken",
+            courtyard_input("caijiaba", "重复", paths::HONGQIAO, 29.39),
+            "CONFLICT",
+        ),
+        (
+            "not a UUID",
+            json!({ "input": { "kind": "STATION", "name": "x", "code": "x", "parentId": "nope",
+            "location": { "lat": 29.4, "lon": 105.6 } } }),
+            "BAD_USER_INPUT",
+        ),
     ];
     for (what, variables, code) in cases {
         let response = app.graphql(Some(&token), CREATE, variables).await;
         assert_eq!(error_code(&response), Some(code), "{what}: {response}");
-        let message = response["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.len() < 300, "{what}: the error must not echo the input");
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.len() < 300,
+            "{what}: the error must not echo the input"
+        );
     }
     assert_eq!(app.unit_count().await, units, "nothing stored");
     assert_eq!(app.outbox_count().await, outbox, "no event written");
@@ -143,9 +225,15 @@ async fn writes_need_a_valid_token_in_scope() {
     let input = courtyard_input("xinyuan", "新院小院", paths::HONGQIAO, 29.39);
 
     let anonymous = app.graphql(None, CREATE, input.clone()).await;
-    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
 
-    let forged = app.graphql(Some("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"), CREATE, input.clone()).await;
+    let forged = app
+        .graphql(Some("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"), CREATE, input.clone())
+        .await;
     assert_eq!(error_code(&forged), Some("UNAUTHENTICATED"), "{forged}");
 
     let citizen = app.token(&[Role::Citizen], Some(paths::CAIJIABA));
@@ -163,12 +251,24 @@ async fn writes_need_a_valid_token_in_scope() {
 #[tokio::test]
 async fn unknown_fields_and_ids_get_codes() {
     let app = TestApp::spawn().await;
-    let response = app.graphql(None, "{ orgUnit(id: \"x\") { nope } }", json!({})).await;
+    let response = app
+        .graphql(None, "{ orgUnit(id: \"x\") { nope } }", json!({}))
+        .await;
     assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{response}");
-    let response = app.graphql(None, "{ orgUnit(id: \"not-a-uuid\") { name } }", json!({})).await;
+    let response = app
+        .graphql(None, "{ orgUnit(id: \"not-a-uuid\") { name } }", json!({}))
+        .await;
     assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{response}");
-    let response =
-        app.graphql(None, "query($id: ID!) { orgUnit(id: $id) { name } }", json!({ "id": uuid::Uuid::new_v4().to_string() })).await;
-    assert!(response["data"]["orgUnit"].is_null() && response["errors"].is_null(), "{response}");
+    let response = app
+        .graphql(
+            None,
+            "query($id: ID!) { orgUnit(id: $id) { name } }",
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    assert!(
+        response["data"]["orgUnit"].is_null() && response["errors"].is_null(),
+        "{response}"
+    );
     app.stop().await;
 }

@@ -33,24 +33,48 @@ impl TestApp {
         let nats = TestNats::start().await;
         let key_dir = tempfile::tempdir().expect("tempdir");
         let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
-        let verifier = Arc::new(Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"));
-        let mut common = CommonSettings::default();
-        common.events = EventsSettings { nats_url: nats.url(), relay_interval_ms: 50, ..EventsSettings::default() };
-        common.shutdown_timeout_secs = 5;
-        let bus = tongxin_platform::events::connect(&common.events).await.expect("bus");
+        let verifier = Arc::new(
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+        );
+        let common = CommonSettings {
+            events: EventsSettings {
+                nats_url: nats.url(),
+                relay_interval_ms: 50,
+                ..EventsSettings::default()
+            },
+            shutdown_timeout_secs: 5,
+            ..CommonSettings::default()
+        };
+        let bus = tongxin_platform::events::connect(&common.events)
+            .await
+            .expect("bus");
         let settings = ServiceSettings {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             database: DatabaseSettings::new(test_db.url()),
         };
-        let app = tongxin_venues::App::build(&settings, &common, tongxin_venues::Shared { bus, verifier })
-            .await
-            .expect("build");
+        let app = tongxin_venues::App::build(
+            &settings,
+            &common,
+            tongxin_venues::Shared { bus, verifier },
+        )
+        .await
+        .expect("build");
         demo::seed(app.db()).await.expect("seed");
         let (http, grpc, db) = (app.http_addr(), app.grpc_addr(), app.db().clone());
         let stop = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(stop.clone()));
-        Self { http, grpc, db, nats, keys, stop, task: Some(task), _test_db: test_db, _key_dir: key_dir }
+        Self {
+            http,
+            grpc,
+            db,
+            nats,
+            keys,
+            stop,
+            task: Some(task),
+            _test_db: test_db,
+            _key_dir: key_dir,
+        }
     }
 
     /// A token with `roles`, scoped to the demo unit at `unit_path`.
@@ -75,17 +99,29 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.send().await.expect("send").json().await.expect("json")
+        request
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
     }
 
     pub async fn unit_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
-        tongxin_venues::store::org_units::Entity::find().count(&self.db).await.expect("count")
+        tongxin_venues::store::org_units::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count")
     }
 
     pub async fn outbox_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
-        tongxin_platform::events::outbox::entity::Entity::find().count(&self.db).await.expect("count")
+        tongxin_platform::events::outbox::entity::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count")
     }
 
     pub async fn stop(mut self) {

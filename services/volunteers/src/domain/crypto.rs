@@ -119,10 +119,11 @@ impl PiiCipher {
             return Err(err());
         }
         let (nonce, sealed) = blob[1..].split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| err())?;
         let plain = self
             .aead
             .decrypt(
-                Nonce::from_slice(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: sealed,
                     aad: &blob[..1],
