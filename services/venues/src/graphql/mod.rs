@@ -1,6 +1,7 @@
 //! The venues subgraph: thin resolvers that parse input, call [`Venues`], and batch entity
 //! lookups with a DataLoader.
 
+mod circle;
 mod org;
 
 use async_graphql::dataloader::DataLoader;
@@ -14,12 +15,12 @@ pub use org::UnitLoader;
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(org::OrgQuery);
+pub struct Query(org::OrgQuery, circle::CircleQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(org::OrgMutation);
+pub struct Mutation(org::OrgMutation, circle::CircleMutation);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]

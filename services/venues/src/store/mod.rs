@@ -1,3 +1,5 @@
 //! The venues service's tables and queries (sea-orm).
 
+pub mod circle;
+pub mod contacts;
 pub mod org_units;
