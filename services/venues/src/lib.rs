@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod demo_venues;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -12,6 +13,7 @@ pub mod grpc;
 pub mod migration;
 pub mod service;
 pub mod store;
+pub mod venue_proto;
 
 pub use app::{App, Shared};
 

@@ -12,6 +12,11 @@ use crate::error::VenuesError;
 use crate::events;
 use crate::store::org_units::{self, OrgUnit};
 
+mod activity;
+mod venue;
+pub use activity::{ActivityPage, NewActivity, ThemeCounts};
+pub use venue::{NewVenue, VenuePatch};
+
 /// Input for a new unit, before parsing.
 #[derive(Debug, Clone)]
 pub struct NewUnit {

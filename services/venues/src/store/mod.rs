@@ -1,3 +1,5 @@
 //! The venues service's tables and queries (sea-orm).
 
 pub mod org_units;
+pub mod venues;
+pub mod activities;
