@@ -1,7 +1,9 @@
 //! The venues subgraph: thin resolvers that parse input, call [`Venues`], and batch entity
 //! lookups with a DataLoader.
 
+mod activity;
 mod org;
+mod venue;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
@@ -9,17 +11,23 @@ use tongxin_platform::events::SharedBus;
 
 use crate::service::Venues;
 
+pub use activity::{ActivityLoader, ServedLoader};
 pub use org::UnitLoader;
+pub use venue::VenueLoader;
 
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(org::OrgQuery);
+pub struct Query(org::OrgQuery, venue::VenueQuery, activity::ActivityQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(org::OrgMutation);
+pub struct Mutation(
+    org::OrgMutation,
+    venue::VenueMutation,
+    activity::ActivityMutation,
+);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
@@ -45,6 +53,9 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 pub fn schema(venues: Venues, bus: SharedBus) -> VenuesSchema {
     builder()
         .data(DataLoader::new(UnitLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(VenueLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(ActivityLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(ServedLoader(venues.clone()), tokio::spawn))
         .data(venues)
         .data(bus)
         .finish()
