@@ -1,7 +1,9 @@
 //! The venues service over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC, events.
 
+mod activities;
 mod graphql;
 mod grpc;
+mod venues;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
