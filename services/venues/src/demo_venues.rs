@@ -79,7 +79,14 @@ fn short(name: &str) -> &str {
 }
 
 const FACILITIES: &[&str] = &[
-    "投影仪", "音响", "图书角", "无障碍通道", "茶水", "桌椅", "LED屏", "休息区",
+    "投影仪",
+    "音响",
+    "图书角",
+    "无障碍通道",
+    "茶水",
+    "桌椅",
+    "LED屏",
+    "休息区",
 ];
 
 const OTHER_KINDS: &[(VenueKind, &str)] = &[
@@ -204,12 +211,7 @@ pub async fn seed_venues_and_activities(
         .duration_trunc(Duration::days(1))
         .unwrap_or_else(|_| Utc::now());
     let now = Utc::now();
-    let parent_of = |id: OrgUnitId| {
-        units
-            .iter()
-            .find(|u| u.id == id)
-            .and_then(|u| u.parent_id)
-    };
+    let parent_of = |id: OrgUnitId| units.iter().find(|u| u.id == id).and_then(|u| u.parent_id);
     let mut planned: Vec<(Activity, Vec<ServedHours>)> = Vec::new();
     if !all.is_empty() {
         for i in 0..ACTIVITIES as u64 {
@@ -219,9 +221,8 @@ pub async fn seed_venues_and_activities(
             } else {
                 Theme::SEVEN[(i % 7) as usize]
             };
-            let theme_label = (theme == Theme::Holiday).then(|| {
-                ["中秋节", "重阳节", "春节"][(i / 25 % 3) as usize].to_owned()
-            });
+            let theme_label = (theme == Theme::Holiday)
+                .then(|| ["中秋节", "重阳节", "春节"][(i / 25 % 3) as usize].to_owned());
             // Mostly the venue's own unit; sometimes the unit above organises.
             let organiser = if mix.below(5) == 0 {
                 parent_of(venue.org_unit_id).unwrap_or(venue.org_unit_id)

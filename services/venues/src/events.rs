@@ -97,7 +97,10 @@ pub fn activity_held(
         starts_at_ms: activity.starts_at.timestamp_millis(),
         ends_at_ms: activity.ends_at.timestamp_millis(),
         attendance,
-        served: served.iter().map(crate::venue_proto::served_to_proto).collect(),
+        served: served
+            .iter()
+            .map(crate::venue_proto::served_to_proto)
+            .collect(),
         actor: actor.to_owned(),
     }
     .encode_to_vec()

@@ -136,7 +136,10 @@ impl tongxin_proto::venues::venue_service_server::VenueService for VenueGrpc {
             }
         }
         Ok(Response::new(pb::BatchGetVenuesResponse {
-            venues: found.iter().map(crate::venue_proto::venue_to_proto).collect(),
+            venues: found
+                .iter()
+                .map(crate::venue_proto::venue_to_proto)
+                .collect(),
             missing_ids,
         }))
     }

@@ -86,7 +86,11 @@ pub fn activity_to_proto(activity: &Activity, served: &[ServedHours]) -> pb::Act
         ends_at_ms: activity.ends_at.timestamp_millis(),
         capacity: activity.capacity,
         speakers: activity.speakers.clone(),
-        volunteer_ids: activity.volunteer_ids.iter().map(|v| v.to_string()).collect(),
+        volunteer_ids: activity
+            .volunteer_ids
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
         status: match activity.status {
             ActivityStatus::Planned => pb::ActivityStatus::Planned,
             ActivityStatus::Held => pb::ActivityStatus::Held,

@@ -218,9 +218,8 @@ pub fn parse_volunteers(items: &[String]) -> Result<Vec<Uuid>, DomainError> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     for (i, text) in items.iter().enumerate() {
-        let id = Uuid::parse_str(text.trim()).map_err(|_| {
-            DomainError::invalid(&format!("volunteerIds[{i}]"), "must be a UUID")
-        })?;
+        let id = Uuid::parse_str(text.trim())
+            .map_err(|_| DomainError::invalid(&format!("volunteerIds[{i}]"), "must be a UUID"))?;
         if seen.insert(id) {
             out.push(id);
         }
@@ -472,7 +471,9 @@ mod tests {
         assert!(parse_theme(Theme::Holiday, None).is_err());
         assert!(parse_theme(Theme::Holiday, Some("  ")).is_err());
         assert_eq!(
-            parse_theme(Theme::Holiday, Some(" 重阳节 ")).expect("ok").as_deref(),
+            parse_theme(Theme::Holiday, Some(" 重阳节 "))
+                .expect("ok")
+                .as_deref(),
             Some("重阳节")
         );
         for t in Theme::ALL {
@@ -485,7 +486,12 @@ mod tests {
         use ActivityStatus::*;
         assert!(check_move(Planned, Held).is_ok());
         assert!(check_move(Planned, Cancelled).is_ok());
-        for (from, to) in [(Held, Cancelled), (Cancelled, Held), (Held, Held), (Planned, Planned)] {
+        for (from, to) in [
+            (Held, Cancelled),
+            (Cancelled, Held),
+            (Held, Held),
+            (Planned, Planned),
+        ] {
             let refused = check_move(from, to).expect_err("refused");
             assert_eq!(refused.current, from);
         }

@@ -248,7 +248,9 @@ pub fn may_manage(
     what: &str,
 ) -> Result<(), DomainError> {
     if !actor.is_staff() {
-        return Err(DomainError::Forbidden(format!("only staff may change {what}")));
+        return Err(DomainError::Forbidden(format!(
+            "only staff may change {what}"
+        )));
     }
     match actor_scope {
         Some(scope) if covers(scope, target_path) => Ok(()),
@@ -275,13 +277,19 @@ mod tests {
     #[test]
     fn values_are_parsed() {
         assert!(parse_name(" ").is_err());
-        assert_eq!(parse_name(" 蔡家坝小院讲堂 ").expect("ok"), "蔡家坝小院讲堂");
+        assert_eq!(
+            parse_name(" 蔡家坝小院讲堂 ").expect("ok"),
+            "蔡家坝小院讲堂"
+        );
         assert!(parse_name(&"讲".repeat(101)).is_err());
         assert!(parse_opening_hours(&"x".repeat(201)).is_err());
         assert!(parse_opening_hours("").is_ok());
         assert!(Capacity::parse(0, "capacity").is_err());
         assert!(Capacity::parse(100_001, "capacity").is_err());
-        assert_eq!(Capacity::parse(100_000, "capacity").expect("ok").get(), 100_000);
+        assert_eq!(
+            Capacity::parse(100_000, "capacity").expect("ok").get(),
+            100_000
+        );
         let f = parse_facilities(&["投影仪".into(), " 投影仪".into(), "音响".into()]).expect("ok");
         assert_eq!(f, vec!["投影仪", "音响"]);
         assert!(parse_facilities(&["".into()]).is_err());
@@ -300,7 +308,15 @@ mod tests {
             unit: None,
             district: None,
         };
-        assert!(may_manage(&staff, Some("/rc/changyuan"), "/rc/changyuan/hongqiao", "venue").is_ok());
+        assert!(
+            may_manage(
+                &staff,
+                Some("/rc/changyuan"),
+                "/rc/changyuan/hongqiao",
+                "venue"
+            )
+            .is_ok()
+        );
         assert!(may_manage(&staff, Some("/rc/fenggao"), "/rc/changyuan", "venue").is_err());
         assert!(may_manage(&staff, None, "/rc", "venue").is_err());
         let citizen = Principal {

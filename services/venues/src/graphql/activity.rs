@@ -389,9 +389,7 @@ impl ActivityQuery {
         #[graphql(desc = "Only this theme.")] theme: Option<ThemeGql>,
         #[graphql(desc = "Only activities organised by this unit or the units below it.")]
         unit_id: Option<ID>,
-        #[graphql(desc = "Only those starting at or after this time.")] from: Option<
-            DateTime<Utc>,
-        >,
+        #[graphql(desc = "Only those starting at or after this time.")] from: Option<DateTime<Utc>>,
         #[graphql(desc = "Only those starting before this time.")] to: Option<DateTime<Utc>>,
         #[graphql(desc = "Only this status.")] status: Option<ActivityStatusGql>,
         #[graphql(desc = "Page size, 1 to 1000 (default 100).")] first: Option<i32>,
@@ -424,9 +422,10 @@ impl ActivityQuery {
             )
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(rows.into_iter().map(|a| {
-            Edge::new(OpaqueCursor((a.starts_at, a.id.0)), ActivityNode(a))
-        }));
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|a| Edge::new(OpaqueCursor((a.starts_at, a.id.0)), ActivityNode(a))),
+        );
         Ok(connection)
     }
 

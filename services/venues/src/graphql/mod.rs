@@ -54,7 +54,10 @@ pub fn schema(venues: Venues, bus: SharedBus) -> VenuesSchema {
     builder()
         .data(DataLoader::new(UnitLoader(venues.clone()), tokio::spawn))
         .data(DataLoader::new(VenueLoader(venues.clone()), tokio::spawn))
-        .data(DataLoader::new(ActivityLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            ActivityLoader(venues.clone()),
+            tokio::spawn,
+        ))
         .data(DataLoader::new(ServedLoader(venues.clone()), tokio::spawn))
         .data(venues)
         .data(bus)

@@ -96,9 +96,18 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, cols) in [
-            ("activities_starts_at", vec![Activities::StartsAt, Activities::Id]),
-            ("activities_org_unit_starts_at", vec![Activities::OrgUnitId, Activities::StartsAt]),
-            ("activities_venue_status", vec![Activities::VenueId, Activities::Status]),
+            (
+                "activities_starts_at",
+                vec![Activities::StartsAt, Activities::Id],
+            ),
+            (
+                "activities_org_unit_starts_at",
+                vec![Activities::OrgUnitId, Activities::StartsAt],
+            ),
+            (
+                "activities_venue_status",
+                vec![Activities::VenueId, Activities::Status],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(Activities::Table).if_not_exists();

@@ -154,7 +154,9 @@ impl Venues {
         let served = activity::parse_served(served)?;
 
         let txn = self.db.begin().await.map_err(classify)?;
-        let current = activities::get(&txn, id).await?.ok_or_else(|| not_found(id))?;
+        let current = activities::get(&txn, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         let unit = existing_unit_in(&txn, current.org_unit_id, "id").await?;
         let scope = actor_scope(&txn, actor).await?;
         venue_rules::may_manage(actor, scope.as_deref(), &unit.path, "activity")?;
@@ -164,7 +166,9 @@ impl Venues {
         let attendance = activity::parse_attendance(attendance, current.capacity)?;
         if !activities::mark_held(&txn, id, attendance, &actor.subject).await? {
             // Someone else moved it since we read it; report the state they left.
-            let now = activities::get(&txn, id).await?.ok_or_else(|| not_found(id))?;
+            let now = activities::get(&txn, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
             let refused = activity::check_move(now.status, ActivityStatus::Held)
                 .err()
                 .unwrap_or(activity::MoveRefused {
@@ -202,14 +206,18 @@ impl Venues {
     ) -> Result<Activity, VenuesError> {
         let reason = activity::parse_cancel_reason(reason)?;
         let txn = self.db.begin().await.map_err(classify)?;
-        let current = activities::get(&txn, id).await?.ok_or_else(|| not_found(id))?;
+        let current = activities::get(&txn, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         let unit = existing_unit_in(&txn, current.org_unit_id, "id").await?;
         let scope = actor_scope(&txn, actor).await?;
         venue_rules::may_manage(actor, scope.as_deref(), &unit.path, "activity")?;
         activity::check_move(current.status, ActivityStatus::Cancelled)
             .map_err(|refused| VenuesError::Conflict(refused.message()))?;
         if !activities::mark_cancelled(&txn, id, &reason, &actor.subject).await? {
-            let now = activities::get(&txn, id).await?.ok_or_else(|| not_found(id))?;
+            let now = activities::get(&txn, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
             return Err(VenuesError::Conflict(
                 activity::MoveRefused {
                     current: now.status,

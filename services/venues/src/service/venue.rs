@@ -83,7 +83,10 @@ pub(super) async fn existing_unit_in<C: ConnectionTrait>(
     field: &str,
 ) -> Result<OrgUnit, VenuesError> {
     org_units::get(conn, id).await?.ok_or_else(|| {
-        VenuesError::Domain(DomainError::invalid(field, format!("unit {id} does not exist")))
+        VenuesError::Domain(DomainError::invalid(
+            field,
+            format!("unit {id} does not exist"),
+        ))
     })
 }
 
@@ -147,7 +150,11 @@ impl Venues {
             .location
             .map(|(lat, lon)| location(lat, lon))
             .transpose()?;
-        let address = patch.address.as_deref().map(venue::parse_address).transpose()?;
+        let address = patch
+            .address
+            .as_deref()
+            .map(venue::parse_address)
+            .transpose()?;
         let capacity = patch
             .capacity
             .map(|c| Capacity::parse(c, "capacity"))
@@ -218,7 +225,11 @@ impl Venues {
     /// Archives a venue: it stays for the activities that reference it but takes no new
     /// ones. Archiving an archived venue changes nothing.
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.subject, venue_id = %id))]
-    pub async fn archive_venue(&self, actor: &Principal, id: VenueId) -> Result<Venue, VenuesError> {
+    pub async fn archive_venue(
+        &self,
+        actor: &Principal,
+        id: VenueId,
+    ) -> Result<Venue, VenuesError> {
         let txn = self.db.begin().await.map_err(classify)?;
         let mut current = venues::get_for_update(&txn, id)
             .await?

@@ -1,5 +1,5 @@
 //! The venues service's tables and queries (sea-orm).
 
+pub mod activities;
 pub mod org_units;
 pub mod venues;
-pub mod activities;

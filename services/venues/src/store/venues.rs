@@ -210,7 +210,10 @@ pub async fn get_for_update<C: ConnectionTrait>(
 }
 
 /// Several venues by id in one query, in no particular order.
-pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[VenueId]) -> Result<Vec<Venue>, DbError> {
+pub async fn get_many<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[VenueId],
+) -> Result<Vec<Venue>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -149,7 +149,10 @@ async fn an_activity_is_held_once_and_the_event_carries_the_hours() {
     assert_eq!(event.activity_id, id);
     assert_eq!(event.theme, pb::Theme::Law as i32);
     assert_eq!(event.venue_id, venue);
-    assert_eq!(event.org_unit_id, demo::unit_id(paths::HONGQIAO).to_string());
+    assert_eq!(
+        event.org_unit_id,
+        demo::unit_id(paths::HONGQIAO).to_string()
+    );
     assert_eq!(event.attendance, 80);
     assert_eq!(event.title, "民法典进小院");
     assert_eq!(event.actor, "tester");
@@ -249,19 +252,34 @@ async fn cancel_needs_a_plan_and_held_needs_a_start() {
     .await;
 
     let early = app
-        .graphql(Some(&token), HELD, json!({ "id": future, "input": { "attendance": 5 } }))
+        .graphql(
+            Some(&token),
+            HELD,
+            json!({ "id": future, "input": { "attendance": 5 } }),
+        )
         .await;
     assert_eq!(error_code(&early), Some("BAD_USER_INPUT"), "{early}");
     let blank = app
-        .graphql(Some(&token), CANCEL, json!({ "id": future, "reason": "  " }))
+        .graphql(
+            Some(&token),
+            CANCEL,
+            json!({ "id": future, "reason": "  " }),
+        )
         .await;
     assert_eq!(error_code(&blank), Some("BAD_USER_INPUT"), "{blank}");
 
     let cancelled = app
-        .graphql(Some(&token), CANCEL, json!({ "id": future, "reason": "讲师临时有事" }))
+        .graphql(
+            Some(&token),
+            CANCEL,
+            json!({ "id": future, "reason": "讲师临时有事" }),
+        )
         .await;
     assert_eq!(cancelled["data"]["cancelActivity"]["status"], "CANCELLED");
-    assert_eq!(cancelled["data"]["cancelActivity"]["cancelReason"], "讲师临时有事");
+    assert_eq!(
+        cancelled["data"]["cancelActivity"]["cancelReason"],
+        "讲师临时有事"
+    );
     for (query, variables) in [
         (CANCEL, json!({ "id": future, "reason": "again" })),
         (HELD, json!({ "id": future, "input": { "attendance": 5 } })),
@@ -312,10 +330,7 @@ async fn of_two_concurrent_records_exactly_one_wins() {
             )
         };
         let (a, b) = tokio::join!(record(10), record(20));
-        let wins = [&a, &b]
-            .iter()
-            .filter(|r| r["errors"].is_null())
-            .count();
+        let wins = [&a, &b].iter().filter(|r| r["errors"].is_null()).count();
         assert_eq!(wins, 1, "round {round}: {a} {b}");
         let loser = if a["errors"].is_null() { &b } else { &a };
         assert_eq!(error_code(loser), Some("CONFLICT"), "{loser}");
@@ -340,9 +355,17 @@ async fn bad_activity_input_names_the_field_and_stores_nothing() {
     let start = Utc::now() + Span::days(1);
     let base = activity_input(&venue, paths::CAIJIABA, "LAW", start, 2);
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("/input/endsAt", json!((start - Span::hours(1)).to_rfc3339()), "endsAt"),
+        (
+            "/input/endsAt",
+            json!((start - Span::hours(1)).to_rfc3339()),
+            "endsAt",
+        ),
         ("/input/endsAt", json!(start.to_rfc3339()), "endsAt"),
-        ("/input/endsAt", json!((start + Span::days(8)).to_rfc3339()), "endsAt"),
+        (
+            "/input/endsAt",
+            json!((start + Span::days(8)).to_rfc3339()),
+            "endsAt",
+        ),
         ("/input/title", json!(""), "title"),
         ("/input/title", json!("讲".repeat(201)), "title"),
         ("/input/capacity", json!(0), "capacity"),
@@ -350,7 +373,11 @@ async fn bad_activity_input_names_the_field_and_stores_nothing() {
         ("/input/theme", json!("HOLIDAY"), "themeLabel"),
         ("/input/volunteerIds", json!(["nope"]), "volunteerIds[0]"),
         ("/input/speakers", json!(vec!["甲"; 21]), "speakers"),
-        ("/input/venueId", json!(uuid::Uuid::new_v4().to_string()), "venueId"),
+        (
+            "/input/venueId",
+            json!(uuid::Uuid::new_v4().to_string()),
+            "venueId",
+        ),
         ("/input/orgUnitId", json!("x"), "orgUnitId"),
         // Another branch of the tree may not organise at this courtyard.
         (
@@ -363,8 +390,14 @@ async fn bad_activity_input_names_the_field_and_stores_nothing() {
         let mut variables = base.clone();
         *variables.pointer_mut(pointer).expect("pointer") = value;
         let response = app.graphql(Some(&token), CREATE, variables).await;
-        assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{pointer}: {response}");
-        let message = response["errors"][0]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            error_code(&response),
+            Some("BAD_USER_INPUT"),
+            "{pointer}: {response}"
+        );
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains(field), "{field} not in {message}");
     }
     assert_eq!(activity_count(&app).await, 0);
@@ -405,7 +438,9 @@ async fn bad_activity_input_names_the_field_and_stores_nothing() {
             .graphql(Some(&token), HELD, json!({ "id": id, "input": input }))
             .await;
         assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{response}");
-        let message = response["errors"][0]["message"].as_str().unwrap_or_default();
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains(field), "{field} not in {message}");
     }
     let now = status_of(&app, &id).await;
@@ -415,7 +450,11 @@ async fn bad_activity_input_names_the_field_and_stores_nothing() {
     assert_eq!(app.outbox_count().await, 0);
     // Exactly twice the capacity is fine.
     let ok = app
-        .graphql(Some(&token), HELD, json!({ "id": id, "input": { "attendance": 80 } }))
+        .graphql(
+            Some(&token),
+            HELD,
+            json!({ "id": id, "input": { "attendance": 80 } }),
+        )
         .await;
     assert!(ok["errors"].is_null(), "{ok}");
     app.stop().await;
@@ -426,7 +465,13 @@ async fn activity_writes_need_staff_in_scope_and_an_active_venue() {
     let app = TestApp::spawn().await;
     let own = app.token(&[Role::Staff], Some(paths::HONGQIAO));
     let venue = create_venue(&app, &own, paths::CAIJIABA, 29.3868, 105.5701, 60).await;
-    let input = activity_input(&venue, paths::CAIJIABA, "SCIENCE", Utc::now() - Span::hours(1), 2);
+    let input = activity_input(
+        &venue,
+        paths::CAIJIABA,
+        "SCIENCE",
+        Utc::now() - Span::hours(1),
+        2,
+    );
     let anonymous = app.graphql(None, CREATE, input.clone()).await;
     assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
     let fenggao = app.token(&[Role::Staff], Some("/rc/fenggao"));
@@ -512,7 +557,11 @@ async fn theme_counts_roll_up_through_the_levels() {
     // A1: law at the courtyard, held with 30.
     let a1 = create_activity(&app, &token, &caijiaba, paths::CAIJIABA, "LAW", past).await;
     let r = app
-        .graphql(Some(&token), HELD, json!({ "id": a1, "input": { "attendance": 30 } }))
+        .graphql(
+            Some(&token),
+            HELD,
+            json!({ "id": a1, "input": { "attendance": 30 } }),
+        )
         .await;
     assert!(r["errors"].is_null(), "{r}");
     // A2: law at the courtyard organised by its station, planned.
@@ -536,7 +585,11 @@ async fn theme_counts_roll_up_through_the_levels() {
     // A5: law organised by the street itself (counts for the street, under no station).
     let a5 = create_activity(&app, &token, &caijiaba, paths::CHANGYUAN, "LAW", past).await;
     let r = app
-        .graphql(Some(&token), HELD, json!({ "id": a5, "input": { "attendance": 12 } }))
+        .graphql(
+            Some(&token),
+            HELD,
+            json!({ "id": a5, "input": { "attendance": 12 } }),
+        )
         .await;
     assert!(r["errors"].is_null(), "{r}");
 
@@ -565,11 +618,22 @@ async fn theme_counts_roll_up_through_the_levels() {
         .collect();
     assert_eq!(
         children,
-        vec!["/rc/changyuan", "/rc/fenggao", "/rc/industrial-park", "/rc/zhisheng"]
+        vec![
+            "/rc/changyuan",
+            "/rc/fenggao",
+            "/rc/industrial-park",
+            "/rc/zhisheng"
+        ]
     );
     assert_eq!(child(c, "/rc/changyuan")["activities"], 3);
-    assert_eq!(theme(&child(c, "/rc/changyuan")["themes"], "HEALTH")["activities"], 0);
-    assert_eq!(theme(&child(c, "/rc/fenggao")["themes"], "HEALTH")["activities"], 1);
+    assert_eq!(
+        theme(&child(c, "/rc/changyuan")["themes"], "HEALTH")["activities"],
+        0
+    );
+    assert_eq!(
+        theme(&child(c, "/rc/fenggao")["themes"], "HEALTH")["activities"],
+        1
+    );
     assert_eq!(child(c, "/rc/zhisheng")["activities"], 0);
 
     // One level down: the street's own activity counts in its total, not in any station.
@@ -653,11 +717,22 @@ async fn upcoming_activities_near_a_point_nearest_first() {
     let mid_soon = create_activity(&app, &token, &mid, paths::HONGQIAO, "HEALTH", soon).await;
     let near_later = create_activity(&app, &token, &near, paths::CAIJIABA, "LAW", later).await;
     // Not upcoming: already started, or cancelled.
-    create_activity(&app, &token, &near, paths::CAIJIABA, "LAW", Utc::now() - Span::hours(1))
-        .await;
+    create_activity(
+        &app,
+        &token,
+        &near,
+        paths::CAIJIABA,
+        "LAW",
+        Utc::now() - Span::hours(1),
+    )
+    .await;
     let cancelled = create_activity(&app, &token, &near, paths::CAIJIABA, "LAW", soon).await;
     let r = app
-        .graphql(Some(&token), CANCEL, json!({ "id": cancelled, "reason": "x" }))
+        .graphql(
+            Some(&token),
+            CANCEL,
+            json!({ "id": cancelled, "reason": "x" }),
+        )
         .await;
     assert!(r["errors"].is_null(), "{r}");
 
@@ -675,14 +750,26 @@ async fn upcoming_activities_near_a_point_nearest_first() {
         .iter()
         .filter_map(|x| x["activity"]["id"].as_str())
         .collect();
-    assert_eq!(ids, vec![near_later.as_str(), mid_soon.as_str(), mid_later.as_str(), far_soon.as_str()]);
+    assert_eq!(
+        ids,
+        vec![
+            near_later.as_str(),
+            mid_soon.as_str(),
+            mid_later.as_str(),
+            far_soon.as_str()
+        ]
+    );
     let d0 = list[0]["distanceM"].as_f64().expect("d");
     assert!((d0 - 500.4).abs() < 2.0, "{d0}");
     let d3 = list[3]["distanceM"].as_f64().expect("d");
     assert!((d3 - 3335.8).abs() < 5.0, "{d3}");
 
     let within_2km = app
-        .graphql(None, query, json!({ "lat": lat, "lon": lon, "r": 2.0, "first": 2 }))
+        .graphql(
+            None,
+            query,
+            json!({ "lat": lat, "lon": lon, "r": 2.0, "first": 2 }),
+        )
         .await;
     let ids: Vec<&str> = within_2km["data"]["upcomingActivitiesNear"]
         .as_array()
@@ -731,7 +818,10 @@ async fn get_activity_over_grpc_for_a_planned_one() {
         district: Some("rc".to_owned()),
     };
     let read = client
-        .get_activity(request_as(pb::GetActivityRequest { id: id.clone() }, Some(&caller)))
+        .get_activity(request_as(
+            pb::GetActivityRequest { id: id.clone() },
+            Some(&caller),
+        ))
         .await
         .expect("get")
         .into_inner();

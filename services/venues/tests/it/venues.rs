@@ -126,9 +126,7 @@ async fn venues_are_created_updated_listed_and_archived_never_deleted() {
     assert!(park["errors"].is_null(), "{park}");
 
     let hongqiao = demo::unit_id(paths::HONGQIAO).to_string();
-    let page = app
-        .graphql(None, VENUES, json!({ "unit": hongqiao }))
-        .await;
+    let page = app.graphql(None, VENUES, json!({ "unit": hongqiao })).await;
     assert_eq!(names(&page), vec!["蔡家坝田园讲堂", "测试讲堂"]);
     assert_eq!(page["data"]["venues"]["pageInfo"]["hasNextPage"], false);
     let all = app.graphql(None, VENUES, json!({})).await;
@@ -153,9 +151,7 @@ async fn venues_are_created_updated_listed_and_archived_never_deleted() {
         )
         .await;
     assert_eq!(archived["data"]["archiveVenue"]["status"], "ARCHIVED");
-    let page = app
-        .graphql(None, VENUES, json!({ "unit": hongqiao }))
-        .await;
+    let page = app.graphql(None, VENUES, json!({ "unit": hongqiao })).await;
     assert_eq!(names(&page), vec!["测试讲堂"]);
     let page = app
         .graphql(None, VENUES, json!({ "unit": hongqiao, "archived": true }))
@@ -187,12 +183,20 @@ async fn venue_writes_need_staff_in_scope() {
     let input = venue_input(paths::CAIJIABA, "讲堂", 29.3868, 105.5701, 80);
 
     let anonymous = app.graphql(None, CREATE_VENUE, input.clone()).await;
-    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
     let citizen = app.token(&[Role::Citizen], Some(paths::CAIJIABA));
-    let refused = app.graphql(Some(&citizen), CREATE_VENUE, input.clone()).await;
+    let refused = app
+        .graphql(Some(&citizen), CREATE_VENUE, input.clone())
+        .await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
     let fenggao = app.token(&[Role::Staff], Some("/rc/fenggao"));
-    let refused = app.graphql(Some(&fenggao), CREATE_VENUE, input.clone()).await;
+    let refused = app
+        .graphql(Some(&fenggao), CREATE_VENUE, input.clone())
+        .await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
     assert_eq!(venue_count(&app).await, 0);
 
@@ -240,9 +244,21 @@ async fn bad_venue_input_names_the_field_and_stores_nothing() {
         ("/input/capacity", json!(0), "capacity"),
         ("/input/capacity", json!(100_001), "capacity"),
         ("/input/name", json!("   "), "name"),
-        ("/input/openingHours", json!("时".repeat(201)), "openingHours"),
-        ("/input/photoUrls", json!(["ftp://x.cn/a.jpg"]), "photoUrls[0]"),
-        ("/input/photoUrls", json!(vec!["https://x.cn/a.jpg"; 21]), "photoUrls"),
+        (
+            "/input/openingHours",
+            json!("时".repeat(201)),
+            "openingHours",
+        ),
+        (
+            "/input/photoUrls",
+            json!(["ftp://x.cn/a.jpg"]),
+            "photoUrls[0]",
+        ),
+        (
+            "/input/photoUrls",
+            json!(vec!["https://x.cn/a.jpg"; 21]),
+            "photoUrls",
+        ),
         ("/input/facilities", json!([""]), "facilities[0]"),
         ("/input/orgUnitId", json!("not-a-uuid"), "orgUnitId"),
         (
@@ -256,8 +272,14 @@ async fn bad_venue_input_names_the_field_and_stores_nothing() {
         let mut variables = base.clone();
         *variables.pointer_mut(pointer).expect("pointer") = value;
         let response = app.graphql(Some(&token), CREATE_VENUE, variables).await;
-        assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{pointer}: {response}");
-        let message = response["errors"][0]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            error_code(&response),
+            Some("BAD_USER_INPUT"),
+            "{pointer}: {response}"
+        );
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains(field), "{field} not in {message}");
     }
     assert_eq!(venue_count(&app).await, 0);
@@ -297,13 +319,12 @@ async fn batch_get_venues_over_grpc() {
     want.sort();
     assert_eq!(got, want);
     assert_eq!(response.missing_ids, vec![missing]);
-    let yehewan = response
-        .venues
-        .iter()
-        .find(|v| v.id == b)
-        .expect("yehewan");
+    let yehewan = response.venues.iter().find(|v| v.id == b).expect("yehewan");
     assert_eq!(yehewan.kind, pb::VenueKind::Courtyard as i32);
-    assert_eq!(yehewan.org_unit_id, demo::unit_id(paths::YEHEWAN).to_string());
+    assert_eq!(
+        yehewan.org_unit_id,
+        demo::unit_id(paths::YEHEWAN).to_string()
+    );
     assert_eq!(yehewan.capacity, 40);
     assert_eq!(yehewan.status, pb::VenueStatus::Active as i32);
 
@@ -321,9 +342,7 @@ async fn batch_get_venues_over_grpc() {
     assert!(status.message().contains("ids[1]"), "{}", status.message());
     let status = client
         .batch_get_venues(request_as(
-            pb::BatchGetVenuesRequest {
-                ids: vec![a; 1001],
-            },
+            pb::BatchGetVenuesRequest { ids: vec![a; 1001] },
             None,
         ))
         .await
@@ -367,7 +386,10 @@ async fn demo_venues_and_activities_are_seeded_once_inside_the_district() {
     );
     let points = venues::active_points(&app.db).await.expect("points");
     assert_eq!(points.len(), v);
-    assert_eq!(points.iter().filter(|p| p.kind.is_courtyard()).count(), courtyards);
+    assert_eq!(
+        points.iter().filter(|p| p.kind.is_courtyard()).count(),
+        courtyards
+    );
     for p in &points {
         assert!((29.25..=29.65).contains(&p.at.lat()), "{p:?}");
         assert!((105.30..=105.75).contains(&p.at.lon()), "{p:?}");
@@ -400,4 +422,102 @@ async fn demo_venues_and_activities_are_seeded_once_inside_the_district() {
         assert!(theme["held"].as_u64().expect("held") > 0, "{theme}");
     }
     app.stop().await;
+}
+
+/// `tongxin run` keeps venues in SQLite: the same operations work there.
+#[tokio::test]
+async fn venues_and_activities_work_on_sqlite() {
+    use chrono::{Duration as Span, Utc};
+    use sea_orm::EntityTrait;
+    use tongxin_platform::config::DatabaseSettings;
+    use tongxin_platform::events::outbox::OutboxWaker;
+    use tongxin_venues::domain::activity::{ActivityStatus, Theme};
+    use tongxin_venues::migration::Migrator;
+    use tongxin_venues::service::{NewActivity, Venues};
+    use tongxin_venues::store::{org_units, venues};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("venues.db").display());
+    let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&DatabaseSettings::new(&url))
+        .await
+        .expect("sqlite");
+    demo::seed(&db).await.expect("tree");
+    let units: Vec<org_units::OrgUnit> = org_units::Entity::find()
+        .all(&db)
+        .await
+        .expect("units")
+        .into_iter()
+        .map(|m| m.try_into().expect("unit"))
+        .collect();
+    let (v, a) = tongxin_venues::demo_venues::seed_venues_and_activities(&db, &units)
+        .await
+        .expect("seed");
+    assert!(v > 80 && a > 300);
+    assert_eq!(venues::active_points(&db).await.expect("points").len(), v);
+
+    let service = Venues::new(db.clone(), OutboxWaker::default());
+    let actor = Principal {
+        subject: "tester".to_owned(),
+        roles: vec![Role::Staff],
+        unit: Some(demo::unit_id(paths::CENTER).0),
+        district: Some("rc".to_owned()),
+    };
+    let venue = tongxin_venues::demo_venues::venue_id(paths::CAIJIABA);
+    let created = service
+        .create_activity(
+            &actor,
+            NewActivity {
+                theme: Theme::Science,
+                theme_label: None,
+                title: "草莓种植技术培训".to_owned(),
+                venue_id: venue.to_string(),
+                org_unit_id: demo::unit_id(paths::CAIJIABA).to_string(),
+                starts_at: Utc::now() - Span::hours(1),
+                ends_at: Utc::now() + Span::hours(1),
+                capacity: 20,
+                speakers: vec![],
+                volunteer_ids: vec![],
+            },
+        )
+        .await
+        .expect("create");
+    let volunteer = uuid::Uuid::new_v4().to_string();
+    let (held, served) = service
+        .record_held(&actor, created.id, 25, &[(volunteer, 1.5)])
+        .await
+        .expect("held");
+    assert_eq!(held.status, ActivityStatus::Held);
+    assert_eq!(served[0].quarter_hours, 6);
+    assert!(
+        service
+            .record_held(&actor, created.id, 25, &[])
+            .await
+            .is_err()
+    );
+    let counts = service
+        .theme_counts(demo::unit_id(paths::CENTER), None, None)
+        .await
+        .expect("counts");
+    assert!(counts.counts.total[&Theme::Science].held > 0);
+    let (page, more) = service
+        .activities_page(
+            None,
+            Some(demo::unit_id(paths::CHANGYUAN)),
+            None,
+            None,
+            None,
+            None,
+            Some(5),
+        )
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 5);
+    assert!(more);
+    let near = service
+        .upcoming_near(29.40, 105.59, 20.0, Some(10), Utc::now())
+        .await
+        .expect("near");
+    assert!(!near.is_empty());
+    assert!(near.windows(2).all(|w| w[0].1 <= w[1].1));
+    assert!(near.iter().all(|(a, _)| a.starts_at > Utc::now()));
 }
