@@ -14,7 +14,7 @@ use crate::store::org_units::{self, OrgUnit};
 
 mod activity;
 mod venue;
-pub use activity::{ActivityPage, NewActivity, ThemeCounts};
+pub use activity::{ActivitiesWanted, ActivityPage, NewActivity, ThemeCounts};
 pub use venue::{NewVenue, VenuePatch};
 
 /// Input for a new unit, before parsing.

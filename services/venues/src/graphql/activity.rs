@@ -16,7 +16,7 @@ use super::org::OrgUnitNode;
 use super::venue::{VenueNode, load_unit_node, load_venue, page_size, unit_id};
 use crate::domain::activity::{ActivityId, ActivityStatus, ServedHours, Theme, ThemeTally};
 use crate::error::VenuesError;
-use crate::service::{NewActivity, ThemeCounts, Venues};
+use crate::service::{ActivitiesWanted, NewActivity, ThemeCounts, Venues};
 use crate::store::activities::Activity;
 
 /// The seven themes (七讲) plus holiday and custom themes.
@@ -412,11 +412,13 @@ impl ActivityQuery {
         };
         let (rows, more) = venues
             .activities_page(
-                theme.map(Into::into),
-                unit,
-                from,
-                to,
-                status.map(Into::into),
+                ActivitiesWanted {
+                    theme: theme.map(Into::into),
+                    unit,
+                    from,
+                    to,
+                    status: status.map(Into::into),
+                },
                 after,
                 page_size(first)?,
             )

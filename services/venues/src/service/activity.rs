@@ -50,6 +50,21 @@ pub struct NewActivity {
     pub volunteer_ids: Vec<String>,
 }
 
+/// Which activities [`Venues::activities_page`] lists; `None` means any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActivitiesWanted {
+    /// Only this theme.
+    pub theme: Option<Theme>,
+    /// Only those organised in this unit's subtree.
+    pub unit: Option<OrgUnitId>,
+    /// Only those starting at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Only those starting before this.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this status.
+    pub status: Option<ActivityStatus>,
+}
+
 /// A page of activities and whether more follow.
 pub type ActivityPage = (Vec<Activity>, bool);
 
@@ -263,14 +278,17 @@ impl Venues {
     /// A page of activities ordered by start, after the key `after`.
     pub async fn activities_page(
         &self,
-        theme: Option<Theme>,
-        unit: Option<OrgUnitId>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        status: Option<ActivityStatus>,
+        wanted: ActivitiesWanted,
         after: Option<(DateTime<Utc>, Uuid)>,
         first: Option<u64>,
     ) -> Result<ActivityPage, VenuesError> {
+        let ActivitiesWanted {
+            theme,
+            unit,
+            from,
+            to,
+            status,
+        } = wanted;
         if let (Some(from), Some(to)) = (from, to)
             && to <= from
         {

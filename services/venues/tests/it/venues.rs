@@ -501,11 +501,10 @@ async fn venues_and_activities_work_on_sqlite() {
     assert!(counts.counts.total[&Theme::Science].held > 0);
     let (page, more) = service
         .activities_page(
-            None,
-            Some(demo::unit_id(paths::CHANGYUAN)),
-            None,
-            None,
-            None,
+            tongxin_venues::service::ActivitiesWanted {
+                unit: Some(demo::unit_id(paths::CHANGYUAN)),
+                ..Default::default()
+            },
             None,
             Some(5),
         )
