@@ -37,6 +37,11 @@ schema-check:
 	done
 	scripts/compose-supergraph.sh --check
 
+## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
+bench:
+	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
+	$(CARGO) bench -p tongxin-venues --bench circle
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -63,6 +63,29 @@ enum Command {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
         service: String,
     },
+    /// Draw the 15-minute-circle coverage map of a unit (the whole district without --unit)
+    /// as an SVG file.
+    Coverage {
+        /// The unit: a UUID or a path such as /rc/changyuan.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Where to write the SVG.
+        #[arg(long, default_value = "coverage.svg")]
+        out: PathBuf,
+        /// Walking minutes.
+        #[arg(long, default_value_t = 15.0)]
+        minutes: f64,
+        /// Suggested new sites to draw.
+        #[arg(long, default_value_t = 5)]
+        suggestions: usize,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Import data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Sign a development token with the local key (created on first use).
     Token {
         /// A role: citizen, volunteer, staff or admin. Repeat for several.
@@ -83,6 +106,47 @@ enum Command {
         /// Lifetime in hours.
         #[arg(long, default_value_t = 24)]
         hours: u64,
+    },
+}
+
+/// Which venues database a tool command works on.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// The venues database URL (default: the configured one; `tongxin run` keeps
+    /// sqlite://./data/venues.db).
+    #[arg(long)]
+    database: Option<String>,
+    /// A TOML file (default: ./tongxin.toml when present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    async fn venues(&self) -> anyhow::Result<tongxin_venues::service::Venues> {
+        let mut settings: Settings = tongxin_platform::config::load(self.config.as_deref())?;
+        if let Some(url) = &self.database {
+            settings.venues.database = tongxin_platform::config::DatabaseSettings::new(url);
+        }
+        let db = tongxin_platform::db::connect_and_migrate::<tongxin_venues::migration::Migrator>(
+            &settings.venues.database,
+        )
+        .await?;
+        Ok(tongxin_venues::service::Venues::new(db, Default::default()))
+    }
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Replace a district's resident-points layer from CSV (lat,lon,weight[,unit_path]).
+    /// A file with any broken row imports nothing; the broken rows are listed.
+    Residents {
+        /// The CSV file.
+        file: PathBuf,
+        /// The district code.
+        #[arg(long, default_value = "rc")]
+        district: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
 }
 
@@ -139,6 +203,42 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Coverage {
+            unit,
+            out,
+            minutes,
+            suggestions,
+            db,
+        } => {
+            let venues = db.venues().await?;
+            let id = match unit {
+                Some(u) => tongxin_venues::domain::org::OrgUnitId(parse_unit(&u)?),
+                None => tongxin_venues::demo::unit_id("/rc"),
+            };
+            let unit = venues.existing_unit(id).await.map_err(describe)?;
+            let svg = venues
+                .circle()
+                .coverage_map(&unit, Some(minutes), suggestions)
+                .await
+                .map_err(describe)?;
+            std::fs::write(&out, svg).with_context(|| format!("writing {}", out.display()))?;
+            println!("{}: wrote {}", unit.path, out.display());
+            Ok(())
+        }
+        Command::Import {
+            what: ImportCommand::Residents { file, district, db },
+        } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let venues = db.venues().await?;
+            let n = venues
+                .circle()
+                .import_residents(&district, &csv)
+                .await
+                .map_err(describe)?;
+            println!("imported {n} resident points into district {district}");
+            Ok(())
+        }
         Command::Token {
             roles,
             unit,
@@ -147,14 +247,7 @@ async fn main() -> anyhow::Result<()> {
             keys,
             hours,
         } => {
-            let unit = match unit {
-                None => None,
-                Some(u) if u.starts_with('/') => Some(tongxin_venues::demo::unit_id(&u).0),
-                Some(u) => Some(
-                    uuid::Uuid::parse_str(&u)
-                        .context("--unit must be a UUID or a demo path like /rc")?,
-                ),
-            };
+            let unit = unit.as_deref().map(parse_unit).transpose()?;
             let keys = DevKeys::load_or_generate(&keys)?;
             let token = keys.sign(&TokenRequest {
                 subject: &sub,
@@ -169,6 +262,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A unit given as a UUID or as a demo path such as /rc/changyuan.
+fn parse_unit(text: &str) -> anyhow::Result<uuid::Uuid> {
+    if text.starts_with('/') {
+        return Ok(tongxin_venues::demo::unit_id(text).0);
+    }
+    uuid::Uuid::parse_str(text).context("--unit must be a UUID or a demo path like /rc")
+}
+
+/// A service error as a message for the terminal.
+fn describe(err: tongxin_venues::error::VenuesError) -> anyhow::Error {
+    let api = tongxin_platform::ApiError::from(err);
+    anyhow::anyhow!("{}: {}", api.code.as_str(), api.message)
 }
 
 async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result<()> {

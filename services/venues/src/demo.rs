@@ -147,13 +147,95 @@ const TREE: &[(UnitKind, &str, &str, f64, f64)] = &[
     ),
 ];
 
+/// Institutes, stations and courtyards of the generated (synthetic) part of the tree, so the
+/// whole tree has the reference district's shape: about 21 / 150 / 520.
+pub const GENERATED: (usize, usize, usize) = (17, 142, 510);
+
+/// Resident weight the synthetic layer sums to (the reference district's population).
+pub const RESIDENTS: u64 = 670_000;
+
+/// A tiny deterministic generator (64-bit LCG): the same demo on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A value in `[lo, hi)`.
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+}
+
+/// Keeps generated points inside the district's box.
+fn clamp_box(lat: f64, lon: f64) -> (f64, f64) {
+    (lat.clamp(29.26, 29.64), lon.clamp(105.31, 105.74))
+}
+
+/// The whole demo tree: the named units, then the generated ones.
+pub fn tree() -> Vec<(UnitKind, String, String, f64, f64)> {
+    let mut units: Vec<(UnitKind, String, String, f64, f64)> = TREE
+        .iter()
+        .map(|&(k, p, n, lat, lon)| (k, p.to_owned(), n.to_owned(), lat, lon))
+        .collect();
+    let mut rng = Lcg(20_261_128);
+    let (institutes, stations, courtyards) = GENERATED;
+    let mut station_sites = Vec::new();
+    for i in 0..institutes {
+        let (lat, lon) = clamp_box(rng.range(29.28, 29.62), rng.range(105.33, 105.72));
+        let path = format!("/rc/town{:02}", i + 1);
+        units.push((
+            UnitKind::Institute,
+            path.clone(),
+            format!("示例镇街实践所{:02}(合成)", i + 1),
+            lat,
+            lon,
+        ));
+        // Spread the stations over the institutes round-robin.
+        for s in (i..stations).step_by(institutes) {
+            let (slat, slon) =
+                clamp_box(lat + rng.range(-0.03, 0.03), lon + rng.range(-0.03, 0.03));
+            let spath = format!("{path}/v{:03}", s + 1);
+            units.push((
+                UnitKind::Station,
+                spath.clone(),
+                format!("示例村社区实践站{:03}(合成)", s + 1),
+                slat,
+                slon,
+            ));
+            station_sites.push((spath, slat, slon));
+        }
+    }
+    for c in 0..courtyards {
+        let (spath, slat, slon) = &station_sites[c % station_sites.len()];
+        let (lat, lon) = clamp_box(
+            slat + rng.range(-0.012, 0.012),
+            slon + rng.range(-0.012, 0.012),
+        );
+        units.push((
+            UnitKind::Courtyard,
+            format!("{spath}/y{:03}", c + 1),
+            format!("示例小院{:03}(合成)", c + 1),
+            lat,
+            lon,
+        ));
+    }
+    units
+}
+
 /// Seeds the demo tree when the database holds no units. Returns how many were added.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<usize> {
     if org_units::count(db).await? > 0 {
         return Ok(0);
     }
+    let units = tree();
     let txn = db.begin().await.map_err(classify)?;
-    for &(kind, path, name, lat, lon) in TREE {
+    for (kind, path, name, lat, lon) in &units {
         let parent_path = path
             .rsplit_once('/')
             .map(|(p, _)| p)
@@ -161,16 +243,48 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let code = path.rsplit('/').next().unwrap_or_default();
         let unit = OrgUnit {
             id: unit_id(path),
-            kind,
-            name: name.to_owned(),
+            kind: *kind,
+            name: name.clone(),
             code: code.to_owned(),
-            path: path.to_owned(),
+            path: path.clone(),
             parent_id: parent_path.map(unit_id),
             district: district_of(path).to_owned(),
-            location: Coordinates::parse(lat, lon)?,
+            location: Coordinates::parse(*lat, *lon)?,
         };
         org_units::insert(&txn, &unit, "seed").await?;
     }
+    // The synthetic resident layer: households clustered around courtyards (most people
+    // live near one), plus a scattered rural share that the circle does not reach.
+    let courtyards: Vec<_> = units
+        .iter()
+        .filter(|u| u.0 == UnitKind::Courtyard)
+        .collect();
+    let mut rng = Lcg(670_000);
+    let mut residents = Vec::new();
+    let mut remaining = RESIDENTS;
+    while remaining > 0 {
+        let weight = (rng.range(5.0, 50.0) as u64).min(remaining);
+        remaining -= weight;
+        let (path, lat, lon) = if rng.next_f64() < 0.8 {
+            let c =
+                courtyards[(rng.next_f64() * courtyards.len() as f64) as usize % courtyards.len()];
+            let (lat, lon) = clamp_box(
+                c.3 + rng.range(-0.015, 0.015),
+                c.4 + rng.range(-0.015, 0.015),
+            );
+            (c.1.clone(), lat, lon)
+        } else {
+            let (lat, lon) = clamp_box(rng.range(29.26, 29.64), rng.range(105.31, 105.74));
+            (format!("/{DISTRICT}"), lat, lon)
+        };
+        residents.push(crate::store::circle::NewResident {
+            district: DISTRICT.to_owned(),
+            unit_path: path,
+            at: Coordinates::parse(lat, lon)?,
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
+        });
+    }
+    crate::store::circle::replace_residents(&txn, DISTRICT, &residents).await?;
     txn.commit().await.map_err(classify)?;
-    Ok(TREE.len())
+    Ok(units.len())
 }

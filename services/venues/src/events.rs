@@ -10,6 +10,8 @@ use crate::store::org_units::OrgUnit;
 pub const SOURCE: &str = "tongxin/venues";
 /// A unit joined the org tree.
 pub const UNIT_CREATED: &str = "tongxin.venues.unit_created";
+/// A unit was renamed or moved.
+pub const UNIT_UPDATED: &str = "tongxin.venues.unit_updated";
 
 /// The protobuf form of a unit, shared by gRPC and events.
 pub fn to_proto(unit: &OrgUnit) -> pb::OrgUnit {
@@ -33,6 +35,17 @@ pub fn unit_created(unit: &OrgUnit, actor: &str) -> Vec<u8> {
     pb_events::UnitCreated {
         unit: Some(to_proto(unit)),
         actor: actor.to_owned(),
+    }
+    .encode_to_vec()
+}
+
+/// The body of `tongxin.venues.unit_updated`.
+pub fn unit_updated(unit: &OrgUnit, actor: &str, change: &str, old_path: &str) -> Vec<u8> {
+    pb_events::UnitUpdated {
+        unit: Some(to_proto(unit)),
+        actor: actor.to_owned(),
+        change: change.to_owned(),
+        old_path: old_path.to_owned(),
     }
     .encode_to_vec()
 }

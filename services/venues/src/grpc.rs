@@ -70,6 +70,46 @@ impl OrgService for OrgGrpc {
         Ok(Response::new(to_proto(&unit)))
     }
 
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn ancestors(
+        &self,
+        request: Request<pb::AncestorsRequest>,
+    ) -> Result<Response<pb::AncestorsResponse>, Status> {
+        let id = OrgUnitId::parse(&request.get_ref().id, "id")
+            .map_err(crate::error::VenuesError::from)?;
+        let chain = self.0.ancestors(id).await?;
+        Ok(Response::new(pb::AncestorsResponse {
+            units: chain.iter().map(to_proto).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn covering_courtyard(
+        &self,
+        request: Request<pb::CoveringCourtyardRequest>,
+    ) -> Result<Response<pb::CoveringCourtyardResponse>, Status> {
+        let req = request.into_inner();
+        let location = req
+            .location
+            .ok_or_else(|| invalid("location", "is required"))?;
+        let point = tongxin_platform::geo::Coordinates::parse(location.lat, location.lon)
+            .map_err(|e| crate::error::VenuesError::from(DomainError::from(e)))?;
+        let minutes = (req.minutes != 0.0).then_some(req.minutes);
+        let found = self.0.circle().covering_courtyard(point, minutes).await?;
+        Ok(Response::new(match found {
+            Some(reached) => {
+                let crate::circle::Place::Courtyard(unit) = &reached.place;
+                pb::CoveringCourtyardResponse {
+                    found: true,
+                    courtyard: Some(to_proto(unit)),
+                    walking_minutes: reached.minutes,
+                    distance_m: reached.distance_m,
+                }
+            }
+            None => pb::CoveringCourtyardResponse::default(),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(parent_id = %request.get_ref().parent_id))]
     async fn list_children(
         &self,

@@ -3,6 +3,7 @@
 //! database; events through the outbox.
 
 pub mod app;
+pub mod circle;
 pub mod demo;
 pub mod demo_venues;
 pub mod domain;

@@ -7,9 +7,11 @@ use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
 use uuid::Uuid;
 
-use crate::domain::org::{self, OrgUnitId, UnitCode, UnitKind, UnitName};
+use crate::circle::Circle;
+use crate::domain::org::{self, ContactPhone, OrgUnitId, UnitCode, UnitKind, UnitName};
 use crate::error::VenuesError;
 use crate::events;
+use crate::store::contacts;
 use crate::store::org_units::{self, OrgUnit};
 
 mod activity;
@@ -39,6 +41,7 @@ pub struct NewUnit {
 pub struct Venues {
     db: DatabaseConnection,
     waker: OutboxWaker,
+    circle: Circle,
 }
 
 /// The page size when the caller gives none, and the most a caller may ask for.
@@ -49,7 +52,17 @@ pub const MAX_PAGE: u64 = 1000;
 impl Venues {
     /// Operations over `db`, waking the outbox relay through `waker` after each commit.
     pub fn new(db: DatabaseConnection, waker: OutboxWaker) -> Self {
-        Self { db, waker }
+        Self {
+            circle: Circle::new(db.clone()),
+            db,
+            waker,
+        }
+    }
+
+    /// The 15-minute circle over the same database; writes that add or move places mark it
+    /// stale.
+    pub fn circle(&self) -> &Circle {
+        &self.circle
     }
 
     /// The database, for loaders.
@@ -116,6 +129,7 @@ impl Venues {
         .await?;
         txn.commit().await.map_err(classify)?;
         self.waker.wake();
+        self.circle.invalidate();
         tracing::info!(unit_id = %unit.id, path = %unit.path, "unit created");
         Ok(unit)
     }
@@ -145,5 +159,182 @@ impl Venues {
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         Ok((rows, more))
+    }
+
+    /// The chain from `id` up to its district center, the unit itself first.
+    pub async fn ancestors(&self, id: OrgUnitId) -> Result<Vec<OrgUnit>, VenuesError> {
+        let unit = self.existing_unit(id).await?;
+        let mut chain = org_units::by_paths(&self.db, &org::ancestor_paths(&unit.path)).await?;
+        // Deepest first: the order a request climbs.
+        chain.sort_by_key(|u| std::cmp::Reverse(u.path.len()));
+        chain.insert(0, unit);
+        Ok(chain)
+    }
+
+    /// A page of the units below `id` (any depth), optionally of one kind.
+    pub async fn subtree(
+        &self,
+        id: OrgUnitId,
+        kind: Option<UnitKind>,
+        after: Option<&str>,
+        first: Option<u64>,
+    ) -> Result<(Vec<OrgUnit>, bool), VenuesError> {
+        let unit = self.existing_unit(id).await?;
+        let limit = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut rows = org_units::descendants(&self.db, &unit.path, kind, after, limit + 1).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
+    async fn scope_of<C: sea_orm::ConnectionTrait>(
+        conn: &C,
+        actor: &Principal,
+    ) -> Result<Option<String>, VenuesError> {
+        Ok(match actor.unit {
+            Some(unit) => org_units::get(conn, OrgUnitId(unit)).await?.map(|u| u.path),
+            None => None,
+        })
+    }
+
+    /// Renames a unit; publishes `tongxin.venues.unit_updated`.
+    #[tracing::instrument(skip(self, actor, name), fields(actor = %actor.subject, unit_id = %id))]
+    pub async fn rename_unit(
+        &self,
+        actor: &Principal,
+        id: OrgUnitId,
+        name: &str,
+    ) -> Result<OrgUnit, VenuesError> {
+        let name = UnitName::parse(name)?;
+        let txn = self.db.begin().await.map_err(classify)?;
+        let mut unit = org_units::get(&txn, id)
+            .await?
+            .ok_or_else(|| VenuesError::NotFound(format!("unit {id} does not exist")))?;
+        org::may_manage(
+            actor,
+            Self::scope_of(&txn, actor).await?.as_deref(),
+            &unit.path,
+        )?;
+        org_units::set_name(&txn, id, name.as_str()).await?;
+        unit.name = name.as_str().to_owned();
+        let path = unit.path.clone();
+        outbox::enqueue(
+            &txn,
+            events::UNIT_UPDATED,
+            events::SOURCE,
+            events::unit_updated(&unit, &actor.subject, "renamed", &path),
+        )
+        .await?;
+        txn.commit().await.map_err(classify)?;
+        self.waker.wake();
+        Ok(unit)
+    }
+
+    /// Moves a unit and its subtree under another parent of the level above; publishes
+    /// `tongxin.venues.unit_updated`.
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.subject, unit_id = %id, new_parent = %new_parent))]
+    pub async fn move_unit(
+        &self,
+        actor: &Principal,
+        id: OrgUnitId,
+        new_parent: OrgUnitId,
+    ) -> Result<OrgUnit, VenuesError> {
+        let txn = self.db.begin().await.map_err(classify)?;
+        let mut unit = org_units::get(&txn, id)
+            .await?
+            .ok_or_else(|| VenuesError::NotFound(format!("unit {id} does not exist")))?;
+        let parent = org_units::get(&txn, new_parent).await?.ok_or_else(|| {
+            VenuesError::NotFound(format!("parent unit {new_parent} does not exist"))
+        })?;
+        let scope = Self::scope_of(&txn, actor).await?;
+        // The mover must hold both ends: where the unit is and where it goes.
+        org::may_manage(actor, scope.as_deref(), &unit.path)?;
+        org::may_manage(actor, scope.as_deref(), &parent.path)?;
+        let new_path = org::plan_move(unit.kind, &unit.path, &unit.code, &parent.as_parent())?;
+        if org_units::by_path(&txn, &new_path).await?.is_some() {
+            return Err(VenuesError::Conflict(format!(
+                "a unit with path {new_path} already exists"
+            )));
+        }
+        let old_path = std::mem::replace(&mut unit.path, new_path.clone());
+        org_units::move_subtree(&txn, id, new_parent, &old_path, &new_path).await?;
+        unit.parent_id = Some(new_parent);
+        outbox::enqueue(
+            &txn,
+            events::UNIT_UPDATED,
+            events::SOURCE,
+            events::unit_updated(&unit, &actor.subject, "moved", &old_path),
+        )
+        .await?;
+        txn.commit().await.map_err(classify)?;
+        self.waker.wake();
+        self.circle.invalidate();
+        tracing::info!(%old_path, %new_path, "unit moved");
+        Ok(unit)
+    }
+
+    /// Adds a staff contact to a unit.
+    pub async fn add_contact(
+        &self,
+        actor: &Principal,
+        unit: OrgUnitId,
+        name: &str,
+        title: &str,
+        phone: &str,
+    ) -> Result<contacts::Model, VenuesError> {
+        let name = UnitName::parse(name)
+            .map_err(|_| crate::domain::DomainError::invalid("name", "must be 1-100 characters"))?;
+        let title = title.trim();
+        if title.chars().count() > 100 {
+            return Err(crate::domain::DomainError::invalid(
+                "title",
+                "must be at most 100 characters",
+            )
+            .into());
+        }
+        let phone = ContactPhone::parse(phone)?;
+        let target = self.existing_unit(unit).await?;
+        org::may_manage(
+            actor,
+            Self::scope_of(&self.db, actor).await?.as_deref(),
+            &target.path,
+        )?;
+        Ok(contacts::insert(&self.db, unit, name.as_str(), title, phone.as_str()).await?)
+    }
+
+    /// Removes a staff contact.
+    pub async fn remove_contact(&self, actor: &Principal, id: Uuid) -> Result<(), VenuesError> {
+        let contact = contacts::get(&self.db, id)
+            .await?
+            .ok_or_else(|| VenuesError::NotFound(format!("contact {id} does not exist")))?;
+        let unit = self.existing_unit(OrgUnitId(contact.unit_id)).await?;
+        org::may_manage(
+            actor,
+            Self::scope_of(&self.db, actor).await?.as_deref(),
+            &unit.path,
+        )?;
+        contacts::delete(&self.db, id).await?;
+        Ok(())
+    }
+
+    /// A unit's contacts with phones in full only for staff whose scope covers the unit.
+    pub async fn contacts(
+        &self,
+        viewer: Option<&Principal>,
+        unit: &OrgUnit,
+    ) -> Result<Vec<contacts::Model>, VenuesError> {
+        let mut rows = contacts::of_unit(&self.db, unit.id).await?;
+        let full = match viewer {
+            Some(p) if p.is_staff() => Self::scope_of(&self.db, p)
+                .await?
+                .is_some_and(|s| org::covers(&s, &unit.path)),
+            _ => false,
+        };
+        if !full {
+            for row in &mut rows {
+                row.phone = org::mask_phone(&row.phone);
+            }
+        }
+        Ok(rows)
     }
 }

@@ -214,7 +214,8 @@ async fn park(
     Ok(())
 }
 
-/// Runs a durable consumer until `shutdown`, one event at a time.
+/// Runs a durable consumer until `shutdown`, one event at a time. If the bus ends the
+/// stream (a broker restart), it subscribes again rather than stopping silently.
 pub async fn run_consumer<H: Handler>(
     db: DatabaseConnection,
     bus: SharedBus,
@@ -222,16 +223,30 @@ pub async fn run_consumer<H: Handler>(
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
+    use tracing::Instrument;
     let mut deliveries = bus.durable(&spec).await?;
     loop {
         let delivery = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             next = deliveries.next() => match next {
                 Some(d) => d,
-                None => return Ok(()),
+                None => {
+                    tracing::warn!(consumer = %spec.name, "delivery stream ended; subscribing again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match bus.durable(&spec).await {
+                        Ok(stream) => deliveries = stream,
+                        Err(e) => tracing::warn!(consumer = %spec.name, error = %e, "resubscribe failed; retrying"),
+                    }
+                    continue;
+                }
             },
         };
         let event_id = delivery.event.id;
+        // Continue the trace of the request that caused the event.
+        let span = tracing::info_span!("consume", consumer = %spec.name, %event_id, subject = %delivery.event.subject);
+        if let Some(tp) = &delivery.event.traceparent {
+            crate::telemetry::set_parent_from_traceparent(&span, tp);
+        }
         match process(
             &db,
             &spec.name,
@@ -239,6 +254,7 @@ pub async fn run_consumer<H: Handler>(
             handler.as_ref(),
             delivery,
         )
+        .instrument(span)
         .await
         {
             Ok(outcome) => {

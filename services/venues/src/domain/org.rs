@@ -218,6 +218,111 @@ pub fn may_create(
     }
 }
 
+/// The paths above `path`, top first: `/rc/a/b` → `/rc`, `/rc/a`.
+pub fn ancestor_paths(path: &str) -> Vec<String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    (1..segments.len())
+        .map(|n| format!("/{}", segments[..n].join("/")))
+        .collect()
+}
+
+/// Checks moving the unit (`kind`, `path`, `code`) under `new_parent` and returns its new path.
+/// The level rule holds (the parent must be one level up), a center cannot move, a unit cannot
+/// go under itself, and a unit never leaves its district.
+pub fn plan_move(
+    kind: UnitKind,
+    path: &str,
+    code: &str,
+    new_parent: &ParentFacts,
+) -> Result<String, DomainError> {
+    let Some(want) = kind.parent_kind() else {
+        return Err(DomainError::invalid(
+            "id",
+            "a district center cannot be moved",
+        ));
+    };
+    if covers(path, &new_parent.path) {
+        return Err(DomainError::invalid(
+            "newParentId",
+            "a unit cannot move under itself",
+        ));
+    }
+    if new_parent.kind != want {
+        return Err(DomainError::invalid(
+            "newParentId",
+            format!(
+                "a {} must be under a {}, not a {}",
+                kind.as_str(),
+                want.as_str(),
+                new_parent.kind.as_str()
+            ),
+        ));
+    }
+    if district_of(path) != district_of(&new_parent.path) {
+        return Err(DomainError::invalid(
+            "newParentId",
+            "a unit cannot move to another district",
+        ));
+    }
+    Ok(format!("{}/{code}", new_parent.path))
+}
+
+/// May `actor` (scope path `actor_scope`) manage the unit at `target_path`: staff whose scope
+/// covers it.
+pub fn may_manage(
+    actor: &Principal,
+    actor_scope: Option<&str>,
+    target_path: &str,
+) -> Result<(), DomainError> {
+    if !actor.is_staff() {
+        return Err(DomainError::Forbidden(
+            "only staff may change the org tree".to_owned(),
+        ));
+    }
+    match actor_scope {
+        Some(scope) if covers(scope, target_path) => Ok(()),
+        _ => Err(DomainError::Forbidden(
+            "the unit is outside your scope".to_owned(),
+        )),
+    }
+}
+
+/// A contact's mobile number: 11 digits starting with 1 (spaces and dashes ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPhone(String);
+
+impl ContactPhone {
+    /// Parses a number.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if digits.len() == 11
+            && digits.starts_with('1')
+            && digits.chars().all(|c| c.is_ascii_digit())
+        {
+            Ok(Self(digits))
+        } else {
+            Err(DomainError::invalid(
+                "phone",
+                "must be an 11-digit mobile number",
+            ))
+        }
+    }
+
+    /// The stored digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `138****1234`: what people outside the unit's scope see.
+pub fn mask_phone(digits: &str) -> String {
+    if digits.len() == 11 && digits.is_ascii() {
+        format!("{}****{}", &digits[..3], &digits[7..])
+    } else {
+        "****".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +398,65 @@ mod tests {
         assert!(!covers("/rc/chang", "/rc/changyuan"));
         assert!(!covers("/rc/changyuan", "/rc"));
         assert_eq!(district_of("/rc/changyuan/hongqiao"), "rc");
+    }
+
+    #[test]
+    fn ancestors_and_moves() {
+        assert_eq!(ancestor_paths("/rc/a/b/c"), vec!["/rc", "/rc/a", "/rc/a/b"]);
+        assert!(ancestor_paths("/rc").is_empty());
+        let institute = parent(UnitKind::Institute, "/rc/fenggao");
+        assert_eq!(
+            plan_move(
+                UnitKind::Station,
+                "/rc/changyuan/hongqiao",
+                "hongqiao",
+                &institute
+            )
+            .expect("ok"),
+            "/rc/fenggao/hongqiao"
+        );
+        assert!(
+            plan_move(
+                UnitKind::Courtyard,
+                "/rc/changyuan/hongqiao/c",
+                "c",
+                &institute
+            )
+            .is_err(),
+            "level rule"
+        );
+        assert!(plan_move(UnitKind::Center, "/rc", "rc", &institute).is_err());
+        let own_child = parent(UnitKind::Institute, "/rc/changyuan/hongqiao/x");
+        assert!(
+            plan_move(
+                UnitKind::Station,
+                "/rc/changyuan/hongqiao",
+                "hongqiao",
+                &own_child
+            )
+            .is_err(),
+            "no cycles"
+        );
+        let other_district = parent(UnitKind::Institute, "/xx/a");
+        assert!(
+            plan_move(
+                UnitKind::Station,
+                "/rc/changyuan/hongqiao",
+                "hongqiao",
+                &other_district
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn phones_parse_and_mask() {
+        assert_eq!(
+            ContactPhone::parse("138 0013-8000").expect("ok").as_str(),
+            "13800138000"
+        );
+        assert!(ContactPhone::parse("023-4567890").is_err());
+        assert_eq!(mask_phone("13800138000"), "138****8000");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! lookups with a DataLoader.
 
 mod activity;
+mod circle;
 mod org;
 mod venue;
 
@@ -18,13 +19,19 @@ pub use venue::VenueLoader;
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(org::OrgQuery, venue::VenueQuery, activity::ActivityQuery);
+pub struct Query(
+    org::OrgQuery,
+    circle::CircleQuery,
+    venue::VenueQuery,
+    activity::ActivityQuery,
+);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
     org::OrgMutation,
+    circle::CircleMutation,
     venue::VenueMutation,
     activity::ActivityMutation,
 );

@@ -160,27 +160,102 @@ impl OrgUnitNode {
         Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields>,
     > {
         let venues = ctx.data::<Venues>()?;
-        let after = match after {
-            Some(cursor) => Some(
-                OpaqueCursor::<String>::decode_cursor(&cursor)
-                    .map_err(|_| ApiError::bad_input("after: not a cursor from this field"))?
-                    .0,
-            ),
-            None => None,
-        };
+        let after = decode_after(after)?;
         let first = first.map(|f| u64::try_from(f).unwrap_or(1));
         let (units, more) = venues.children(self.0.id, after.as_deref(), first).await?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            units
-                .into_iter()
-                .map(|u| Edge::new(OpaqueCursor(u.path.clone()), OrgUnitNode(u))),
-        );
-        Ok(connection)
+        Ok(unit_connection(units, after.is_some(), more))
+    }
+
+    /// Every unit below this one at any depth, ordered by path; only one level when `kind`
+    /// is given (e.g. all courtyards of an institute).
+    async fn subtree(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<UnitKindGql>,
+        #[graphql(desc = "Page size, 1 to 1000 (default 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<
+        Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields>,
+    > {
+        let venues = ctx.data::<Venues>()?;
+        let after = decode_after(after)?;
+        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let (units, more) = venues
+            .subtree(self.0.id, kind.map(Into::into), after.as_deref(), first)
+            .await?;
+        Ok(unit_connection(units, after.is_some(), more))
+    }
+
+    /// The chain from this unit's parent up to the district center, nearest first: the way
+    /// an order climbs (每级必接).
+    async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrgUnitNode>> {
+        let venues = ctx.data::<Venues>()?;
+        Ok(venues
+            .ancestors(self.0.id)
+            .await?
+            .into_iter()
+            .skip(1)
+            .map(OrgUnitNode)
+            .collect())
+    }
+
+    /// Staff contacts of this unit.
+    async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UnitContact>> {
+        let venues = ctx.data::<Venues>()?;
+        let rows = venues.contacts(ctx.maybe_principal(), &self.0).await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| UnitContact {
+                id: ID(c.id.to_string()),
+                name: c.name,
+                title: c.title,
+                phone: c.phone,
+            })
+            .collect())
     }
 }
 
 use async_graphql::connection::CursorType;
+
+/// Decodes an `after` cursor of an org-unit connection.
+pub(crate) fn decode_after(after: Option<String>) -> Result<Option<String>, ApiError> {
+    after
+        .map(|cursor| {
+            OpaqueCursor::<String>::decode_cursor(&cursor)
+                .map(|c| c.0)
+                .map_err(|_| ApiError::bad_input("after: not a cursor from this field"))
+        })
+        .transpose()
+}
+
+/// Turns a page of units into a connection.
+pub(crate) fn unit_connection(
+    units: Vec<OrgUnit>,
+    has_previous: bool,
+    more: bool,
+) -> Connection<OpaqueCursor<String>, OrgUnitNode, EmptyFields, EmptyFields> {
+    let mut connection = Connection::new(has_previous, more);
+    connection.edges.extend(
+        units
+            .into_iter()
+            .map(|u| Edge::new(OpaqueCursor(u.path.clone()), OrgUnitNode(u))),
+    );
+    connection
+}
+
+/// Someone to call at a unit. The phone is masked (138****1234) unless you are staff whose
+/// scope covers the unit.
+#[derive(SimpleObject)]
+pub struct UnitContact {
+    /// Id.
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// Duty, e.g. 站长.
+    pub title: String,
+    /// Mobile number, masked outside scope.
+    pub phone: String,
+}
 
 /// Org-tree queries.
 #[derive(Default)]
@@ -251,6 +326,72 @@ impl OrgMutation {
             )
             .await?;
         Ok(OrgUnitNode(unit))
+    }
+
+    /// Renames a unit; publishes `tongxin.venues.unit_updated`.
+    async fn rename_org_unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        name: String,
+    ) -> async_graphql::Result<OrgUnitNode> {
+        let actor = ctx.principal()?;
+        let unit = ctx
+            .data::<Venues>()?
+            .rename_unit(actor, parse_id(&id, "id")?, &name)
+            .await?;
+        Ok(OrgUnitNode(unit))
+    }
+
+    /// Moves a unit, with everything below it, under another parent one level up (same
+    /// district); publishes `tongxin.venues.unit_updated`.
+    async fn move_org_unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        new_parent_id: ID,
+    ) -> async_graphql::Result<OrgUnitNode> {
+        let actor = ctx.principal()?;
+        let venues = ctx.data::<Venues>()?;
+        let unit = venues
+            .move_unit(
+                actor,
+                parse_id(&id, "id")?,
+                parse_id(&new_parent_id, "newParentId")?,
+            )
+            .await?;
+        Ok(OrgUnitNode(unit))
+    }
+
+    /// Adds a staff contact to a unit.
+    async fn add_unit_contact(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: ID,
+        name: String,
+        #[graphql(desc = "Duty, e.g. 站长 or 联络员.")] title: String,
+        #[graphql(desc = "11-digit mobile number.")] phone: String,
+    ) -> async_graphql::Result<UnitContact> {
+        let actor = ctx.principal()?;
+        let venues = ctx.data::<Venues>()?;
+        let c = venues
+            .add_contact(actor, parse_id(&unit_id, "unitId")?, &name, &title, &phone)
+            .await?;
+        Ok(UnitContact {
+            id: ID(c.id.to_string()),
+            name: c.name,
+            title: c.title,
+            phone: c.phone,
+        })
+    }
+
+    /// Removes a staff contact; true when done.
+    async fn remove_unit_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let actor = ctx.principal()?;
+        let id =
+            Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input("id: must be a UUID"))?;
+        ctx.data::<Venues>()?.remove_contact(actor, id).await?;
+        Ok(true)
     }
 }
 

@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000010_org_units;
+mod m20261128_000011_unit_contacts;
+mod m20261128_000012_circle;
 mod m20261128_000020_venues;
 mod m20261128_000030_activities;
 
@@ -14,6 +16,8 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut all = tongxin_platform::events::migration::migrations();
         all.push(Box::new(m20261128_000010_org_units::Migration));
+        all.push(Box::new(m20261128_000011_unit_contacts::Migration));
+        all.push(Box::new(m20261128_000012_circle::Migration));
         all.push(Box::new(m20261128_000020_venues::Migration));
         all.push(Box::new(m20261128_000030_activities::Migration));
         all

@@ -178,3 +178,133 @@ pub async fn count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbError> {
     use sea_orm::PaginatorTrait;
     Entity::find().count(conn).await.map_err(classify)
 }
+
+/// The units at `paths`, in no particular order (for ancestor chains: one query).
+pub async fn by_paths<C: ConnectionTrait>(
+    conn: &C,
+    paths: &[String],
+) -> Result<Vec<OrgUnit>, DbError> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::Path.is_in(paths.iter().cloned()))
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(OrgUnit::try_from)
+        .collect()
+}
+
+/// The unit at `path`.
+pub async fn by_path<C: ConnectionTrait>(conn: &C, path: &str) -> Result<Option<OrgUnit>, DbError> {
+    Entity::find()
+        .filter(Column::Path.eq(path))
+        .one(conn)
+        .await
+        .map_err(classify)?
+        .map(OrgUnit::try_from)
+        .transpose()
+}
+
+/// Descendants of the unit at `path` (not itself), optionally of one kind, ordered by path,
+/// after the path `after`, at most `limit`.
+pub async fn descendants<C: ConnectionTrait>(
+    conn: &C,
+    path: &str,
+    kind: Option<UnitKind>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<OrgUnit>, DbError> {
+    // Codes hold only a-z, 0-9 and '-', so the path needs no LIKE escaping.
+    let mut query = Entity::find().filter(Column::Path.like(format!("{path}/%")));
+    if let Some(kind) = kind {
+        query = query.filter(Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Path.gt(after));
+    }
+    query
+        .order_by_asc(Column::Path)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(OrgUnit::try_from)
+        .collect()
+}
+
+/// Every unit of `kind` (for the circle index: courtyards).
+pub async fn all_of_kind<C: ConnectionTrait>(
+    conn: &C,
+    kind: UnitKind,
+) -> Result<Vec<OrgUnit>, DbError> {
+    Entity::find()
+        .filter(Column::Kind.eq(kind.as_str()))
+        .order_by_asc(Column::Path)
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(OrgUnit::try_from)
+        .collect()
+}
+
+/// Renames a unit.
+pub async fn set_name<C: ConnectionTrait>(
+    conn: &C,
+    id: OrgUnitId,
+    name: &str,
+) -> Result<(), DbError> {
+    Entity::update_many()
+        .col_expr(Column::Name, name.into())
+        .filter(Column::Id.eq(id.0))
+        .exec(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// Moves the unit at `old_path` (and its whole subtree) to `new_path` under `new_parent`.
+pub async fn move_subtree<C: ConnectionTrait>(
+    conn: &C,
+    id: OrgUnitId,
+    new_parent: OrgUnitId,
+    old_path: &str,
+    new_path: &str,
+) -> Result<u64, DbError> {
+    use sea_orm::{Statement, Value};
+    Entity::update_many()
+        .col_expr(Column::ParentId, Some(new_parent.0).into())
+        .filter(Column::Id.eq(id.0))
+        .exec(conn)
+        .await
+        .map_err(classify)?;
+    // Rewrite the prefix of every path in the subtree; `||` and substr are the same in
+    // PostgreSQL and SQLite.
+    let sql = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE org_units SET path = $1 || substr(path, $2) WHERE path = $3 OR path LIKE $4"
+        }
+        _ => "UPDATE org_units SET path = ?1 || substr(path, ?2) WHERE path = ?3 OR path LIKE ?4",
+    };
+    let values: Vec<Value> = vec![
+        new_path.into(),
+        i32::try_from(old_path.chars().count() + 1)
+            .unwrap_or(i32::MAX)
+            .into(),
+        old_path.into(),
+        format!("{old_path}/%").into(),
+    ];
+    let result = conn
+        .execute_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await
+        .map_err(classify)?;
+    Ok(result.rows_affected())
+}

@@ -1,8 +1,10 @@
 //! The venues service over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC, events.
 
 mod activities;
+mod circle;
 mod graphql;
 mod grpc;
+mod tree;
 mod venues;
 
 use std::net::SocketAddr;
@@ -31,6 +33,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(true).await
+    }
+
+    /// `seed`: with the demo district, or an empty database.
+    pub async fn spawn_with(seed: bool) -> Self {
         let test_db = TestDb::new().await;
         let nats = TestNats::start().await;
         let key_dir = tempfile::tempdir().expect("tempdir");
@@ -62,7 +69,9 @@ impl TestApp {
         )
         .await
         .expect("build");
-        demo::seed(app.db()).await.expect("seed");
+        if seed {
+            demo::seed(app.db()).await.expect("seed");
+        }
         let (http, grpc, db) = (app.http_addr(), app.grpc_addr(), app.db().clone());
         let stop = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(stop.clone()));
@@ -87,6 +96,21 @@ impl TestApp {
                 roles,
                 unit: unit_path.map(|p| demo::unit_id(p).0),
                 district: Some("rc"),
+                issuer: "tongxin",
+                audience: "tongxin",
+                ttl: Duration::from_secs(600),
+            })
+            .expect("sign")
+    }
+
+    /// A token with `roles` scoped to the unit `unit` (any id).
+    pub fn token_for(&self, roles: &[Role], unit: Option<uuid::Uuid>) -> String {
+        self.keys
+            .sign(&TokenRequest {
+                subject: "tester",
+                roles,
+                unit,
+                district: None,
                 issuer: "tongxin",
                 audience: "tongxin",
                 ttl: Duration::from_secs(600),

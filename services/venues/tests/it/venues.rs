@@ -502,7 +502,7 @@ async fn venues_and_activities_work_on_sqlite() {
     let (page, more) = service
         .activities_page(
             tongxin_venues::service::ActivitiesWanted {
-                unit: Some(demo::unit_id(paths::CHANGYUAN)),
+                unit: Some(demo::unit_id(paths::CENTER)),
                 ..Default::default()
             },
             None,

@@ -1,0 +1,449 @@
+//! The 15-minute circle as a service: which places a point reaches on foot, which
+//! courtyard covers a point (order routing), coverage of residents per unit, and its map.
+//!
+//! The spatial index lives in memory (building it from a district's few hundred places takes
+//! well under a millisecond, a query microseconds) and is rebuilt when it is older than
+//! [`MAX_AGE`] or a write in this process marked it stale, so other replicas' writes show up
+//! within seconds without any cross-process signalling.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::RwLock;
+use tongxin_platform::auth::Principal;
+use tongxin_platform::db::classify;
+use tongxin_platform::geo::{Coordinates, WalkingModel};
+
+use crate::domain::DomainError;
+use crate::domain::circle::{IndexedVenue, Reachable, VenueIndex};
+use crate::domain::coverage::{self, ResidentPoint, Suggestion, UncoveredCluster};
+use crate::domain::org::{self, UnitKind};
+use crate::domain::svg::{self, MapInput, MapVenue};
+use crate::error::VenuesError;
+use crate::store::circle::{self as store, NewResident};
+use crate::store::org_units::{self, OrgUnit};
+
+/// How stale the index may get before a query rebuilds it.
+pub const MAX_AGE: Duration = Duration::from_secs(10);
+/// The circle's size when the caller gives none.
+pub const DEFAULT_MINUTES: f64 = 15.0;
+/// The most minutes a caller may ask for.
+pub const MAX_MINUTES: f64 = 120.0;
+
+/// A place in the circle: a courtyard (always a venue, 小院讲堂) or another venue.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// A courtyard unit of the org tree.
+    Courtyard(OrgUnit),
+}
+
+impl Place {
+    /// Where it is.
+    pub fn at(&self) -> Coordinates {
+        match self {
+            Place::Courtyard(unit) => unit.location,
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Place::Courtyard(unit) => &unit.name,
+        }
+    }
+}
+
+/// One consistent view of every place, indexed.
+pub struct Snapshot {
+    index: VenueIndex<usize>,
+    places: Vec<Place>,
+    /// The walking model when the deployment holds one district (else the default).
+    model: WalkingModel,
+}
+
+/// A place within reach.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    /// The place.
+    pub place: Place,
+    /// Walking minutes.
+    pub minutes: f64,
+    /// Straight-line metres.
+    pub distance_m: f64,
+}
+
+/// Coverage of one unit's residents.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// The minutes the circle was drawn with.
+    pub minutes: f64,
+    /// Residents in the unit (sum of weights).
+    pub total: u64,
+    /// Residents with a place in reach.
+    pub covered: u64,
+    /// covered ÷ total (None without residents).
+    pub share: Option<f64>,
+    /// Uncovered clusters, heaviest first.
+    pub clusters: Vec<UncoveredCluster>,
+    /// Suggested new sites, best first.
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// The circle service.
+#[derive(Clone)]
+pub struct Circle {
+    db: DatabaseConnection,
+    cache: Arc<RwLock<Option<(Instant, u64, Arc<Snapshot>)>>>,
+    generation: Arc<AtomicU64>,
+}
+
+fn parse_minutes(minutes: Option<f64>) -> Result<f64, VenuesError> {
+    let minutes = minutes.unwrap_or(DEFAULT_MINUTES);
+    if !minutes.is_finite() || minutes <= 0.0 || minutes > MAX_MINUTES {
+        return Err(DomainError::invalid(
+            "minutes",
+            format!("must be more than 0 and at most {MAX_MINUTES}"),
+        )
+        .into());
+    }
+    Ok(minutes)
+}
+
+impl Circle {
+    /// The service over `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            cache: Arc::new(RwLock::new(None)),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Marks the index stale (after a write that moves or adds places).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current snapshot, rebuilt when stale.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, VenuesError> {
+        let generation = self.generation.load(Ordering::Relaxed);
+        if let Some((built, seen, snapshot)) = self.cache.read().await.as_ref()
+            && *seen == generation
+            && built.elapsed() < MAX_AGE
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(self.build().await?);
+        *self.cache.write().await = Some((Instant::now(), generation, snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    async fn build(&self) -> Result<Snapshot, VenuesError> {
+        let courtyards = org_units::all_of_kind(&self.db, UnitKind::Courtyard).await?;
+        let mut districts: Vec<&str> = courtyards.iter().map(|c| c.district.as_str()).collect();
+        districts.dedup();
+        let model = match districts.as_slice() {
+            [only] => store::walking_model(&self.db, only).await?,
+            _ => WalkingModel::default(),
+        };
+        let places: Vec<Place> = courtyards.into_iter().map(Place::Courtyard).collect();
+        let index = VenueIndex::new(places.iter().enumerate().map(|(key, place)| IndexedVenue {
+            key,
+            at: place.at(),
+            courtyard: matches!(place, Place::Courtyard(_)),
+        }));
+        Ok(Snapshot {
+            index,
+            places,
+            model,
+        })
+    }
+
+    /// Places within `minutes` walk of `point`, nearest first.
+    pub async fn within(
+        &self,
+        point: Coordinates,
+        minutes: Option<f64>,
+    ) -> Result<Vec<Reached>, VenuesError> {
+        let minutes = parse_minutes(minutes)?;
+        let snapshot = self.snapshot().await?;
+        Ok(snapshot
+            .index
+            .within(point, minutes, &snapshot.model)
+            .into_iter()
+            .map(|r| reached(&snapshot, r))
+            .collect())
+    }
+
+    /// The courtyard whose circle covers `point`, nearest first.
+    pub async fn covering_courtyard(
+        &self,
+        point: Coordinates,
+        minutes: Option<f64>,
+    ) -> Result<Option<Reached>, VenuesError> {
+        let minutes = parse_minutes(minutes)?;
+        let snapshot = self.snapshot().await?;
+        Ok(snapshot
+            .index
+            .covering_courtyard(point, minutes, &snapshot.model)
+            .map(|r| reached(&snapshot, r)))
+    }
+
+    /// The walking model of `district`.
+    pub async fn walking_model(&self, district: &str) -> Result<WalkingModel, VenuesError> {
+        Ok(store::walking_model(&self.db, district).await?)
+    }
+
+    /// Sets `district`'s walking speed and detour factor (hilly districts walk slower).
+    pub async fn set_walking_model(
+        &self,
+        actor: &Principal,
+        district: &str,
+        speed_kmh: f64,
+        detour_factor: f64,
+    ) -> Result<WalkingModel, VenuesError> {
+        let model = WalkingModel::new(speed_kmh, detour_factor)
+            .map_err(|e| DomainError::invalid(e.field(), e.to_string()))?;
+        let root = format!("/{district}");
+        let scope = match actor.unit {
+            Some(unit) => org_units::get(&self.db, org::OrgUnitId(unit))
+                .await?
+                .map(|u| u.path),
+            None => None,
+        };
+        org::may_manage(actor, scope.as_deref(), &root)?;
+        store::set_walking_model(&self.db, district, model).await?;
+        self.invalidate();
+        Ok(model)
+    }
+
+    /// Coverage of `unit`'s residents: totals, uncovered clusters, `suggestions` new sites.
+    pub async fn coverage(
+        &self,
+        unit: &OrgUnit,
+        minutes: Option<f64>,
+        suggestions: usize,
+    ) -> Result<(Coverage, Vec<ResidentPoint>, Vec<bool>), VenuesError> {
+        let minutes = parse_minutes(minutes)?;
+        if suggestions > 50 {
+            return Err(DomainError::invalid("suggestions", "must be at most 50").into());
+        }
+        let snapshot = self.snapshot().await?;
+        let model = store::walking_model(&self.db, &unit.district).await?;
+        let residents = store::residents_under(&self.db, &unit.path).await?;
+        // Every place counts, not only the unit's own: people near a border walk next door.
+        let report = coverage::coverage(&residents, &snapshot.index, minutes, &model);
+        let uncovered = report.uncovered_residents(&residents);
+        let clusters = coverage::uncovered_clusters(&uncovered, model.reach_m(minutes));
+        let suggested = if suggestions > 0 {
+            coverage::suggest_sites(&uncovered, &[], suggestions, &model, &report)
+        } else {
+            Vec::new()
+        };
+        let result = Coverage {
+            minutes,
+            total: report.total_weight(),
+            covered: report.covered_weight(),
+            share: report.share(),
+            clusters,
+            suggestions: suggested,
+        };
+        Ok((result, residents, report.covered().to_vec()))
+    }
+
+    /// The coverage picture of `unit` as an SVG document.
+    pub async fn coverage_map(
+        &self,
+        unit: &OrgUnit,
+        minutes: Option<f64>,
+        suggestions: usize,
+    ) -> Result<String, VenuesError> {
+        let (result, residents, covered) = self.coverage(unit, minutes, suggestions).await?;
+        let snapshot = self.snapshot().await?;
+        let model = store::walking_model(&self.db, &unit.district).await?;
+        // Draw the unit's own places and those within reach of its residents' area.
+        let venues: Vec<MapVenue<'_>> = snapshot
+            .places
+            .iter()
+            .filter(|p| match p {
+                Place::Courtyard(c) => org::covers(&unit.path, &c.path),
+            })
+            .map(|p| MapVenue {
+                name: p.name(),
+                at: p.at(),
+                courtyard: matches!(p, Place::Courtyard(_)),
+            })
+            .collect();
+        let sites: Vec<Coordinates> = result.suggestions.iter().map(|s| s.at).collect();
+        let title = format!(
+            "{} — {:.0} 分钟文明实践圈 覆盖 {:.1}%",
+            unit.name,
+            result.minutes,
+            result.share.unwrap_or(0.0) * 100.0
+        );
+        Ok(svg::render_coverage_map(&MapInput {
+            title: &title,
+            residents: &residents,
+            covered: &covered,
+            venues: &venues,
+            reach_m: model.reach_m(result.minutes),
+            suggestions: &sites,
+        }))
+    }
+
+    /// Replaces `district`'s resident layer from CSV text with the header
+    /// `lat,lon,weight[,unit_path]`. A point without a unit path belongs to the nearest
+    /// courtyard. Any broken row rejects the whole file, reporting every broken row number.
+    pub async fn import_residents(&self, district: &str, csv: &str) -> Result<usize, VenuesError> {
+        let rows = parse_residents_csv(csv)?;
+        let snapshot = self.snapshot().await?;
+        let root = format!("/{district}");
+        let points: Vec<NewResident> = rows
+            .into_iter()
+            .map(|(at, weight, unit_path)| {
+                let unit_path = unit_path.unwrap_or_else(|| {
+                    snapshot
+                        .index
+                        .covering_courtyard(at, MAX_MINUTES, &snapshot.model)
+                        .and_then(|r| match &snapshot.places[r.key] {
+                            Place::Courtyard(c) if c.district == district => Some(c.path.clone()),
+                            Place::Courtyard(_) => None,
+                        })
+                        .unwrap_or_else(|| root.clone())
+                });
+                NewResident {
+                    district: district.to_owned(),
+                    unit_path,
+                    at,
+                    weight,
+                }
+            })
+            .collect();
+        let txn = self.db.begin().await.map_err(classify)?;
+        store::replace_residents(&txn, district, &points).await?;
+        txn.commit().await.map_err(classify)?;
+        Ok(points.len())
+    }
+}
+
+fn reached(snapshot: &Snapshot, r: Reachable<usize>) -> Reached {
+    Reached {
+        place: snapshot.places[r.key].clone(),
+        minutes: r.minutes,
+        distance_m: r.distance_m,
+    }
+}
+
+/// Parses resident CSV; on any error returns every broken row (1-based line numbers).
+pub fn parse_residents_csv(
+    csv: &str,
+) -> Result<Vec<(Coordinates, u32, Option<String>)>, DomainError> {
+    let mut lines = csv.lines().enumerate();
+    let header: Vec<String> = match lines.next() {
+        Some((_, h)) => h
+            .split(',')
+            .map(|c| c.trim().trim_start_matches('\u{feff}').to_lowercase())
+            .collect(),
+        None => return Err(DomainError::invalid("csv", "is empty")),
+    };
+    if header.len() < 3
+        || header[0] != "lat"
+        || header[1] != "lon"
+        || header[2] != "weight"
+        || header.get(3).is_some_and(|h| h != "unit_path")
+    {
+        return Err(DomainError::invalid(
+            "csv",
+            "the header must be lat,lon,weight or lat,lon,weight,unit_path",
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    for (index, line) in lines {
+        let line_no = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_row(line, header.len()) {
+            Ok(row) => rows.push(row),
+            Err(reason) => broken.push(format!("line {line_no}: {reason}")),
+        }
+    }
+    if !broken.is_empty() {
+        let shown: Vec<String> = broken.iter().take(20).cloned().collect();
+        let more = if broken.len() > 20 {
+            format!(" (and {} more)", broken.len() - 20)
+        } else {
+            String::new()
+        };
+        return Err(DomainError::invalid(
+            "csv",
+            format!(
+                "{} broken rows, nothing imported: {}{more}",
+                broken.len(),
+                shown.join("; ")
+            ),
+        ));
+    }
+    Ok(rows)
+}
+
+fn parse_row(line: &str, columns: usize) -> Result<(Coordinates, u32, Option<String>), String> {
+    let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    if cells.len() != columns {
+        return Err(format!("expected {columns} columns, found {}", cells.len()));
+    }
+    let lat: f64 = cells[0]
+        .parse()
+        .map_err(|_| "lat is not a number".to_owned())?;
+    let lon: f64 = cells[1]
+        .parse()
+        .map_err(|_| "lon is not a number".to_owned())?;
+    let at = Coordinates::parse(lat, lon).map_err(|e| e.to_string())?;
+    let weight: u32 = cells[2]
+        .parse()
+        .map_err(|_| "weight must be a whole number ≥ 0".to_owned())?;
+    let unit_path = match cells.get(3) {
+        Some(p) if !p.is_empty() => {
+            if !p.starts_with('/') || p.len() > 1000 {
+                return Err("unit_path must be a path like /rc/changyuan".to_owned());
+            }
+            Some((*p).to_owned())
+        }
+        _ => None,
+    };
+    Ok((at, weight, unit_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_reports_every_broken_row() {
+        let csv =
+            "lat,lon,weight\n29.4,105.6,3\n91,105.6,1\n29.4,abc,1\n29.4,105.6\n29.4,105.6,-2\n";
+        let err = parse_residents_csv(csv).expect_err("broken");
+        let text = err.to_string();
+        for line in ["line 3", "line 4", "line 5", "line 6"] {
+            assert!(text.contains(line), "{line} missing in {text}");
+        }
+        assert!(!text.contains("line 2"));
+        assert!(text.contains("nothing imported"));
+    }
+
+    #[test]
+    fn csv_with_unit_paths() {
+        let rows = parse_residents_csv(
+            "lat,lon,weight,unit_path\n29.4,105.6,3,/rc/changyuan\n29.41,105.61,2,\n",
+        )
+        .expect("ok");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].2.as_deref(), Some("/rc/changyuan"));
+        assert_eq!(rows[1].2, None);
+        assert!(parse_residents_csv("x,y\n").is_err());
+        assert!(parse_residents_csv("").is_err());
+    }
+}
