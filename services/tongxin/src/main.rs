@@ -127,7 +127,10 @@ impl DatabaseArgs {
         if let Some(url) = &self.database {
             settings.venues.database = tongxin_platform::config::DatabaseSettings::new(url);
         }
-        let db = tongxin_platform::db::connect_and_migrate::<tongxin_venues::migration::Migrator>(&settings.venues.database).await?;
+        let db = tongxin_platform::db::connect_and_migrate::<tongxin_venues::migration::Migrator>(
+            &settings.venues.database,
+        )
+        .await?;
         Ok(tongxin_venues::service::Venues::new(db, Default::default()))
     }
 }
@@ -200,22 +203,39 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Coverage { unit, out, minutes, suggestions, db } => {
+        Command::Coverage {
+            unit,
+            out,
+            minutes,
+            suggestions,
+            db,
+        } => {
             let venues = db.venues().await?;
             let id = match unit {
                 Some(u) => tongxin_venues::domain::org::OrgUnitId(parse_unit(&u)?),
                 None => tongxin_venues::demo::unit_id("/rc"),
             };
             let unit = venues.existing_unit(id).await.map_err(describe)?;
-            let svg = venues.circle().coverage_map(&unit, Some(minutes), suggestions).await.map_err(describe)?;
+            let svg = venues
+                .circle()
+                .coverage_map(&unit, Some(minutes), suggestions)
+                .await
+                .map_err(describe)?;
             std::fs::write(&out, svg).with_context(|| format!("writing {}", out.display()))?;
             println!("{}: wrote {}", unit.path, out.display());
             Ok(())
         }
-        Command::Import { what: ImportCommand::Residents { file, district, db } } => {
-            let csv = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        Command::Import {
+            what: ImportCommand::Residents { file, district, db },
+        } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let venues = db.venues().await?;
-            let n = venues.circle().import_residents(&district, &csv).await.map_err(describe)?;
+            let n = venues
+                .circle()
+                .import_residents(&district, &csv)
+                .await
+                .map_err(describe)?;
             println!("imported {n} resident points into district {district}");
             Ok(())
         }

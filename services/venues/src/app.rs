@@ -100,7 +100,8 @@ impl App {
                 db: self.db.clone(),
                 bus: self.bus.clone(),
             }));
-        let routes = tonic::service::Routes::new(crate::grpc::org_service(self.venues.clone()));
+        let routes = tonic::service::Routes::new(crate::grpc::org_service(self.venues.clone()))
+            .add_service(crate::grpc::venue_service(self.venues.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "venues listening");
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
         let (http, grpc) = tokio::join!(

@@ -89,3 +89,32 @@ pub fn from_proto(unit: pb::OrgUnit) -> Option<OrgUnit> {
         location: tongxin_platform::geo::Coordinates::parse(location.lat, location.lon).ok()?,
     })
 }
+
+/// An activity took place; carries the volunteers' hours for the volunteers service.
+pub const ACTIVITY_HELD: &str = "tongxin.venues.activity_held";
+
+/// The body of `tongxin.venues.activity_held`.
+pub fn activity_held(
+    activity: &crate::store::activities::Activity,
+    attendance: u32,
+    served: &[crate::domain::activity::ServedHours],
+    actor: &str,
+) -> Vec<u8> {
+    pb_events::ActivityHeld {
+        activity_id: activity.id.to_string(),
+        title: activity.title.clone(),
+        theme: crate::venue_proto::theme_to_proto(activity.theme) as i32,
+        theme_label: activity.theme_label.clone(),
+        venue_id: activity.venue_id.to_string(),
+        org_unit_id: activity.org_unit_id.to_string(),
+        starts_at_ms: activity.starts_at.timestamp_millis(),
+        ends_at_ms: activity.ends_at.timestamp_millis(),
+        attendance,
+        served: served
+            .iter()
+            .map(crate::venue_proto::served_to_proto)
+            .collect(),
+        actor: actor.to_owned(),
+    }
+    .encode_to_vec()
+}

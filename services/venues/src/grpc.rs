@@ -19,7 +19,10 @@ pub fn org_service(venues: Venues) -> OrgServiceServer<OrgGrpc> {
 }
 
 /// The fully-qualified names for the health service.
-pub const SERVICE_NAMES: &[&str] = &["tongxin.venues.v1.OrgService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "tongxin.venues.v1.OrgService",
+    "tongxin.venues.v1.VenueService",
+];
 
 fn invalid(field: &str, message: &str) -> Status {
     crate::error::VenuesError::from(DomainError::invalid(field, message)).into()
@@ -129,5 +132,77 @@ impl OrgService for OrgGrpc {
             units: units.iter().map(to_proto).collect(),
             next_page_token,
         }))
+    }
+}
+
+/// `tongxin.venues.v1.VenueService`.
+pub struct VenueGrpc(pub Venues);
+
+/// The tonic venue service, ready to add to routes.
+pub fn venue_service(
+    venues: Venues,
+) -> tongxin_proto::venues::venue_service_server::VenueServiceServer<VenueGrpc> {
+    tongxin_proto::venues::venue_service_server::VenueServiceServer::new(VenueGrpc(venues))
+}
+
+/// The most ids one `BatchGetVenues` call may ask for.
+pub const MAX_BATCH: usize = 1000;
+
+#[tonic::async_trait]
+impl tongxin_proto::venues::venue_service_server::VenueService for VenueGrpc {
+    #[tracing::instrument(skip_all, fields(ids = request.get_ref().ids.len()))]
+    async fn batch_get_venues(
+        &self,
+        request: Request<pb::BatchGetVenuesRequest>,
+    ) -> Result<Response<pb::BatchGetVenuesResponse>, Status> {
+        use crate::domain::venue::VenueId;
+        let ids = request.into_inner().ids;
+        if ids.len() > MAX_BATCH {
+            return Err(invalid("ids", &format!("at most {MAX_BATCH} ids")));
+        }
+        let ids: Vec<VenueId> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| VenueId::parse(id, &format!("ids[{i}]")))
+            .collect::<Result<_, _>>()
+            .map_err(crate::error::VenuesError::from)?;
+        let found = self.0.venues_by_ids(&ids).await?;
+        let present: std::collections::HashSet<VenueId> = found.iter().map(|v| v.id).collect();
+        let mut missing_ids: Vec<String> = Vec::new();
+        for id in &ids {
+            let text = id.to_string();
+            if !present.contains(id) && !missing_ids.contains(&text) {
+                missing_ids.push(text);
+            }
+        }
+        Ok(Response::new(pb::BatchGetVenuesResponse {
+            venues: found
+                .iter()
+                .map(crate::venue_proto::venue_to_proto)
+                .collect(),
+            missing_ids,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn get_activity(
+        &self,
+        request: Request<pb::GetActivityRequest>,
+    ) -> Result<Response<pb::Activity>, Status> {
+        use crate::domain::activity::ActivityId;
+        let id = ActivityId::parse(&request.get_ref().id, "id")
+            .map_err(crate::error::VenuesError::from)?;
+        let activity = self.0.activity(id).await?.ok_or_else(|| {
+            crate::error::VenuesError::NotFound(format!("activity {id} does not exist"))
+        })?;
+        let served = self
+            .0
+            .served_at(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(Response::new(crate::venue_proto::activity_to_proto(
+            &activity, &served,
+        )))
     }
 }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod circle;
 pub mod demo;
+pub mod demo_venues;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod grpc;
 pub mod migration;
 pub mod service;
 pub mod store;
+pub mod venue_proto;
 
 pub use app::{App, Shared};
 

@@ -14,6 +14,11 @@ use crate::events;
 use crate::store::contacts;
 use crate::store::org_units::{self, OrgUnit};
 
+mod activity;
+mod venue;
+pub use activity::{ActivitiesWanted, ActivityPage, NewActivity, ThemeCounts};
+pub use venue::{NewVenue, VenuePatch};
+
 /// Input for a new unit, before parsing.
 #[derive(Debug, Clone)]
 pub struct NewUnit {

@@ -1,9 +1,11 @@
 //! Venues' types and rules, free of I/O.
 
+pub mod activity;
 pub mod circle;
 pub mod coverage;
 pub mod org;
 pub mod svg;
+pub mod venue;
 
 /// A rule broken by the caller's input or rights.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,10 @@
 //! The venues subgraph: thin resolvers that parse input, call [`Venues`], and batch entity
 //! lookups with a DataLoader.
 
+mod activity;
 mod circle;
 mod org;
+mod venue;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema};
@@ -10,17 +12,29 @@ use tongxin_platform::events::SharedBus;
 
 use crate::service::Venues;
 
+pub use activity::{ActivityLoader, ServedLoader};
 pub use org::UnitLoader;
+pub use venue::VenueLoader;
 
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(org::OrgQuery, circle::CircleQuery);
+pub struct Query(
+    org::OrgQuery,
+    circle::CircleQuery,
+    venue::VenueQuery,
+    activity::ActivityQuery,
+);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(org::OrgMutation, circle::CircleMutation);
+pub struct Mutation(
+    org::OrgMutation,
+    circle::CircleMutation,
+    venue::VenueMutation,
+    activity::ActivityMutation,
+);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
@@ -46,6 +60,12 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 pub fn schema(venues: Venues, bus: SharedBus) -> VenuesSchema {
     builder()
         .data(DataLoader::new(UnitLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(VenueLoader(venues.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            ActivityLoader(venues.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(ServedLoader(venues.clone()), tokio::spawn))
         .data(venues)
         .data(bus)
         .finish()

@@ -5,6 +5,8 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000010_org_units;
 mod m20261128_000011_unit_contacts;
 mod m20261128_000012_circle;
+mod m20261128_000020_venues;
+mod m20261128_000030_activities;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000010_org_units::Migration));
         all.push(Box::new(m20261128_000011_unit_contacts::Migration));
         all.push(Box::new(m20261128_000012_circle::Migration));
+        all.push(Box::new(m20261128_000020_venues::Migration));
+        all.push(Box::new(m20261128_000030_activities::Migration));
         all
     }
 }

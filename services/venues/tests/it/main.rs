@@ -1,9 +1,11 @@
 //! The venues service over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC, events.
 
+mod activities;
 mod circle;
 mod graphql;
 mod grpc;
 mod tree;
+mod venues;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
