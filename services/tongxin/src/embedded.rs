@@ -133,7 +133,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         tongxin_venues::App::build(&sqlite(&options.data_dir, "venues")?, &common, shared).await?;
     let seeded = demo::seed(venues.db()).await?;
     if seeded > 0 {
-        tracing::info!(units = seeded, "demo org tree seeded");
+        let units = tongxin_venues::store::org_units::all(venues.db()).await?;
+        let (places, activities) =
+            tongxin_venues::demo_venues::seed_venues_and_activities(venues.db(), &units).await?;
+        tracing::info!(
+            units = seeded,
+            venues = places,
+            activities,
+            "demo district seeded"
+        );
     }
     let venues_url = format!("http://{}/graphql", venues.http_addr());
     let venues_task = tokio::spawn(venues.run_until_stopped(shutdown.clone()));

@@ -20,7 +20,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
     fn range(&mut self, lo: f64, hi: f64) -> f64 {
@@ -49,7 +52,10 @@ fn synthetic() -> (Vec<Coordinates>, Vec<ResidentPoint>) {
         .map(|_| {
             let at = if rng.next() < 0.8 {
                 let v = venues[(rng.next() * venues.len() as f64) as usize % venues.len()];
-                point(v.lat() + rng.range(-0.015, 0.015), v.lon() + rng.range(-0.015, 0.015))
+                point(
+                    v.lat() + rng.range(-0.015, 0.015),
+                    v.lon() + rng.range(-0.015, 0.015),
+                )
             } else {
                 point(rng.range(29.25, 29.65), rng.range(105.30, 105.75))
             };
@@ -73,10 +79,19 @@ fn micros(d: Duration) -> f64 {
 }
 
 fn bench_within(venues: &[Coordinates], model: &WalkingModel) {
-    let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue { key, at, courtyard: true }));
+    let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue {
+        key,
+        at,
+        courtyard: true,
+    }));
     let mut rng = Lcg(7);
-    let queries: Vec<Coordinates> = (0..20_000).map(|_| point(rng.range(29.25, 29.65), rng.range(105.30, 105.75))).collect();
-    let (mut indexed, mut scanned) = (Vec::with_capacity(queries.len()), Vec::with_capacity(queries.len()));
+    let queries: Vec<Coordinates> = (0..20_000)
+        .map(|_| point(rng.range(29.25, 29.65), rng.range(105.30, 105.75)))
+        .collect();
+    let (mut indexed, mut scanned) = (
+        Vec::with_capacity(queries.len()),
+        Vec::with_capacity(queries.len()),
+    );
     let mut checksum = 0usize;
     for &q in &queries {
         let start = Instant::now();
@@ -99,17 +114,41 @@ fn bench_within(venues: &[Coordinates], model: &WalkingModel) {
     scanned.sort();
     let (p50, p99) = (percentile(&indexed, 0.5), percentile(&indexed, 0.99));
     let (s50, s99) = (percentile(&scanned, 0.5), percentile(&scanned, 0.99));
-    println!("venuesWithin, 600 venues, 15 min, {} queries", queries.len());
-    println!("  grid index : p50 {:>8.2} µs   p99 {:>8.2} µs   (target p99 < 1000 µs)", micros(p50), micros(p99));
-    println!("  full scan  : p50 {:>8.2} µs   p99 {:>8.2} µs", micros(s50), micros(s99));
-    println!("  ratio      : p99 scan / index = {:.1}×", s99.as_secs_f64() / p99.as_secs_f64().max(1e-12));
+    println!(
+        "venuesWithin, 600 venues, 15 min, {} queries",
+        queries.len()
+    );
+    println!(
+        "  grid index : p50 {:>8.2} µs   p99 {:>8.2} µs   (target p99 < 1000 µs)",
+        micros(p50),
+        micros(p99)
+    );
+    println!(
+        "  full scan  : p50 {:>8.2} µs   p99 {:>8.2} µs",
+        micros(s50),
+        micros(s99)
+    );
+    println!(
+        "  ratio      : p99 scan / index = {:.1}×",
+        s99.as_secs_f64() / p99.as_secs_f64().max(1e-12)
+    );
 }
 
-async fn postgis(venues: &[Coordinates], residents: &[ResidentPoint], reach_m: f64) -> anyhow::Result<(Duration, i64)> {
+async fn postgis(
+    venues: &[Coordinates],
+    residents: &[ResidentPoint],
+    reach_m: f64,
+) -> anyhow::Result<(Duration, i64)> {
     let db = tongxin_testing::TestDb::new().await;
     let pool = sqlx::PgPool::connect(db.url()).await?;
-    sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis").execute(&pool).await?;
-    sqlx::query("CREATE TABLE bench_venues (id int primary key, g geography(Point, 4326) not null)").execute(&pool).await?;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis")
+        .execute(&pool)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE bench_venues (id int primary key, g geography(Point, 4326) not null)",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("CREATE TABLE bench_residents (id int primary key, g geography(Point, 4326) not null, weight int not null)")
         .execute(&pool)
         .await?;
@@ -123,7 +162,8 @@ async fn postgis(venues: &[Coordinates], residents: &[ResidentPoint], reach_m: f
     .execute(&pool)
     .await?;
     for (chunk_no, chunk) in residents.chunks(100_000).enumerate() {
-        let (lat, lon): (Vec<f64>, Vec<f64>) = chunk.iter().map(|r| (r.at.lat(), r.at.lon())).unzip();
+        let (lat, lon): (Vec<f64>, Vec<f64>) =
+            chunk.iter().map(|r| (r.at.lat(), r.at.lon())).unzip();
         let weight: Vec<i32> = chunk.iter().map(|r| r.weight as i32).collect();
         sqlx::query(
             "INSERT INTO bench_residents SELECT $4::int + i::int, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, w
@@ -136,9 +176,13 @@ async fn postgis(venues: &[Coordinates], residents: &[ResidentPoint], reach_m: f
         .execute(&pool)
         .await?;
     }
-    sqlx::query("CREATE INDEX ON bench_venues USING gist (g)").execute(&pool).await?;
+    sqlx::query("CREATE INDEX ON bench_venues USING gist (g)")
+        .execute(&pool)
+        .await?;
     sqlx::query("ANALYZE bench_venues").execute(&pool).await?;
-    sqlx::query("ANALYZE bench_residents").execute(&pool).await?;
+    sqlx::query("ANALYZE bench_residents")
+        .execute(&pool)
+        .await?;
     // Sphere distances (use_spheroid = false), as the in-memory model uses.
     let sql = "SELECT coalesce(sum(weight), 0)::bigint AS covered FROM bench_residents r
                WHERE EXISTS (SELECT 1 FROM bench_venues v WHERE ST_DWithin(r.g, v.g, $1, false))";
@@ -159,7 +203,11 @@ fn main() -> anyhow::Result<()> {
     let (venues, residents) = synthetic();
     bench_within(&venues, &model);
 
-    let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue { key, at, courtyard: true }));
+    let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue {
+        key,
+        at,
+        courtyard: true,
+    }));
     let mut runs = Vec::new();
     let mut covered = 0;
     for _ in 0..5 {
@@ -170,16 +218,32 @@ fn main() -> anyhow::Result<()> {
     }
     let ours = median(runs);
     println!();
-    println!("coverage, 670,000 residents × 600 venues, 15 min (reach {:.1} m)", model.reach_m(MINUTES));
-    println!("  in memory  : median {:>8.1} ms   covered {covered}   (target < 1000 ms)", ours.as_secs_f64() * 1e3);
+    println!(
+        "coverage, 670,000 residents × 600 venues, 15 min (reach {:.1} m)",
+        model.reach_m(MINUTES)
+    );
+    println!(
+        "  in memory  : median {:>8.1} ms   covered {covered}   (target < 1000 ms)",
+        ours.as_secs_f64() * 1e3
+    );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match runtime.block_on(postgis(&venues, &residents, model.reach_m(MINUTES))) {
         Ok((theirs, pg_covered)) => {
-            println!("  PostGIS    : median {:>8.1} ms   covered {pg_covered}", theirs.as_secs_f64() * 1e3);
-            println!("  ratio      : PostGIS / in memory = {:.1}×   (target ≥ 5×)", theirs.as_secs_f64() / ours.as_secs_f64());
+            println!(
+                "  PostGIS    : median {:>8.1} ms   covered {pg_covered}",
+                theirs.as_secs_f64() * 1e3
+            );
+            println!(
+                "  ratio      : PostGIS / in memory = {:.1}×   (target ≥ 5×)",
+                theirs.as_secs_f64() / ours.as_secs_f64()
+            );
             let diff = (pg_covered - covered as i64).abs();
-            println!("  agreement  : {diff} residents differ (points within centimetres of a circle's edge)");
+            println!(
+                "  agreement  : {diff} residents differ (points within centimetres of a circle's edge)"
+            );
         }
         Err(e) => println!("  PostGIS    : not measured: {e} (install postgresql-15-postgis-3)"),
     }

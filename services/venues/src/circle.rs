@@ -6,6 +6,7 @@
 //! [`MAX_AGE`] or a write in this process marked it stale, so other replicas' writes show up
 //! within seconds without any cross-process signalling.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,9 +22,12 @@ use crate::domain::circle::{IndexedVenue, Reachable, VenueIndex};
 use crate::domain::coverage::{self, ResidentPoint, Suggestion, UncoveredCluster};
 use crate::domain::org::{self, UnitKind};
 use crate::domain::svg::{self, MapInput, MapVenue};
+use crate::domain::venue::VenueKind;
 use crate::error::VenuesError;
 use crate::store::circle::{self as store, NewResident};
 use crate::store::org_units::{self, OrgUnit};
+use crate::store::venues::{self as venue_store, VenuePoint};
+use uuid::Uuid;
 
 /// How stale the index may get before a query rebuilds it.
 pub const MAX_AGE: Duration = Duration::from_secs(10);
@@ -32,11 +36,14 @@ pub const DEFAULT_MINUTES: f64 = 15.0;
 /// The most minutes a caller may ask for.
 pub const MAX_MINUTES: f64 = 120.0;
 
-/// A place in the circle: a courtyard (always a venue, 小院讲堂) or another venue.
+/// A place in the circle: an active venue, or a courtyard unit that has no courtyard venue
+/// recorded yet (every courtyard is a place people walk to, registered or not).
 #[derive(Debug, Clone)]
 pub enum Place {
-    /// A courtyard unit of the org tree.
+    /// A courtyard unit of the org tree without a venue row.
     Courtyard(OrgUnit),
+    /// A venue, with the org unit it belongs to.
+    Venue(VenuePoint, OrgUnit),
 }
 
 impl Place {
@@ -44,6 +51,7 @@ impl Place {
     pub fn at(&self) -> Coordinates {
         match self {
             Place::Courtyard(unit) => unit.location,
+            Place::Venue(venue, _) => venue.at,
         }
     }
 
@@ -51,7 +59,28 @@ impl Place {
     pub fn name(&self) -> &str {
         match self {
             Place::Courtyard(unit) => &unit.name,
+            Place::Venue(venue, _) => &venue.name,
         }
+    }
+
+    /// The org unit it belongs to.
+    pub fn unit(&self) -> &OrgUnit {
+        match self {
+            Place::Courtyard(unit) | Place::Venue(_, unit) => unit,
+        }
+    }
+
+    /// Its kind as a venue (a bare courtyard unit counts as a courtyard venue).
+    pub fn kind(&self) -> VenueKind {
+        match self {
+            Place::Courtyard(_) => VenueKind::Courtyard,
+            Place::Venue(venue, _) => venue.kind,
+        }
+    }
+
+    /// Whether it takes orders: a courtyard's venue, held by a courtyard unit.
+    pub fn is_courtyard(&self) -> bool {
+        self.kind().is_courtyard() && self.unit().kind == UnitKind::Courtyard
     }
 }
 
@@ -91,11 +120,14 @@ pub struct Coverage {
     pub suggestions: Vec<Suggestion>,
 }
 
+/// A built snapshot with when it was built and the generation it saw.
+type Cached = Option<(Instant, u64, Arc<Snapshot>)>;
+
 /// The circle service.
 #[derive(Clone)]
 pub struct Circle {
     db: DatabaseConnection,
-    cache: Arc<RwLock<Option<(Instant, u64, Arc<Snapshot>)>>>,
+    cache: Arc<RwLock<Cached>>,
     generation: Arc<AtomicU64>,
 }
 
@@ -141,18 +173,48 @@ impl Circle {
     }
 
     async fn build(&self) -> Result<Snapshot, VenuesError> {
+        let venues = venue_store::active_points(&self.db).await?;
+        let unit_ids: Vec<org::OrgUnitId> = venues
+            .iter()
+            .map(|v| org::OrgUnitId(v.org_unit_id))
+            .collect();
+        let owners: HashMap<Uuid, OrgUnit> = org_units::get_many(&self.db, &unit_ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.0, u))
+            .collect();
+        let with_venue: HashSet<Uuid> = venues
+            .iter()
+            .filter(|v| v.kind.is_courtyard())
+            .map(|v| v.org_unit_id)
+            .collect();
         let courtyards = org_units::all_of_kind(&self.db, UnitKind::Courtyard).await?;
         let mut districts: Vec<&str> = courtyards.iter().map(|c| c.district.as_str()).collect();
+        districts.sort_unstable();
         districts.dedup();
         let model = match districts.as_slice() {
             [only] => store::walking_model(&self.db, only).await?,
             _ => WalkingModel::default(),
         };
-        let places: Vec<Place> = courtyards.into_iter().map(Place::Courtyard).collect();
+        let mut places: Vec<Place> = venues
+            .into_iter()
+            .filter_map(|v| {
+                owners
+                    .get(&v.org_unit_id)
+                    .cloned()
+                    .map(|unit| Place::Venue(v, unit))
+            })
+            .collect();
+        places.extend(
+            courtyards
+                .into_iter()
+                .filter(|c| !with_venue.contains(&c.id.0))
+                .map(Place::Courtyard),
+        );
         let index = VenueIndex::new(places.iter().enumerate().map(|(key, place)| IndexedVenue {
             key,
             at: place.at(),
-            courtyard: matches!(place, Place::Courtyard(_)),
+            courtyard: place.is_courtyard(),
         }));
         Ok(Snapshot {
             index,
@@ -267,13 +329,11 @@ impl Circle {
         let venues: Vec<MapVenue<'_>> = snapshot
             .places
             .iter()
-            .filter(|p| match p {
-                Place::Courtyard(c) => org::covers(&unit.path, &c.path),
-            })
+            .filter(|p| org::covers(&unit.path, &p.unit().path))
             .map(|p| MapVenue {
                 name: p.name(),
                 at: p.at(),
-                courtyard: matches!(p, Place::Courtyard(_)),
+                courtyard: p.is_courtyard(),
             })
             .collect();
         let sites: Vec<Coordinates> = result.suggestions.iter().map(|s| s.at).collect();
@@ -307,10 +367,9 @@ impl Circle {
                     snapshot
                         .index
                         .covering_courtyard(at, MAX_MINUTES, &snapshot.model)
-                        .and_then(|r| match &snapshot.places[r.key] {
-                            Place::Courtyard(c) if c.district == district => Some(c.path.clone()),
-                            Place::Courtyard(_) => None,
-                        })
+                        .map(|r| snapshot.places[r.key].unit())
+                        .filter(|c| c.district == district)
+                        .map(|c| c.path.clone())
                         .unwrap_or_else(|| root.clone())
                 });
                 NewResident {

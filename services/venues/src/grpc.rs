@@ -97,15 +97,12 @@ impl OrgService for OrgGrpc {
         let minutes = (req.minutes != 0.0).then_some(req.minutes);
         let found = self.0.circle().covering_courtyard(point, minutes).await?;
         Ok(Response::new(match found {
-            Some(reached) => {
-                let crate::circle::Place::Courtyard(unit) = &reached.place;
-                pb::CoveringCourtyardResponse {
-                    found: true,
-                    courtyard: Some(to_proto(unit)),
-                    walking_minutes: reached.minutes,
-                    distance_m: reached.distance_m,
-                }
-            }
+            Some(reached) => pb::CoveringCourtyardResponse {
+                found: true,
+                courtyard: Some(to_proto(reached.place.unit())),
+                walking_minutes: reached.minutes,
+                distance_m: reached.distance_m,
+            },
             None => pb::CoveringCourtyardResponse::default(),
         }))
     }

@@ -7,6 +7,7 @@ use tongxin_platform::geo::Coordinates;
 use tongxin_platform::graphql::ContextExt;
 
 use super::org::{Location, OrgUnitNode};
+use super::venue::{VenueKindGql, VenueNode, load_venue};
 use crate::circle::{Coverage, Place, Reached};
 use crate::domain::DomainError;
 use crate::domain::org::{OrgUnitId, UnitKind};
@@ -22,13 +23,6 @@ pub enum TravelMode {
     Walk,
 }
 
-/// What kind of place was reached.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum PlaceKind {
-    /// A courtyard (小院) with its lecture venue.
-    Courtyard,
-}
-
 /// A place within reach of a point.
 pub struct ReachedPlace(Reached);
 
@@ -39,10 +33,19 @@ impl ReachedPlace {
         self.0.place.name()
     }
 
-    /// What kind of place it is.
-    async fn kind(&self) -> PlaceKind {
-        match self.0.place {
-            Place::Courtyard(_) => PlaceKind::Courtyard,
+    /// What kind of place it is (a courtyard without a registered venue counts as a
+    /// courtyard venue).
+    async fn kind(&self) -> VenueKindGql {
+        self.0.place.kind().into()
+    }
+
+    /// The venue, when the place is a registered venue.
+    async fn venue(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VenueNode>> {
+        match &self.0.place {
+            Place::Venue(venue, _) => {
+                load_venue(ctx, crate::domain::venue::VenueId(venue.id)).await
+            }
+            Place::Courtyard(_) => Ok(None),
         }
     }
 
@@ -55,11 +58,9 @@ impl ReachedPlace {
         }
     }
 
-    /// The org unit the place belongs to (for a courtyard: the courtyard itself).
+    /// The org unit the place belongs to (for a courtyard venue: the courtyard).
     async fn org_unit(&self) -> OrgUnitNode {
-        match &self.0.place {
-            Place::Courtyard(unit) => OrgUnitNode(unit.clone()),
-        }
+        OrgUnitNode(self.0.place.unit().clone())
     }
 
     /// Walking time in minutes (distance × detour factor ÷ walking speed).

@@ -127,6 +127,8 @@ impl Venues {
         };
         venues::insert_by(&txn, &venue, &actor.subject).await?;
         txn.commit().await.map_err(classify)?;
+        // Venues are places of the 15-minute circle.
+        self.circle.invalidate();
         tracing::info!(venue_id = %venue.id, unit = %unit.path, "venue created");
         Ok(venue)
     }
@@ -218,6 +220,8 @@ impl Venues {
         }
         venues::update(&txn, &current).await?;
         txn.commit().await.map_err(classify)?;
+        // Venues are places of the 15-minute circle.
+        self.circle.invalidate();
         tracing::info!("venue updated");
         Ok(current)
     }
@@ -242,6 +246,8 @@ impl Venues {
             venues::update(&txn, &current).await?;
         }
         txn.commit().await.map_err(classify)?;
+        // Venues are places of the 15-minute circle.
+        self.circle.invalidate();
         tracing::info!("venue archived");
         Ok(current)
     }

@@ -308,3 +308,15 @@ pub async fn move_subtree<C: ConnectionTrait>(
         .map_err(classify)?;
     Ok(result.rows_affected())
 }
+
+/// Every unit, ordered by path (demo seeding and tools; a district has a few hundred).
+pub async fn all<C: ConnectionTrait>(conn: &C) -> Result<Vec<OrgUnit>, DbError> {
+    Entity::find()
+        .order_by_asc(Column::Path)
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(OrgUnit::try_from)
+        .collect()
+}

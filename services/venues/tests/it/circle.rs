@@ -119,6 +119,37 @@ async fn walking_time_ranking_matches_hand_computed_distances() {
         .await;
     assert!(nobody["data"]["coveringCourtyard"].is_null(), "{nobody}");
 
+    // A registered park 0.002° north (222.39 m → 3.61 min) joins the circle, as a venue.
+    let c1 = app
+        .graphql(
+            None,
+            r#"{ coveringCourtyard(lat: 30.0, lon: 105.0) { orgUnit { id } } }"#,
+            json!({}),
+        )
+        .await["data"]["coveringCourtyard"]["orgUnit"]["id"]
+        .as_str()
+        .expect("c1 id")
+        .to_owned();
+    let park = app
+        .graphql(
+            Some(&staff),
+            r#"mutation($u: ID!) { createVenue(input: { kind: PARK, name: "测试公园", orgUnitId: $u,
+                location: { lat: 30.002, lon: 105.0 }, capacity: 300 }) { id } }"#,
+            json!({ "u": c1 }),
+        )
+        .await;
+    assert!(park["errors"].is_null(), "{park}");
+    let with_park = app
+        .graphql(None, r#"{ venuesWithin(lat: 30.0, lon: 105.0, minutes: 15) { kind walkingMinutes venue { name } } }"#, json!({}))
+        .await;
+    let places = with_park["data"]["venuesWithin"].as_array().expect("list");
+    assert_eq!(places.len(), 2, "{with_park}");
+    assert_eq!(places[1]["kind"], "PARK");
+    assert_eq!(places[1]["venue"]["name"], "测试公园");
+    assert!(
+        (places[1]["walkingMinutes"].as_f64().expect("minutes") - 222.39 * 1.3 / 80.0).abs() < 0.01
+    );
+
     // A hilly district: 3.6 km/h (60 m/min) × 1.5 puts c2 at 27.8 minutes.
     let set = app
         .graphql(Some(&staff), r#"mutation { setWalkingSettings(district: "t", speedKmh: 3.6, detourFactor: 1.5) { speedKmh } }"#, json!({}))
@@ -127,7 +158,13 @@ async fn walking_time_ranking_matches_hand_computed_distances() {
     let hilly = app
         .graphql(None, WITHIN, json!({ "lat": 30.0, "m": 20.0 }))
         .await;
-    assert_eq!(names(&hilly["data"]["venuesWithin"]).len(), 1, "{hilly}");
+    let hilly = names(&hilly["data"]["venuesWithin"]);
+    assert_eq!(
+        hilly.len(),
+        2,
+        "c1 and the park (5.56 min), not c2: {hilly:?}"
+    );
+    assert!(hilly.iter().all(|(path, _)| path == "/t/i/s/c1"));
     let bad = app
         .graphql(Some(&staff), r#"mutation { setWalkingSettings(district: "t", speedKmh: -1, detourFactor: 1.5) { speedKmh } }"#, json!({}))
         .await;
