@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let settings = TelemetrySettings {
                 format: LogFormat::Pretty,
-                level: "info,sqlx=warn".to_owned(),
+                level: "info,sqlx=warn,sea_orm_migration=warn".to_owned(),
             };
             let _telemetry = tongxin_platform::telemetry::init(&settings, "tongxin")?;
             let shutdown = tongxin_platform::shutdown::token_on_signal();
