@@ -16,10 +16,16 @@ pub mod tongxin {
             tonic::include_proto!("tongxin.venues.v1");
         }
     }
+    pub mod volunteers {
+        pub mod v1 {
+            tonic::include_proto!("tongxin.volunteers.v1");
+        }
+    }
 }
 
 pub use tongxin::events::v1 as events;
 pub use tongxin::venues::v1 as venues;
+pub use tongxin::volunteers::v1 as volunteers;
 
 /// The encoded `FileDescriptorSet` of every package, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tongxin_descriptor");

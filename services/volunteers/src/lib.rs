@@ -1,5 +1,29 @@
-//! The volunteers service. So far its domain only: value types (ID-card numbers, phones,
-//! PII encryption, scopes, star thresholds, ledger hours, weekly availability, skills) and
-//! candidate matching. The store, GraphQL, gRPC and consumers follow in the volunteers issue.
+//! The volunteers service. This slice is the registry: registering a volunteer (ID-card
+//! number encrypted with AES-GCM plus a keyed hash for uniqueness, phone encrypted too),
+//! reading them back with the phone masked by scope, the `volunteer_registered` event, the
+//! `volunteers` subgraph and `tongxin.volunteers.v1.VolunteerService` (GetVolunteer,
+//! BatchGetVolunteers). Teams, the hours ledger, stars, matching and import follow.
 
+pub mod app;
 pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod grpc;
+pub mod migration;
+pub mod service;
+pub mod settings;
+pub mod store;
+
+pub use app::{App, Shared};
+pub use settings::{PiiSettings, VolunteersSettings};
+
+/// Default settings: HTTP on 8082, gRPC on 9082, the `tongxin_volunteers` PostgreSQL
+/// database, and no PII keys (they must be configured; `tongxin run` generates them).
+pub fn default_settings() -> VolunteersSettings {
+    VolunteersSettings::on_ports(
+        8082,
+        9082,
+        "postgres://postgres@127.0.0.1:5432/tongxin_volunteers",
+    )
+}

@@ -1,0 +1,39 @@
+//! The volunteers subgraph: thin resolvers that parse input, call [`Volunteers`], and batch
+//! entity lookups with a DataLoader.
+
+mod volunteer;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+
+use crate::service::Volunteers;
+
+pub use volunteer::{Mutation, Query, VolunteerLoader};
+
+/// The volunteers subgraph schema.
+pub type VolunteersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .enable_federation()
+        .limit_depth(16)
+        .limit_complexity(5_000)
+}
+
+/// The schema with its data.
+pub fn schema(volunteers: Volunteers) -> VolunteersSchema {
+    builder()
+        .data(DataLoader::new(
+            VolunteerLoader(volunteers.clone()),
+            tokio::spawn,
+        ))
+        .data(volunteers)
+        .finish()
+}
+
+/// The subgraph SDL as the router composes it (`tongxin schema volunteers`).
+pub fn sdl() -> String {
+    builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().federation().compose_directive())
+}

@@ -1,0 +1,351 @@
+//! The registry in GraphQL: `Volunteer` (an entity keyed by `id`), `volunteer`,
+//! `volunteers`, `myVolunteerRecord`, `registerVolunteer`.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use tongxin_platform::ApiError;
+use tongxin_platform::graphql::ContextExt;
+use uuid::Uuid;
+
+use crate::domain::VolunteerId;
+use crate::domain::matching::VolunteerStatus;
+use crate::error::VolunteersError;
+use crate::service::{Caller, NewVolunteer, VolunteerView, Volunteers};
+use crate::store::volunteers::{self, Model};
+
+/// Whether a volunteer takes assignments.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "VolunteerStatus")]
+pub enum VolunteerStatusGql {
+    /// Takes assignments.
+    Active,
+    /// Temporarily not taking assignments; the record is kept.
+    Paused,
+    /// No longer a volunteer; the record is kept for the service history.
+    Left,
+}
+
+impl From<VolunteerStatusGql> for VolunteerStatus {
+    fn from(s: VolunteerStatusGql) -> Self {
+        match s {
+            VolunteerStatusGql::Active => Self::Active,
+            VolunteerStatusGql::Paused => Self::Paused,
+            VolunteerStatusGql::Left => Self::Left,
+        }
+    }
+}
+
+fn status_gql(stored: &str) -> VolunteerStatusGql {
+    match stored {
+        "paused" => VolunteerStatusGql::Paused,
+        "left" => VolunteerStatusGql::Left,
+        _ => VolunteerStatusGql::Active,
+    }
+}
+
+/// Gender as encoded in the ID-card number.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Gender {
+    /// 男
+    Male,
+    /// 女
+    Female,
+}
+
+/// A registered volunteer. The phone is masked (138****1234) unless the caller is the
+/// volunteer themself or staff whose scope covers the home unit; the ID-card number is
+/// only ever shown masked.
+pub struct VolunteerNode(pub VolunteerView);
+
+/// Home location of a volunteer (WGS-84 degrees).
+#[derive(async_graphql::SimpleObject, Clone, Copy)]
+#[graphql(name = "VolunteerLocation")]
+pub struct VolunteerLocation {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+/// A registered volunteer. Other subgraphs reference it by `id`.
+#[Object(name = "Volunteer")]
+impl VolunteerNode {
+    /// Internal id (UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.row.id.to_string())
+    }
+
+    /// The unified public volunteer number (not the ID-card number).
+    async fn volunteer_no(&self) -> &str {
+        &self.0.row.volunteer_no
+    }
+
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.row.name
+    }
+
+    /// Gender, from the ID-card number.
+    async fn gender(&self) -> Gender {
+        if self.0.row.gender == "female" {
+            Gender::Female
+        } else {
+            Gender::Male
+        }
+    }
+
+    /// The ID-card number with the 16 middle characters hidden; never in full.
+    async fn id_card_number_masked(&self) -> &str {
+        &self.0.id_card_masked
+    }
+
+    /// Mobile phone: in full for the volunteer and staff in scope, otherwise 138****1234.
+    async fn phone(&self) -> &str {
+        self.0.phone.as_str()
+    }
+
+    /// Whether `phone` is masked for this caller.
+    async fn phone_masked(&self) -> bool {
+        self.0.phone.is_masked()
+    }
+
+    /// Id of the home org unit (owned by the venues service).
+    async fn home_unit_id(&self) -> ID {
+        ID(self.0.row.home_unit_id.to_string())
+    }
+
+    /// Path of the home org unit, e.g. `/rc/changyuan/hongqiao`.
+    async fn home_unit_path(&self) -> &str {
+        &self.0.row.home_unit_path
+    }
+
+    /// Home location.
+    async fn location(&self) -> VolunteerLocation {
+        VolunteerLocation {
+            lat: self.0.row.lat,
+            lon: self.0.row.lon,
+        }
+    }
+
+    /// Skill codes from the managed catalog, e.g. `legal`, `elder_care`.
+    async fn skills(&self) -> &[String] {
+        &self.0.skills
+    }
+
+    /// Weekly availability in canonical text, e.g. `Sat 09:00-12:00`.
+    async fn availability(&self) -> &str {
+        &self.0.row.availability
+    }
+
+    /// Registry status.
+    async fn status(&self) -> VolunteerStatusGql {
+        status_gql(&self.0.row.status)
+    }
+
+    /// When the volunteer consented to the registration (RFC 3339).
+    async fn consent_at(&self) -> String {
+        self.0.row.consent_at.to_rfc3339()
+    }
+
+    /// Whether a guardian's consent is on record (required under 14).
+    async fn has_guardian_consent(&self) -> bool {
+        self.0.row.guardian_consent.is_some()
+    }
+
+    /// When registered (RFC 3339).
+    async fn registered_at(&self) -> String {
+        self.0.row.created_at.to_rfc3339()
+    }
+}
+
+/// Loads volunteer rows by id in one query per batch; masking is applied per caller after.
+pub struct VolunteerLoader(pub Volunteers);
+
+impl Loader<Uuid> for VolunteerLoader {
+    type Value = Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Model>, Self::Error> {
+        let rows = volunteers::get_many(self.0.db(), keys)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, ApiError> {
+    Uuid::parse_str(id.as_str())
+        .map(VolunteerId)
+        .map_err(|_| ApiError::bad_input(format!("{field}: not a volunteer id")))
+}
+
+async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
+    let volunteers = ctx.data::<Volunteers>()?.clone();
+    let caller = volunteers.caller(ctx.maybe_principal()).await?;
+    Ok((volunteers, caller))
+}
+
+async fn load(ctx: &Context<'_>, id: VolunteerId) -> async_graphql::Result<Option<VolunteerNode>> {
+    let (volunteers, caller) = caller(ctx).await?;
+    let loader = ctx.data::<DataLoader<VolunteerLoader>>()?;
+    match loader.load_one(id.0).await? {
+        Some(row) => Ok(Some(VolunteerNode(volunteers.view(&caller, row)?))),
+        None => Ok(None),
+    }
+}
+
+/// The root query of the volunteers subgraph.
+#[derive(Default)]
+pub struct Query;
+
+#[Object(name = "Query")]
+impl Query {
+    /// One volunteer; anyone may ask, personal data is masked by the caller's scope.
+    async fn volunteer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<VolunteerNode>> {
+        load(ctx, volunteer_id(&id, "id")?).await
+    }
+
+    /// The caller's own volunteer record (self-registered accounts); null if none.
+    async fn my_volunteer_record(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VolunteerNode>> {
+        ctx.principal()?;
+        let (volunteers, caller) = caller(ctx).await?;
+        Ok(volunteers.my_record(&caller).await?.map(VolunteerNode))
+    }
+
+    /// Volunteers for staff, within their scope, ordered by id.
+    async fn volunteers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only volunteers of this unit and below (default: your whole scope); must be in your scope.")]
+        unit_path: Option<String>,
+        #[graphql(desc = "Only volunteers with this skill (code or label).")] skill: Option<String>,
+        #[graphql(desc = "Only volunteers with this status.")] status: Option<VolunteerStatusGql>,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Connection<OpaqueCursor<Uuid>, VolunteerNode, EmptyFields, EmptyFields>>
+    {
+        ctx.principal()?;
+        let (volunteers, caller) = caller(ctx).await?;
+        let after = match after {
+            Some(cursor) => Some(
+                OpaqueCursor::<Uuid>::decode_cursor(&cursor)
+                    .map_err(|_| ApiError::bad_input("after: not a cursor from this field"))?
+                    .0,
+            ),
+            None => None,
+        };
+        let first = match first {
+            Some(f) if f < 1 => return Err(ApiError::bad_input("first: must be at least 1").into()),
+            Some(f) => Some(u64::try_from(f).unwrap_or(1)),
+            None => None,
+        };
+        let (views, more) = volunteers
+            .list(
+                &caller,
+                unit_path.as_deref(),
+                skill.as_deref(),
+                status.map(Into::into),
+                after,
+                first,
+            )
+            .await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|v| Edge::new(OpaqueCursor(v.row.id), VolunteerNode(v))),
+        );
+        Ok(connection)
+    }
+
+    /// Federation: resolves `Volunteer` references from other subgraphs (batched).
+    #[graphql(entity)]
+    async fn find_volunteer_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<VolunteerNode>> {
+        load(ctx, volunteer_id(&id, "id")?).await
+    }
+}
+
+/// A home location given by a client.
+#[derive(InputObject)]
+#[graphql(name = "VolunteerLocationInput")]
+pub struct VolunteerLocationInput {
+    /// Latitude, -90 to 90.
+    pub lat: f64,
+    /// Longitude, -180 to 180.
+    pub lon: f64,
+}
+
+/// A new volunteer.
+#[derive(InputObject)]
+pub struct RegisterVolunteerInput {
+    /// Name, 1 to 50 characters.
+    pub name: String,
+    /// The 18-character resident ID-card number; stored encrypted, never shown in full.
+    pub id_card_number: String,
+    /// Mobile phone, 11 digits (spaces, dashes and +86 are accepted).
+    pub phone: String,
+    /// Home org unit id (from the venues service).
+    pub home_unit_id: ID,
+    /// Home org unit path, e.g. `/rc/changyuan/hongqiao`.
+    pub home_unit_path: String,
+    /// Home location.
+    pub location: VolunteerLocationInput,
+    /// Skills from the managed catalog (codes or Chinese labels).
+    #[graphql(default)]
+    pub skills: Vec<String>,
+    /// Weekly availability, e.g. `Sat,Sun 09:00-12:00; Mon-Fri 18:00-21:00`.
+    #[graphql(default)]
+    pub availability: String,
+    /// The volunteer consents to the registration; must be true.
+    pub consent: bool,
+    /// The guardian's consent record (who gave it and how); required under 14.
+    pub guardian_consent: Option<String>,
+}
+
+/// The root mutation of the volunteers subgraph.
+#[derive(Default)]
+pub struct Mutation;
+
+#[Object(name = "Mutation")]
+impl Mutation {
+    /// Registers a volunteer: staff whose scope covers the home unit, or a citizen or
+    /// volunteer account registering itself. A second registration of the same ID-card
+    /// number is a CONFLICT.
+    async fn register_volunteer(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterVolunteerInput,
+    ) -> async_graphql::Result<VolunteerNode> {
+        let actor = ctx.principal()?.clone();
+        let volunteers = ctx.data::<Volunteers>()?;
+        let home_unit_id = Uuid::parse_str(input.home_unit_id.as_str())
+            .map_err(|_| ApiError::bad_input("home_unit_id: not a unit id"))?;
+        let view = volunteers
+            .register(
+                &actor,
+                NewVolunteer {
+                    name: input.name,
+                    id_card_number: input.id_card_number,
+                    phone: input.phone,
+                    home_unit_id,
+                    home_unit_path: input.home_unit_path,
+                    lat: input.location.lat,
+                    lon: input.location.lon,
+                    skills: input.skills,
+                    availability: input.availability,
+                    consent: input.consent,
+                    guardian_consent: input.guardian_consent,
+                },
+            )
+            .await
+            .map_err(|e: VolunteersError| async_graphql::Error::from(e))?;
+        Ok(VolunteerNode(view))
+    }
+}

@@ -1,0 +1,93 @@
+//! The volunteers gRPC server: translate, call [`Volunteers`], translate back.
+
+use tongxin_platform::grpc::principal;
+use tongxin_proto::volunteers as pb;
+use tongxin_proto::volunteers::volunteer_service_server::{
+    VolunteerService, VolunteerServiceServer,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::domain::{DomainError, VolunteerId};
+use crate::error::VolunteersError;
+use crate::service::{VolunteerView, Volunteers};
+
+/// The most ids one `BatchGetVolunteers` may ask for.
+pub const MAX_BATCH: usize = 1000;
+
+/// `tongxin.volunteers.v1.VolunteerService`.
+pub struct VolunteerGrpc(pub Volunteers);
+
+/// The tonic service, ready to add to routes.
+pub fn volunteer_service(volunteers: Volunteers) -> VolunteerServiceServer<VolunteerGrpc> {
+    VolunteerServiceServer::new(VolunteerGrpc(volunteers))
+}
+
+/// The fully-qualified names for the health service.
+pub const SERVICE_NAMES: &[&str] = &["tongxin.volunteers.v1.VolunteerService"];
+
+fn parse_id(id: &str, field: &'static str) -> Result<Uuid, Status> {
+    Uuid::parse_str(id)
+        .map_err(|_| VolunteersError::from(DomainError::invalid(field, "not a volunteer id")).into())
+}
+
+/// The protobuf form of a view (already masked for the caller).
+pub fn to_proto(v: VolunteerView) -> pb::Volunteer {
+    pb::Volunteer {
+        id: v.row.id.to_string(),
+        volunteer_no: v.row.volunteer_no,
+        name: v.row.name,
+        home_unit_id: v.row.home_unit_id.to_string(),
+        home_unit_path: v.row.home_unit_path,
+        lat: v.row.lat,
+        lon: v.row.lon,
+        skills: v.skills,
+        availability: v.row.availability,
+        status: v.row.status,
+        phone_masked: v.phone.is_masked(),
+        phone: v.phone.as_str().to_owned(),
+    }
+}
+
+#[tonic::async_trait]
+impl VolunteerService for VolunteerGrpc {
+    #[tracing::instrument(skip_all)]
+    async fn get_volunteer(
+        &self,
+        request: Request<pb::GetVolunteerRequest>,
+    ) -> Result<Response<pb::Volunteer>, Status> {
+        let caller = self.0.caller(principal(&request)?.as_ref()).await?;
+        let id = parse_id(&request.get_ref().id, "id")?;
+        let view = self
+            .0
+            .volunteer(&caller, VolunteerId(id))
+            .await?
+            .ok_or_else(|| VolunteersError::NotFound(format!("volunteer {id} does not exist")))?;
+        Ok(Response::new(to_proto(view)))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().ids.len()))]
+    async fn batch_get_volunteers(
+        &self,
+        request: Request<pb::BatchGetVolunteersRequest>,
+    ) -> Result<Response<pb::BatchGetVolunteersResponse>, Status> {
+        let caller = self.0.caller(principal(&request)?.as_ref()).await?;
+        let req = request.into_inner();
+        if req.ids.len() > MAX_BATCH {
+            return Err(VolunteersError::from(DomainError::invalid(
+                "ids",
+                format!("at most {MAX_BATCH} per call"),
+            ))
+            .into());
+        }
+        let ids = req
+            .ids
+            .iter()
+            .map(|id| parse_id(id, "ids"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let views = self.0.volunteers_by_id(&caller, &ids).await?;
+        Ok(Response::new(pb::BatchGetVolunteersResponse {
+            volunteers: views.into_iter().map(to_proto).collect(),
+        }))
+    }
+}

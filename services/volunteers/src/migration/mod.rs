@@ -1,0 +1,17 @@
+//! The volunteers schema, one file per change, append-only.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000100_volunteers;
+
+/// Platform tables first, then ours.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut all = tongxin_platform::events::migration::migrations();
+        all.push(Box::new(m20261128_000100_volunteers::Migration));
+        all
+    }
+}

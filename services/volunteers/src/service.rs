@@ -1,0 +1,454 @@
+//! The registry operations, shared by the GraphQL and gRPC front doors.
+//!
+//! Who may do what (decided here, once):
+//! - **register**: staff (or admin) whose scope covers the home unit register anyone there;
+//!   a principal with the `volunteer` or `citizen` role registers themself, and their token
+//!   subject is stored with the record (one record per account).
+//! - **read one**: anyone, including anonymous callers; the phone is masked and the ID-card
+//!   number is always masked, unless the caller is the volunteer themself (token subject ==
+//!   the record's subject) or staff whose scope covers the home unit (phone in full; the
+//!   ID-card number stays masked for everyone).
+//! - **list**: staff only, within their scope.
+//!
+//! A staff scope is the path of the principal's `unit`, looked up in `known_units` (units
+//! this service has learnt; see [`crate::store::known_units`]). An unknown unit gives no
+//! scope. This slice does not call venues over gRPC to check the home unit: the caller
+//! gives its id and path, the path is parsed with [`UnitPath`], and when the unit is known
+//! the two must agree.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::db::{DbError, classify};
+use tongxin_platform::events::outbox::{self, OutboxWaker};
+use tongxin_platform::geo::Coordinates;
+use uuid::Uuid;
+
+use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
+use crate::domain::crypto::PiiCipher;
+use crate::domain::id_card::IdCardNumber;
+use crate::domain::matching::VolunteerStatus;
+use crate::domain::phone::Phone;
+use crate::domain::scope::{PhoneView, UnitPath, Viewer};
+use crate::domain::skills::SkillCatalog;
+use crate::domain::{DomainError, VolunteerId};
+use crate::error::VolunteersError;
+use crate::events;
+use crate::store::known_units;
+use crate::store::volunteers::{self, Filter, Model};
+
+/// Under this age a guardian's consent is required.
+pub const GUARDIAN_CONSENT_UNDER: u32 = 14;
+/// The page size when the caller gives none, and the most a caller may ask for.
+pub const DEFAULT_PAGE: u64 = 50;
+/// See [`DEFAULT_PAGE`].
+pub const MAX_PAGE: u64 = 500;
+
+/// A registration before parsing.
+#[derive(Debug, Clone)]
+pub struct NewVolunteer {
+    /// Name.
+    pub name: String,
+    /// The 18-character ID-card number.
+    pub id_card_number: String,
+    /// Mobile phone.
+    pub phone: String,
+    /// Home org unit id.
+    pub home_unit_id: Uuid,
+    /// Home org unit path.
+    pub home_unit_path: String,
+    /// Home latitude.
+    pub lat: f64,
+    /// Home longitude.
+    pub lon: f64,
+    /// Skill codes or labels from the catalog.
+    pub skills: Vec<String>,
+    /// Weekly availability text, e.g. `Sat,Sun 09:00-12:00`.
+    pub availability: String,
+    /// The volunteer consents to the registration and its data processing.
+    pub consent: bool,
+    /// The guardian's consent record (who, how), required under 14.
+    pub guardian_consent: Option<String>,
+}
+
+/// A volunteer as one caller may see them.
+#[derive(Debug, Clone)]
+pub struct VolunteerView {
+    /// The stored row (ciphertexts are never shown).
+    pub row: Model,
+    /// Phone, full or masked for this caller.
+    pub phone: PhoneView,
+    /// ID-card number, always masked.
+    pub id_card_masked: String,
+    /// Skill codes.
+    pub skills: Vec<String>,
+}
+
+impl VolunteerView {
+    /// Typed id.
+    pub fn id(&self) -> VolunteerId {
+        VolunteerId(self.row.id)
+    }
+}
+
+/// Who is asking, resolved once per request.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    subject: Option<String>,
+    staff_scope: Option<UnitPath>,
+}
+
+impl Caller {
+    /// How this caller views the volunteer `row`.
+    fn viewer(&self, row: &Model) -> Viewer {
+        if self.subject.is_some() && self.subject == row.subject {
+            return Viewer::Themselves;
+        }
+        match &self.staff_scope {
+            Some(path) => Viewer::Staff(path.clone()),
+            None => Viewer::Other,
+        }
+    }
+
+    /// The staff scope, if any.
+    pub fn staff_scope(&self) -> Option<&UnitPath> {
+        self.staff_scope.as_ref()
+    }
+}
+
+/// The registry over its database.
+#[derive(Clone)]
+pub struct Volunteers {
+    db: DatabaseConnection,
+    waker: OutboxWaker,
+    cipher: Arc<PiiCipher>,
+    catalog: Arc<SkillCatalog>,
+}
+
+impl Volunteers {
+    /// Operations over `db`, protecting PII with `cipher`, waking the outbox after commits.
+    pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: PiiCipher) -> Self {
+        Self {
+            db,
+            waker,
+            cipher: Arc::new(cipher),
+            catalog: Arc::new(SkillCatalog::default()),
+        }
+    }
+
+    /// The database, for loaders.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The skill catalog.
+    pub fn catalog(&self) -> &SkillCatalog {
+        &self.catalog
+    }
+
+    /// Records the path of an org unit (seeding, tests; later the venues unit events).
+    pub async fn remember_unit(&self, id: Uuid, path: &str) -> Result<(), VolunteersError> {
+        let path = UnitPath::parse(path)?;
+        known_units::remember(&self.db, id, path.as_str()).await?;
+        Ok(())
+    }
+
+    /// Resolves a principal (or none) into what the masking and scope rules need.
+    pub async fn caller(&self, principal: Option<&Principal>) -> Result<Caller, VolunteersError> {
+        let Some(p) = principal else {
+            return Ok(Caller::default());
+        };
+        let staff_scope = match (p.is_staff(), p.unit) {
+            (true, Some(unit)) => known_units::path_of(&self.db, unit)
+                .await?
+                .and_then(|path| UnitPath::parse(&path).ok()),
+            _ => None,
+        };
+        Ok(Caller {
+            subject: Some(p.subject.clone()),
+            staff_scope,
+        })
+    }
+
+    /// Registers a volunteer and publishes `tongxin.volunteers.volunteer_registered`.
+    ///
+    /// Everything is parsed before the database is touched, so bad input stores nothing; a
+    /// second registration of the same ID-card number is a CONFLICT decided by the unique
+    /// index on its keyed hash, so two concurrent registrations cannot both win.
+    #[tracing::instrument(skip_all, fields(actor = %actor.subject))]
+    pub async fn register(
+        &self,
+        actor: &Principal,
+        input: NewVolunteer,
+    ) -> Result<VolunteerView, VolunteersError> {
+        let today = local_today(CHINA_STANDARD_TIME);
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 50 {
+            return Err(DomainError::invalid("name", "must have 1 to 50 characters").into());
+        }
+        let id_card = IdCardNumber::parse_on(&input.id_card_number, today)?;
+        let phone = Phone::parse(&input.phone)?;
+        let home = UnitPath::parse(&input.home_unit_path)
+            .map_err(|e| rename_field(e, "home_unit_path"))?;
+        let location = Coordinates::parse(input.lat, input.lon)
+            .map_err(|e| DomainError::invalid("location", e.to_string()))?;
+        let skills = self.catalog.parse_set(&input.skills)?;
+        let availability = Availability::parse(&input.availability)?;
+        if !input.consent {
+            return Err(DomainError::invalid("consent", "the volunteer's consent is required").into());
+        }
+        let guardian_consent = input
+            .guardian_consent
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty());
+        if id_card.age_on(today) < GUARDIAN_CONSENT_UNDER && guardian_consent.is_none() {
+            return Err(DomainError::invalid(
+                "guardian_consent",
+                format!("required for a volunteer under {GUARDIAN_CONSENT_UNDER}"),
+            )
+            .into());
+        }
+
+        // Who registers whom.
+        let caller = self.caller(Some(actor)).await?;
+        let subject = if actor.is_staff() {
+            match caller.staff_scope() {
+                Some(scope) if scope.covers(&home) => None,
+                _ => {
+                    return Err(VolunteersError::Forbidden(
+                        "the home unit is outside your scope".to_owned(),
+                    ));
+                }
+            }
+        } else if actor.has_role(Role::Volunteer) || actor.has_role(Role::Citizen) {
+            Some(actor.subject.clone())
+        } else {
+            return Err(VolunteersError::Forbidden(
+                "only staff in scope or the person themself may register a volunteer".to_owned(),
+            ));
+        };
+
+        let id = Uuid::now_v7();
+        let row = Model {
+            id,
+            volunteer_no: volunteer_number(home.district()),
+            subject,
+            name: name.to_owned(),
+            gender: id_card.gender().as_str().to_owned(),
+            birth_date: id_card.birth_date(),
+            id_card_cipher: self.cipher.encrypt(id_card.expose())?,
+            id_card_hash: self.cipher.keyed_hash(id_card.expose()).to_vec(),
+            phone_cipher: self.cipher.encrypt(phone.expose())?,
+            home_unit_id: input.home_unit_id,
+            home_unit_path: home.as_str().to_owned(),
+            lat: location.lat(),
+            lon: location.lon(),
+            skills: skills_text(&self.catalog.codes(skills)),
+            availability: availability.to_string(),
+            status: VolunteerStatus::Active.as_str().to_owned(),
+            consent_at: Utc::now(),
+            guardian_consent,
+            created_at: Utc::now(),
+            created_by: actor.subject.clone(),
+        };
+
+        let txn = self.db.begin().await.map_err(classify)?;
+        if let Some(known) = known_units::path_of(&txn, input.home_unit_id).await?
+            && known != row.home_unit_path
+        {
+            return Err(DomainError::invalid(
+                "home_unit_path",
+                "does not match the path of home_unit_id",
+            )
+            .into());
+        }
+        volunteers::insert(&txn, row.clone())
+            .await
+            .map_err(|e| match e {
+                DbError::Conflict(detail) if detail.contains("subject") => {
+                    VolunteersError::Conflict("this account already has a volunteer record".to_owned())
+                }
+                DbError::Conflict(_) => DomainError::Duplicate {
+                    field: "id_card_number",
+                }
+                .into(),
+                other => other.into(),
+            })?;
+        outbox::enqueue(
+            &txn,
+            events::VOLUNTEER_REGISTERED,
+            events::SOURCE,
+            events::volunteer_registered(&row, &actor.subject),
+        )
+        .await?;
+        txn.commit().await.map_err(|e| match classify(e) {
+            DbError::Conflict(_) => VolunteersError::from(DomainError::Duplicate {
+                field: "id_card_number",
+            }),
+            other => other.into(),
+        })?;
+        self.waker.wake();
+        tracing::info!(volunteer_id = %row.id, volunteer_no = %row.volunteer_no, "volunteer registered");
+        let caller = Caller {
+            subject: Some(actor.subject.clone()),
+            staff_scope: caller.staff_scope,
+        };
+        self.view(&caller, row)
+    }
+
+    /// One volunteer as `caller` may see them.
+    pub async fn volunteer(
+        &self,
+        caller: &Caller,
+        id: VolunteerId,
+    ) -> Result<Option<VolunteerView>, VolunteersError> {
+        match volunteers::get(&self.db, id.0).await? {
+            Some(row) => Ok(Some(self.view(caller, row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Many volunteers by id in one query, as `caller` may see them; unknown ids are left out.
+    pub async fn volunteers_by_id(
+        &self,
+        caller: &Caller,
+        ids: &[Uuid],
+    ) -> Result<Vec<VolunteerView>, VolunteersError> {
+        volunteers::get_many(&self.db, ids)
+            .await?
+            .into_iter()
+            .map(|row| self.view(caller, row))
+            .collect()
+    }
+
+    /// The caller's own record (self-registered volunteers).
+    pub async fn my_record(&self, caller: &Caller) -> Result<Option<VolunteerView>, VolunteersError> {
+        let Some(subject) = &caller.subject else {
+            return Err(VolunteersError::Unauthenticated);
+        };
+        match volunteers::by_subject(&self.db, subject).await? {
+            Some(row) => Ok(Some(self.view(caller, row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A page of volunteers for staff: within `unit_path` (default: the whole scope), which
+    /// must lie inside the caller's scope. Returns the page and whether more follow.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        unit_path: Option<&str>,
+        skill: Option<&str>,
+        status: Option<VolunteerStatus>,
+        after: Option<Uuid>,
+        first: Option<u64>,
+    ) -> Result<(Vec<VolunteerView>, bool), VolunteersError> {
+        let Some(scope) = caller.staff_scope() else {
+            return Err(VolunteersError::Forbidden(
+                "listing volunteers needs a staff scope".to_owned(),
+            ));
+        };
+        let under = match unit_path {
+            Some(p) => UnitPath::parse(p)?,
+            None => scope.clone(),
+        };
+        if !scope.covers(&under) {
+            return Err(VolunteersError::Forbidden(
+                "unit_path is outside your scope".to_owned(),
+            ));
+        }
+        let skill = skill
+            .map(|s| {
+                let parsed = self.catalog.parse(s)?;
+                Ok::<_, DomainError>(self.catalog.code(parsed).unwrap_or_default().to_owned())
+            })
+            .transpose()?;
+        let filter = Filter {
+            under: Some(under.as_str().to_owned()),
+            skill,
+            status: status.map(|s| s.as_str().to_owned()),
+        };
+        let limit = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut rows = volunteers::list(&self.db, &filter, after, limit + 1).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let views = rows
+            .into_iter()
+            // Belt and braces over the LIKE in the query: whole-segment coverage only.
+            .filter(|r| UnitPath::parse(&r.home_unit_path).is_ok_and(|h| under.covers(&h)))
+            .map(|row| self.view(caller, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((views, more))
+    }
+
+    /// The view of a stored row for `caller`: phone masked unless in scope, ID-card number masked.
+    pub fn view(&self, caller: &Caller, row: Model) -> Result<VolunteerView, VolunteersError> {
+        let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
+        let id_card = IdCardNumber::parse_on(
+            &self.cipher.decrypt(&row.id_card_cipher)?,
+            NaiveDate::MAX,
+        )?;
+        let home = UnitPath::parse(&row.home_unit_path)?;
+        let phone = PhoneView::new(&phone, &caller.viewer(&row), &home);
+        let skills = row
+            .skills
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(VolunteerView {
+            id_card_masked: id_card.masked(),
+            phone,
+            skills,
+            row,
+        })
+    }
+}
+
+fn rename_field(err: DomainError, field: &'static str) -> DomainError {
+    match err {
+        DomainError::Invalid { reason, .. } => DomainError::Invalid { field, reason },
+        other => other,
+    }
+}
+
+fn skills_text(codes: &[&str]) -> String {
+    if codes.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", codes.join(","))
+    }
+}
+
+/// The public volunteer number: the district code in capitals and 16 random digits, e.g.
+/// `RC4821937705128843`. Not derived from anything personal; the unique index guards the
+/// (negligible) chance of a repeat.
+fn volunteer_number(district: &str) -> String {
+    let n = u64::from_le_bytes(
+        Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    ) % 10_000_000_000_000_000;
+    format!("{}{n:016}", district.to_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_carry_the_district_and_16_digits() {
+        let n = volunteer_number("rc");
+        assert!(n.starts_with("RC"));
+        assert_eq!(n.len(), 18);
+        assert!(n[2..].chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn skills_text_brackets_codes() {
+        assert_eq!(skills_text(&["legal", "medical"]), ",legal,medical,");
+        assert_eq!(skills_text(&[]), "");
+    }
+}

@@ -1,0 +1,54 @@
+//! `known_units`: org units (owned by venues) this service has learnt, id → path. Staff
+//! scopes are resolved against it.
+//!
+//! In this slice it learns a unit when a volunteer is registered there (the caller gives
+//! id and path) and through [`remember`] (tests, seeding). Keeping it current from the
+//! venues events `unit_created` / `unit_updated` is the next step.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use tongxin_platform::db::{DbError, classify};
+
+/// One known unit.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "known_units")]
+pub struct Model {
+    /// The unit id (as venues issued it).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Its path, e.g. `/rc/changyuan/hongqiao`.
+    pub path: String,
+}
+
+/// No relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Records (or updates) the path of unit `id`.
+pub async fn remember<C: ConnectionTrait>(conn: &C, id: Uuid, path: &str) -> Result<(), DbError> {
+    Entity::insert(ActiveModel {
+        id: Set(id),
+        path: Set(path.to_owned()),
+    })
+    .on_conflict(
+        OnConflict::column(Column::Id)
+            .update_column(Column::Path)
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The path of unit `id`, if known.
+pub async fn path_of<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<String>, DbError> {
+    Ok(Entity::find_by_id(id)
+        .one(conn)
+        .await
+        .map_err(classify)?
+        .map(|m| m.path))
+}

@@ -1,0 +1,4 @@
+//! The volunteers service's tables and queries (sea-orm).
+
+pub mod known_units;
+pub mod volunteers;

@@ -1,0 +1,198 @@
+//! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
+//! the registered event, encryption at rest.
+
+mod registry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings};
+use tongxin_testing::{TestDb, TestNats};
+use tongxin_volunteers::service::Volunteers;
+use tongxin_volunteers::{PiiSettings, VolunteersSettings};
+use uuid::Uuid;
+
+/// Org units the tests know (the volunteers service learns them through `remember_unit`).
+pub mod units {
+    use uuid::Uuid;
+    pub const CHANGYUAN: &str = "/rc/changyuan";
+    pub const HONGQIAO: &str = "/rc/changyuan/hongqiao";
+    pub const FENGGAO: &str = "/rc/fenggao";
+    pub fn id(path: &str) -> Uuid {
+        Uuid::new_v5(&Uuid::NAMESPACE_URL, path.as_bytes())
+    }
+}
+
+/// A running volunteers service with its own database, NATS and keys.
+pub struct TestApp {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub db: sea_orm::DatabaseConnection,
+    pub nats: TestNats,
+    pub volunteers: Volunteers,
+    keys: DevKeys,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _test_db: TestDb,
+    _key_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let test_db = TestDb::new().await;
+        let nats = TestNats::start().await;
+        let key_dir = tempfile::tempdir().expect("tempdir");
+        let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
+        let verifier = Arc::new(
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+        );
+        let common = CommonSettings {
+            events: EventsSettings {
+                nats_url: nats.url(),
+                relay_interval_ms: 50,
+                ..EventsSettings::default()
+            },
+            shutdown_timeout_secs: 5,
+            ..CommonSettings::default()
+        };
+        let bus = tongxin_platform::events::connect(&common.events)
+            .await
+            .expect("bus");
+        let settings = VolunteersSettings {
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+            database: DatabaseSettings::new(test_db.url()),
+            pii: PiiSettings::generate(),
+        };
+        let app = tongxin_volunteers::App::build(
+            &settings,
+            &common,
+            tongxin_volunteers::Shared { bus, verifier },
+        )
+        .await
+        .expect("build");
+        let volunteers = app.volunteers().clone();
+        for path in [units::CHANGYUAN, units::HONGQIAO, units::FENGGAO] {
+            volunteers
+                .remember_unit(units::id(path), path)
+                .await
+                .expect("unit");
+        }
+        let (http, grpc, db) = (app.http_addr(), app.grpc_addr(), app.db().clone());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+        Self {
+            http,
+            grpc,
+            db,
+            nats,
+            volunteers,
+            keys,
+            stop,
+            task: Some(task),
+            _test_db: test_db,
+            _key_dir: key_dir,
+        }
+    }
+
+    /// A staff token scoped to the unit at `path`.
+    pub fn staff(&self, path: &str) -> String {
+        self.sign("staff-".to_owned() + path, &[Role::Staff], Some(units::id(path)))
+    }
+
+    /// A citizen token for `subject`.
+    pub fn citizen(&self, subject: &str) -> String {
+        self.sign(subject.to_owned(), &[Role::Citizen], None)
+    }
+
+    fn sign(&self, subject: String, roles: &[Role], unit: Option<Uuid>) -> String {
+        self.keys
+            .sign(&TokenRequest {
+                subject: &subject,
+                roles,
+                unit,
+                district: Some("rc"),
+                issuer: "tongxin",
+                audience: "tongxin",
+                ttl: Duration::from_secs(600),
+            })
+            .expect("sign")
+    }
+
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("http://{}/graphql", self.http))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    pub async fn volunteer_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        tongxin_volunteers::store::volunteers::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count")
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("join").expect("clean stop");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A valid ID-card number from its first 17 digits (appends the check character).
+pub fn id_card(first17: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = first17
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).expect("digit") * w)
+        .sum();
+    format!("{first17}{}", char::from(CHECK[(sum % 11) as usize]))
+}
+
+pub const REGISTER: &str = r#"mutation($input: RegisterVolunteerInput!) {
+  registerVolunteer(input: $input) { id volunteerNo name phone phoneMasked idCardNumberMasked homeUnitPath skills status gender }
+}"#;
+
+/// Registration input at `path` with `id` and `phone`.
+pub fn input(id: &str, phone: &str, path: &str) -> Value {
+    json!({
+        "name": "张三",
+        "idCardNumber": id,
+        "phone": phone,
+        "homeUnitId": units::id(path).to_string(),
+        "homeUnitPath": path,
+        "location": { "lat": 29.40, "lon": 105.59 },
+        "skills": ["legal", "助老"],
+        "availability": "Sat,Sun 09:00-12:00",
+        "consent": true,
+    })
+}

@@ -1,0 +1,315 @@
+//! Registration, masking by scope, duplicates, bad input, events, gRPC.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::json;
+use tongxin_platform::auth::{Principal, Role};
+use tongxin_proto::volunteers as pb;
+use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
+
+use crate::{REGISTER, TestApp, error_code, id_card, input, units};
+
+const ID1: &str = "50015319900307123";
+const PHONE: &str = "13812345678";
+
+#[tokio::test]
+async fn registration_encrypts_at_rest_and_publishes_without_pii() {
+    let app = TestApp::spawn().await;
+    let mut events = app
+        .nats
+        .client()
+        .await
+        .subscribe("tongxin.volunteers.volunteer_registered")
+        .await
+        .expect("subscribe");
+    let id = id_card(ID1);
+    let staff = app.staff(units::CHANGYUAN);
+    let r = app
+        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .await;
+    let v = &r["data"]["registerVolunteer"];
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(v["phone"], PHONE, "staff in scope see the phone");
+    assert_eq!(v["idCardNumberMasked"], format!("5****************{}", &id[17..]));
+    assert_eq!(v["skills"], json!(["legal", "elder_care"]));
+    assert_eq!(v["gender"], "MALE");
+    assert!(v["volunteerNo"].as_str().expect("no").starts_with("RC"));
+
+    // Every column of every row, as text: neither the ID number nor the phone appears.
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT v::text AS t FROM volunteers v",
+        ))
+        .await
+        .expect("query");
+    assert_eq!(rows.len(), 1);
+    let text: String = rows[0].try_get("", "t").expect("t");
+    assert!(!text.contains(&id), "plain ID number at rest");
+    assert!(!text.contains(&id[..17]), "plain ID digits at rest");
+    assert!(!text.contains(PHONE), "plain phone at rest");
+    // bytea renders as hex: nor does the hex of the ASCII ID number.
+    let hex: String = id.bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(!text.contains(&hex), "ID number bytes at rest");
+
+    let message = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("in time")
+        .expect("event");
+    let event = tongxin_proto::events::VolunteerRegistered::decode(message.payload.clone())
+        .expect("protobuf");
+    assert_eq!(event.volunteer_id, v["id"].as_str().expect("id"));
+    assert_eq!(event.volunteer_no, v["volunteerNo"].as_str().expect("no"));
+    assert_eq!(event.home_unit_path, units::HONGQIAO);
+    assert_eq!(event.home_unit_id, units::id(units::HONGQIAO).to_string());
+    let raw = String::from_utf8_lossy(&message.payload);
+    assert!(!raw.contains(&id) && !raw.contains(PHONE) && !raw.contains("张三"));
+    app.stop().await;
+}
+
+const GET: &str = r#"query($id: ID!) { volunteer(id: $id) { phone phoneMasked idCardNumberMasked } }"#;
+
+#[tokio::test]
+async fn the_phone_is_masked_by_scope() {
+    let app = TestApp::spawn().await;
+    let id = id_card(ID1);
+    let me = app.citizen("wechat:zhangsan");
+    let r = app
+        .graphql(Some(&me), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let vid = r["data"]["registerVolunteer"]["id"].clone();
+    let masked = "138****5678";
+
+    let cases = [
+        ("anonymous", None, masked),
+        ("staff outside", Some(app.staff(units::FENGGAO)), masked),
+        ("another citizen", Some(app.citizen("wechat:lisi")), masked),
+        ("staff of the unit", Some(app.staff(units::HONGQIAO)), PHONE),
+        ("staff above", Some(app.staff(units::CHANGYUAN)), PHONE),
+        ("themself", Some(me.clone()), PHONE),
+    ];
+    for (who, token, expected) in cases {
+        let r = app.graphql(token.as_deref(), GET, json!({ "id": vid })).await;
+        let v = &r["data"]["volunteer"];
+        assert_eq!(v["phone"], expected, "{who}: {r}");
+        assert_eq!(v["phoneMasked"], expected == masked, "{who}");
+        assert_eq!(v["idCardNumberMasked"].as_str().expect("masked").matches('*').count(), 16, "{who}");
+    }
+
+    let mine = app
+        .graphql(Some(&me), "{ myVolunteerRecord { id phone } }", json!({}))
+        .await;
+    assert_eq!(mine["data"]["myVolunteerRecord"]["id"], vid);
+    assert_eq!(mine["data"]["myVolunteerRecord"]["phone"], PHONE);
+
+    // Lists: staff see their scope only; others may not list.
+    const LIST: &str = r#"query($p: String) { volunteers(unitPath: $p, skill: "legal") { edges { node { id phone } } } }"#;
+    let inside = app.graphql(Some(&app.staff(units::CHANGYUAN)), LIST, json!({})).await;
+    assert_eq!(inside["data"]["volunteers"]["edges"][0]["node"]["id"], vid, "{inside}");
+    let outside = app.graphql(Some(&app.staff(units::FENGGAO)), LIST, json!({})).await;
+    assert_eq!(outside["data"]["volunteers"]["edges"], json!([]));
+    let reach = app
+        .graphql(Some(&app.staff(units::FENGGAO)), LIST, json!({ "p": units::CHANGYUAN }))
+        .await;
+    assert_eq!(error_code(&reach), Some("FORBIDDEN"));
+    let citizen = app.graphql(Some(&me), LIST, json!({})).await;
+    assert_eq!(error_code(&citizen), Some("FORBIDDEN"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_id_number_is_a_conflict_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let id = id_card(ID1);
+    let first = app
+        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .await;
+    assert!(first["errors"].is_null(), "{first}");
+    // Same number, lower-case x irrelevant here; different phone and person.
+    let second = app
+        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, "13900001111", units::CHANGYUAN) }))
+        .await;
+    assert_eq!(error_code(&second), Some("CONFLICT"), "{second}");
+    assert!(second["errors"][0]["message"].as_str().expect("msg").contains("id_card_number"));
+    assert_eq!(app.volunteer_count().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn of_two_concurrent_registrations_exactly_one_wins() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let id = id_card(ID1);
+    let v = json!({ "input": input(&id, PHONE, units::HONGQIAO) });
+    let results = futures::future::join_all(
+        (0..4).map(|_| app.graphql(Some(&staff), REGISTER, v.clone())),
+    )
+    .await;
+    let wins = results.iter().filter(|r| r["errors"].is_null()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| error_code(r) == Some("CONFLICT"))
+        .count();
+    assert_eq!((wins, conflicts), (1, 3), "{results:?}");
+    assert_eq!(app.volunteer_count().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let good = id_card(ID1);
+    let mut bad_check = good.clone();
+    let last = if good.ends_with('0') { "1" } else { "0" };
+    bad_check.replace_range(17.., last);
+    let cases = [
+        (input(&bad_check, PHONE, units::HONGQIAO), "id_card_number"),
+        (input(&good, "1381234567", units::HONGQIAO), "phone"),
+        (input(&good, "23812345678", units::HONGQIAO), "phone"),
+        (input(&good, PHONE, "rc/changyuan"), "home_unit_path"),
+        (input(&good, PHONE, units::HONGQIAO).tap_skill("juggling"), "skills"),
+        (input(&good, PHONE, units::HONGQIAO).tap_consent(), "consent"),
+        (input(&id_card("50015320200101123"), PHONE, units::HONGQIAO), "guardian_consent"),
+    ];
+    for (variables, field) in cases {
+        let r = app.graphql(Some(&staff), REGISTER, json!({ "input": variables })).await;
+        assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{field}: {r}");
+        let message = r["errors"][0]["message"].as_str().expect("message");
+        assert!(message.starts_with(field), "{field}: {message}");
+        assert!(!message.contains(&good[..17]), "no PII echoed: {message}");
+    }
+    assert_eq!(app.volunteer_count().await, 0);
+
+    // A guardian's consent makes the minor's registration acceptable.
+    let mut minor = input(&id_card("50015320200101123"), PHONE, units::HONGQIAO);
+    minor["guardianConsent"] = json!("父亲 张大 签字同意 2026-11-28");
+    let r = app.graphql(Some(&staff), REGISTER, json!({ "input": minor })).await;
+    assert!(r["errors"].is_null(), "{r}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_staff_in_scope_or_the_person_may_register() {
+    let app = TestApp::spawn().await;
+    let outside = app
+        .graphql(
+            Some(&app.staff(units::FENGGAO)),
+            REGISTER,
+            json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }),
+        )
+        .await;
+    assert_eq!(error_code(&outside), Some("FORBIDDEN"), "{outside}");
+    let anonymous = app
+        .graphql(None, REGISTER, json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }))
+        .await;
+    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    // The unit id and path must agree when the unit is known.
+    let mut wrong = input(&id_card(ID1), PHONE, units::HONGQIAO);
+    wrong["homeUnitId"] = json!(units::id(units::FENGGAO).to_string());
+    let r = app
+        .graphql(Some(&app.citizen("wechat:a")), REGISTER, json!({ "input": wrong }))
+        .await;
+    assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+    // One record per account.
+    let me = app.citizen("wechat:b");
+    let r = app
+        .graphql(Some(&me), REGISTER, json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let again = app
+        .graphql(
+            Some(&me),
+            REGISTER,
+            json!({ "input": input(&id_card("50015319850101234"), PHONE, units::HONGQIAO) }),
+        )
+        .await;
+    assert_eq!(error_code(&again), Some("CONFLICT"), "{again}");
+    assert_eq!(app.volunteer_count().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn grpc_batch_get_masks_by_the_callers_scope() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let mut ids = Vec::new();
+    for (n, first17) in ["50015319900307123", "50015319850101234"].iter().enumerate() {
+        let r = app
+            .graphql(
+                Some(&staff),
+                REGISTER,
+                json!({ "input": input(&id_card(first17), &format!("1381234567{n}"), units::HONGQIAO) }),
+            )
+            .await;
+        ids.push(r["data"]["registerVolunteer"]["id"].as_str().expect("id").to_owned());
+    }
+    let mut client = VolunteerServiceClient::connect(format!("http://{}", app.grpc))
+        .await
+        .expect("connect");
+    let mut asked = ids.clone();
+    asked.push(uuid::Uuid::now_v7().to_string());
+    let anonymous = client
+        .batch_get_volunteers(pb::BatchGetVolunteersRequest { ids: asked.clone() })
+        .await
+        .expect("batch")
+        .into_inner();
+    assert_eq!(anonymous.volunteers.len(), 2, "unknown ids are left out");
+    assert!(anonymous.volunteers.iter().all(|v| v.phone_masked && v.phone.contains("****")));
+
+    let principal = Principal {
+        subject: "staff".to_owned(),
+        roles: vec![Role::Staff],
+        unit: Some(units::id(units::HONGQIAO)),
+        district: Some("rc".to_owned()),
+    };
+    let scoped = client
+        .batch_get_volunteers(tongxin_platform::grpc::request_as(
+            pb::BatchGetVolunteersRequest { ids: asked },
+            Some(&principal),
+        ))
+        .await
+        .expect("batch")
+        .into_inner();
+    assert!(scoped.volunteers.iter().all(|v| !v.phone_masked && v.phone.len() == 11));
+
+    let one = client
+        .get_volunteer(pb::GetVolunteerRequest { id: ids[0].clone() })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(one.home_unit_path, units::HONGQIAO);
+    let missing = client
+        .get_volunteer(pb::GetVolunteerRequest { id: uuid::Uuid::now_v7().to_string() })
+        .await
+        .expect_err("missing");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let bad = client
+        .get_volunteer(pb::GetVolunteerRequest { id: "nope".to_owned() })
+        .await
+        .expect_err("bad");
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    app.stop().await;
+}
+
+trait Tap {
+    fn tap_skill(self, skill: &str) -> Self;
+    fn tap_consent(self) -> Self;
+}
+
+impl Tap for serde_json::Value {
+    fn tap_skill(mut self, skill: &str) -> Self {
+        self["skills"] = json!([skill]);
+        self
+    }
+    fn tap_consent(mut self) -> Self {
+        self["consent"] = json!(false);
+        self
+    }
+}
