@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-SERVICES := venues
+SERVICES := venues volunteers
 
 .PHONY: run test tools build schema schema-check lint fmt bench
 

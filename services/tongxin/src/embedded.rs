@@ -144,7 +144,37 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         );
     }
     let venues_url = format!("http://{}/graphql", venues.http_addr());
+    let units = tongxin_venues::store::org_units::all(venues.db()).await?;
     let venues_task = tokio::spawn(venues.run_until_stopped(shutdown.clone()));
+
+    let mut volunteer_settings = tongxin_volunteers::VolunteersSettings {
+        pii: pii_keys(&keys_dir(&options.data_dir))?,
+        ..tongxin_volunteers::default_settings()
+    };
+    let service = sqlite(&options.data_dir, "volunteers")?;
+    volunteer_settings.http_addr = service.http_addr;
+    volunteer_settings.grpc_addr = service.grpc_addr;
+    volunteer_settings.database = service.database;
+    let volunteers = tongxin_volunteers::App::build(
+        &volunteer_settings,
+        &common,
+        tongxin_volunteers::Shared {
+            bus: bus.clone(),
+            verifier: verifier.clone(),
+        },
+    )
+    .await?;
+    // In one process the volunteers service learns the demo tree directly (in a
+    // deployment it will follow the venues unit events), so demo staff have their scope.
+    for unit in &units {
+        volunteers
+            .volunteers()
+            .remember_unit(unit.id.0, &unit.path)
+            .await
+            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
+    }
+    let volunteers_url = format!("http://{}/graphql", volunteers.http_addr());
+    let volunteers_task = tokio::spawn(volunteers.run_until_stopped(shutdown.clone()));
 
     let router_dir = options.data_dir.join("router");
     let router = RouterProcess::start(RouterOptions {
@@ -152,7 +182,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         work_dir: &router_dir,
         listen: options.listen,
         jwks: keys.jwks_path(),
-        subgraphs: &[("venues", venues_url)],
+        subgraphs: &[("venues", venues_url), ("volunteers", volunteers_url)],
         log_file: Some(&router_dir.join("router.log")),
     })
     .await;
@@ -161,6 +191,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         Err(e) => {
             shutdown.cancel();
             let _ = venues_task.await;
+            let _ = volunteers_task.await;
             return Err(e);
         }
     };
@@ -170,10 +201,52 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     tracing::info!("stopping");
     let router_stopped = router.stop(Duration::from_secs(5)).await;
     let venues_stopped = venues_task.await?;
+    let volunteers_stopped = volunteers_task.await?;
     router_stopped?;
     venues_stopped?;
+    volunteers_stopped?;
     println!("Tongxin stopped.");
     Ok(())
+}
+
+/// The PII keys of the embedded volunteers service: read from `pii.json` in the keys
+/// directory, generated (and written with mode 0600) when missing.
+fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Stored {
+        encryption_key: String,
+        hash_key: String,
+    }
+    let path = dir.join("pii.json");
+    let stored = if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str::<Stored>(&text)
+            .with_context(|| format!("{} is not a PII key file", path.display()))?
+    } else {
+        use tongxin_volunteers::domain::crypto::PiiCipher;
+        let stored = Stored {
+            encryption_key: PiiCipher::generate_key_base64(),
+            hash_key: PiiCipher::generate_key_base64(),
+        };
+        std::fs::create_dir_all(dir)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&stored)?.as_bytes())?;
+        stored
+    };
+    Ok(tongxin_volunteers::PiiSettings::new(
+        &stored.encryption_key,
+        &stored.hash_key,
+    ))
 }
 
 fn print_welcome(url: &str, keys: &DevKeys) -> anyhow::Result<()> {

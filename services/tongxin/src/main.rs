@@ -41,7 +41,7 @@ enum Command {
     /// Serve one or more services against PostgreSQL and NATS, configured by tongxin.toml
     /// and TONGXIN_<SECTION>__<KEY> environment variables.
     Serve {
-        /// Which services: venues.
+        /// Which services: venues, volunteers.
         #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
         services: Vec<String>,
         /// A TOML file (default: ./tongxin.toml when present).
@@ -190,6 +190,9 @@ async fn main() -> anyhow::Result<()> {
             for service in services {
                 match service.as_str() {
                     "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
+                    "volunteers" => {
+                        tongxin_volunteers::app::migrate(&settings.volunteers).await?
+                    }
                     other => bail!("unknown service {other}"),
                 }
                 println!("{service}: migrated");
@@ -199,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Schema { service } => {
             match service.as_str() {
                 "venues" => print!("{}", tongxin_venues::graphql::sdl()),
+                "volunteers" => print!("{}", tongxin_volunteers::graphql::sdl()),
                 other => bail!("unknown service {other}"),
             }
             Ok(())
@@ -306,6 +310,20 @@ async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result
                 let app = tongxin_venues::App::build(&settings.venues, &common, shared).await?;
                 println!(
                     "venues listening: http={} grpc={}",
+                    app.http_addr(),
+                    app.grpc_addr()
+                );
+                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
+            }
+            "volunteers" => {
+                let shared = tongxin_volunteers::Shared {
+                    bus: bus.clone(),
+                    verifier: verifier.clone(),
+                };
+                let app =
+                    tongxin_volunteers::App::build(&settings.volunteers, &common, shared).await?;
+                println!(
+                    "volunteers listening: http={} grpc={}",
                     app.http_addr(),
                     app.grpc_addr()
                 );

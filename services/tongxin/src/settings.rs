@@ -1,6 +1,7 @@
 //! The process's settings: the shared sections plus one section per service.
 
 use serde::{Deserialize, Serialize};
+use tongxin_volunteers::VolunteersSettings;
 use tongxin_platform::config::{
     AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
     Validate,
@@ -23,6 +24,8 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// `[venues]`: `TONGXIN_VENUES__…`.
     pub venues: ServiceSettings,
+    /// `[volunteers]`: `TONGXIN_VOLUNTEERS__…` (PII keys under `[volunteers.pii]`).
+    pub volunteers: VolunteersSettings,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             auth: common.auth,
             shutdown_timeout_secs: common.shutdown_timeout_secs,
             venues: tongxin_venues::default_settings(),
+            volunteers: tongxin_volunteers::default_settings(),
         }
     }
 }
@@ -53,9 +57,10 @@ impl Settings {
 impl Validate for Settings {
     fn validate(&self, _prefix: &str) -> Result<(), ConfigError> {
         self.common().validate("")?;
-        self.venues.validate("venues")
+        self.venues.validate("venues")?;
+        self.volunteers.validate("volunteers")
     }
 }
 
 /// The services `serve` and `migrate` know.
-pub const SERVICES: &[&str] = &["venues"];
+pub const SERVICES: &[&str] = &["venues", "volunteers"];
