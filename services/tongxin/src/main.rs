@@ -190,9 +190,7 @@ async fn main() -> anyhow::Result<()> {
             for service in services {
                 match service.as_str() {
                     "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
-                    "volunteers" => {
-                        tongxin_volunteers::app::migrate(&settings.volunteers).await?
-                    }
+                    "volunteers" => tongxin_volunteers::app::migrate(&settings.volunteers).await?,
                     other => bail!("unknown service {other}"),
                 }
                 println!("{service}: migrated");

@@ -27,8 +27,9 @@ pub fn volunteer_service(volunteers: Volunteers) -> VolunteerServiceServer<Volun
 pub const SERVICE_NAMES: &[&str] = &["tongxin.volunteers.v1.VolunteerService"];
 
 fn parse_id(id: &str, field: &'static str) -> Result<Uuid, Status> {
-    Uuid::parse_str(id)
-        .map_err(|_| VolunteersError::from(DomainError::invalid(field, "not a volunteer id")).into())
+    Uuid::parse_str(id).map_err(|_| {
+        VolunteersError::from(DomainError::invalid(field, "not a volunteer id")).into()
+    })
 }
 
 /// The protobuf form of a view (already masked for the caller).

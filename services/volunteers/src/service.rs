@@ -197,7 +197,9 @@ impl Volunteers {
         let skills = self.catalog.parse_set(&input.skills)?;
         let availability = Availability::parse(&input.availability)?;
         if !input.consent {
-            return Err(DomainError::invalid("consent", "the volunteer's consent is required").into());
+            return Err(
+                DomainError::invalid("consent", "the volunteer's consent is required").into(),
+            );
         }
         let guardian_consent = input
             .guardian_consent
@@ -268,7 +270,9 @@ impl Volunteers {
             .await
             .map_err(|e| match e {
                 DbError::Conflict(detail) if detail.contains("subject") => {
-                    VolunteersError::Conflict("this account already has a volunteer record".to_owned())
+                    VolunteersError::Conflict(
+                        "this account already has a volunteer record".to_owned(),
+                    )
                 }
                 DbError::Conflict(_) => DomainError::Duplicate {
                     field: "id_card_number",
@@ -324,7 +328,10 @@ impl Volunteers {
     }
 
     /// The caller's own record (self-registered volunteers).
-    pub async fn my_record(&self, caller: &Caller) -> Result<Option<VolunteerView>, VolunteersError> {
+    pub async fn my_record(
+        &self,
+        caller: &Caller,
+    ) -> Result<Option<VolunteerView>, VolunteersError> {
         let Some(subject) = &caller.subject else {
             return Err(VolunteersError::Unauthenticated);
         };
@@ -386,10 +393,8 @@ impl Volunteers {
     /// The view of a stored row for `caller`: phone masked unless in scope, ID-card number masked.
     pub fn view(&self, caller: &Caller, row: Model) -> Result<VolunteerView, VolunteersError> {
         let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
-        let id_card = IdCardNumber::parse_on(
-            &self.cipher.decrypt(&row.id_card_cipher)?,
-            NaiveDate::MAX,
-        )?;
+        let id_card =
+            IdCardNumber::parse_on(&self.cipher.decrypt(&row.id_card_cipher)?, NaiveDate::MAX)?;
         let home = UnitPath::parse(&row.home_unit_path)?;
         let phone = PhoneView::new(&phone, &caller.viewer(&row), &home);
         let skills = row
@@ -426,11 +431,8 @@ fn skills_text(codes: &[&str]) -> String {
 /// `RC4821937705128843`. Not derived from anything personal; the unique index guards the
 /// (negligible) chance of a repeat.
 fn volunteer_number(district: &str) -> String {
-    let n = u64::from_le_bytes(
-        Uuid::new_v4().as_bytes()[..8]
-            .try_into()
-            .unwrap_or([0; 8]),
-    ) % 10_000_000_000_000_000;
+    let n = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]))
+        % 10_000_000_000_000_000;
     format!("{}{n:016}", district.to_uppercase())
 }
 

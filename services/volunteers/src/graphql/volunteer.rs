@@ -204,12 +204,19 @@ pub struct Query;
 #[Object(name = "Query")]
 impl Query {
     /// One volunteer; anyone may ask, personal data is masked by the caller's scope.
-    async fn volunteer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<VolunteerNode>> {
+    async fn volunteer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<VolunteerNode>> {
         load(ctx, volunteer_id(&id, "id")?).await
     }
 
     /// The caller's own volunteer record (self-registered accounts); null if none.
-    async fn my_volunteer_record(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<VolunteerNode>> {
+    async fn my_volunteer_record(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<VolunteerNode>> {
         ctx.principal()?;
         let (volunteers, caller) = caller(ctx).await?;
         Ok(volunteers.my_record(&caller).await?.map(VolunteerNode))
@@ -219,14 +226,17 @@ impl Query {
     async fn volunteers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only volunteers of this unit and below (default: your whole scope); must be in your scope.")]
+        #[graphql(
+            desc = "Only volunteers of this unit and below (default: your whole scope); must be in your scope."
+        )]
         unit_path: Option<String>,
         #[graphql(desc = "Only volunteers with this skill (code or label).")] skill: Option<String>,
         #[graphql(desc = "Only volunteers with this status.")] status: Option<VolunteerStatusGql>,
         #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<OpaqueCursor<Uuid>, VolunteerNode, EmptyFields, EmptyFields>>
-    {
+    ) -> async_graphql::Result<
+        Connection<OpaqueCursor<Uuid>, VolunteerNode, EmptyFields, EmptyFields>,
+    > {
         ctx.principal()?;
         let (volunteers, caller) = caller(ctx).await?;
         let after = match after {

@@ -101,7 +101,11 @@ impl TestApp {
 
     /// A staff token scoped to the unit at `path`.
     pub fn staff(&self, path: &str) -> String {
-        self.sign("staff-".to_owned() + path, &[Role::Staff], Some(units::id(path)))
+        self.sign(
+            "staff-".to_owned() + path,
+            &[Role::Staff],
+            Some(units::id(path)),
+        )
     }
 
     /// A citizen token for `subject`.

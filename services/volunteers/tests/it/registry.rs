@@ -28,12 +28,19 @@ async fn registration_encrypts_at_rest_and_publishes_without_pii() {
     let id = id_card(ID1);
     let staff = app.staff(units::CHANGYUAN);
     let r = app
-        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .graphql(
+            Some(&staff),
+            REGISTER,
+            json!({ "input": input(&id, PHONE, units::HONGQIAO) }),
+        )
         .await;
     let v = &r["data"]["registerVolunteer"];
     assert!(r["errors"].is_null(), "{r}");
     assert_eq!(v["phone"], PHONE, "staff in scope see the phone");
-    assert_eq!(v["idCardNumberMasked"], format!("5****************{}", &id[17..]));
+    assert_eq!(
+        v["idCardNumberMasked"],
+        format!("5****************{}", &id[17..])
+    );
     assert_eq!(v["skills"], json!(["legal", "elder_care"]));
     assert_eq!(v["gender"], "MALE");
     assert!(v["volunteerNo"].as_str().expect("no").starts_with("RC"));
@@ -71,7 +78,8 @@ async fn registration_encrypts_at_rest_and_publishes_without_pii() {
     app.stop().await;
 }
 
-const GET: &str = r#"query($id: ID!) { volunteer(id: $id) { phone phoneMasked idCardNumberMasked } }"#;
+const GET: &str =
+    r#"query($id: ID!) { volunteer(id: $id) { phone phoneMasked idCardNumberMasked } }"#;
 
 #[tokio::test]
 async fn the_phone_is_masked_by_scope() {
@@ -79,7 +87,11 @@ async fn the_phone_is_masked_by_scope() {
     let id = id_card(ID1);
     let me = app.citizen("wechat:zhangsan");
     let r = app
-        .graphql(Some(&me), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .graphql(
+            Some(&me),
+            REGISTER,
+            json!({ "input": input(&id, PHONE, units::HONGQIAO) }),
+        )
         .await;
     assert!(r["errors"].is_null(), "{r}");
     let vid = r["data"]["registerVolunteer"]["id"].clone();
@@ -94,11 +106,21 @@ async fn the_phone_is_masked_by_scope() {
         ("themself", Some(me.clone()), PHONE),
     ];
     for (who, token, expected) in cases {
-        let r = app.graphql(token.as_deref(), GET, json!({ "id": vid })).await;
+        let r = app
+            .graphql(token.as_deref(), GET, json!({ "id": vid }))
+            .await;
         let v = &r["data"]["volunteer"];
         assert_eq!(v["phone"], expected, "{who}: {r}");
         assert_eq!(v["phoneMasked"], expected == masked, "{who}");
-        assert_eq!(v["idCardNumberMasked"].as_str().expect("masked").matches('*').count(), 16, "{who}");
+        assert_eq!(
+            v["idCardNumberMasked"]
+                .as_str()
+                .expect("masked")
+                .matches('*')
+                .count(),
+            16,
+            "{who}"
+        );
     }
 
     let mine = app
@@ -109,12 +131,23 @@ async fn the_phone_is_masked_by_scope() {
 
     // Lists: staff see their scope only; others may not list.
     const LIST: &str = r#"query($p: String) { volunteers(unitPath: $p, skill: "legal") { edges { node { id phone } } } }"#;
-    let inside = app.graphql(Some(&app.staff(units::CHANGYUAN)), LIST, json!({})).await;
-    assert_eq!(inside["data"]["volunteers"]["edges"][0]["node"]["id"], vid, "{inside}");
-    let outside = app.graphql(Some(&app.staff(units::FENGGAO)), LIST, json!({})).await;
+    let inside = app
+        .graphql(Some(&app.staff(units::CHANGYUAN)), LIST, json!({}))
+        .await;
+    assert_eq!(
+        inside["data"]["volunteers"]["edges"][0]["node"]["id"], vid,
+        "{inside}"
+    );
+    let outside = app
+        .graphql(Some(&app.staff(units::FENGGAO)), LIST, json!({}))
+        .await;
     assert_eq!(outside["data"]["volunteers"]["edges"], json!([]));
     let reach = app
-        .graphql(Some(&app.staff(units::FENGGAO)), LIST, json!({ "p": units::CHANGYUAN }))
+        .graphql(
+            Some(&app.staff(units::FENGGAO)),
+            LIST,
+            json!({ "p": units::CHANGYUAN }),
+        )
         .await;
     assert_eq!(error_code(&reach), Some("FORBIDDEN"));
     let citizen = app.graphql(Some(&me), LIST, json!({})).await;
@@ -128,15 +161,28 @@ async fn a_duplicate_id_number_is_a_conflict_and_stores_nothing() {
     let staff = app.staff(units::CHANGYUAN);
     let id = id_card(ID1);
     let first = app
-        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, PHONE, units::HONGQIAO) }))
+        .graphql(
+            Some(&staff),
+            REGISTER,
+            json!({ "input": input(&id, PHONE, units::HONGQIAO) }),
+        )
         .await;
     assert!(first["errors"].is_null(), "{first}");
     // Same number, lower-case x irrelevant here; different phone and person.
     let second = app
-        .graphql(Some(&staff), REGISTER, json!({ "input": input(&id, "13900001111", units::CHANGYUAN) }))
+        .graphql(
+            Some(&staff),
+            REGISTER,
+            json!({ "input": input(&id, "13900001111", units::CHANGYUAN) }),
+        )
         .await;
     assert_eq!(error_code(&second), Some("CONFLICT"), "{second}");
-    assert!(second["errors"][0]["message"].as_str().expect("msg").contains("id_card_number"));
+    assert!(
+        second["errors"][0]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("id_card_number")
+    );
     assert_eq!(app.volunteer_count().await, 1);
     app.stop().await;
 }
@@ -147,10 +193,9 @@ async fn of_two_concurrent_registrations_exactly_one_wins() {
     let staff = app.staff(units::CHANGYUAN);
     let id = id_card(ID1);
     let v = json!({ "input": input(&id, PHONE, units::HONGQIAO) });
-    let results = futures::future::join_all(
-        (0..4).map(|_| app.graphql(Some(&staff), REGISTER, v.clone())),
-    )
-    .await;
+    let results =
+        futures::future::join_all((0..4).map(|_| app.graphql(Some(&staff), REGISTER, v.clone())))
+            .await;
     let wins = results.iter().filter(|r| r["errors"].is_null()).count();
     let conflicts = results
         .iter()
@@ -174,12 +219,23 @@ async fn bad_input_names_the_field_and_stores_nothing() {
         (input(&good, "1381234567", units::HONGQIAO), "phone"),
         (input(&good, "23812345678", units::HONGQIAO), "phone"),
         (input(&good, PHONE, "rc/changyuan"), "home_unit_path"),
-        (input(&good, PHONE, units::HONGQIAO).tap_skill("juggling"), "skills"),
-        (input(&good, PHONE, units::HONGQIAO).tap_consent(), "consent"),
-        (input(&id_card("50015320200101123"), PHONE, units::HONGQIAO), "guardian_consent"),
+        (
+            input(&good, PHONE, units::HONGQIAO).tap_skill("juggling"),
+            "skills",
+        ),
+        (
+            input(&good, PHONE, units::HONGQIAO).tap_consent(),
+            "consent",
+        ),
+        (
+            input(&id_card("50015320200101123"), PHONE, units::HONGQIAO),
+            "guardian_consent",
+        ),
     ];
     for (variables, field) in cases {
-        let r = app.graphql(Some(&staff), REGISTER, json!({ "input": variables })).await;
+        let r = app
+            .graphql(Some(&staff), REGISTER, json!({ "input": variables }))
+            .await;
         assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{field}: {r}");
         let message = r["errors"][0]["message"].as_str().expect("message");
         assert!(message.starts_with(field), "{field}: {message}");
@@ -190,7 +246,9 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     // A guardian's consent makes the minor's registration acceptable.
     let mut minor = input(&id_card("50015320200101123"), PHONE, units::HONGQIAO);
     minor["guardianConsent"] = json!("父亲 张大 签字同意 2026-11-28");
-    let r = app.graphql(Some(&staff), REGISTER, json!({ "input": minor })).await;
+    let r = app
+        .graphql(Some(&staff), REGISTER, json!({ "input": minor }))
+        .await;
     assert!(r["errors"].is_null(), "{r}");
     app.stop().await;
 }
@@ -207,20 +265,36 @@ async fn only_staff_in_scope_or_the_person_may_register() {
         .await;
     assert_eq!(error_code(&outside), Some("FORBIDDEN"), "{outside}");
     let anonymous = app
-        .graphql(None, REGISTER, json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }))
+        .graphql(
+            None,
+            REGISTER,
+            json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }),
+        )
         .await;
-    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
     // The unit id and path must agree when the unit is known.
     let mut wrong = input(&id_card(ID1), PHONE, units::HONGQIAO);
     wrong["homeUnitId"] = json!(units::id(units::FENGGAO).to_string());
     let r = app
-        .graphql(Some(&app.citizen("wechat:a")), REGISTER, json!({ "input": wrong }))
+        .graphql(
+            Some(&app.citizen("wechat:a")),
+            REGISTER,
+            json!({ "input": wrong }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     // One record per account.
     let me = app.citizen("wechat:b");
     let r = app
-        .graphql(Some(&me), REGISTER, json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }))
+        .graphql(
+            Some(&me),
+            REGISTER,
+            json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }),
+        )
         .await;
     assert!(r["errors"].is_null(), "{r}");
     let again = app
@@ -240,7 +314,10 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
     let app = TestApp::spawn().await;
     let staff = app.staff(units::CHANGYUAN);
     let mut ids = Vec::new();
-    for (n, first17) in ["50015319900307123", "50015319850101234"].iter().enumerate() {
+    for (n, first17) in ["50015319900307123", "50015319850101234"]
+        .iter()
+        .enumerate()
+    {
         let r = app
             .graphql(
                 Some(&staff),
@@ -248,7 +325,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
                 json!({ "input": input(&id_card(first17), &format!("1381234567{n}"), units::HONGQIAO) }),
             )
             .await;
-        ids.push(r["data"]["registerVolunteer"]["id"].as_str().expect("id").to_owned());
+        ids.push(
+            r["data"]["registerVolunteer"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
     }
     let mut client = VolunteerServiceClient::connect(format!("http://{}", app.grpc))
         .await
@@ -261,7 +343,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
         .expect("batch")
         .into_inner();
     assert_eq!(anonymous.volunteers.len(), 2, "unknown ids are left out");
-    assert!(anonymous.volunteers.iter().all(|v| v.phone_masked && v.phone.contains("****")));
+    assert!(
+        anonymous
+            .volunteers
+            .iter()
+            .all(|v| v.phone_masked && v.phone.contains("****"))
+    );
 
     let principal = Principal {
         subject: "staff".to_owned(),
@@ -277,7 +364,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
         .await
         .expect("batch")
         .into_inner();
-    assert!(scoped.volunteers.iter().all(|v| !v.phone_masked && v.phone.len() == 11));
+    assert!(
+        scoped
+            .volunteers
+            .iter()
+            .all(|v| !v.phone_masked && v.phone.len() == 11)
+    );
 
     let one = client
         .get_volunteer(pb::GetVolunteerRequest { id: ids[0].clone() })
@@ -286,12 +378,16 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
         .into_inner();
     assert_eq!(one.home_unit_path, units::HONGQIAO);
     let missing = client
-        .get_volunteer(pb::GetVolunteerRequest { id: uuid::Uuid::now_v7().to_string() })
+        .get_volunteer(pb::GetVolunteerRequest {
+            id: uuid::Uuid::now_v7().to_string(),
+        })
         .await
         .expect_err("missing");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let bad = client
-        .get_volunteer(pb::GetVolunteerRequest { id: "nope".to_owned() })
+        .get_volunteer(pb::GetVolunteerRequest {
+            id: "nope".to_owned(),
+        })
         .await
         .expect_err("bad");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
