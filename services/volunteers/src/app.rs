@@ -10,8 +10,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tongxin_platform::auth::Verifier;
 use tongxin_platform::config::CommonSettings;
-use tongxin_platform::events::SharedBus;
 use tongxin_platform::events::outbox::OutboxRelay;
+use tongxin_platform::events::{ConsumerSpec, SharedBus};
 use tongxin_platform::health::{self, Readiness};
 
 use crate::graphql::{self, VolunteersSchema};
@@ -39,6 +39,7 @@ pub struct App {
     volunteers: Volunteers,
     verifier: Arc<Verifier>,
     drain: Duration,
+    units: ConsumerSpec,
 }
 
 impl App {
@@ -73,6 +74,12 @@ impl App {
             volunteers,
             verifier: shared.verifier,
             drain: common.shutdown_timeout(),
+            units: ConsumerSpec {
+                name: crate::events::UNITS_CONSUMER.to_owned(),
+                filter: crate::events::UNITS_FILTER.to_owned(),
+                max_deliver: common.events.max_deliver,
+                ack_wait: Duration::from_secs(30),
+            },
         })
     }
 
@@ -112,6 +119,13 @@ impl App {
             tonic::service::Routes::new(crate::grpc::volunteer_service(self.volunteers.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "volunteers listening");
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
+        let units = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
+            self.db.clone(),
+            self.bus.clone(),
+            self.units,
+            Arc::new(crate::events::UnitsHandler),
+            shutdown.clone(),
+        ));
         let (http, grpc) = tokio::join!(
             health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
             tongxin_platform::grpc::serve(
@@ -125,6 +139,9 @@ impl App {
         );
         shutdown.cancel();
         let _ = relay.await;
+        if let Ok(Err(e)) = units.await {
+            tracing::warn!(error = %e, "known-units consumer stopped with an error");
+        }
         http?;
         grpc?;
         tracing::info!("volunteers stopped");

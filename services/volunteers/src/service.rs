@@ -11,8 +11,8 @@
 //! - **list**: staff only, within their scope.
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units` (units
-//! this service has learnt; see [`crate::store::known_units`]). An unknown unit gives no
-//! scope. This slice does not call venues over gRPC to check the home unit: the caller
+//! learnt from the venues unit events; see [`crate::store::known_units`]). An unknown unit
+//! gives no scope. This slice does not call venues over gRPC to check the home unit: the caller
 //! gives its id and path, the path is parsed with [`UnitPath`], and when the unit is known
 //! the two must agree.
 

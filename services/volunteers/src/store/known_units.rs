@@ -1,9 +1,8 @@
 //! `known_units`: org units (owned by venues) this service has learnt, id → path. Staff
 //! scopes are resolved against it.
 //!
-//! In this slice it learns a unit when a volunteer is registered there (the caller gives
-//! id and path) and through [`remember`] (tests, seeding). Keeping it current from the
-//! venues events `unit_created` / `unit_updated` is the next step.
+//! It learns units from the venues events `unit_created` / `unit_updated` (the
+//! `volunteers-known-units` consumer) and through [`remember`] (seeding, `tongxin run`).
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
@@ -51,4 +50,24 @@ pub async fn path_of<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<St
         .await
         .map_err(classify)?
         .map(|m| m.path))
+}
+
+/// Rewrites the known paths below `old` to lie below `new` (a unit was moved).
+pub async fn move_subtree<C: ConnectionTrait>(
+    conn: &C,
+    old: &str,
+    new: &str,
+) -> Result<(), DbError> {
+    let below = Entity::find()
+        .filter(Column::Path.starts_with(format!("{old}/")))
+        .all(conn)
+        .await
+        .map_err(classify)?;
+    for unit in below {
+        let Some(rest) = unit.path.strip_prefix(old) else {
+            continue;
+        };
+        remember(conn, unit.id, &format!("{new}{rest}")).await?;
+    }
+    Ok(())
 }

@@ -108,6 +108,11 @@ impl TestApp {
         )
     }
 
+    /// A staff token scoped to any unit id.
+    pub fn sign_staff_of(&self, unit: Uuid) -> String {
+        self.sign(format!("staff-{unit}"), &[Role::Staff], Some(unit))
+    }
+
     /// A citizen token for `subject`.
     pub fn citizen(&self, subject: &str) -> String {
         self.sign(subject.to_owned(), &[Role::Citizen], None)

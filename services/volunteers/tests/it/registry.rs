@@ -409,3 +409,57 @@ impl Tap for serde_json::Value {
         self
     }
 }
+
+#[tokio::test]
+async fn staff_scopes_follow_the_venues_unit_events() {
+    let app = TestApp::spawn().await;
+    let unit = uuid::Uuid::now_v7();
+    let staff = app.sign_staff_of(unit);
+    let before = app
+        .graphql(
+            Some(&staff),
+            "{ volunteers { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&before),
+        Some("FORBIDDEN"),
+        "unknown unit: no scope"
+    );
+
+    // venues announces the unit (delivered over NATS like any venues event).
+    let body = tongxin_proto::events::UnitCreated {
+        unit: Some(tongxin_proto::venues::OrgUnit {
+            id: unit.to_string(),
+            path: "/rc/zhisheng".to_owned(),
+            ..Default::default()
+        }),
+        actor: "venues".to_owned(),
+    }
+    .encode_to_vec();
+    for _ in 0..2 {
+        // Announced twice: the upsert leaves one known unit.
+        tongxin_platform::events::outbox::enqueue(
+            &app.db,
+            "tongxin.venues.unit_created",
+            "tongxin/venues",
+            body.clone(),
+        )
+        .await
+        .expect("enqueue");
+    }
+    let known = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        let r = app
+            .graphql(
+                Some(&staff),
+                "{ volunteers { edges { node { id } } } }",
+                json!({}),
+            )
+            .await;
+        r["errors"].is_null()
+    })
+    .await;
+    assert!(known, "the staff scope is known once the event is consumed");
+    app.stop().await;
+}
