@@ -256,8 +256,9 @@ impl Volunteers {
             created_by: actor.subject.clone(),
         };
 
-        let txn = self.db.begin().await.map_err(classify)?;
-        if let Some(known) = known_units::path_of(&txn, input.home_unit_id).await?
+        // Read before the transaction: its first statement must be the write, or SQLite
+        // (`tongxin run`) refuses to upgrade a read snapshot another writer has passed.
+        if let Some(known) = known_units::path_of(&self.db, input.home_unit_id).await?
             && known != row.home_unit_path
         {
             return Err(DomainError::invalid(
@@ -266,6 +267,7 @@ impl Volunteers {
             )
             .into());
         }
+        let txn = self.db.begin().await.map_err(classify)?;
         volunteers::insert(&txn, row.clone())
             .await
             .map_err(|e| match e {
