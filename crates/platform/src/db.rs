@@ -74,9 +74,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             "?mode=rwc"
         });
     }
+    // SQLite (embedded mode) gets one connection: its deferred transactions cannot upgrade a
+    // read snapshot to a write after another connection committed (SQLITE_BUSY_SNAPSHOT, which
+    // no busy timeout cures), so writers must take turns. One process, one user: enough.
+    let max_connections = if settings.is_sqlite() { 1 } else { settings.max_connections };
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(settings.max_connections)
+        .max_connections(max_connections)
         .min_connections(if settings.is_sqlite() { 1 } else { 0 })
         .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
