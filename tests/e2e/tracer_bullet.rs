@@ -107,19 +107,7 @@ impl Platform {
     }
 
     async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(self.url())
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json")
+        tongxin_testing::graphql(&self.url(), token, query, variables).await
     }
 
     async fn stop(mut self) {

@@ -77,7 +77,11 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     // SQLite (embedded mode) gets one connection: its deferred transactions cannot upgrade a
     // read snapshot to a write after another connection committed (SQLITE_BUSY_SNAPSHOT, which
     // no busy timeout cures), so writers must take turns. One process, one user: enough.
-    let max_connections = if settings.is_sqlite() { 1 } else { settings.max_connections };
+    let max_connections = if settings.is_sqlite() {
+        1
+    } else {
+        settings.max_connections
+    };
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections)

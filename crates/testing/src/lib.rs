@@ -45,6 +45,28 @@ where
     false
 }
 
+/// POSTs a GraphQL request to `url`, with a bearer token when given; returns the JSON body.
+pub async fn graphql(
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("a JSON response")
+}
+
 /// A database that exists for one test.
 pub struct TestDb {
     name: String,

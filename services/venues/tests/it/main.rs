@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
@@ -119,19 +119,13 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("http://{}/graphql", self.http))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json")
+        tongxin_testing::graphql(
+            &format!("http://{}/graphql", self.http),
+            token,
+            query,
+            variables,
+        )
+        .await
     }
 
     pub async fn unit_count(&self) -> u64 {

@@ -133,19 +133,13 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("http://{}/graphql", self.http))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json")
+        tongxin_testing::graphql(
+            &format!("http://{}/graphql", self.http),
+            token,
+            query,
+            variables,
+        )
+        .await
     }
 
     pub async fn volunteer_count(&self) -> u64 {
