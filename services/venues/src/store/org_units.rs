@@ -158,19 +158,13 @@ pub async fn children<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<OrgUnit>, DbError> {
-    let mut query = Entity::find().filter(Column::ParentId.eq(parent.0));
-    if let Some(after) = after {
-        query = query.filter(Column::Path.gt(after));
-    }
-    query
-        .order_by_asc(Column::Path)
-        .limit(limit)
-        .all(conn)
-        .await
-        .map_err(classify)?
-        .into_iter()
-        .map(OrgUnit::try_from)
-        .collect()
+    page(
+        conn,
+        Entity::find().filter(Column::ParentId.eq(parent.0)),
+        after,
+        limit,
+    )
+    .await
 }
 
 /// How many units exist (to decide whether demo data is needed).
@@ -222,15 +216,31 @@ pub async fn descendants<C: ConnectionTrait>(
     if let Some(kind) = kind {
         query = query.filter(Column::Kind.eq(kind.as_str()));
     }
+    page(conn, query, after, limit).await
+}
+
+/// Keyset pagination by path: the rows of `query` after the path `after`, at most `limit`.
+async fn page<C: ConnectionTrait>(
+    conn: &C,
+    mut query: sea_orm::Select<Entity>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<OrgUnit>, DbError> {
     if let Some(after) = after {
         query = query.filter(Column::Path.gt(after));
     }
-    query
-        .order_by_asc(Column::Path)
-        .limit(limit)
-        .all(conn)
-        .await
-        .map_err(classify)?
+    to_units(
+        query
+            .order_by_asc(Column::Path)
+            .limit(limit)
+            .all(conn)
+            .await,
+    )
+}
+
+/// Rows to units, classifying a database error.
+fn to_units(rows: Result<Vec<Model>, sea_orm::DbErr>) -> Result<Vec<OrgUnit>, DbError> {
+    rows.map_err(classify)?
         .into_iter()
         .map(OrgUnit::try_from)
         .collect()
