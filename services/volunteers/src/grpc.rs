@@ -91,4 +91,20 @@ impl VolunteerService for VolunteerGrpc {
             volunteers: views.into_iter().map(to_proto).collect(),
         }))
     }
+
+    // Placeholders until the matching and ledger slices land (issue 4): the contract is
+    // fixed in proto so the orders service can be built against it.
+    async fn match_candidates(
+        &self,
+        _request: Request<pb::MatchCandidatesRequest>,
+    ) -> Result<Response<pb::MatchCandidatesResponse>, Status> {
+        Err(Status::unimplemented("MatchCandidates is not built yet"))
+    }
+
+    async fn record_hours(
+        &self,
+        _request: Request<pb::RecordHoursRequest>,
+    ) -> Result<Response<pb::HoursEntry>, Status> {
+        Err(Status::unimplemented("RecordHours is not built yet"))
+    }
 }
