@@ -1,6 +1,8 @@
 //! What the volunteers service publishes. Event bodies carry no personal data beyond a
 //! volunteer's id, public number and home unit.
 
+pub mod ledger;
+
 use prost::Message;
 use tongxin_proto::events as pb_events;
 

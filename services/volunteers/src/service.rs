@@ -16,6 +16,9 @@
 //! gives its id and path, the path is parsed with [`UnitPath`], and when the unit is known
 //! the two must agree.
 
+pub mod ledger;
+pub mod teams;
+
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
@@ -141,6 +144,16 @@ impl Volunteers {
     /// The database, for loaders.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Wakes the outbox relay after a commit.
+    pub fn waker(&self) -> &OutboxWaker {
+        &self.waker
+    }
+
+    /// The PII cipher (its hash key also signs service-record proofs).
+    pub fn cipher(&self) -> &PiiCipher {
+        &self.cipher
     }
 
     /// The skill catalog.

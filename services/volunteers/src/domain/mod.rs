@@ -12,9 +12,11 @@ pub mod hours;
 pub mod id_card;
 pub mod matching;
 pub mod phone;
+pub mod points;
 pub mod scope;
 pub mod skills;
 pub mod stars;
+pub mod team;
 
 use std::fmt;
 

@@ -1,0 +1,247 @@
+//! Ledger and team events: what the volunteers service publishes about stars and teams,
+//! and the two consumers that credit approved hours from upstream sources.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use prost::Message;
+use sea_orm::DatabaseTransaction;
+use tongxin_platform::events::Event;
+use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::events::outbox::OutboxWaker;
+use tongxin_proto::events as pb_events;
+use uuid::Uuid;
+
+use crate::domain::availability::CHINA_STANDARD_TIME;
+use crate::domain::hours::{Hours, LedgerSource};
+use crate::error::VolunteersError;
+use crate::service::ledger::{Credit, UpstreamCredit, credit_rating, credit_upstream};
+use crate::store::{teams, volunteers};
+
+/// A volunteer reached a star level.
+pub const STAR_REACHED: &str = "tongxin.volunteers.star_reached";
+/// A team was created.
+pub const TEAM_CREATED: &str = "tongxin.volunteers.team_created";
+/// A volunteer joined a team.
+pub const TEAM_MEMBER_ADDED: &str = "tongxin.volunteers.team_member_added";
+/// A volunteer left a team.
+pub const TEAM_MEMBER_REMOVED: &str = "tongxin.volunteers.team_member_removed";
+/// A member became (or stopped being) a leader.
+pub const TEAM_LEADER_CHANGED: &str = "tongxin.volunteers.team_leader_changed";
+
+/// The durable consumer crediting activity attendance.
+pub const ACTIVITY_CONSUMER: &str = "volunteers-credit-activities";
+/// What it listens to.
+pub const ACTIVITY_FILTER: &str = "tongxin.venues.activity_held";
+/// The durable consumer crediting completed orders (hours) and rated orders (points).
+pub const ORDERS_CONSUMER: &str = "volunteers-credit-orders";
+/// What it listens to (other order subjects are acknowledged and ignored).
+pub const ORDERS_FILTER: &str = "tongxin.orders.>";
+const ORDER_COMPLETED: &str = "tongxin.orders.order_completed";
+const ORDER_RATED: &str = "tongxin.orders.order_rated";
+
+/// The body of `star_reached`.
+pub fn star_reached(
+    v: &volunteers::Model,
+    level: i16,
+    approved_hours: f64,
+    entry: Uuid,
+) -> Vec<u8> {
+    pb_events::StarReached {
+        volunteer_id: v.id.to_string(),
+        volunteer_no: v.volunteer_no.clone(),
+        home_unit_id: v.home_unit_id.to_string(),
+        home_unit_path: v.home_unit_path.clone(),
+        level: u32::try_from(level).unwrap_or(0),
+        approved_hours,
+        entry_id: entry.to_string(),
+    }
+    .encode_to_vec()
+}
+
+/// The body of `team_created`.
+pub fn team_created(t: &teams::Model, actor: &str) -> Vec<u8> {
+    pb_events::TeamCreated {
+        team_id: t.id.to_string(),
+        name: t.name.clone(),
+        level: t.level.clone(),
+        unit_id: t.unit_id.to_string(),
+        unit_path: t.unit_path.clone(),
+        parent_team_id: t.parent_id.map(|p| p.to_string()),
+        actor: actor.to_owned(),
+    }
+    .encode_to_vec()
+}
+
+/// The body of the membership events.
+pub fn membership_changed(team: Uuid, volunteer: Uuid, leader: bool, actor: &str) -> Vec<u8> {
+    pb_events::TeamMembershipChanged {
+        team_id: team.to_string(),
+        volunteer_id: volunteer.to_string(),
+        is_leader: leader,
+        actor: actor.to_owned(),
+    }
+    .encode_to_vec()
+}
+
+fn poison(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Poison(e.to_string())
+}
+
+/// Database trouble is retried; anything else about one event cannot get better.
+fn handler_error(e: VolunteersError) -> HandlerError {
+    match e {
+        VolunteersError::Db(db) => HandlerError::from(db),
+        other => HandlerError::Poison(format!("{other:?}")),
+    }
+}
+
+/// The local (district) date of an instant given in Unix milliseconds.
+fn local_date(ms: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&CHINA_STANDARD_TIME).date_naive())
+}
+
+/// Credits each listed volunteer; bad or unknown volunteers are logged and skipped so the
+/// others are still credited (they are not a reason to park the whole event).
+async fn credit_all(
+    txn: &DatabaseTransaction,
+    event: &Event,
+    source: LedgerSource,
+    served: Vec<(String, f64)>,
+    template: UpstreamCredit,
+) -> Result<(), HandlerError> {
+    for (volunteer, hours) in served {
+        let Ok(volunteer_id) = Uuid::parse_str(&volunteer) else {
+            tracing::warn!(event_id = %event.id, volunteer, "skipping a credit: volunteer id is not a UUID");
+            continue;
+        };
+        let hours = match Hours::parse(hours) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, error = %e, "skipping a credit: bad hours");
+                continue;
+            }
+        };
+        let credit = UpstreamCredit {
+            source,
+            volunteer_id,
+            hours,
+            ..template.clone()
+        };
+        match credit_upstream(txn, credit).await.map_err(handler_error)? {
+            Credit::Credited => {
+                tracing::info!(event_id = %event.id, %volunteer_id, %hours, source = source.kind(), "hours credited")
+            }
+            Credit::AlreadyCredited => {
+                tracing::info!(event_id = %event.id, %volunteer_id, source = source.kind(), "already credited; nothing changed")
+            }
+            Credit::UnknownVolunteer => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, "skipping a credit: no such volunteer here")
+            }
+            Credit::OverDayLimit => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, %hours, "skipping a credit: the day would exceed 24 hours")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Credits approved hours from `tongxin.venues.activity_held`.
+pub struct ActivityHeldHandler(pub OutboxWaker);
+
+#[async_trait::async_trait]
+impl Handler for ActivityHeldHandler {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        if event.subject != ACTIVITY_FILTER {
+            return Ok(());
+        }
+        let body = pb_events::ActivityHeld::decode(event.payload.clone()).map_err(poison)?;
+        let activity =
+            Uuid::parse_str(&body.activity_id).map_err(|_| poison("activity id is not a UUID"))?;
+        let date = local_date(body.starts_at_ms).ok_or_else(|| poison("bad starts_at_ms"))?;
+        let template = UpstreamCredit {
+            source: LedgerSource::Activity(activity),
+            volunteer_id: Uuid::nil(),
+            hours: Hours::from_quarters(1).map_err(poison)?,
+            service_date: date,
+            place: format!("venue {}", body.venue_id),
+            content: body.title.clone(),
+            evaluation: None,
+            recorder: if body.actor.is_empty() {
+                event.source.clone()
+            } else {
+                body.actor.clone()
+            },
+        };
+        let served = body
+            .served
+            .into_iter()
+            .map(|s| (s.volunteer_id, s.hours))
+            .collect();
+        credit_all(
+            txn,
+            event,
+            LedgerSource::Activity(activity),
+            served,
+            template,
+        )
+        .await?;
+        // Star events may have been enqueued; the relay publishes them after commit.
+        self.0.wake();
+        Ok(())
+    }
+}
+
+/// Credits approved hours from `tongxin.orders.order_completed` and rating points from
+/// `tongxin.orders.order_rated`.
+pub struct OrdersHandler(pub OutboxWaker);
+
+#[async_trait::async_trait]
+impl Handler for OrdersHandler {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        if event.subject != ORDER_COMPLETED && event.subject != ORDER_RATED {
+            return Ok(());
+        }
+        let body = pb_events::OrderChanged::decode(event.payload.clone()).map_err(poison)?;
+        let order =
+            Uuid::parse_str(&body.order_id).map_err(|_| poison("order id is not a UUID"))?;
+        let date = local_date(body.occurred_at_ms).ok_or_else(|| poison("bad occurred_at_ms"))?;
+        if event.subject == ORDER_RATED {
+            let Some(stars) = body.rating.filter(|r| (1..=5).contains(r)) else {
+                return Err(poison("order_rated without a rating of 1 to 5"));
+            };
+            for volunteer in &body.volunteer_ids {
+                let Ok(volunteer_id) = Uuid::parse_str(volunteer) else {
+                    tracing::warn!(event_id = %event.id, volunteer, "skipping rating points: volunteer id is not a UUID");
+                    continue;
+                };
+                let outcome = credit_rating(txn, order, volunteer_id, stars, date)
+                    .await
+                    .map_err(handler_error)?;
+                tracing::info!(event_id = %event.id, %volunteer_id, ?outcome, "rating points");
+            }
+            return Ok(());
+        }
+        let template = UpstreamCredit {
+            source: LedgerSource::Order(order),
+            volunteer_id: Uuid::nil(),
+            hours: Hours::from_quarters(1).map_err(poison)?,
+            service_date: date,
+            place: body.holding_unit_path.clone(),
+            content: format!("order {} ({})", body.order_no, body.category_code),
+            evaluation: body.rating.map(|r| format!("rated {r}/5")),
+            recorder: if body.actor.is_empty() {
+                event.source.clone()
+            } else {
+                body.actor.clone()
+            },
+        };
+        let served = body
+            .hours
+            .into_iter()
+            .map(|h| (h.volunteer_id, h.hours))
+            .collect();
+        credit_all(txn, event, LedgerSource::Order(order), served, template).await?;
+        self.0.wake();
+        Ok(())
+    }
+}
