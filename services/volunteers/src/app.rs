@@ -40,6 +40,7 @@ pub struct App {
     verifier: Arc<Verifier>,
     drain: Duration,
     units: ConsumerSpec,
+    max_deliver: i64,
 }
 
 impl App {
@@ -80,6 +81,7 @@ impl App {
                 max_deliver: common.events.max_deliver,
                 ack_wait: Duration::from_secs(30),
             },
+            max_deliver: common.events.max_deliver,
         })
     }
 
@@ -109,12 +111,12 @@ impl App {
 
     /// Serves HTTP and gRPC and relays the outbox until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let http_router = tongxin_platform::graphql::router(self.schema, self.verifier).merge(
-            health::routes(Readiness {
+        let http_router = tongxin_platform::graphql::router(self.schema, self.verifier.clone())
+            .merge(health::routes(Readiness {
                 db: self.db.clone(),
                 bus: self.bus.clone(),
-            }),
-        );
+            }))
+            .merge(crate::proof::routes(self.volunteers.clone(), self.verifier));
         let routes =
             tonic::service::Routes::new(crate::grpc::volunteer_service(self.volunteers.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "volunteers listening");
@@ -126,6 +128,13 @@ impl App {
             Arc::new(crate::events::UnitsHandler),
             shutdown.clone(),
         ));
+        let credit = crate::events::ledger::spawn_consumers(
+            &self.db,
+            &self.bus,
+            self.max_deliver,
+            self.volunteers.waker(),
+            &shutdown,
+        );
         let (http, grpc) = tokio::join!(
             health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
             tongxin_platform::grpc::serve(
@@ -141,6 +150,11 @@ impl App {
         let _ = relay.await;
         if let Ok(Err(e)) = units.await {
             tracing::warn!(error = %e, "known-units consumer stopped with an error");
+        }
+        for consumer in credit {
+            if let Ok(Err(e)) = consumer.await {
+                tracing::warn!(error = %e, "hours-crediting consumer stopped with an error");
+            }
         }
         http?;
         grpc?;

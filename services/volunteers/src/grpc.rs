@@ -92,8 +92,8 @@ impl VolunteerService for VolunteerGrpc {
         }))
     }
 
-    // Placeholders until the matching and ledger slices land (issue 4): the contract is
-    // fixed in proto so the orders service can be built against it.
+    // Placeholder until the matching slice lands (issue 4): the contract is fixed in proto
+    // so the orders service can be built against it.
     async fn match_candidates(
         &self,
         _request: Request<pb::MatchCandidatesRequest>,
@@ -101,10 +101,18 @@ impl VolunteerService for VolunteerGrpc {
         Err(Status::unimplemented("MatchCandidates is not built yet"))
     }
 
+    #[tracing::instrument(skip_all, fields(volunteer_id = %request.get_ref().volunteer_id))]
     async fn record_hours(
         &self,
-        _request: Request<pb::RecordHoursRequest>,
+        request: Request<pb::RecordHoursRequest>,
     ) -> Result<Response<pb::HoursEntry>, Status> {
-        Err(Status::unimplemented("RecordHours is not built yet"))
+        let actor =
+            principal(&request)?.ok_or_else(|| Status::from(VolunteersError::Unauthenticated))?;
+        let req = request.into_inner();
+        let row = self
+            .0
+            .record_hours(&actor, crate::grpc_ledger::new_hours(req)?)
+            .await?;
+        Ok(Response::new(crate::grpc_ledger::entry_to_proto(row)))
     }
 }

@@ -245,3 +245,39 @@ impl Handler for OrdersHandler {
         Ok(())
     }
 }
+
+/// Starts the two crediting consumers (activities, orders) until `shutdown`.
+pub fn spawn_consumers(
+    db: &sea_orm::DatabaseConnection,
+    bus: &tongxin_platform::events::SharedBus,
+    max_deliver: i64,
+    waker: &OutboxWaker,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Vec<tokio::task::JoinHandle<Result<(), tongxin_platform::events::BusError>>> {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tongxin_platform::events::ConsumerSpec;
+    use tongxin_platform::events::consumer::run_consumer;
+    let spec = |name: &str, filter: &str| ConsumerSpec {
+        name: name.to_owned(),
+        filter: filter.to_owned(),
+        max_deliver,
+        ack_wait: Duration::from_secs(30),
+    };
+    vec![
+        tokio::spawn(run_consumer(
+            db.clone(),
+            bus.clone(),
+            spec(ACTIVITY_CONSUMER, ACTIVITY_FILTER),
+            Arc::new(ActivityHeldHandler(waker.clone())),
+            shutdown.clone(),
+        )),
+        tokio::spawn(run_consumer(
+            db.clone(),
+            bus.clone(),
+            spec(ORDERS_CONSUMER, ORDERS_FILTER),
+            Arc::new(OrdersHandler(waker.clone())),
+            shutdown.clone(),
+        )),
+    ]
+}

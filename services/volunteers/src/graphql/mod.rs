@@ -1,20 +1,37 @@
 //! The volunteers subgraph: thin resolvers that parse input, call [`Volunteers`], and batch
 //! entity lookups with a DataLoader.
 
+mod ledger;
+mod paging;
+mod teams;
 mod volunteer;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::service::Volunteers;
 
-pub use volunteer::{Mutation, Query, VolunteerLoader};
+pub use volunteer::VolunteerLoader;
+
+/// The root query: the registry, teams, and the ledger.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(volunteer::Query, teams::TeamQuery, ledger::LedgerQuery);
+
+/// The root mutation: the registry, teams, and the ledger.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(
+    volunteer::Mutation,
+    teams::TeamMutation,
+    ledger::LedgerMutation,
+);
 
 /// The volunteers subgraph schema.
 pub type VolunteersSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .limit_depth(16)
         .limit_complexity(5_000)
@@ -25,6 +42,22 @@ pub fn schema(volunteers: Volunteers) -> VolunteersSchema {
     builder()
         .data(DataLoader::new(
             VolunteerLoader(volunteers.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            teams::TeamLoader(volunteers.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            teams::MembershipLoader(volunteers.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            teams::TeamHoursLoader(volunteers.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            ledger::TotalsLoader(volunteers.clone()),
             tokio::spawn,
         ))
         .data(volunteers)

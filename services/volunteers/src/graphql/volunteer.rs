@@ -159,6 +159,41 @@ impl VolunteerNode {
     async fn registered_at(&self) -> String {
         self.0.row.created_at.to_rfc3339()
     }
+
+    /// The teams the volunteer belongs to, and whether they lead them.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<
+        Connection<OpaqueCursor<Uuid>, super::teams::MembershipNode, EmptyFields, EmptyFields>,
+    > {
+        super::teams::volunteer_teams(ctx, self.0.row.id).await
+    }
+
+    /// Approved and pending service hours; null unless the caller is the volunteer or staff
+    /// whose scope covers them.
+    async fn hours(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::ledger::HoursTotals>> {
+        super::ledger::volunteer_hours(ctx, &self.0).await
+    }
+
+    /// Star level reached by approved hours (0 before the first threshold).
+    async fn star_level(&self, ctx: &Context<'_>) -> async_graphql::Result<u8> {
+        super::ledger::star_level(ctx, self.0.row.id).await
+    }
+
+    /// Path (on this service) of the printable service-record proof for a period, e.g.
+    /// `/volunteers/{id}/record?from=2026-01-01&to=2026-12-31`; GET it with the same bearer
+    /// token (the volunteer themself or staff in scope).
+    async fn record_proof_url(
+        &self,
+        #[graphql(desc = "First day of the period.")] from: chrono::NaiveDate,
+        #[graphql(desc = "Last day of the period.")] to: chrono::NaiveDate,
+    ) -> async_graphql::Result<String> {
+        Ok(super::ledger::record_proof_url(self.0.row.id, from, to)?)
+    }
 }
 
 /// Loads volunteer rows by id in one query per batch; masking is applied per caller after.
@@ -176,19 +211,22 @@ impl Loader<Uuid> for VolunteerLoader {
     }
 }
 
-fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, ApiError> {
+pub(super) fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, ApiError> {
     Uuid::parse_str(id.as_str())
         .map(VolunteerId)
         .map_err(|_| ApiError::bad_input(format!("{field}: not a volunteer id")))
 }
 
-async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
+pub(super) async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
     let volunteers = ctx.data::<Volunteers>()?.clone();
     let caller = volunteers.caller(ctx.maybe_principal()).await?;
     Ok((volunteers, caller))
 }
 
-async fn load(ctx: &Context<'_>, id: VolunteerId) -> async_graphql::Result<Option<VolunteerNode>> {
+pub(super) async fn load(
+    ctx: &Context<'_>,
+    id: VolunteerId,
+) -> async_graphql::Result<Option<VolunteerNode>> {
     let (volunteers, caller) = caller(ctx).await?;
     let loader = ctx.data::<DataLoader<VolunteerLoader>>()?;
     match loader.load_one(id.0).await? {
