@@ -239,7 +239,7 @@ pub(super) async fn load(
 #[derive(Default)]
 pub struct Query;
 
-#[Object(name = "Query")]
+#[Object(name = "RegistryQuery")]
 impl Query {
     /// One volunteer; anyone may ask, personal data is masked by the caller's scope.
     async fn volunteer(
@@ -361,7 +361,7 @@ pub struct RegisterVolunteerInput {
 #[derive(Default)]
 pub struct Mutation;
 
-#[Object(name = "Mutation")]
+#[Object(name = "RegistryMutation")]
 impl Mutation {
     /// Registers a volunteer: staff whose scope covers the home unit, or a citizen or
     /// volunteer account registering itself. A second registration of the same ID-card

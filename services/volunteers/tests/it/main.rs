@@ -1,7 +1,10 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+mod ledger;
+mod proof;
 mod registry;
+mod teams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
