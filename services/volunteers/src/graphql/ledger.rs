@@ -415,7 +415,7 @@ impl LedgerQuery {
         #[graphql(desc = "The team id or the unit id.")] id: ID,
         #[graphql(desc = "A calendar quarter such as `2026Q4`; all time when absent.")]
         quarter: Option<String>,
-        #[graphql(default_with = "RankingBy::Hours", desc = "What to sum.")] by: RankingBy,
+        #[graphql(desc = "What to sum (default HOURS).")] by: Option<RankingBy>,
         #[graphql(desc = "How many places, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
@@ -431,7 +431,7 @@ impl LedgerQuery {
             RankingScope::Team => RankingTarget::Team(target_id),
             RankingScope::Unit => RankingTarget::Unit(target_id),
         };
-        let measure = match by {
+        let measure = match by.unwrap_or(RankingBy::Hours) {
             RankingBy::Hours => RankingMeasure::Hours,
             RankingBy::Points => RankingMeasure::Points,
         };

@@ -361,7 +361,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         team_id: ID,
         volunteer_id: ID,
-        #[graphql(default = false, desc = "Whether the new member leads the team.")] leader: bool,
+        #[graphql(desc = "Whether the new member leads the team (default false).")] leader: Option<
+            bool,
+        >,
     ) -> async_graphql::Result<TeamNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -370,7 +372,7 @@ impl TeamMutation {
                 &actor,
                 self::team_id(&team_id, "team_id")?,
                 volunteer_id_arg(&volunteer_id)?,
-                leader,
+                leader.unwrap_or(false),
             )
             .await?;
         Ok(TeamNode(row))
@@ -401,7 +403,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         team_id: ID,
         volunteer_id: ID,
-        #[graphql(default = true, desc = "Leader or not.")] leader: bool,
+        #[graphql(desc = "Leader or not (default true).")] leader: Option<bool>,
     ) -> async_graphql::Result<TeamNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -410,7 +412,7 @@ impl TeamMutation {
                 &actor,
                 self::team_id(&team_id, "team_id")?,
                 volunteer_id_arg(&volunteer_id)?,
-                leader,
+                leader.unwrap_or(true),
             )
             .await?;
         Ok(TeamNode(row))

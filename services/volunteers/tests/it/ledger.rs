@@ -19,9 +19,18 @@ use uuid::Uuid;
 
 use crate::{REGISTER, TestApp, error_code, id_card, input, units};
 
+/// Service logs in the test output (shown for failing tests), once per binary.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("tongxin=info,tongxin_volunteers=info,tongxin_platform=info")
+        .with_test_writer()
+        .try_init();
+}
+
 /// Registers a volunteer at `path` (as staff of Changyuan unless `token` is given); returns
 /// their id.
 pub async fn register(app: &TestApp, token: Option<&str>, seq: u32, path: &str) -> String {
+    logs();
     let staff = app.staff(units::CHANGYUAN);
     let token = token.unwrap_or(&staff);
     let id = id_card(&format!("50015319900307{seq:03}"));
@@ -605,12 +614,20 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
     );
     const LIST: &str = r#"query($v: ID) { hoursEntries(volunteerId: $v) { edges { node { source sourceId status hours serviceDate } } } }"#;
     let list = app.graphql(Some(&staff), LIST, json!({ "v": v })).await;
+    // Both consumers run concurrently, so compare by service date.
+    let mut credited: Vec<Value> = list["data"]["hoursEntries"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    credited.sort_by_key(|n| n["serviceDate"].as_str().unwrap_or_default().to_owned());
     assert_eq!(
-        list["data"]["hoursEntries"]["edges"],
-        json!([
-            { "node": { "source": "ORDER", "sourceId": order.to_string(), "status": "APPROVED", "hours": 6.0, "serviceDate": "2026-11-02" } },
-            { "node": { "source": "ACTIVITY", "sourceId": activity.to_string(), "status": "APPROVED", "hours": 6.0, "serviceDate": "2026-11-01" } },
-        ])
+        credited,
+        vec![
+            json!({ "source": "ACTIVITY", "sourceId": activity.to_string(), "status": "APPROVED", "hours": 6.0, "serviceDate": "2026-11-01" }),
+            json!({ "source": "ORDER", "sourceId": order.to_string(), "status": "APPROVED", "hours": 6.0, "serviceDate": "2026-11-02" }),
+        ]
     );
     // 12 h × 10 + one rating of 4 stars × 2 (once, although rated twice).
     let p = app
