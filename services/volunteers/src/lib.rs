@@ -2,7 +2,10 @@
 //! number encrypted with AES-GCM plus a keyed hash for uniqueness, phone encrypted too),
 //! reading them back with the phone masked by scope, the `volunteer_registered` event, the
 //! `volunteers` subgraph and `tongxin.volunteers.v1.VolunteerService` (GetVolunteer,
-//! BatchGetVolunteers). Teams, the hours ledger, stars, matching and import follow.
+//! BatchGetVolunteers). Teams ([`service::teams`]), the service-hours ledger with stars,
+//! points and rankings ([`service::ledger`], fed also by the crediting consumers in
+//! [`events::ledger`]), RecordHours, and the printable service-record proof ([`proof`]).
+//! Matching and import follow.
 
 pub mod app;
 pub mod domain;

@@ -347,10 +347,7 @@ impl LedgerQuery {
         let first = paging::first(first)?;
         let before = paging::after::<Uuid>(after)?;
         let filter = EntryFilter {
-            volunteer_id: volunteer_id
-                .as_ref()
-                .map(|v| volunteer_id_arg(v))
-                .transpose()?,
+            volunteer_id: volunteer_id.as_ref().map(volunteer_id_arg).transpose()?,
             under: None,
             status: status.map(|s| s.as_str().to_owned()),
             from,
@@ -407,6 +404,7 @@ impl LedgerQuery {
 
     /// The top volunteers of a team or an org unit's subtree by approved hours or points,
     /// optionally within one quarter; staff whose scope covers the team's unit or the unit.
+    #[allow(clippy::too_many_arguments)]
     async fn rankings(
         &self,
         ctx: &Context<'_>,
