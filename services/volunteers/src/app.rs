@@ -40,6 +40,7 @@ pub struct App {
     verifier: Arc<Verifier>,
     drain: Duration,
     units: ConsumerSpec,
+    orders: ConsumerSpec,
 }
 
 impl App {
@@ -63,6 +64,8 @@ impl App {
             Duration::from_millis(common.events.relay_interval_ms),
         );
         let volunteers = Volunteers::new(db.clone(), relay.waker(), cipher);
+        let loaded = volunteers.matcher().refresh(&db).await?;
+        tracing::info!(volunteers = loaded, "candidate index loaded");
         let schema = graphql::schema(volunteers.clone());
         Ok(Self {
             http: TcpListener::bind(settings.http_addr).await?,
@@ -77,6 +80,12 @@ impl App {
             units: ConsumerSpec {
                 name: crate::events::UNITS_CONSUMER.to_owned(),
                 filter: crate::events::UNITS_FILTER.to_owned(),
+                max_deliver: common.events.max_deliver,
+                ack_wait: Duration::from_secs(30),
+            },
+            orders: ConsumerSpec {
+                name: crate::order_events::CONSUMER.to_owned(),
+                filter: crate::order_events::FILTER.to_owned(),
                 max_deliver: common.events.max_deliver,
                 ack_wait: Duration::from_secs(30),
             },
@@ -126,6 +135,19 @@ impl App {
             Arc::new(crate::events::UnitsHandler),
             shutdown.clone(),
         ));
+        let orders = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
+            self.db.clone(),
+            self.bus.clone(),
+            self.orders,
+            Arc::new(crate::order_events::OrderLoadHandler),
+            shutdown.clone(),
+        ));
+        let refresh = tokio::spawn(
+            self.volunteers
+                .matcher()
+                .clone()
+                .run_refresh(self.db.clone(), shutdown.clone()),
+        );
         let (http, grpc) = tokio::join!(
             health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
             tongxin_platform::grpc::serve(
@@ -142,6 +164,10 @@ impl App {
         if let Ok(Err(e)) = units.await {
             tracing::warn!(error = %e, "known-units consumer stopped with an error");
         }
+        if let Ok(Err(e)) = orders.await {
+            tracing::warn!(error = %e, "order-load consumer stopped with an error");
+        }
+        let _ = refresh.await;
         http?;
         grpc?;
         tracing::info!("volunteers stopped");

@@ -5,12 +5,17 @@
 //! BatchGetVolunteers). Teams, the hours ledger, stars, matching and import follow.
 
 pub mod app;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod grpc;
+pub mod grpc_matching;
+pub mod import;
+pub mod matcher;
 pub mod migration;
+pub mod order_events;
 pub mod service;
 pub mod settings;
 pub mod store;
