@@ -1,20 +1,32 @@
 //! The volunteers subgraph: thin resolvers that parse input, call [`Volunteers`], and batch
 //! entity lookups with a DataLoader.
 
+mod matching;
+mod self_service;
 mod volunteer;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::service::Volunteers;
 
-pub use volunteer::{Mutation, Query, VolunteerLoader};
+pub use volunteer::{VolunteerLoader, VolunteerNode};
+
+/// The root query of the volunteers subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(volunteer::RegistryQuery, matching::MatchingQuery);
+
+/// The root mutation of the volunteers subgraph.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(volunteer::RegistryMutation, self_service::SelfServiceMutation);
 
 /// The volunteers subgraph schema.
 pub type VolunteersSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .limit_depth(16)
         .limit_complexity(5_000)

@@ -159,6 +159,18 @@ impl VolunteerNode {
     async fn registered_at(&self) -> String {
         self.0.row.created_at.to_rfc3339()
     }
+
+    /// When the volunteer asked for their personal data to be deleted (RFC 3339); null if
+    /// they have not.
+    async fn deletion_requested_at(&self) -> Option<String> {
+        self.0.row.deletion_requested_at.map(|t| t.to_rfc3339())
+    }
+
+    /// Whether the personal data was erased on the volunteer's request; the number and
+    /// service record remain.
+    async fn erased(&self) -> bool {
+        self.0.row.erased_at.is_some()
+    }
 }
 
 /// Loads volunteer rows by id in one query per batch; masking is applied per caller after.
@@ -176,13 +188,13 @@ impl Loader<Uuid> for VolunteerLoader {
     }
 }
 
-fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, ApiError> {
+pub(super) fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, ApiError> {
     Uuid::parse_str(id.as_str())
         .map(VolunteerId)
         .map_err(|_| ApiError::bad_input(format!("{field}: not a volunteer id")))
 }
 
-async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
+pub(super) async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
     let volunteers = ctx.data::<Volunteers>()?.clone();
     let caller = volunteers.caller(ctx.maybe_principal()).await?;
     Ok((volunteers, caller))
@@ -197,12 +209,12 @@ async fn load(ctx: &Context<'_>, id: VolunteerId) -> async_graphql::Result<Optio
     }
 }
 
-/// The root query of the volunteers subgraph.
+/// The registry's part of the root query.
 #[derive(Default)]
-pub struct Query;
+pub struct RegistryQuery;
 
-#[Object(name = "Query")]
-impl Query {
+#[Object]
+impl RegistryQuery {
     /// One volunteer; anyone may ask, personal data is masked by the caller's scope.
     async fn volunteer(
         &self,
@@ -319,12 +331,12 @@ pub struct RegisterVolunteerInput {
     pub guardian_consent: Option<String>,
 }
 
-/// The root mutation of the volunteers subgraph.
+/// The registry's part of the root mutation.
 #[derive(Default)]
-pub struct Mutation;
+pub struct RegistryMutation;
 
-#[Object(name = "Mutation")]
-impl Mutation {
+#[Object]
+impl RegistryMutation {
     /// Registers a volunteer: staff whose scope covers the home unit, or a citizen or
     /// volunteer account registering itself. A second registration of the same ID-card
     /// number is a CONFLICT.
