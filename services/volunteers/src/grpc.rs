@@ -97,7 +97,7 @@ impl VolunteerService for VolunteerGrpc {
         &self,
         request: Request<pb::MatchCandidatesRequest>,
     ) -> Result<Response<pb::MatchCandidatesResponse>, Status> {
-        let actor = principal(&request)?.ok_or(VolunteersError::Unauthenticated)?;
+        let actor = tongxin_platform::grpc::require_principal(&request)?;
         let req = request.into_inner();
         let query = crate::grpc_matching::query(req)?;
         let found = self.0.match_candidates(&actor, query).await?;

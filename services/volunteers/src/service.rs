@@ -132,6 +132,8 @@ pub struct Volunteers {
     cipher: Arc<PiiCipher>,
     catalog: Arc<SkillCatalog>,
     matcher: crate::matcher::Matcher,
+    /// Batched entity loads so far (one per DataLoader batch); tests assert on it.
+    loader_batches: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Volunteers {
@@ -143,6 +145,7 @@ impl Volunteers {
             waker,
             cipher: Arc::new(cipher),
             matcher: crate::matcher::Matcher::new(catalog.clone()),
+            loader_batches: Arc::default(),
             catalog,
         }
     }
@@ -155,6 +158,18 @@ impl Volunteers {
     /// The PII cipher (import, seeding).
     pub(crate) fn cipher(&self) -> &PiiCipher {
         &self.cipher
+    }
+
+    /// Counts one batched entity load (the volunteer DataLoader calls it per batch).
+    pub fn count_loader_batch(&self) {
+        self.loader_batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Batched entity loads so far: a list of N references must cost one.
+    pub fn loader_batches(&self) -> u64 {
+        self.loader_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The candidate index of this process.

@@ -181,6 +181,7 @@ impl Loader<Uuid> for VolunteerLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Model>, Self::Error> {
+        self.0.count_loader_batch();
         let rows = volunteers::get_many(self.0.db(), keys)
             .await
             .map_err(ApiError::from)?;

@@ -1,7 +1,12 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+mod entities;
+mod import;
+mod matching;
 mod registry;
+mod self_service;
+mod vsupport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
