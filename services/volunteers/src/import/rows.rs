@@ -124,9 +124,13 @@ pub fn validate(
         if name.is_empty() || name.chars().count() > 50 {
             fail(Column::Name, "must have 1 to 50 characters".to_owned());
         }
+        // A cell that could not be read is already reported; "is required" would repeat it.
+        let unreadable = |col: Column| row.problems.iter().any(|p| p.field == col.label());
         let id_card = match row.get(Column::IdCard) {
             None => {
-                fail(Column::IdCard, "is required".to_owned());
+                if !unreadable(Column::IdCard) {
+                    fail(Column::IdCard, "is required".to_owned());
+                }
                 None
             }
             Some(text) => match IdCardNumber::parse_on(text, today) {
@@ -165,7 +169,9 @@ pub fn validate(
         }
         let phone = match row.get(Column::Phone).map(Phone::parse) {
             None => {
-                fail(Column::Phone, "is required".to_owned());
+                if !unreadable(Column::Phone) {
+                    fail(Column::Phone, "is required".to_owned());
+                }
                 None
             }
             Some(Ok(p)) => Some(p),
