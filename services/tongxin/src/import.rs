@@ -47,7 +47,8 @@ impl VolunteersDbArgs {
                 )
             }
             None => {
-                let mut settings: Settings = tongxin_platform::config::load(self.config.as_deref())?;
+                let mut settings: Settings =
+                    tongxin_platform::config::load(self.config.as_deref())?;
                 if let Some(url) = &self.database {
                     settings.volunteers.database = DatabaseSettings::new(url);
                 }
@@ -57,10 +58,11 @@ impl VolunteersDbArgs {
         let cipher = pii
             .cipher()
             .map_err(|e| anyhow::anyhow!("volunteers.{e}"))?;
-        let db = tongxin_platform::db::connect_and_migrate::<
-            tongxin_volunteers::migration::Migrator,
-        >(&database)
-        .await?;
+        let db =
+            tongxin_platform::db::connect_and_migrate::<tongxin_volunteers::migration::Migrator>(
+                &database,
+            )
+            .await?;
         Ok(Volunteers::new(db, OutboxWaker::default(), cipher))
     }
 }

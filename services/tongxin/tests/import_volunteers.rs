@@ -17,11 +17,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_tongxin");
 async fn a_broken_file_imports_nothing_and_skipping_imports_the_good_rows() {
     let db = TestDb::new().await;
     let keys = PiiSettings::generate();
-    let conn = tongxin_platform::db::connect_and_migrate::<tongxin_volunteers::migration::Migrator>(
-        &DatabaseSettings::new(db.url()),
-    )
-    .await
-    .expect("db");
+    let conn =
+        tongxin_platform::db::connect_and_migrate::<tongxin_volunteers::migration::Migrator>(
+            &DatabaseSettings::new(db.url()),
+        )
+        .await
+        .expect("db");
     let volunteers = Volunteers::new(
         conn.clone(),
         OutboxWaker::default(),
@@ -78,13 +79,20 @@ async fn a_broken_file_imports_nothing_and_skipping_imports_the_good_rows() {
     let out = import(false).await.expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("row 3: 手机号/phone: must have 11 digits"), "{stderr}");
+    assert!(
+        stderr.contains("row 3: 手机号/phone: must have 11 digits"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing imported"), "{stderr}");
     assert_eq!(count().await, 0);
 
     let out = import(true).await.expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("imported 2 of 3"), "{stdout}");
     assert_eq!(count().await, 2);
 }

@@ -26,7 +26,9 @@ pub fn query(req: pb::MatchCandidatesRequest) -> Result<MatchQuery, Status> {
     let exclude = req
         .exclude_volunteer_ids
         .iter()
-        .map(|id| Uuid::parse_str(id).map_err(|_| invalid("exclude_volunteer_ids", "not a volunteer id")))
+        .map(|id| {
+            Uuid::parse_str(id).map_err(|_| invalid("exclude_volunteer_ids", "not a volunteer id"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(MatchQuery {
         lat: location.lat,

@@ -160,11 +160,9 @@ impl Volunteers {
         let txn = self.db().begin().await.map_err(classify)?;
         let mut done = 0u64;
         for chunk in rows.chunks(BATCH) {
-            volunteers::Entity::insert_many(
-                chunk
-                    .iter()
-                    .map(|m| sea_orm::ActiveModelTrait::reset_all(volunteers::ActiveModel::from(m.clone()))),
-            )
+            volunteers::Entity::insert_many(chunk.iter().map(|m| {
+                sea_orm::ActiveModelTrait::reset_all(volunteers::ActiveModel::from(m.clone()))
+            }))
             .exec_without_returning(&txn)
             .await
             .map_err(|e| match classify(e) {

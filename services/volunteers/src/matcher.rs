@@ -39,7 +39,7 @@ use crate::store::volunteers::Model;
 /// How often each replica re-reads changed rows.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How far each look reaches back before the previous one.
-pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(30);
+pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(10);
 /// The most candidates one query may ask for.
 pub const MAX_COUNT: usize = 100;
 
@@ -87,7 +87,7 @@ impl Matcher {
     }
 
     /// Loads everything (start-up) or, after the first call, the rows changed since the
-    /// previous look less [`OVERLAP`]. Returns how many volunteer rows were applied.
+    /// previous look less [`OVERLAP`]. Returns how many changes the index took.
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<usize, DbError> {
         let started = Utc::now();
         let since = self
@@ -97,18 +97,19 @@ impl Matcher {
             .unwrap_or_else(|e| e.into_inner())
             .map(|w| w - OVERLAP);
         let rows = match_rows::changed_since(db, since).await?;
-        let mut loads: HashMap<uuid::Uuid, volunteer_load::Model> =
-            load::changed_since(db, since)
-                .await?
-                .into_iter()
-                .map(|l| (l.volunteer_id, l))
-                .collect();
+        let mut loads: HashMap<uuid::Uuid, volunteer_load::Model> = load::changed_since(db, since)
+            .await?
+            .into_iter()
+            .map(|l| (l.volunteer_id, l))
+            .collect();
         // Rows new to this index need their load even when it did not change lately.
         if since.is_some() {
             let missing: Vec<uuid::Uuid> = {
                 let index = self.read();
                 rows.iter()
-                    .filter(|r| index.get(VolunteerId(r.id)).is_none() && !loads.contains_key(&r.id))
+                    .filter(|r| {
+                        index.get(VolunteerId(r.id)).is_none() && !loads.contains_key(&r.id)
+                    })
                     .map(|r| r.id)
                     .collect()
             };
@@ -116,23 +117,45 @@ impl Matcher {
                 loads.insert(l.volunteer_id, l);
             }
         }
-        let applied = rows.len();
-        {
-            let mut index = self.write();
+        // Work out what differs under the read lock, so queries are not held up while the
+        // overlap re-reads rows the index already has (e.g. just after a bulk import).
+        let (upserts, removals, load_changes) = {
+            let index = self.read();
+            let mut upserts = Vec::new();
+            let mut removals = Vec::new();
             for row in &rows {
-                let held = index.get(VolunteerId(row.id)).map(|c| (c.open_assignments, c.rating));
-                match self.candidate(row, held, loads.get(&row.id)) {
-                    Some(c) => {
-                        index.upsert(c);
-                    }
-                    None => {
-                        index.remove(VolunteerId(row.id));
-                    }
+                let id = VolunteerId(row.id);
+                let held = index.get(id);
+                let facts = held.map(|c| (c.open_assignments, c.rating));
+                match self.candidate(row, facts, loads.get(&row.id)) {
+                    Some(c) if held != Some(&c) => upserts.push(c),
+                    Some(_) => {}
+                    None if held.is_some() => removals.push(id),
+                    None => {}
                 }
             }
-            for l in loads.values() {
-                let id = VolunteerId(l.volunteer_id);
-                let (open, rating) = load_facts(l);
+            let load_changes: Vec<(VolunteerId, u16, RatingSummary)> = loads
+                .values()
+                .filter_map(|l| {
+                    let id = VolunteerId(l.volunteer_id);
+                    let (open, rating) = load_facts(l);
+                    let held = index.get(id)?;
+                    (held.open_assignments != open || held.rating != rating)
+                        .then_some((id, open, rating))
+                })
+                .collect();
+            (upserts, removals, load_changes)
+        };
+        let applied = upserts.len() + removals.len() + load_changes.len();
+        if applied > 0 {
+            let mut index = self.write();
+            for c in upserts {
+                index.upsert(c);
+            }
+            for id in removals {
+                index.remove(id);
+            }
+            for (id, open, rating) in load_changes {
                 index.set_open_assignments(id, open);
                 index.set_rating(id, rating);
             }
@@ -174,7 +197,9 @@ impl Matcher {
             updated_at: row.updated_at,
         };
         let mut index = self.write();
-        let held = index.get(VolunteerId(row.id)).map(|c| (c.open_assignments, c.rating));
+        let held = index
+            .get(VolunteerId(row.id))
+            .map(|c| (c.open_assignments, c.rating));
         match self.candidate(&row, held, None) {
             Some(c) => {
                 index.upsert(c);
@@ -229,17 +254,7 @@ impl Matcher {
         if row.erased_at.is_some() {
             return None;
         }
-        let parsed = (|| {
-            let location = Coordinates::parse(row.lat, row.lon).ok()?;
-            let skills = self
-                .inner
-                .catalog
-                .parse_set(row.skills.split(',').filter(|s| !s.is_empty()))
-                .ok()?;
-            let availability = Availability::parse(&row.availability).ok()?;
-            let status = VolunteerStatus::parse(&row.status).ok()?;
-            Some((location, skills, availability, status))
-        })();
+        let parsed = self.parse(row);
         let Some((location, skills, availability, status)) = parsed else {
             // Stored data is parsed on the way in, so this is a bug or a manual edit.
             tracing::error!(volunteer_id = %row.id, "stored volunteer row does not parse; not matched");
@@ -259,6 +274,21 @@ impl Matcher {
             open_assignments,
             rating,
         })
+    }
+
+    fn parse(
+        &self,
+        row: &MatchRow,
+    ) -> Option<(Coordinates, SkillSet, Availability, VolunteerStatus)> {
+        let location = Coordinates::parse(row.lat, row.lon).ok()?;
+        let skills = self
+            .inner
+            .catalog
+            .parse_set(row.skills.split(',').filter(|s| !s.is_empty()))
+            .ok()?;
+        let availability = Availability::parse(&row.availability).ok()?;
+        let status = VolunteerStatus::parse(&row.status).ok()?;
+        Some((location, skills, availability, status))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, CandidateIndex> {

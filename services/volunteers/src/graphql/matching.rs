@@ -112,14 +112,19 @@ impl MatchingQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Where the service is needed.")] location: VolunteerLocationInput,
-        #[graphql(desc = "Skills required, all of them (codes or Chinese labels).", default)]
+        #[graphql(
+            desc = "Skills required, all of them (codes or Chinese labels).",
+            default
+        )]
         skills: Vec<String>,
         #[graphql(desc = "When the service starts (RFC 3339).")] window_start: String,
         #[graphql(desc = "When it ends (RFC 3339); at most 7 days after the start.")]
         window_end: String,
-        #[graphql(desc = "How many candidates, 1 to 100 (default 10).", default = 10)]
-        first: i32,
-        #[graphql(desc = "Volunteers to leave out, e.g. who declined this order.", default)]
+        #[graphql(desc = "How many candidates, 1 to 100 (default 10).", default = 10)] first: i32,
+        #[graphql(
+            desc = "Volunteers to leave out, e.g. who declined this order.",
+            default
+        )]
         exclude: Vec<ID>,
     ) -> async_graphql::Result<
         Connection<OpaqueCursor<usize>, MatchCandidate, EmptyFields, EmptyFields>,

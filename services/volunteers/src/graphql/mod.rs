@@ -20,7 +20,10 @@ pub struct Query(volunteer::RegistryQuery, matching::MatchingQuery);
 /// The root mutation of the volunteers subgraph.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(volunteer::RegistryMutation, self_service::SelfServiceMutation);
+pub struct Mutation(
+    volunteer::RegistryMutation,
+    self_service::SelfServiceMutation,
+);
 
 /// The volunteers subgraph schema.
 pub type VolunteersSchema = Schema<Query, Mutation, EmptySubscription>;

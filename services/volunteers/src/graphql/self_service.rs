@@ -99,7 +99,9 @@ impl SelfServiceMutation {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
         let id = volunteer_id(&id, "id")?;
-        Ok(VolunteerNode(volunteers.process_deletion(&actor, id).await?))
+        Ok(VolunteerNode(
+            volunteers.process_deletion(&actor, id).await?,
+        ))
     }
 
     /// Staff in scope set a volunteer's status (active, paused, left). CONFLICT when it

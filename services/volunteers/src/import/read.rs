@@ -11,12 +11,24 @@ use super::RowError;
 const HEADERS: &[(Column, &[&str])] = &[
     (Column::Name, &["姓名", "name"]),
     (Column::Gender, &["性别", "gender", "sex"]),
-    (Column::BirthDate, &["出生日期", "birth_date", "birthdate", "date_of_birth"]),
+    (
+        Column::BirthDate,
+        &["出生日期", "birth_date", "birthdate", "date_of_birth"],
+    ),
     (
         Column::IdCard,
-        &["身份证号", "身份证号码", "id_card_number", "id_card", "id_number"],
+        &[
+            "身份证号",
+            "身份证号码",
+            "id_card_number",
+            "id_card",
+            "id_number",
+        ],
     ),
-    (Column::Phone, &["手机号", "手机号码", "联系电话", "phone", "mobile"]),
+    (
+        Column::Phone,
+        &["手机号", "手机号码", "联系电话", "phone", "mobile"],
+    ),
     (Column::Unit, &["所属单位", "单位", "unit", "home_unit"]),
     (Column::Skills, &["技能", "专长", "skills"]),
     (
@@ -96,7 +108,13 @@ fn column_of(header: &str) -> Option<Column> {
         .trim()
         .trim_start_matches('\u{feff}')
         .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == ' ' || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     HEADERS
         .iter()
@@ -132,10 +150,7 @@ pub fn read_file(path: &Path) -> Result<Vec<RawRow>, String> {
             read_csv(file)
         }
         "xlsx" | "xlsm" | "xls" | "ods" => read_workbook(path),
-        _ => Err(format!(
-            "{}: expected a .csv or .xlsx file",
-            path.display()
-        )),
+        _ => Err(format!("{}: expected a .csv or .xlsx file", path.display())),
     }
 }
 

@@ -145,17 +145,24 @@ pub fn validate(
             if let Some(g) = row.get(Column::Gender) {
                 match gender(g) {
                     Some(g) if g == id.gender().as_str() => {}
-                    Some(_) => fail(Column::Gender, "does not match the ID-card number".to_owned()),
+                    Some(_) => fail(
+                        Column::Gender,
+                        "does not match the ID-card number".to_owned(),
+                    ),
                     None => fail(Column::Gender, "must be 男/女 (male/female)".to_owned()),
                 }
             }
             if let Some(d) = row.get(Column::BirthDate) {
                 match birth_date(d) {
                     Some(d) if d == id.birth_date() => {}
-                    Some(_) => {
-                        fail(Column::BirthDate, "does not match the ID-card number".to_owned())
-                    }
-                    None => fail(Column::BirthDate, "must be a date like 1990-03-07".to_owned()),
+                    Some(_) => fail(
+                        Column::BirthDate,
+                        "does not match the ID-card number".to_owned(),
+                    ),
+                    None => fail(
+                        Column::BirthDate,
+                        "must be a date like 1990-03-07".to_owned(),
+                    ),
                 }
             }
             if id.age_on(today) < GUARDIAN_CONSENT_UNDER {
@@ -245,7 +252,10 @@ pub fn validate(
                 None => None,
             },
             _ => {
-                fail(Column::Lat, "give both 经度 and 纬度, or neither".to_owned());
+                fail(
+                    Column::Lat,
+                    "give both 经度 and 纬度, or neither".to_owned(),
+                );
                 None
             }
         };
@@ -341,7 +351,13 @@ mod tests {
     #[test]
     fn dates_and_genders_in_the_usual_spellings() {
         let d = NaiveDate::from_ymd_opt(1990, 3, 7);
-        for t in ["1990-03-07", "1990/3/7", "1990年3月7日", "19900307", "1990-03-07 00:00:00"] {
+        for t in [
+            "1990-03-07",
+            "1990/3/7",
+            "1990年3月7日",
+            "19900307",
+            "1990-03-07 00:00:00",
+        ] {
             assert_eq!(birth_date(t), d, "{t}");
         }
         assert_eq!(birth_date("7 March"), None);

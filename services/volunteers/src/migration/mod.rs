@@ -13,7 +13,9 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut all = tongxin_platform::events::migration::migrations();
         all.push(Box::new(m20261128_000100_volunteers::Migration));
-        all.push(Box::new(m20261128_000500_matching_and_self_service::Migration));
+        all.push(Box::new(
+            m20261128_000500_matching_and_self_service::Migration,
+        ));
         all
     }
 }

@@ -60,9 +60,7 @@ impl Volunteers {
         }
         let count = usize::try_from(query.count).unwrap_or(0);
         if !(1..=MAX_COUNT).contains(&count) {
-            return Err(
-                DomainError::invalid("count", format!("must be 1 to {MAX_COUNT}")).into(),
-            );
+            return Err(DomainError::invalid("count", format!("must be 1 to {MAX_COUNT}")).into());
         }
         let location = Coordinates::parse(query.lat, query.lon)
             .map_err(|e| DomainError::invalid("location", e.to_string()))?;
@@ -89,8 +87,12 @@ impl Volunteers {
             .into_iter()
             .filter_map(|m| {
                 let volunteer = views.remove(&m.volunteer_id.0)?;
-                (volunteer.row.erased_at.is_none() && volunteer.row.status == "active")
-                    .then_some(CandidateView { found: m, volunteer })
+                (volunteer.row.erased_at.is_none() && volunteer.row.status == "active").then_some(
+                    CandidateView {
+                        found: m,
+                        volunteer,
+                    },
+                )
             })
             .collect())
     }

@@ -206,7 +206,9 @@ impl Volunteers {
         actor: &Principal,
         reason: Option<String>,
     ) -> Result<VolunteerView, VolunteersError> {
-        let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
             return Err(DomainError::invalid("reason", "at most 500 characters").into());
         }
@@ -276,7 +278,10 @@ impl Volunteers {
             subject: None,
             name: ERASED_NAME.to_owned(),
             id_card_cipher: Vec::new(),
-            id_card_hash: self.cipher.keyed_hash(&format!("erased:{}", row.id)).to_vec(),
+            id_card_hash: self
+                .cipher
+                .keyed_hash(&format!("erased:{}", row.id))
+                .to_vec(),
             phone_cipher: Vec::new(),
             birth_date: NaiveDate::from_ymd_opt(row.birth_date.year(), 1, 1)
                 .unwrap_or(row.birth_date),

@@ -47,8 +47,5 @@ pub async fn changed_since<C: ConnectionTrait>(
     if let Some(since) = since {
         q = q.filter(Column::UpdatedAt.gte(since));
     }
-    q.into_model::<MatchRow>()
-        .all(conn)
-        .await
-        .map_err(classify)
+    q.into_model::<MatchRow>().all(conn).await.map_err(classify)
 }

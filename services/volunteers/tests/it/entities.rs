@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::vsupport::register;
 use crate::TestApp;
+use crate::vsupport::register;
 
 #[tokio::test]
 async fn entity_references_are_loaded_in_one_batch() {
@@ -32,7 +32,16 @@ async fn entity_references_are_loaded_in_one_batch() {
         .map(|v| v["id"].as_str().expect("id"))
         .collect();
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(r["data"]["_entities"][0]["phone"].as_str().expect("phone").contains("****"));
-    assert_eq!(app.volunteers.loader_batches() - before, 1, "one batch for five references");
+    assert!(
+        r["data"]["_entities"][0]["phone"]
+            .as_str()
+            .expect("phone")
+            .contains("****")
+    );
+    assert_eq!(
+        app.volunteers.loader_batches() - before,
+        1,
+        "one batch for five references"
+    );
     app.stop().await;
 }

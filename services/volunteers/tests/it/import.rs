@@ -75,7 +75,11 @@ async fn a_good_csv_file_is_imported_whole() {
     with_units(&app).await;
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("register.csv");
-    std::fs::write(&path, format!("\u{feff}{HEADER}\n{}\n", good_rows().join("\n"))).expect("write");
+    std::fs::write(
+        &path,
+        format!("\u{feff}{HEADER}\n{}\n", good_rows().join("\n")),
+    )
+    .expect("write");
 
     let report = import(&app, &path, false).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -90,7 +94,10 @@ async fn a_good_csv_file_is_imported_whole() {
             json!({}),
         )
         .await;
-    let edges = r["data"]["volunteers"]["edges"].as_array().expect("edges").clone();
+    let edges = r["data"]["volunteers"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
     let by_name = |n: &str| {
         edges
             .iter()
@@ -107,10 +114,7 @@ async fn a_good_csv_file_is_imported_whole() {
     assert_eq!(li["location"]["lat"], 29.3921, "placed at the unit");
     assert_eq!(by_name("赵敏")["homeUnitPath"], units::HONGQIAO);
     // Imported volunteers are matchable at once.
-    let found = app
-        .volunteers
-        .matcher()
-        .len();
+    let found = app.volunteers.matcher().len();
     assert_eq!(found, 3);
     app.stop().await;
 }
@@ -125,17 +129,32 @@ async fn a_broken_csv_file_stores_nothing_unless_bad_rows_are_skipped() {
     let mut rows = good_rows();
     rows.extend([
         // 5: checksum wrong.
-        format!("错号,男,,{}0,13800000005,/rc/changyuan/hongqiao,,,,", &id_card("50015319900101005")[..17]),
+        format!(
+            "错号,男,,{}0,13800000005,/rc/changyuan/hongqiao,,,,",
+            &id_card("50015319900101005")[..17]
+        ),
         // 6: the same number as row 2.
-        format!("重复,,,{},13800000006,/rc/changyuan/hongqiao,,,,", id_card("50015319880512002")),
+        format!(
+            "重复,,,{},13800000006,/rc/changyuan/hongqiao,,,,",
+            id_card("50015319880512002")
+        ),
         // 7: phone with 10 digits, and a skill nobody knows.
-        format!("短号,,,{},1380000007,/rc/changyuan/hongqiao,杂耍,,,", id_card("50015319900101013")),
+        format!(
+            "短号,,,{},1380000007,/rc/changyuan/hongqiao,杂耍,,,",
+            id_card("50015319900101013")
+        ),
         // 8: a unit nobody knows.
-        format!("无单位,,,{},13800000008,/rc/nowhere,,,,", id_card("50015319900101021")),
+        format!(
+            "无单位,,,{},13800000008,/rc/nowhere,,,,",
+            id_card("50015319900101021")
+        ),
         // 9: already registered.
         format!("已登记,,,{taken},13800000009,/rc/changyuan/hongqiao,,,,"),
         // 10: gender disagrees with the ID-card number.
-        format!("性别错,女,,{},13800000010,/rc/changyuan/hongqiao,,,,", id_card("50015319900101031")),
+        format!(
+            "性别错,女,,{},13800000010,/rc/changyuan/hongqiao,,,,",
+            id_card("50015319900101031")
+        ),
     ]);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("register.csv");
@@ -148,7 +167,11 @@ async fn a_broken_csv_file_stores_nothing_unless_bad_rows_are_skipped() {
     let text: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     assert!(text[0].contains("check character"), "{text:?}");
     assert!(text[1].contains("already on row 2"), "{text:?}");
-    assert!(text.iter().any(|t| t.contains("手机号") && t.contains("11 digits")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("手机号") && t.contains("11 digits")),
+        "{text:?}"
+    );
     assert!(text.iter().any(|t| t.contains("技能")), "{text:?}");
     assert!(text[4].contains("unknown unit"), "{text:?}");
     assert!(text[5].contains("already registered"), "{text:?}");
@@ -166,15 +189,33 @@ async fn a_broken_csv_file_stores_nothing_unless_bad_rows_are_skipped() {
 fn write_xlsx(path: &std::path::Path, broken: bool) {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (c, h) in ["name", "ID card number", "phone", "unit", "skills", "availability", "birth_date"]
-        .iter()
-        .enumerate()
+    for (c, h) in [
+        "name",
+        "ID card number",
+        "phone",
+        "unit",
+        "skills",
+        "availability",
+        "birth_date",
+    ]
+    .iter()
+    .enumerate()
     {
         sheet.write_string(0, c as u16, *h).expect("header");
     }
     let people = [
-        ("周杰", id_card("50015319920202011"), 13800000021.0, "Sat 09:00-12:00"),
-        ("吴娟", id_card("50015319930303022"), 13800000022.0, "Sun 09:00-12:00"),
+        (
+            "周杰",
+            id_card("50015319920202011"),
+            13800000021.0,
+            "Sat 09:00-12:00",
+        ),
+        (
+            "吴娟",
+            id_card("50015319930303022"),
+            13800000022.0,
+            "Sun 09:00-12:00",
+        ),
     ];
     let date = rust_xlsxwriter::ExcelDateTime::from_ymd(1992, 2, 2).expect("date");
     for (r, (name, id, phone, when)) in people.iter().enumerate() {
@@ -200,7 +241,9 @@ fn write_xlsx(path: &std::path::Path, broken: bool) {
     if broken {
         // An ID-card number typed as a number (digits lost) and a bad availability.
         sheet.write_string(3, 0, "孙涛").expect("cell");
-        sheet.write_number(3, 1, 500153199404040000.0).expect("cell");
+        sheet
+            .write_number(3, 1, 500153199404040000.0)
+            .expect("cell");
         sheet.write_number(3, 2, 13800000023.0).expect("cell");
         sheet.write_string(3, 3, units::HONGQIAO).expect("cell");
         sheet.write_string(3, 5, "whenever").expect("cell");

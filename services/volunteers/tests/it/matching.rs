@@ -64,7 +64,10 @@ async fn matching_order_on_a_hand_checked_set() {
     let best = &r["data"]["matchCandidates"]["edges"][0]["node"];
     let text_en = best["explanation"]["textEn"].as_str().expect("english");
     let text_zh = best["explanation"]["textZh"].as_str().expect("chinese");
-    assert!(text_en.starts_with("Score ") && text_en.contains("no open assignments"), "{text_en}");
+    assert!(
+        text_en.starts_with("Score ") && text_en.contains("no open assignments"),
+        "{text_en}"
+    );
     assert!(text_zh.starts_with("综合得分"), "{text_zh}");
     let parts = ["distancePoints", "loadPoints", "ratingPoints"]
         .iter()
@@ -212,7 +215,8 @@ async fn open_assignments_follow_order_events_idempotently() {
     assert!(
         eventually(|| async {
             let (la, lb) = (load_of(&app, &a).await, load_of(&app, &b).await);
-            la.is_some_and(|l| l.open_assignments == 2) && lb.is_some_and(|l| l.open_assignments == 1)
+            la.is_some_and(|l| l.open_assignments == 2)
+                && lb.is_some_and(|l| l.open_assignments == 1)
         })
         .await,
         "a: {:?}, b: {:?}",

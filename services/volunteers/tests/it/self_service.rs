@@ -84,14 +84,17 @@ async fn a_volunteer_corrects_their_record_but_not_the_id_number() {
     assert_eq!(v["skills"], json!(["tutoring"]));
     assert_eq!(v["availability"], "Sun 14:00-17:00");
     assert_eq!(v["location"]["lat"], 29.41);
-    assert!(!row_text(&app, &id).await.contains("13900001111"), "phone encrypted");
+    assert!(
+        !row_text(&app, &id).await.contains("13900001111"),
+        "phone encrypted"
+    );
 
     let message = tokio::time::timeout(Duration::from_secs(10), updates.next())
         .await
         .expect("in time")
         .expect("event");
-    let event = tongxin_proto::events::VolunteerUpdated::decode(message.payload.clone())
-        .expect("protobuf");
+    let event =
+        tongxin_proto::events::VolunteerUpdated::decode(message.payload.clone()).expect("protobuf");
     assert_eq!(event.volunteer_id, id);
     assert_eq!(
         event.changed_fields,
@@ -224,12 +227,18 @@ async fn deletion_is_requested_then_erased_by_staff_in_scope() {
         )
         .await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
-    let r = app.graphql(Some(&me), PROCESS_DELETION, json!({ "id": id })).await;
+    let r = app
+        .graphql(Some(&me), PROCESS_DELETION, json!({ "id": id }))
+        .await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
 
     let number_before = {
         let r = app
-            .graphql(None, "query($id: ID!) { volunteer(id: $id) { volunteerNo } }", json!({ "id": id }))
+            .graphql(
+                None,
+                "query($id: ID!) { volunteer(id: $id) { volunteerNo } }",
+                json!({ "id": id }),
+            )
             .await;
         r["data"]["volunteer"]["volunteerNo"].clone()
     };
@@ -253,7 +262,11 @@ async fn deletion_is_requested_then_erased_by_staff_in_scope() {
         .await;
     assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
     let r = app
-        .graphql(Some(&staff), STATUS, json!({ "id": id, "status": "ACTIVE" }))
+        .graphql(
+            Some(&staff),
+            STATUS,
+            json!({ "id": id, "status": "ACTIVE" }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
 
@@ -261,8 +274,8 @@ async fn deletion_is_requested_then_erased_by_staff_in_scope() {
         .await
         .expect("in time")
         .expect("event");
-    let event = tongxin_proto::events::VolunteerErased::decode(message.payload.clone())
-        .expect("protobuf");
+    let event =
+        tongxin_proto::events::VolunteerErased::decode(message.payload.clone()).expect("protobuf");
     assert_eq!(event.volunteer_id, id);
 
     // The account link is cut and the same person may register again.
@@ -293,7 +306,11 @@ async fn status_changes_need_staff_in_scope_and_one_of_two_wins() {
         ("staff elsewhere", app.staff(units::FENGGAO)),
     ] {
         let r = app
-            .graphql(Some(&token), STATUS, json!({ "id": id, "status": "PAUSED" }))
+            .graphql(
+                Some(&token),
+                STATUS,
+                json!({ "id": id, "status": "PAUSED" }),
+            )
             .await;
         assert_eq!(error_code(&r), Some("FORBIDDEN"), "{who}: {r}");
     }
@@ -328,9 +345,10 @@ async fn status_changes_need_staff_in_scope_and_one_of_two_wins() {
     // recorded; the others find it done or lose the conditional update (CONFLICT).
     let vid = VolunteerId(Uuid::parse_str(&id).expect("uuid"));
     let principal = staff_principal(units::HONGQIAO);
-    let results = futures::future::join_all(
-        (0..8).map(|_| app.volunteers.set_status(&principal, vid, VolunteerStatus::Left)),
-    )
+    let results = futures::future::join_all((0..8).map(|_| {
+        app.volunteers
+            .set_status(&principal, vid, VolunteerStatus::Left)
+    }))
     .await;
     for r in results {
         if let Err(e) = r {

@@ -131,7 +131,12 @@ pub fn ids(r: &Value) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("no candidates: {r}"))
         .iter()
-        .map(|e| e["node"]["volunteer"]["id"].as_str().expect("id").to_owned())
+        .map(|e| {
+            e["node"]["volunteer"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
         .collect()
 }
 
