@@ -41,6 +41,7 @@ schema-check:
 bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	$(CARGO) bench -p tongxin-venues --bench circle
+	$(CARGO) bench -p tongxin-volunteers --bench matching
 
 lint:
 	$(CARGO) fmt --all --check

@@ -169,9 +169,33 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     for unit in &units {
         volunteers
             .volunteers()
-            .remember_unit(unit.id.0, &unit.path)
+            .remember_unit_details(
+                unit.id.0,
+                &unit.path,
+                &unit.name,
+                (unit.location.lat(), unit.location.lon()),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
+    }
+    // Synthetic volunteers around the courtyards, so `matchCandidates` answers.
+    let courtyards: Vec<tongxin_volunteers::demo::HomeUnit> = units
+        .iter()
+        .filter(|u| u.kind == tongxin_venues::domain::org::UnitKind::Courtyard)
+        .map(|u| tongxin_volunteers::demo::HomeUnit {
+            id: u.id.0,
+            path: u.path.clone(),
+            lat: u.location.lat(),
+            lon: u.location.lon(),
+        })
+        .collect();
+    let seeded = volunteers
+        .volunteers()
+        .seed_demo(&courtyards)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding demo volunteers: {e:?}"))?;
+    if seeded > 0 {
+        tracing::info!(volunteers = seeded, "demo volunteers seeded");
     }
     let volunteers_url = format!("http://{}/graphql", volunteers.http_addr());
     let volunteers_task = tokio::spawn(volunteers.run_until_stopped(shutdown.clone()));
@@ -211,7 +235,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
 
 /// The PII keys of the embedded volunteers service: read from `pii.json` in the keys
 /// directory, generated (and written with mode 0600) when missing.
-fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
+pub fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Stored {
         encryption_key: String,

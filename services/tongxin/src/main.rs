@@ -148,6 +148,22 @@ enum ImportCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Import volunteers from a district's register (.xlsx or .csv; columns 姓名, 性别,
+    /// 出生日期, 身份证号, 手机号, 所属单位, 技能, 服务时间, 经度, 纬度 or their English names).
+    /// Every row is checked first; a file with any bad row imports nothing unless
+    /// --skip-bad-rows, and every problem is listed by row.
+    Volunteers {
+        /// The .xlsx or .csv file.
+        file: PathBuf,
+        /// Import the good rows even when some rows are bad.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// The unit (path, id or name) for rows without 所属单位.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        db: tongxin::import::VolunteersDbArgs,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -241,6 +257,15 @@ async fn main() -> anyhow::Result<()> {
             println!("imported {n} resident points into district {district}");
             Ok(())
         }
+        Command::Import {
+            what:
+                ImportCommand::Volunteers {
+                    file,
+                    skip_bad_rows,
+                    unit,
+                    db,
+                },
+        } => tongxin::import::volunteers(&file, skip_bad_rows, unit, &db).await,
         Command::Token {
             roles,
             unit,

@@ -41,6 +41,7 @@ pub struct App {
     drain: Duration,
     units: ConsumerSpec,
     max_deliver: i64,
+    orders: ConsumerSpec,
 }
 
 impl App {
@@ -64,6 +65,8 @@ impl App {
             Duration::from_millis(common.events.relay_interval_ms),
         );
         let volunteers = Volunteers::new(db.clone(), relay.waker(), cipher);
+        let loaded = volunteers.matcher().refresh(&db).await?;
+        tracing::info!(volunteers = loaded, "candidate index loaded");
         let schema = graphql::schema(volunteers.clone());
         Ok(Self {
             http: TcpListener::bind(settings.http_addr).await?,
@@ -82,6 +85,12 @@ impl App {
                 ack_wait: Duration::from_secs(30),
             },
             max_deliver: common.events.max_deliver,
+            orders: ConsumerSpec {
+                name: crate::order_events::CONSUMER.to_owned(),
+                filter: crate::order_events::FILTER.to_owned(),
+                max_deliver: common.events.max_deliver,
+                ack_wait: Duration::from_secs(30),
+            },
         })
     }
 
@@ -135,6 +144,19 @@ impl App {
             self.volunteers.waker(),
             &shutdown,
         );
+        let orders = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
+            self.db.clone(),
+            self.bus.clone(),
+            self.orders,
+            Arc::new(crate::order_events::OrderLoadHandler),
+            shutdown.clone(),
+        ));
+        let refresh = tokio::spawn(
+            self.volunteers
+                .matcher()
+                .clone()
+                .run_refresh(self.db.clone(), shutdown.clone()),
+        );
         let (http, grpc) = tokio::join!(
             health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
             tongxin_platform::grpc::serve(
@@ -156,6 +178,10 @@ impl App {
                 tracing::warn!(error = %e, "hours-crediting consumer stopped with an error");
             }
         }
+        if let Ok(Err(e)) = orders.await {
+            tracing::warn!(error = %e, "order-load consumer stopped with an error");
+        }
+        let _ = refresh.await;
         http?;
         grpc?;
         tracing::info!("volunteers stopped");

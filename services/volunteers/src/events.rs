@@ -8,6 +8,9 @@ use tongxin_proto::events as pb_events;
 
 use crate::store::volunteers::Model;
 
+mod changes;
+pub use changes::*;
+
 /// CloudEvents source of everything volunteers publishes.
 pub const SOURCE: &str = "tongxin/volunteers";
 /// A volunteer joined the registry.
@@ -61,6 +64,8 @@ impl tongxin_platform::events::consumer::Handler for UnitsHandler {
         let path = crate::domain::scope::UnitPath::parse(&unit.path)
             .map_err(|e| HandlerError::Poison(e.to_string()))?;
         crate::store::known_units::remember(txn, id, path.as_str()).await?;
+        let location = unit.location.as_ref().map(|l| (l.lat, l.lon));
+        crate::store::unit_details::describe(txn, id, &unit.name, location).await?;
         if let Some(old) = old_path
             && old != path.as_str()
         {

@@ -92,13 +92,21 @@ impl VolunteerService for VolunteerGrpc {
         }))
     }
 
-    // Placeholder until the matching slice lands (issue 4): the contract is fixed in proto
-    // so the orders service can be built against it.
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().count))]
     async fn match_candidates(
         &self,
-        _request: Request<pb::MatchCandidatesRequest>,
+        request: Request<pb::MatchCandidatesRequest>,
     ) -> Result<Response<pb::MatchCandidatesResponse>, Status> {
-        Err(Status::unimplemented("MatchCandidates is not built yet"))
+        let actor = tongxin_platform::grpc::require_principal(&request)?;
+        let req = request.into_inner();
+        let query = crate::grpc_matching::query(req)?;
+        let found = self.0.match_candidates(&actor, query).await?;
+        Ok(Response::new(pb::MatchCandidatesResponse {
+            candidates: found
+                .into_iter()
+                .map(crate::grpc_matching::candidate)
+                .collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(volunteer_id = %request.get_ref().volunteer_id))]

@@ -5,16 +5,22 @@
 //! BatchGetVolunteers). Teams ([`service::teams`]), the service-hours ledger with stars,
 //! points and rankings ([`service::ledger`], fed also by the crediting consumers in
 //! [`events::ledger`]), RecordHours, and the printable service-record proof ([`proof`]).
-//! Matching and import follow.
+//! Candidate matching ([`matcher`], kept current by [`order_events`]), self-service, and
+//! the spreadsheet import ([`import`]).
 
 pub mod app;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod grpc;
 pub mod grpc_ledger;
+pub mod grpc_matching;
+pub mod import;
+pub mod matcher;
 pub mod migration;
+pub mod order_events;
 pub mod proof;
 pub mod service;
 pub mod settings;

@@ -42,6 +42,12 @@ use crate::events;
 use crate::store::known_units;
 use crate::store::volunteers::{self, Filter, Model};
 
+mod matching;
+mod self_service;
+
+pub use matching::{CandidateView, MatchQuery};
+pub use self_service::Correction;
+
 /// Under this age a guardian's consent is required.
 pub const GUARDIAN_CONSENT_UNDER: u32 = 14;
 /// The page size when the caller gives none, and the most a caller may ask for.
@@ -128,17 +134,50 @@ pub struct Volunteers {
     waker: OutboxWaker,
     cipher: Arc<PiiCipher>,
     catalog: Arc<SkillCatalog>,
+    matcher: crate::matcher::Matcher,
+    /// Batched entity loads so far (one per DataLoader batch); tests assert on it.
+    loader_batches: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Volunteers {
     /// Operations over `db`, protecting PII with `cipher`, waking the outbox after commits.
     pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: PiiCipher) -> Self {
+        let catalog = Arc::new(SkillCatalog::default());
         Self {
             db,
             waker,
             cipher: Arc::new(cipher),
-            catalog: Arc::new(SkillCatalog::default()),
+            matcher: crate::matcher::Matcher::new(catalog.clone()),
+            loader_batches: Arc::default(),
+            catalog,
         }
+    }
+
+    /// Wakes the outbox relay after a commit (import, seeding).
+    pub(crate) fn waker(&self) -> &OutboxWaker {
+        &self.waker
+    }
+
+    /// The PII cipher (import, seeding).
+    pub(crate) fn cipher(&self) -> &PiiCipher {
+        &self.cipher
+    }
+
+    /// Counts one batched entity load (the volunteer DataLoader calls it per batch).
+    pub fn count_loader_batch(&self) {
+        self.loader_batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Batched entity loads so far: a list of N references must cost one.
+    pub fn loader_batches(&self) -> u64 {
+        self.loader_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The candidate index of this process.
+    pub fn matcher(&self) -> &crate::matcher::Matcher {
+        &self.matcher
     }
 
     /// The database, for loaders.
@@ -165,6 +204,19 @@ impl Volunteers {
     pub async fn remember_unit(&self, id: Uuid, path: &str) -> Result<(), VolunteersError> {
         let path = UnitPath::parse(path)?;
         known_units::remember(&self.db, id, path.as_str()).await?;
+        Ok(())
+    }
+
+    /// Records an org unit with its name and location (seeding, `tongxin run`, tests).
+    pub async fn remember_unit_details(
+        &self,
+        id: Uuid,
+        path: &str,
+        name: &str,
+        location: (f64, f64),
+    ) -> Result<(), VolunteersError> {
+        self.remember_unit(id, path).await?;
+        crate::store::unit_details::describe(&self.db, id, name, Some(location)).await?;
         Ok(())
     }
 
@@ -267,6 +319,10 @@ impl Volunteers {
             guardian_consent,
             created_at: Utc::now(),
             created_by: actor.subject.clone(),
+            updated_at: Some(self_service::now_micros()),
+            deletion_requested_at: None,
+            deletion_reason: None,
+            erased_at: None,
         };
 
         // Read before the transaction: its first statement must be the write, or SQLite
@@ -309,6 +365,7 @@ impl Volunteers {
             other => other.into(),
         })?;
         self.waker.wake();
+        self.matcher.apply(&row);
         tracing::info!(volunteer_id = %row.id, volunteer_no = %row.volunteer_no, "volunteer registered");
         let caller = Caller {
             subject: Some(actor.subject.clone()),
@@ -407,6 +464,9 @@ impl Volunteers {
 
     /// The view of a stored row for `caller`: phone masked unless in scope, ID-card number masked.
     pub fn view(&self, caller: &Caller, row: Model) -> Result<VolunteerView, VolunteersError> {
+        if row.erased_at.is_some() {
+            return Ok(self_service::erased_view(row));
+        }
         let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
         let id_card =
             IdCardNumber::parse_on(&self.cipher.decrypt(&row.id_card_cipher)?, NaiveDate::MAX)?;
@@ -434,7 +494,7 @@ fn rename_field(err: DomainError, field: &'static str) -> DomainError {
     }
 }
 
-fn skills_text(codes: &[&str]) -> String {
+pub(crate) fn skills_text(codes: &[&str]) -> String {
     if codes.is_empty() {
         String::new()
     } else {
@@ -445,7 +505,7 @@ fn skills_text(codes: &[&str]) -> String {
 /// The public volunteer number: the district code in capitals and 16 random digits, e.g.
 /// `RC4821937705128843`. Not derived from anything personal; the unique index guards the
 /// (negligible) chance of a repeat.
-fn volunteer_number(district: &str) -> String {
+pub(crate) fn volunteer_number(district: &str) -> String {
     let n = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]))
         % 10_000_000_000_000_000;
     format!("{}{n:016}", district.to_uppercase())

@@ -2,7 +2,9 @@
 //! entity lookups with a DataLoader.
 
 mod ledger;
+mod matching;
 mod paging;
+mod self_service;
 mod teams;
 mod volunteer;
 
@@ -11,18 +13,24 @@ use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::service::Volunteers;
 
-pub use volunteer::VolunteerLoader;
+pub use volunteer::{VolunteerLoader, VolunteerNode};
 
-/// The root query: the registry, teams, and the ledger.
+/// The root query: the registry, matching, teams, and the ledger.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(volunteer::Query, teams::TeamQuery, ledger::LedgerQuery);
+pub struct Query(
+    volunteer::RegistryQuery,
+    matching::MatchingQuery,
+    teams::TeamQuery,
+    ledger::LedgerQuery,
+);
 
-/// The root mutation: the registry, teams, and the ledger.
+/// The root mutation: the registry, self-service, teams, and the ledger.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
-    volunteer::Mutation,
+    volunteer::RegistryMutation,
+    self_service::SelfServiceMutation,
     teams::TeamMutation,
     ledger::LedgerMutation,
 );

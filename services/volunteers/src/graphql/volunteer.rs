@@ -193,6 +193,16 @@ impl VolunteerNode {
         #[graphql(desc = "Last day of the period.")] to: chrono::NaiveDate,
     ) -> async_graphql::Result<String> {
         Ok(super::ledger::record_proof_url(self.0.row.id, from, to)?)
+    /// When the volunteer asked for their personal data to be deleted (RFC 3339); null if
+    /// they have not.
+    async fn deletion_requested_at(&self) -> Option<String> {
+        self.0.row.deletion_requested_at.map(|t| t.to_rfc3339())
+    }
+
+    /// Whether the personal data was erased on the volunteer's request; the number and
+    /// service record remain.
+    async fn erased(&self) -> bool {
+        self.0.row.erased_at.is_some()
     }
 }
 
@@ -204,6 +214,7 @@ impl Loader<Uuid> for VolunteerLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Model>, Self::Error> {
+        self.0.count_loader_batch();
         let rows = volunteers::get_many(self.0.db(), keys)
             .await
             .map_err(ApiError::from)?;
@@ -235,12 +246,12 @@ pub(super) async fn load(
     }
 }
 
-/// The root query of the volunteers subgraph.
+/// The registry's part of the root query.
 #[derive(Default)]
-pub struct Query;
+pub struct RegistryQuery;
 
-#[Object(name = "RegistryQuery")]
-impl Query {
+#[Object]
+impl RegistryQuery {
     /// One volunteer; anyone may ask, personal data is masked by the caller's scope.
     async fn volunteer(
         &self,
@@ -357,12 +368,12 @@ pub struct RegisterVolunteerInput {
     pub guardian_consent: Option<String>,
 }
 
-/// The root mutation of the volunteers subgraph.
+/// The registry's part of the root mutation.
 #[derive(Default)]
-pub struct Mutation;
+pub struct RegistryMutation;
 
-#[Object(name = "RegistryMutation")]
-impl Mutation {
+#[Object]
+impl RegistryMutation {
     /// Registers a volunteer: staff whose scope covers the home unit, or a citizen or
     /// volunteer account registering itself. A second registration of the same ID-card
     /// number is a CONFLICT.

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000100_volunteers;
 mod m20261128_000300_teams_ledger;
+mod m20261128_000500_matching_and_self_service;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -14,6 +15,9 @@ impl MigratorTrait for Migrator {
         let mut all = tongxin_platform::events::migration::migrations();
         all.push(Box::new(m20261128_000100_volunteers::Migration));
         all.push(Box::new(m20261128_000300_teams_ledger::Migration));
+        all.push(Box::new(
+            m20261128_000500_matching_and_self_service::Migration,
+        ));
         all
     }
 }

@@ -53,6 +53,15 @@ pub struct Model {
     pub created_at: DateTime<Utc>,
     /// Who registered (principal subject).
     pub created_by: String,
+    /// When the row last changed; replicas refresh their candidate index by it. `None` only
+    /// for rows from before the column existed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When the volunteer asked for their personal data to be deleted.
+    pub deletion_requested_at: Option<DateTime<Utc>>,
+    /// The reason they gave, if any.
+    pub deletion_reason: Option<String>,
+    /// When staff erased the personal data (name, ID-card number, phone).
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// No relations.

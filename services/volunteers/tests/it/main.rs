@@ -1,10 +1,15 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+mod entities;
+mod import;
 mod ledger;
+mod matching;
 mod proof;
 mod registry;
+mod self_service;
 mod teams;
+mod vsupport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

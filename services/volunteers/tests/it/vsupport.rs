@@ -1,0 +1,150 @@
+//! Helpers for the matching, self-service and import tests.
+
+use std::time::Duration;
+
+use prost::Message;
+use serde_json::{Value, json};
+use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::config::EventsSettings;
+use tongxin_platform::events::{Event, SharedBus};
+use tongxin_proto::events::{OrderChanged, OrderState};
+use uuid::Uuid;
+
+use crate::{REGISTER, TestApp, id_card, units};
+
+/// The Saturday 2026-12-05, 10:00-11:00 China time, in UTC.
+pub const SAT_START: &str = "2026-12-05T02:00:00Z";
+pub const SAT_END: &str = "2026-12-05T03:00:00Z";
+/// Where the orders in these tests are: near 虹桥.
+pub const ORDER_AT: (f64, f64) = (29.40, 105.59);
+
+/// A point `metres` north of [`ORDER_AT`].
+pub fn north(metres: f64) -> (f64, f64) {
+    (ORDER_AT.0 + metres / 111_195.0, ORDER_AT.1)
+}
+
+/// Registers a volunteer at 虹桥 with the given facts (as staff of 昌元); returns the id.
+pub async fn register(
+    app: &TestApp,
+    n: u32,
+    at: (f64, f64),
+    skills: &[&str],
+    availability: &str,
+) -> String {
+    let staff = app.staff(units::CHANGYUAN);
+    let input = json!({
+        "name": format!("志愿者{n}"),
+        "idCardNumber": id_card(&format!("50015319900307{n:03}")),
+        "phone": format!("139{n:08}"),
+        "homeUnitId": units::id(units::HONGQIAO).to_string(),
+        "homeUnitPath": units::HONGQIAO,
+        "location": { "lat": at.0, "lon": at.1 },
+        "skills": skills,
+        "availability": availability,
+        "consent": true,
+    });
+    let r = app
+        .graphql(Some(&staff), REGISTER, json!({ "input": input }))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    r["data"]["registerVolunteer"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// A staff principal of the unit at `path` (for gRPC and direct service calls).
+pub fn staff_principal(path: &str) -> Principal {
+    Principal {
+        subject: format!("staff-{path}"),
+        roles: vec![Role::Staff],
+        unit: Some(units::id(path)),
+        district: Some("rc".to_owned()),
+    }
+}
+
+/// A bus on the test's own NATS, to publish events as another service would.
+pub async fn bus(app: &TestApp) -> SharedBus {
+    tongxin_platform::events::connect(&EventsSettings {
+        nats_url: app.nats.url(),
+        ..EventsSettings::default()
+    })
+    .await
+    .expect("bus")
+}
+
+/// An `OrderChanged` event on `tongxin.orders.<kind>`.
+pub fn order_event(kind: &str, order: Uuid, volunteers: &[&str], rating: Option<u32>) -> Event {
+    let state = match kind {
+        "order_accepted" => OrderState::Accepted,
+        "order_completed" => OrderState::Completed,
+        "order_cancelled" => OrderState::Cancelled,
+        "order_rated" => OrderState::Rated,
+        "order_declined" => OrderState::Dispatched,
+        _ => OrderState::Unspecified,
+    };
+    let body = OrderChanged {
+        order_id: order.to_string(),
+        order_no: "RC-TEST".to_owned(),
+        state: state as i32,
+        volunteer_ids: volunteers.iter().map(|v| (*v).to_owned()).collect(),
+        rating,
+        actor: "test".to_owned(),
+        ..Default::default()
+    };
+    Event {
+        id: Uuid::now_v7(),
+        subject: format!("tongxin.orders.{kind}"),
+        ce_type: format!("tongxin.orders.{kind}"),
+        source: "tongxin/orders".to_owned(),
+        time: chrono::Utc::now(),
+        traceparent: None,
+        payload: body.encode_to_vec().into(),
+    }
+}
+
+pub const MATCH: &str = r#"query($loc: VolunteerLocationInput!, $skills: [String!]!, $s: String!, $e: String!, $first: Int!, $exclude: [ID!]!) {
+  matchCandidates(location: $loc, skills: $skills, windowStart: $s, windowEnd: $e, first: $first, exclude: $exclude) {
+    edges { node { score walkingMinutes openAssignments ratingAverage ratingCount
+      volunteer { id name status }
+      explanation { distancePoints loadPoints ratingPoints textEn textZh } } }
+  }
+}"#;
+
+/// `matchCandidates` for a legal task at [`ORDER_AT`] on the Saturday morning.
+pub async fn match_legal(app: &TestApp, token: &str, exclude: &[&str]) -> Value {
+    app.graphql(
+        Some(token),
+        MATCH,
+        json!({
+            "loc": { "lat": ORDER_AT.0, "lon": ORDER_AT.1 },
+            "skills": ["legal"],
+            "s": SAT_START, "e": SAT_END, "first": 10, "exclude": exclude,
+        }),
+    )
+    .await
+}
+
+/// The candidate ids of a `matchCandidates` answer, best first.
+pub fn ids(r: &Value) -> Vec<String> {
+    r["data"]["matchCandidates"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no candidates: {r}"))
+        .iter()
+        .map(|e| {
+            e["node"]["volunteer"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Waits for `check` for up to 15 s.
+pub async fn eventually<F, Fut>(check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    tongxin_testing::wait_until(Duration::from_secs(15), check).await
+}
