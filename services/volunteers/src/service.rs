@@ -153,16 +153,6 @@ impl Volunteers {
         }
     }
 
-    /// Wakes the outbox relay after a commit (import, seeding).
-    pub(crate) fn waker(&self) -> &OutboxWaker {
-        &self.waker
-    }
-
-    /// The PII cipher (import, seeding).
-    pub(crate) fn cipher(&self) -> &PiiCipher {
-        &self.cipher
-    }
-
     /// Counts one batched entity load (the volunteer DataLoader calls it per batch).
     pub fn count_loader_batch(&self) {
         self.loader_batches
@@ -185,12 +175,12 @@ impl Volunteers {
         &self.db
     }
 
-    /// Wakes the outbox relay after a commit.
+    /// Wakes the outbox relay after a commit (import, seeding, crediting consumers).
     pub fn waker(&self) -> &OutboxWaker {
         &self.waker
     }
 
-    /// The PII cipher (its hash key also signs service-record proofs).
+    /// The PII cipher (import, seeding; its hash key also signs service-record proofs).
     pub fn cipher(&self) -> &PiiCipher {
         &self.cipher
     }

@@ -193,6 +193,8 @@ impl VolunteerNode {
         #[graphql(desc = "Last day of the period.")] to: chrono::NaiveDate,
     ) -> async_graphql::Result<String> {
         Ok(super::ledger::record_proof_url(self.0.row.id, from, to)?)
+    }
+
     /// When the volunteer asked for their personal data to be deleted (RFC 3339); null if
     /// they have not.
     async fn deletion_requested_at(&self) -> Option<String> {
