@@ -95,40 +95,21 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
             .expect("register");
         ids.push(view.row.id);
     }
+    let manual = |hours: f64| NewHours {
+        volunteer_id: ids[0],
+        source: "manual".to_owned(),
+        source_id: None,
+        hours,
+        service_date: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
+        place: "虹桥".to_owned(),
+        content: "助老".to_owned(),
+        evaluation: None,
+    };
     let entry = volunteers
-        .record_hours(
-            &staff,
-            NewHours {
-                volunteer_id: ids[0],
-                source: "manual".to_owned(),
-                source_id: None,
-                hours: 20.0,
-                service_date: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
-                place: "虹桥".to_owned(),
-                content: "助老".to_owned(),
-                evaluation: None,
-            },
-        )
+        .record_hours(&staff, manual(20.0))
         .await
         .expect("record");
-    let over = volunteers
-        .record_hours(
-            &staff,
-            NewHours {
-                hours: 5.0,
-                ..NewHours {
-                    volunteer_id: ids[0],
-                    source: "manual".to_owned(),
-                    source_id: None,
-                    hours: 0.0,
-                    service_date: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
-                    place: "虹桥".to_owned(),
-                    content: "助老".to_owned(),
-                    evaluation: None,
-                }
-            },
-        )
-        .await;
+    let over = volunteers.record_hours(&staff, manual(5.0)).await;
     assert!(over.is_err(), "over 24 hours in a day");
     volunteers
         .approve_hours(&staff, entry.id)
