@@ -1,6 +1,7 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+mod embedded;
 mod entities;
 mod import;
 mod ledger;

@@ -1,0 +1,183 @@
+//! The ledger on the embedded stack of `tongxin run`: SQLite and the in-process bus. The
+//! same statements (upserts, RETURNING, the ranking aggregate) must work there too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use prost::Message;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
+use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
+use tongxin_platform::events::Event;
+use tongxin_proto::events as pb_events;
+use tongxin_volunteers::service::NewVolunteer;
+use tongxin_volunteers::service::ledger::NewHours;
+use tongxin_volunteers::{PiiSettings, VolunteersSettings};
+use uuid::Uuid;
+
+use crate::{id_card, units};
+
+#[tokio::test]
+async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
+    let verifier = Arc::new(
+        Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+    );
+    let common = CommonSettings {
+        events: EventsSettings {
+            backend: EventsBackend::Memory,
+            relay_interval_ms: 50,
+            ..EventsSettings::default()
+        },
+        shutdown_timeout_secs: 5,
+        ..CommonSettings::default()
+    };
+    let bus = tongxin_platform::events::connect(&common.events)
+        .await
+        .expect("bus");
+    let settings = VolunteersSettings {
+        http_addr: "127.0.0.1:0".parse().expect("addr"),
+        grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+        database: DatabaseSettings::new(&format!(
+            "sqlite://{}/volunteers.db",
+            dir.path().display()
+        )),
+        pii: PiiSettings::generate(),
+    };
+    let app = tongxin_volunteers::App::build(
+        &settings,
+        &common,
+        tongxin_volunteers::Shared {
+            bus: bus.clone(),
+            verifier,
+        },
+    )
+    .await
+    .expect("build");
+    let volunteers = app.volunteers().clone();
+    volunteers
+        .remember_unit(units::id(units::HONGQIAO), units::HONGQIAO)
+        .await
+        .expect("unit");
+    let http = app.http_addr();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+
+    let staff = Principal {
+        subject: "staff".to_owned(),
+        roles: vec![Role::Staff],
+        unit: Some(units::id(units::HONGQIAO)),
+        district: Some("rc".to_owned()),
+    };
+    let mut ids = Vec::new();
+    for seq in 0..2u32 {
+        let view = volunteers
+            .register(
+                &staff,
+                NewVolunteer {
+                    name: "李四".to_owned(),
+                    id_card_number: id_card(&format!("50015319900307{:03}", 500 + seq)),
+                    phone: format!("1391234{seq:04}"),
+                    home_unit_id: units::id(units::HONGQIAO),
+                    home_unit_path: units::HONGQIAO.to_owned(),
+                    lat: 29.4,
+                    lon: 105.59,
+                    skills: vec![],
+                    availability: String::new(),
+                    consent: true,
+                    guardian_consent: None,
+                },
+            )
+            .await
+            .expect("register");
+        ids.push(view.row.id);
+    }
+    let manual = |hours: f64| NewHours {
+        volunteer_id: ids[0],
+        source: "manual".to_owned(),
+        source_id: None,
+        hours,
+        service_date: NaiveDate::from_ymd_opt(2026, 10, 1).expect("date"),
+        place: "虹桥".to_owned(),
+        content: "助老".to_owned(),
+        evaluation: None,
+    };
+    let entry = volunteers
+        .record_hours(&staff, manual(20.0))
+        .await
+        .expect("record");
+    let over = volunteers.record_hours(&staff, manual(5.0)).await;
+    assert!(over.is_err(), "over 24 hours in a day");
+    volunteers
+        .approve_hours(&staff, entry.id)
+        .await
+        .expect("approve");
+    assert!(
+        volunteers.approve_hours(&staff, entry.id).await.is_err(),
+        "approved twice"
+    );
+
+    // An order credit for the other volunteer, delivered twice through the in-process bus.
+    let body = pb_events::OrderChanged {
+        order_id: Uuid::now_v7().to_string(),
+        hours: vec![pb_events::VolunteerHours {
+            volunteer_id: ids[1].to_string(),
+            hours: 30.0 / 4.0,
+        }],
+        occurred_at_ms: 1_793_000_000_000,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let event = Event {
+        id: Uuid::now_v7(),
+        subject: "tongxin.orders.order_completed".to_owned(),
+        ce_type: "tongxin.orders.order_completed".to_owned(),
+        source: "tests".to_owned(),
+        time: chrono::Utc::now(),
+        traceparent: None,
+        payload: body.into(),
+    };
+    for r in bus.publish_batch(&[event.clone(), event]).await {
+        r.expect("published");
+    }
+    let credited = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        volunteers
+            .totals_of(&[ids[1]])
+            .await
+            .is_ok_and(|t| t.first().is_some_and(|(_, t)| t.approved == 7.5))
+    })
+    .await;
+    assert!(credited, "order hours credited");
+
+    let token = keys
+        .sign(&TokenRequest {
+            subject: "staff",
+            roles: &[Role::Staff],
+            unit: Some(units::id(units::HONGQIAO)),
+            district: Some("rc"),
+            issuer: "tongxin",
+            audience: "tongxin",
+            ttl: Duration::from_secs(600),
+        })
+        .expect("sign");
+    let r = tongxin_testing::graphql(
+        &format!("http://{http}/graphql"),
+        Some(&token),
+        r#"query($id: ID!) { rankings(scope: UNIT, id: $id, quarter: "2026Q4") { edges { node { rank total volunteer { id hours { approved } } } } } }"#,
+        json!({ "id": units::id(units::HONGQIAO).to_string() }),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["rankings"]["edges"],
+        json!([
+            { "node": { "rank": 1, "total": 20.0, "volunteer": { "id": ids[0].to_string(), "hours": { "approved": 20.0 } } } },
+            { "node": { "rank": 2, "total": 7.5, "volunteer": { "id": ids[1].to_string(), "hours": { "approved": 7.5 } } } },
+        ]),
+        "{r}"
+    );
+    stop.cancel();
+    task.await.expect("join").expect("clean stop");
+}
