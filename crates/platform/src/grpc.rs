@@ -9,7 +9,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
@@ -86,9 +85,12 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .layer(crate::metrics::trace_layer("grpc"))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            stop.cancelled().await
-        });
+        // No Nagle: a response leaves as several small writes (headers, data, trailers),
+        // and waiting for the peer's delayed ACK between them costs ~40 ms per call.
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move { stop.cancelled().await },
+        );
     crate::shutdown::drain_bounded(
         async { server.await.map_err(anyhow::Error::from) },
         shutdown,

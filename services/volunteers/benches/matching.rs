@@ -280,6 +280,26 @@ async fn run() -> anyhow::Result<()> {
     // The SQL side: the same facts in a table a SQL-based matcher would keep.
     sql_table(&db).await?;
 
+    // The index alone, in process: what the gRPC figure adds to.
+    let qs = queries(GRPC_QUERIES, &units);
+    let mut index_times = Vec::with_capacity(qs.len());
+    for q in &qs {
+        let required = volunteers
+            .catalog()
+            .parse_set(&q.skills)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let window = TimeWindow::new(q.start, q.end, CHINA_STANDARD_TIME)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let at = tongxin_platform::geo::Coordinates::parse(q.lat, q.lon)?;
+        let t = Instant::now();
+        let found = volunteers
+            .matcher()
+            .find(at, required, &window, 10, &Default::default());
+        index_times.push(t.elapsed());
+        std::hint::black_box(found);
+    }
+    index_times.sort();
+
     let grpc = app.grpc_addr();
     let stop = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(stop.clone()));
@@ -294,7 +314,6 @@ async fn run() -> anyhow::Result<()> {
         unit: Some(units[0].id),
         district: Some("rc".to_owned()),
     };
-    let qs = queries(GRPC_QUERIES, &units);
     let request = |q: &Query| pb::MatchCandidatesRequest {
         location: Some(pb::Location {
             lat: q.lat,
@@ -355,6 +374,11 @@ async fn run() -> anyhow::Result<()> {
         } else {
             "MISSED"
         }
+    );
+    println!(
+        "  the index alone, in process: p50 {:.3} ms, p99 {:.3} ms",
+        ms(percentile(&index_times, 0.5)),
+        ms(percentile(&index_times, 0.99))
     );
     println!(
         "  single SQL query on PostgreSQL, {SQL_QUERIES} queries: p50 {:.2} ms, p99 {:.2} ms",
