@@ -1,0 +1,6 @@
+//! The orders service's tables and queries (sea-orm).
+
+pub mod categories;
+pub mod known_units;
+pub mod orders;
+pub mod timeline;
