@@ -6,7 +6,7 @@
 //!   (the courtyard keeps sight of what it passed up); the phone is in full when their scope
 //!   covers the holding unit, masked otherwise;
 //! - a volunteer sees orders dispatched to them or accepted by them; the phone only once
-//!   they accepted;
+//!   they accepted (a volunteer who declined keeps a masked view);
 //! - anyone else is told the order does not exist.
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units`; on a miss
@@ -186,7 +186,9 @@ impl Orders {
         let volunteer = caller.volunteer_id().map(|v| v.0);
         let ids = |text: &str| serde_json::from_str::<Vec<uuid::Uuid>>(text).unwrap_or_default();
         let accepted = volunteer.is_some_and(|v| ids(&row.accepted).contains(&v));
-        let dispatched = volunteer.is_some_and(|v| ids(&row.dispatched).contains(&v));
+        // Who declined keeps sight of the order (masked), so the decline's answer is theirs.
+        let dispatched = volunteer
+            .is_some_and(|v| ids(&row.dispatched).contains(&v) || ids(&row.declined).contains(&v));
         if !(owner || holding_in_scope || routed_in_scope || accepted || dispatched) {
             return Err(DomainError::NotFound("no such order".to_owned()).into());
         }

@@ -484,14 +484,20 @@ impl OrderQuery {
     async fn my_orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only orders in these states.", default)] states: Vec<OrderStateGql>,
+        #[graphql(desc = "Only orders in these states (default: all).")] states: Option<
+            Vec<OrderStateGql>,
+        >,
         #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<OrderConnection> {
         let (orders, caller) = caller(ctx).await?;
         let (after, first) = paging(after, first)?;
         let filter = OrderFilter {
-            states: states.into_iter().map(Into::into).collect(),
+            states: states
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             ..Default::default()
         };
         Ok(connection(
@@ -507,7 +513,9 @@ impl OrderQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The unit (from the venues subgraph).")] unit_id: ID,
-        #[graphql(desc = "Only orders in these states.", default)] states: Vec<OrderStateGql>,
+        #[graphql(desc = "Only orders in these states (default: all).")] states: Option<
+            Vec<OrderStateGql>,
+        >,
         #[graphql(desc = "Only this category code.")] category: Option<String>,
         #[graphql(desc = "Only orders past their receive deadline.", default)] overdue: bool,
         #[graphql(desc = "Placed at or after.")] placed_from: Option<DateTime<Utc>>,
@@ -519,7 +527,11 @@ impl OrderQuery {
         let unit = uuid_of(&unit_id, "unitId")?;
         let (after, first) = paging(after, first)?;
         let filter = OrderFilter {
-            states: states.into_iter().map(Into::into).collect(),
+            states: states
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             category,
             overdue,
             from: placed_from,
