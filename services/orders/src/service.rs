@@ -13,6 +13,7 @@
 //! venues `GetUnit` is asked and the answer remembered.
 
 mod menu;
+mod metrics;
 mod moves;
 mod place;
 mod read;

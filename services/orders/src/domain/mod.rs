@@ -6,6 +6,7 @@
 
 pub mod crypto;
 pub mod machine;
+pub mod metrics;
 pub mod menu;
 pub mod phone;
 pub mod scope;

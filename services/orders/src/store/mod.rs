@@ -2,5 +2,6 @@
 
 pub mod categories;
 pub mod known_units;
+pub mod metrics;
 pub mod orders;
 pub mod timeline;
