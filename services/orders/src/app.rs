@@ -115,12 +115,14 @@ impl App {
     /// Serves HTTP and gRPC, relays the outbox, follows the venues unit events and runs the
     /// deadline scheduler until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let csv = crate::metrics_csv::routes(self.orders.clone(), self.verifier.clone());
         let http_router = tongxin_platform::graphql::router(self.schema, self.verifier).merge(
             health::routes(Readiness {
                 db: self.db.clone(),
                 bus: self.bus.clone(),
             }),
         );
+        let http_router = http_router.merge(csv);
         let routes = tonic::service::Routes::new(crate::grpc::order_service(self.orders.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "orders listening");
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));

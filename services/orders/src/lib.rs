@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod metrics_csv;
 pub mod grpc;
 pub mod migration;
 pub mod scheduler;

@@ -50,6 +50,9 @@ use super::DomainError;
 /// starts at local midnight on 1 October.
 const LOCAL_OFFSET_SECS: i32 = 8 * 3600;
 
+/// The most entries a ranking returns.
+pub const MAX_RANKING: usize = 1_000;
+
 /// A half-open time range `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -107,6 +110,22 @@ impl Period {
         let local = self.from.with_timezone(&offset);
         let name = format!("{}Q{}", local.year(), local.month0() / 3 + 1);
         (Self::quarter(&name).ok()? == *self).then_some(name)
+    }
+
+    /// The period a caller asked for: a quarter, or `from` and `to`; not both, not neither.
+    pub fn requested(
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        quarter: Option<&str>,
+    ) -> Result<Self, DomainError> {
+        match (from, to, quarter) {
+            (None, None, Some(q)) => Self::quarter(q),
+            (Some(from), Some(to), None) => Self::new(from, to),
+            _ => Err(DomainError::invalid(
+                "period",
+                "give either a quarter or both from and to",
+            )),
+        }
     }
 
     fn contains(&self, at: DateTime<Utc>) -> bool {

@@ -3,6 +3,7 @@
 //! `Volunteer` (volunteers) are referenced by key as unresolvable stubs.
 
 mod menu;
+mod metrics;
 mod order;
 mod progress;
 
@@ -17,7 +18,7 @@ pub use order::OrderLoader;
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(order::OrderQuery, menu::MenuQuery);
+pub struct Query(order::OrderQuery, menu::MenuQuery, metrics::MetricsQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]

@@ -13,15 +13,12 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{Caller, Orders};
-use crate::domain::metrics::{self, Period, RankedUnit, RankedVolunteer, UnitMetrics};
+use crate::domain::metrics::{self, MAX_RANKING, Period, RankedUnit, RankedVolunteer, UnitMetrics};
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, Level};
 use crate::error::OrdersError;
 use crate::store::known_units;
 use crate::store::metrics::{self as rows, Units};
-
-/// The most entries a ranking returns.
-pub const MAX_RANKING: usize = 1_000;
 
 impl Orders {
     fn staff_scope<'a>(&self, caller: &'a Caller) -> Result<&'a UnitPath, OrdersError> {
