@@ -216,8 +216,8 @@ async fn unit_csv(
                 .as_deref()
                 .and_then(|u| Uuid::parse_str(u.trim()).ok())
                 .ok_or_else(|| ApiError::bad_input("unitId: a unit id is required"))?;
-            let period = Period::requested(p.from, p.to, p.quarter.as_deref())
-                .map_err(OrdersError::from)?;
+            let period =
+                Period::requested(p.from, p.to, p.quarter.as_deref()).map_err(OrdersError::from)?;
             let m = x.orders.unit_metrics(&caller, unit, period).await?;
             let body = write_csv(&UNIT_HEADER, vec![unit_record(None, &m, period)])?;
             Ok((format!("unit-{unit}.csv"), body))
@@ -234,8 +234,8 @@ async fn rankings_csv(
     respond(
         async {
             let caller = x.caller(&headers).await?;
-            let level = Level::parse(p.level.as_deref().unwrap_or_default())
-                .map_err(OrdersError::from)?;
+            let level =
+                Level::parse(p.level.as_deref().unwrap_or_default()).map_err(OrdersError::from)?;
             let period = quarter(p.quarter.as_deref())?;
             let ranked = x
                 .orders

@@ -69,7 +69,10 @@ impl Period {
             return Err(DomainError::invalid("to", "must be after from"));
         }
         if to - from > Duration::days(800) {
-            return Err(DomainError::invalid("to", "a period spans at most 800 days"));
+            return Err(DomainError::invalid(
+                "to",
+                "a period spans at most 800 days",
+            ));
         }
         Ok(Self { from, to })
     }
@@ -405,8 +408,7 @@ pub struct RankedUnit {
 
 /// Ranks units by [`UnitMetrics::score`], best first.
 pub fn rank_units(metrics: Vec<UnitMetrics>) -> Vec<RankedUnit> {
-    let mut scored: Vec<(f64, UnitMetrics)> =
-        metrics.into_iter().map(|m| (m.score(), m)).collect();
+    let mut scored: Vec<(f64, UnitMetrics)> = metrics.into_iter().map(|m| (m.score(), m)).collect();
     scored.sort_by(|(sa, a), (sb, b)| {
         sb.total_cmp(sa)
             .then(b.received.cmp(&a.received))
@@ -460,13 +462,15 @@ pub fn rank_volunteers(completions: &[Completion]) -> Vec<RankedVolunteer> {
     }
     let mut list: Vec<RankedVolunteer> = by
         .into_iter()
-        .map(|(volunteer_id, (completed, hours, ratings))| RankedVolunteer {
-            rank: 0,
-            volunteer_id,
-            completed,
-            hours,
-            mean_rating: mean(&ratings),
-        })
+        .map(
+            |(volunteer_id, (completed, hours, ratings))| RankedVolunteer {
+                rank: 0,
+                volunteer_id,
+                completed,
+                hours,
+                mean_rating: mean(&ratings),
+            },
+        )
         .collect();
     list.sort_by(|a, b| {
         b.completed
@@ -511,7 +515,10 @@ mod tests {
     use super::*;
 
     fn t(minute: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 10, 5, 2, 0, 0).single().expect("t") + Duration::minutes(minute)
+        Utc.with_ymd_and_hms(2026, 10, 5, 2, 0, 0)
+            .single()
+            .expect("t")
+            + Duration::minutes(minute)
     }
 
     fn unit(n: u8) -> (Uuid, &'static str, &'static str) {
@@ -611,7 +618,10 @@ mod tests {
         assert_eq!(m.median_complete_minutes, Some(100.0));
         assert_eq!(m.escalated, 2, "2 by staff, 3 by the scheduler");
         assert_eq!(m.escalation_rate, Some(0.4));
-        assert_eq!(m.overdue, 2, "3 escalated by the scheduler, 5 still waiting");
+        assert_eq!(
+            m.overdue, 2,
+            "3 escalated by the scheduler, 5 still waiting"
+        );
         assert_eq!(m.cancelled, 1);
         // Stayed: 5 − 2 escalated − 1 cancelled = 2 (orders 1 and 5); 1 completed.
         assert_eq!(m.completion_rate, Some(0.5));
@@ -644,7 +654,10 @@ mod tests {
             t(500),
             unit(0),
         );
-        assert_eq!((m.received, m.completion_rate, m.mean_rating), (0, None, None));
+        assert_eq!(
+            (m.received, m.completion_rate, m.mean_rating),
+            (0, None, None)
+        );
     }
 
     #[test]
@@ -652,7 +665,10 @@ mod tests {
         let (moves, orders) = sample();
         let all = evaluate(&moves, &orders, q4(), t(500), |_, _, l| l == "courtyard");
         let ranked = rank_units(all);
-        let paths: Vec<&str> = ranked.iter().map(|r| r.metrics.unit_path.as_str()).collect();
+        let paths: Vec<&str> = ranked
+            .iter()
+            .map(|r| r.metrics.unit_path.as_str())
+            .collect();
         // D: one order waiting within its deadline: 0.20 + 0.075 + 0.10 = 37.5 < C's 72.7.
         assert_eq!(paths, ["/rc/a/b/c", "/rc/a/b/d"]);
         assert_eq!(ranked[1].score, 37.5);

@@ -6,8 +6,8 @@
 
 pub mod crypto;
 pub mod machine;
-pub mod metrics;
 pub mod menu;
+pub mod metrics;
 pub mod phone;
 pub mod scope;
 

@@ -170,12 +170,7 @@ impl MetricsQuery {
         let (orders, caller) = caller(ctx).await?;
         let period = Period::quarter(&quarter).map_err(crate::error::OrdersError::from)?;
         let all = orders
-            .rankings(
-                &caller,
-                level.into(),
-                period,
-                MAX_RANKING,
-            )
+            .rankings(&caller, level.into(), period, MAX_RANKING)
             .await?;
         super::page_of(all, after, first, |r: RankedUnit| UnitRanking {
             rank: count(r.rank),

@@ -1,6 +1,7 @@
 //! The orders service over real PostgreSQL and NATS, with the venues service running
 //! in-process on its own database for routing (the demo district's org tree).
 
+mod metrics;
 mod moves;
 mod placing;
 mod scheduler;
