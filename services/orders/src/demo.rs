@@ -200,8 +200,9 @@ pub async fn seed_orders(
                     category: category.into(),
                     description: format!("示例订单 {} (合成)", i + 1),
                     form,
-                    // Spread the points a few hundred metres apart: no duplicate flags.
-                    lat: point.0 + 0.004 * i as f64,
+                    // A few dozen metres apart, all nearest the given courtyard (repeats of a
+                    // category show the likely-duplicate flag).
+                    lat: point.0 + 0.0003 * i as f64,
                     lon: point.1,
                     preferred_at: None,
                     phone: "13800001234".into(),
