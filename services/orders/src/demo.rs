@@ -172,7 +172,8 @@ pub async fn seed_orders(
         )))
         .await?;
     // (category, form, moves to make)
-    let plans: [(&str, &[(&str, &str)], usize); 9] = [
+    type Plan = (&'static str, &'static [(&'static str, &'static str)], usize);
+    let plans: [Plan; 9] = [
         ("elder_visit", &[("people", "1")], 0),
         ("home_repair", &[("appliance", "电视")], 1),
         ("legal_consult", &[("matter", "邻里纠纷")], 2),

@@ -1,11 +1,11 @@
 //! The process's settings: the shared sections plus one section per service.
 
 use serde::{Deserialize, Serialize};
+use tongxin_orders::OrdersSettings;
 use tongxin_platform::config::{
     AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
     Validate,
 };
-use tongxin_orders::OrdersSettings;
 use tongxin_volunteers::VolunteersSettings;
 
 /// Everything `tongxin serve` and `tongxin migrate` read (defaults → tongxin.toml → env).
