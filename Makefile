@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-SERVICES := venues volunteers
+SERVICES := venues volunteers orders
 
 .PHONY: run test tools build schema schema-check lint fmt bench
 

@@ -172,7 +172,8 @@ pub async fn seed_orders(
         )))
         .await?;
     // (category, form, moves to make)
-    let plans: [(&str, &[(&str, &str)], usize); 9] = [
+    type Plan = (&'static str, &'static [(&'static str, &'static str)], usize);
+    let plans: [Plan; 9] = [
         ("elder_visit", &[("people", "1")], 0),
         ("home_repair", &[("appliance", "电视")], 1),
         ("legal_consult", &[("matter", "邻里纠纷")], 2),
@@ -200,8 +201,9 @@ pub async fn seed_orders(
                     category: category.into(),
                     description: format!("示例订单 {} (合成)", i + 1),
                     form,
-                    // Spread the points a few hundred metres apart: no duplicate flags.
-                    lat: point.0 + 0.004 * i as f64,
+                    // A few dozen metres apart, all nearest the given courtyard (repeats of a
+                    // category show the likely-duplicate flag).
+                    lat: point.0 + 0.0003 * i as f64,
                     lon: point.1,
                     preferred_at: None,
                     phone: "13800001234".into(),
