@@ -41,6 +41,7 @@ schema-check:
 bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	$(CARGO) bench -p tongxin-venues --bench circle
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
 
 lint:
 	$(CARGO) fmt --all --check

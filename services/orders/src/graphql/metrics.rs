@@ -15,6 +15,7 @@ use crate::domain::metrics::{MAX_RANKING, Period, RankedUnit, RankedVolunteer, U
 /// there or escalated to it) within the period, not on its subtree; what happened to those
 /// orders afterwards counts up to now.
 #[derive(SimpleObject, Clone)]
+#[graphql(name = "UnitMetrics")]
 pub struct UnitMetricsGql {
     /// The unit.
     pub unit: OrgUnit,
