@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-SERVICES := venues volunteers
+SERVICES := venues volunteers orders
 
 .PHONY: run test tools build schema schema-check lint fmt bench
 
@@ -42,6 +42,7 @@ bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	$(CARGO) bench -p tongxin-venues --bench circle
 	$(CARGO) bench -p tongxin-volunteers --bench matching
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
 
 lint:
 	$(CARGO) fmt --all --check

@@ -11,6 +11,11 @@ pub mod tongxin {
             tonic::include_proto!("tongxin.events.v1");
         }
     }
+    pub mod orders {
+        pub mod v1 {
+            tonic::include_proto!("tongxin.orders.v1");
+        }
+    }
     pub mod venues {
         pub mod v1 {
             tonic::include_proto!("tongxin.venues.v1");
@@ -24,6 +29,7 @@ pub mod tongxin {
 }
 
 pub use tongxin::events::v1 as events;
+pub use tongxin::orders::v1 as orders;
 pub use tongxin::venues::v1 as venues;
 pub use tongxin::volunteers::v1 as volunteers;
 

@@ -144,6 +144,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         );
     }
     let venues_url = format!("http://{}/graphql", venues.http_addr());
+    let venues_grpc = format!("http://{}", venues.grpc_addr());
     let units = tongxin_venues::store::org_units::all(venues.db()).await?;
     let venues_task = tokio::spawn(venues.run_until_stopped(shutdown.clone()));
 
@@ -198,7 +199,33 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         tracing::info!(volunteers = seeded, "demo volunteers seeded");
     }
     let volunteers_url = format!("http://{}/graphql", volunteers.http_addr());
+    let volunteers_grpc = format!("http://{}", volunteers.grpc_addr());
     let volunteers_task = tokio::spawn(volunteers.run_until_stopped(shutdown.clone()));
+
+    // Orders calls venues (routing) and volunteers (matching) over gRPC at their in-process
+    // addresses, like separate deployments would.
+    let service = sqlite(&options.data_dir, "orders")?;
+    let orders_settings = tongxin_orders::OrdersSettings {
+        http_addr: service.http_addr,
+        grpc_addr: service.grpc_addr,
+        database: service.database,
+        pii_key: orders_pii_key(&keys_dir(&options.data_dir))?.into(),
+        venues_url: venues_grpc,
+        volunteers_url: volunteers_grpc,
+        ..tongxin_orders::default_settings()
+    };
+    let orders = tongxin_orders::App::build(
+        &orders_settings,
+        &common,
+        tongxin_orders::Shared {
+            bus: bus.clone(),
+            verifier: verifier.clone(),
+        },
+    )
+    .await?;
+    seed_orders(orders.orders(), &units).await?;
+    let orders_url = format!("http://{}/graphql", orders.http_addr());
+    let orders_task = tokio::spawn(orders.run_until_stopped(shutdown.clone()));
 
     let router_dir = options.data_dir.join("router");
     let router = RouterProcess::start(RouterOptions {
@@ -206,7 +233,11 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         work_dir: &router_dir,
         listen: options.listen,
         jwks: keys.jwks_path(),
-        subgraphs: &[("venues", venues_url), ("volunteers", volunteers_url)],
+        subgraphs: &[
+            ("venues", venues_url),
+            ("volunteers", volunteers_url),
+            ("orders", orders_url),
+        ],
         log_file: Some(&router_dir.join("router.log")),
     })
     .await;
@@ -216,6 +247,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
             shutdown.cancel();
             let _ = venues_task.await;
             let _ = volunteers_task.await;
+            let _ = orders_task.await;
             return Err(e);
         }
     };
@@ -226,11 +258,79 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     let router_stopped = router.stop(Duration::from_secs(5)).await;
     let venues_stopped = venues_task.await?;
     let volunteers_stopped = volunteers_task.await?;
+    let orders_stopped = orders_task.await?;
     router_stopped?;
     venues_stopped?;
     volunteers_stopped?;
+    orders_stopped?;
     println!("Tongxin stopped.");
     Ok(())
+}
+
+/// The embedded orders service learns the demo tree, gets the demo menu and, on the first
+/// run, a handful of demo orders in every state (placed through venues routing). A failure
+/// to place demo orders is logged, not fatal: the menu and the service still work.
+async fn seed_orders(
+    orders: &tongxin_orders::service::Orders,
+    units: &[tongxin_venues::store::org_units::OrgUnit],
+) -> anyhow::Result<()> {
+    use tongxin_orders::domain::Level;
+    use tongxin_venues::domain::org::UnitKind;
+    for unit in units {
+        let level = match unit.kind {
+            UnitKind::Center => Level::Center,
+            UnitKind::Institute => Level::Institute,
+            UnitKind::Station => Level::Station,
+            UnitKind::Courtyard => Level::Courtyard,
+        };
+        orders
+            .remember_unit(unit.id.0, &unit.path, level)
+            .await
+            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
+    }
+    tongxin_orders::demo::seed_menu(orders)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the service menu: {e:?}"))?;
+    let caijiaba = units
+        .iter()
+        .find(|u| u.path == demo::paths::CAIJIABA)
+        .map(|u| (u.location.lat(), u.location.lon()));
+    if let Some(point) = caijiaba {
+        match tongxin_orders::demo::seed_orders(orders, demo::unit_id(demo::paths::CENTER).0, point)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "demo orders placed"),
+            Err(e) => tracing::warn!(error = ?e, "demo orders not placed"),
+        }
+    }
+    Ok(())
+}
+
+/// The key for contact phones of the embedded orders service: `orders-pii.key` in the keys
+/// directory, generated (mode 0600) when missing.
+fn orders_pii_key(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("orders-pii.key");
+    if path.exists() {
+        return Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .trim()
+            .to_owned());
+    }
+    let key = tongxin_orders::domain::crypto::PiiCipher::generate_key_base64();
+    std::fs::create_dir_all(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, key.as_bytes())?;
+    Ok(key)
 }
 
 /// The PII keys of the embedded volunteers service: read from `pii.json` in the keys

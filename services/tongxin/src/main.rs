@@ -41,7 +41,7 @@ enum Command {
     /// Serve one or more services against PostgreSQL and NATS, configured by tongxin.toml
     /// and TONGXIN_<SECTION>__<KEY> environment variables.
     Serve {
-        /// Which services: venues, volunteers.
+        /// Which services: venues, volunteers, orders.
         #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
         services: Vec<String>,
         /// A TOML file (default: ./tongxin.toml when present).
@@ -207,6 +207,7 @@ async fn main() -> anyhow::Result<()> {
                 match service.as_str() {
                     "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
                     "volunteers" => tongxin_volunteers::app::migrate(&settings.volunteers).await?,
+                    "orders" => tongxin_orders::app::migrate(&settings.orders).await?,
                     other => bail!("unknown service {other}"),
                 }
                 println!("{service}: migrated");
@@ -217,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
             match service.as_str() {
                 "venues" => print!("{}", tongxin_venues::graphql::sdl()),
                 "volunteers" => print!("{}", tongxin_volunteers::graphql::sdl()),
+                "orders" => print!("{}", tongxin_orders::graphql::sdl()),
                 other => bail!("unknown service {other}"),
             }
             Ok(())
@@ -347,6 +349,19 @@ async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result
                     tongxin_volunteers::App::build(&settings.volunteers, &common, shared).await?;
                 println!(
                     "volunteers listening: http={} grpc={}",
+                    app.http_addr(),
+                    app.grpc_addr()
+                );
+                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
+            }
+            "orders" => {
+                let shared = tongxin_orders::Shared {
+                    bus: bus.clone(),
+                    verifier: verifier.clone(),
+                };
+                let app = tongxin_orders::App::build(&settings.orders, &common, shared).await?;
+                println!(
+                    "orders listening: http={} grpc={}",
                     app.http_addr(),
                     app.grpc_addr()
                 );

@@ -1,6 +1,7 @@
 //! The process's settings: the shared sections plus one section per service.
 
 use serde::{Deserialize, Serialize};
+use tongxin_orders::OrdersSettings;
 use tongxin_platform::config::{
     AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
     Validate,
@@ -26,6 +27,9 @@ pub struct Settings {
     pub venues: ServiceSettings,
     /// `[volunteers]`: `TONGXIN_VOLUNTEERS__…` (PII keys under `[volunteers.pii]`).
     pub volunteers: VolunteersSettings,
+    /// `[orders]`: `TONGXIN_ORDERS__…` (the phone key `pii_key`, venues/volunteers gRPC URLs,
+    /// districts, scheduler).
+    pub orders: OrdersSettings,
 }
 
 impl Default for Settings {
@@ -38,6 +42,7 @@ impl Default for Settings {
             shutdown_timeout_secs: common.shutdown_timeout_secs,
             venues: tongxin_venues::default_settings(),
             volunteers: tongxin_volunteers::default_settings(),
+            orders: tongxin_orders::default_settings(),
         }
     }
 }
@@ -58,9 +63,10 @@ impl Validate for Settings {
     fn validate(&self, _prefix: &str) -> Result<(), ConfigError> {
         self.common().validate("")?;
         self.venues.validate("venues")?;
-        self.volunteers.validate("volunteers")
+        self.volunteers.validate("volunteers")?;
+        self.orders.validate("orders")
     }
 }
 
 /// The services `serve` and `migrate` know.
-pub const SERVICES: &[&str] = &["venues", "volunteers"];
+pub const SERVICES: &[&str] = &["venues", "volunteers", "orders"];

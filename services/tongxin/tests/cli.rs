@@ -307,7 +307,7 @@ async fn token_command_signs_verifiable_tokens() {
 
 #[tokio::test]
 async fn checked_in_schema_matches_the_code() {
-    for service in ["venues", "volunteers"] {
+    for service in ["venues", "volunteers", "orders"] {
         let output = Command::new(BIN)
             .args(["schema", service])
             .output()

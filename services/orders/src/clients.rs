@@ -1,0 +1,166 @@
+//! gRPC clients of the services orders asks: venues (routing, units) and volunteers
+//! (candidate matching). Channels connect lazily, so the service starts while they are down;
+//! every call has a deadline, and "down" is told apart from "said no".
+
+use std::time::Duration;
+
+use tongxin_platform::auth::Principal;
+use tongxin_platform::grpc::request_as;
+use tongxin_proto::venues as venues_pb;
+use tongxin_proto::venues::org_service_client::OrgServiceClient;
+use tongxin_proto::volunteers as volunteers_pb;
+use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::domain::Level;
+
+/// A failed call, sorted by what the caller does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Unreachable, timed out, or not implemented yet.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The other service refused the request.
+    #[error("refused: {0}")]
+    Refused(tonic::Status),
+}
+
+impl From<tonic::Status> for CallError {
+    fn from(status: tonic::Status) -> Self {
+        use tonic::Code;
+        match status.code() {
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::ResourceExhausted => {
+                Self::Unavailable(format!("{:?}: {}", status.code(), status.message()))
+            }
+            _ => Self::Refused(status),
+        }
+    }
+}
+
+fn channel(url: &str, timeout: Duration) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect_lazy())
+}
+
+/// A unit as routing needs it.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Path.
+    pub path: String,
+    /// Level.
+    pub level: Level,
+}
+
+fn unit_from(pb: &venues_pb::OrgUnit) -> Option<Unit> {
+    let level = match venues_pb::UnitKind::try_from(pb.kind).ok()? {
+        venues_pb::UnitKind::Center => Level::Center,
+        venues_pb::UnitKind::Institute => Level::Institute,
+        venues_pb::UnitKind::Station => Level::Station,
+        venues_pb::UnitKind::Courtyard => Level::Courtyard,
+        venues_pb::UnitKind::Unspecified => return None,
+    };
+    Some(Unit {
+        id: uuid::Uuid::parse_str(&pb.id).ok()?,
+        path: pb.path.clone(),
+        level,
+    })
+}
+
+/// The venues OrgService.
+#[derive(Clone)]
+pub struct VenuesClient(OrgServiceClient<Channel>);
+
+impl VenuesClient {
+    /// A lazy client of `url`.
+    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        Ok(Self(OrgServiceClient::new(channel(url, timeout)?)))
+    }
+
+    /// The courtyard whose 15-minute circle covers the point, nearest first.
+    pub async fn covering_courtyard(&self, lat: f64, lon: f64) -> Result<Option<Unit>, CallError> {
+        let response = self
+            .0
+            .clone()
+            .covering_courtyard(request_as(
+                venues_pb::CoveringCourtyardRequest {
+                    location: Some(venues_pb::Location { lat, lon }),
+                    minutes: 0.0,
+                },
+                None,
+            ))
+            .await?
+            .into_inner();
+        Ok(response
+            .found
+            .then_some(response.courtyard)
+            .flatten()
+            .as_ref()
+            .and_then(unit_from))
+    }
+
+    /// The chain from unit `id` up to its center, deepest first.
+    pub async fn ancestors(&self, id: uuid::Uuid) -> Result<Vec<Unit>, CallError> {
+        let response = self
+            .0
+            .clone()
+            .ancestors(request_as(
+                venues_pb::AncestorsRequest { id: id.to_string() },
+                None,
+            ))
+            .await?
+            .into_inner();
+        Ok(response.units.iter().filter_map(unit_from).collect())
+    }
+
+    /// One unit.
+    pub async fn unit(&self, id: uuid::Uuid) -> Result<Option<Unit>, CallError> {
+        match self
+            .0
+            .clone()
+            .get_unit(request_as(
+                venues_pb::GetUnitRequest { id: id.to_string() },
+                None,
+            ))
+            .await
+        {
+            Ok(response) => Ok(unit_from(&response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
+}
+
+/// The volunteers VolunteerService.
+#[derive(Clone)]
+pub struct VolunteersClient(VolunteerServiceClient<Channel>);
+
+impl VolunteersClient {
+    /// A lazy client of `url`.
+    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        Ok(Self(VolunteerServiceClient::new(channel(url, timeout)?)))
+    }
+
+    /// Ranked candidates for a dispatch, on behalf of `principal`.
+    pub async fn match_candidates(
+        &self,
+        principal: &Principal,
+        request: volunteers_pb::MatchCandidatesRequest,
+    ) -> Result<Vec<volunteers_pb::Candidate>, CallError> {
+        Ok(self
+            .0
+            .clone()
+            .match_candidates(request_as(request, Some(principal)))
+            .await?
+            .into_inner()
+            .candidates)
+    }
+}

@@ -1,0 +1,282 @@
+//! Demo data for `tongxin run`: a service menu and a handful of orders in every state,
+//! placed and moved through the real operations (so they carry timelines and events).
+//! Everything here is synthetic.
+
+use std::collections::BTreeMap;
+
+use tongxin_platform::auth::{Principal, Role};
+use uuid::Uuid;
+
+use crate::domain::menu::{Category, FieldKind, FormField, Sla};
+use crate::domain::{Level, OrderId};
+use crate::error::OrdersError;
+use crate::service::{Move, NewOrder, Orders};
+use crate::store::{categories, orders};
+
+fn field(key: &str, label: &str, kind: FieldKind, required: bool, choices: &[&str]) -> FormField {
+    FormField {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        required,
+        choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+    }
+}
+
+/// The demo menu: own matters at the courtyard, general at the station, major higher up.
+pub fn menu() -> Vec<Category> {
+    use FieldKind::*;
+    let cat = |code: &str, name: &str, group: &str, level, skills: &[&str], fields| Category {
+        code: code.into(),
+        name: name.into(),
+        group: group.into(),
+        default_level: level,
+        skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+        fields,
+        sla: Sla::default(),
+        active: true,
+    };
+    vec![
+        cat(
+            "elder_visit",
+            "助老探访",
+            "助老",
+            Level::Courtyard,
+            &["elder_care"],
+            vec![
+                field("people", "老人人数", Number, true, &[]),
+                field("visit_date", "希望日期", Date, false, &[]),
+            ],
+        ),
+        cat(
+            "home_repair",
+            "家电维修",
+            "便民",
+            Level::Courtyard,
+            &["repair"],
+            vec![
+                field(
+                    "appliance",
+                    "电器",
+                    Choice,
+                    true,
+                    &["电视", "冰箱", "洗衣机", "其他"],
+                ),
+                field("detail", "故障描述", Text, false, &[]),
+            ],
+        ),
+        cat(
+            "legal_consult",
+            "法律咨询",
+            "law",
+            Level::Station,
+            &["legal"],
+            vec![field(
+                "matter",
+                "事项",
+                Choice,
+                true,
+                &["婚姻家庭", "劳动争议", "邻里纠纷", "其他"],
+            )],
+        ),
+        cat(
+            "policy_talk",
+            "政策宣讲进院坝",
+            "policy",
+            Level::Station,
+            &["publicity"],
+            vec![field("audience", "听众人数", Number, true, &[])],
+        ),
+        cat(
+            "health_lecture",
+            "健康讲座",
+            "health",
+            Level::Institute,
+            &["medical"],
+            vec![
+                field("audience", "听众人数", Number, true, &[]),
+                field("date", "日期", Date, false, &[]),
+            ],
+        ),
+        cat(
+            "farm_tech",
+            "农技指导",
+            "science",
+            Level::Institute,
+            &["agriculture"],
+            vec![field("crop", "作物", Text, true, &[])],
+        ),
+        cat(
+            "major_event",
+            "大型文明实践活动",
+            "changes",
+            Level::Center,
+            &["performance", "publicity"],
+            vec![
+                field("participants", "参与人数", Number, true, &[]),
+                field("date", "日期", Date, true, &[]),
+            ],
+        ),
+    ]
+}
+
+/// Adds the demo menu where its codes are missing; returns how many categories exist.
+pub async fn seed_menu(orders: &Orders) -> Result<usize, OrdersError> {
+    for c in menu() {
+        let c = c.parse()?;
+        categories::insert_if_absent(orders.db(), categories::Model::from_category(&c, "demo"))
+            .await?;
+    }
+    Ok(categories::all(orders.db()).await?.len())
+}
+
+fn principal(subject: &str, roles: &[Role], unit: Option<Uuid>) -> Principal {
+    Principal {
+        subject: subject.into(),
+        roles: roles.to_vec(),
+        unit,
+        district: Some("rc".into()),
+    }
+}
+
+/// Places and moves demo orders at `point` so every state is shown, once (nothing when
+/// orders exist). `center` is the district center's id, whose staff make the staff moves.
+/// Needs venues answering for routing; returns how many orders were placed.
+pub async fn seed_orders(
+    orders: &Orders,
+    center: Uuid,
+    point: (f64, f64),
+) -> Result<usize, OrdersError> {
+    if !orders::list(orders.db(), &orders::Filter::default(), None, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let citizen = orders
+        .caller(Some(&principal("demo-citizen", &[Role::Citizen], None)))
+        .await?;
+    let staff = orders
+        .caller(Some(&principal(
+            "demo-center-staff",
+            &[Role::Staff],
+            Some(center),
+        )))
+        .await?;
+    let volunteer_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"tongxin-demo-volunteer");
+    let volunteer = orders
+        .caller(Some(&principal(
+            &volunteer_id.to_string(),
+            &[Role::Volunteer],
+            None,
+        )))
+        .await?;
+    // (category, form, moves to make)
+    type Plan = (&'static str, &'static [(&'static str, &'static str)], usize);
+    let plans: [Plan; 9] = [
+        ("elder_visit", &[("people", "1")], 0),
+        ("home_repair", &[("appliance", "电视")], 1),
+        ("legal_consult", &[("matter", "邻里纠纷")], 2),
+        ("policy_talk", &[("audience", "40")], 3),
+        ("health_lecture", &[("audience", "60")], 4),
+        ("farm_tech", &[("crop", "草莓")], 5),
+        ("elder_visit", &[("people", "2")], 6),
+        ("home_repair", &[("appliance", "冰箱")], 7),
+        (
+            "major_event",
+            &[("participants", "300"), ("date", "2026-12-20")],
+            8,
+        ),
+    ];
+    let mut placed = 0;
+    for (i, (category, form, steps)) in plans.into_iter().enumerate() {
+        let form: BTreeMap<String, String> = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let view = orders
+            .place(
+                &citizen,
+                NewOrder {
+                    category: category.into(),
+                    description: format!("示例订单 {} (合成)", i + 1),
+                    form,
+                    // A few dozen metres apart, all nearest the given courtyard (repeats of a
+                    // category show the likely-duplicate flag).
+                    lat: point.0 + 0.0003 * i as f64,
+                    lon: point.1,
+                    preferred_at: None,
+                    phone: "13800001234".into(),
+                    photos: vec![],
+                    idempotency_key: format!("demo-{i}"),
+                },
+            )
+            .await?;
+        placed += 1;
+        let id = OrderId(view.row.id);
+        let moves: Vec<(&crate::service::Caller, Move)> = vec![
+            (
+                &staff,
+                Move::Receive {
+                    note: "收单".into(),
+                },
+            ),
+            (
+                &staff,
+                Move::Dispatch {
+                    volunteers: vec![volunteer_id],
+                    team: None,
+                    note: String::new(),
+                },
+            ),
+            (&volunteer, Move::Accept),
+            (&volunteer, Move::Start),
+            (
+                &volunteer,
+                Move::Complete {
+                    hours: vec![(volunteer_id, 1.5)],
+                    note: String::new(),
+                },
+            ),
+            (
+                &citizen,
+                Move::Rate {
+                    rating: 5,
+                    comment: "很及时,谢谢!".into(),
+                },
+            ),
+        ];
+        let moves: Vec<(&crate::service::Caller, Move)> = match steps {
+            // placed
+            0 => vec![],
+            // received … rated
+            1..=6 => moves.into_iter().take(steps).collect(),
+            // escalated: received at its level, passed up
+            7 => vec![
+                (
+                    &staff,
+                    Move::Receive {
+                        note: String::new(),
+                    },
+                ),
+                (
+                    &staff,
+                    Move::Escalate {
+                        reason: "本级无维修志愿者".into(),
+                    },
+                ),
+            ],
+            // cancelled
+            _ => vec![(
+                &citizen,
+                Move::Cancel {
+                    reason: "已自行解决".into(),
+                },
+            )],
+        };
+        for (who, mv) in moves {
+            orders.make_move(who, id, mv).await?;
+        }
+    }
+    Ok(placed)
+}

@@ -1,0 +1,654 @@
+//! The order state machine: which move is allowed from which state, by whom.
+//!
+//! ```text
+//! placed ─receive→ received ─dispatch→ dispatched ─accept→ accepted ─start→ in_progress
+//!   │  ▲              │ ▲                 │                                     │
+//!   │  │ (scheduler)  │ └──decline (last)─┘                                  complete
+//!   │  └─escalate─────┤                                                         ▼
+//!   └─escalate(sch.)→ escalated ─receive→ received            completed ─rate→ rated
+//! cancel (citizen owner): placed | received | escalated | dispatched → cancelled
+//! ```
+//!
+//! Rules decided here, once:
+//! - **Who**: a citizen acts only on their own orders (place, cancel, rate); a citizen who
+//!   does not own the order is told it does not exist (NOT_FOUND). Staff act on orders held
+//!   by a unit in their scope (their unit or below), anyone else with a staff role gets
+//!   FORBIDDEN. A volunteer acts (accept, decline, start, complete) only on orders dispatched
+//!   to them: a volunteer principal's subject is their volunteer id. A team dispatch is
+//!   accepted by staff in scope on the team's behalf (team membership lives in volunteers).
+//! - **Escalate**: staff escalate what they have received (每级必接: a level receives first,
+//!   then passes up with a reason); the scheduler escalates what nobody received in time.
+//!   Either way the parent becomes the holding unit and must receive it. The center is the
+//!   top: nothing escalates from there.
+//! - **Decline** takes the volunteer off the dispatch; when nobody dispatched is left the
+//!   order returns to `received` at the same unit for a new dispatch.
+//! - Checks run in this order: existence for citizens, then role and scope (FORBIDDEN), then
+//!   the state (CONFLICT naming the current state).
+
+use super::{DomainError, Hours, Level, OrderState, Rating, TeamId, UnitId, VolunteerId};
+
+/// One unit of the chain an order climbs, from where it was routed up to the center.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainUnit {
+    /// Unit id.
+    pub id: UnitId,
+    /// Unit path.
+    pub path: String,
+    /// Its level.
+    pub level: Level,
+}
+
+/// Who a dispatch went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    /// One or more volunteers.
+    Volunteers(Vec<VolunteerId>),
+    /// A team.
+    Team(TeamId),
+}
+
+/// What the machine needs to know about an order.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// Current state.
+    pub state: OrderState,
+    /// The placing citizen's subject.
+    pub citizen: &'a str,
+    /// From the routed unit up to the center.
+    pub chain: &'a [ChainUnit],
+    /// Index of the holding unit in `chain`.
+    pub holding: usize,
+    /// Volunteers the order is dispatched to (still in the running).
+    pub dispatched: &'a [VolunteerId],
+    /// The team it is dispatched to, if any.
+    pub team: Option<TeamId>,
+    /// The volunteers who accepted.
+    pub accepted: &'a [VolunteerId],
+}
+
+impl Facts<'_> {
+    /// The unit holding the order now.
+    pub fn holding_unit(&self) -> Option<&ChainUnit> {
+        self.chain.get(self.holding)
+    }
+}
+
+/// Who acts.
+#[derive(Debug, Clone)]
+pub enum Actor<'a> {
+    /// A resident.
+    Citizen {
+        /// Token subject.
+        subject: &'a str,
+    },
+    /// Staff with their scope path, if their unit is known.
+    Staff {
+        /// Token subject.
+        subject: &'a str,
+        /// Their unit's path.
+        scope: Option<&'a str>,
+    },
+    /// A volunteer (subject = volunteer id).
+    Volunteer {
+        /// Their volunteer id, if the subject is one.
+        id: Option<VolunteerId>,
+    },
+    /// The deadline scheduler.
+    Scheduler,
+}
+
+impl Actor<'_> {
+    /// The role name for the timeline.
+    pub fn role(&self) -> &'static str {
+        match self {
+            Self::Citizen { .. } => "citizen",
+            Self::Staff { .. } => "staff",
+            Self::Volunteer { .. } => "volunteer",
+            Self::Scheduler => "scheduler",
+        }
+    }
+}
+
+/// A requested move with its parsed arguments.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Staff take it at the holding level.
+    Receive,
+    /// Staff pass it up, with a reason.
+    Escalate {
+        /// Why.
+        reason: String,
+    },
+    /// The receive deadline passed (scheduler only).
+    AutoEscalate,
+    /// Staff send it to volunteers or a team.
+    Dispatch {
+        /// To whom.
+        to: Assignee,
+    },
+    /// A dispatched volunteer (or staff for a team) takes it.
+    Accept,
+    /// A dispatched volunteer declines, with a reason.
+    Decline {
+        /// Why.
+        reason: String,
+    },
+    /// Work starts.
+    Start,
+    /// Work is done, hours per volunteer.
+    Complete {
+        /// Hours of each volunteer who served.
+        hours: Vec<(VolunteerId, Hours)>,
+    },
+    /// The owner rates it.
+    Rate {
+        /// Stars.
+        rating: Rating,
+    },
+    /// The owner withdraws it before acceptance.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Command {
+    /// The verb, for messages.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Receive => "receive",
+            Self::Escalate { .. } | Self::AutoEscalate => "escalate",
+            Self::Dispatch { .. } => "dispatch",
+            Self::Accept => "accept",
+            Self::Decline { .. } => "decline",
+            Self::Start => "start",
+            Self::Complete { .. } => "complete",
+            Self::Rate { .. } => "rate",
+            Self::Cancel { .. } => "cancel",
+        }
+    }
+
+    /// The event name: `tongxin.orders.order_<event>`.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Self::Receive => "received",
+            Self::Escalate { .. } | Self::AutoEscalate => "escalated",
+            Self::Dispatch { .. } => "dispatched",
+            Self::Accept => "accepted",
+            Self::Decline { .. } => "declined",
+            Self::Start => "started",
+            Self::Complete { .. } => "completed",
+            Self::Rate { .. } => "rated",
+            Self::Cancel { .. } => "cancelled",
+        }
+    }
+}
+
+/// What a permitted move changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The state after the move.
+    pub to: OrderState,
+    /// The holding unit's index after the move.
+    pub holding: usize,
+    /// Whether the holding level's receive deadline starts afresh.
+    pub restart_deadline: bool,
+    /// Volunteers still dispatched after the move.
+    pub dispatched: Vec<VolunteerId>,
+    /// Team after the move.
+    pub team: Option<TeamId>,
+    /// Volunteers who accepted after the move.
+    pub accepted: Vec<VolunteerId>,
+}
+
+fn not_found() -> DomainError {
+    DomainError::NotFound("no such order".to_owned())
+}
+
+fn forbidden(message: &str) -> DomainError {
+    DomainError::Forbidden(message.to_owned())
+}
+
+/// Decides `command` by `actor` on the order described by `facts`.
+pub fn decide(
+    facts: &Facts<'_>,
+    actor: &Actor<'_>,
+    command: &Command,
+) -> Result<Outcome, DomainError> {
+    use OrderState as S;
+    let holding = facts
+        .holding_unit()
+        .ok_or_else(|| DomainError::config("chain", "holding index outside the chain"))?;
+    let staff_in_scope = matches!(actor, Actor::Staff { scope: Some(scope), .. }
+        if super::scope::UnitPath::parse(scope).is_ok_and(|s| s.covers(&holding.path)));
+    let owner = matches!(actor, Actor::Citizen { subject } if *subject == facts.citizen);
+    let volunteer = match actor {
+        Actor::Volunteer { id: Some(id) } => Some(*id),
+        _ => None,
+    };
+
+    // Who may make the move at all.
+    let permitted = match command {
+        Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => staff_in_scope,
+        Command::AutoEscalate => matches!(actor, Actor::Scheduler),
+        Command::Accept => match facts.team {
+            Some(_) => staff_in_scope,
+            None => volunteer.is_some_and(|v| facts.dispatched.contains(&v)),
+        },
+        Command::Decline { .. } => volunteer.is_some_and(|v| facts.dispatched.contains(&v)),
+        Command::Start | Command::Complete { .. } => {
+            staff_in_scope || volunteer.is_some_and(|v| facts.accepted.contains(&v))
+        }
+        Command::Rate { .. } | Command::Cancel { .. } => owner,
+    };
+    if !permitted {
+        return Err(match actor {
+            // A citizen never learns that someone else's order exists.
+            Actor::Citizen { .. } if !owner => not_found(),
+            Actor::Citizen { .. } => forbidden("a citizen may only cancel or rate their order"),
+            Actor::Staff { .. } => forbidden("the order is held outside your scope"),
+            Actor::Volunteer { .. } => forbidden("the order is not dispatched to you"),
+            Actor::Scheduler => forbidden("the scheduler only escalates overdue orders"),
+        });
+    }
+
+    let wrong = || DomainError::WrongState {
+        state: facts.state.as_str(),
+        action: command.action(),
+    };
+    let mut out = Outcome {
+        to: facts.state,
+        holding: facts.holding,
+        restart_deadline: false,
+        dispatched: facts.dispatched.to_vec(),
+        team: facts.team,
+        accepted: facts.accepted.to_vec(),
+    };
+    match command {
+        Command::Receive => {
+            if !facts.state.awaits_receipt() {
+                return Err(wrong());
+            }
+            out.to = S::Received;
+        }
+        Command::Escalate { .. } | Command::AutoEscalate => {
+            let allowed = match command {
+                Command::AutoEscalate => facts.state.awaits_receipt(),
+                _ => facts.state == S::Received,
+            };
+            if !allowed {
+                return Err(wrong());
+            }
+            if facts.holding + 1 >= facts.chain.len() {
+                return Err(DomainError::invalid(
+                    "order",
+                    "the center is the top level: it handles the order, nothing is above it",
+                ));
+            }
+            out.to = S::Escalated;
+            out.holding = facts.holding + 1;
+            out.restart_deadline = true;
+        }
+        Command::Dispatch { to } => {
+            if facts.state != S::Received {
+                return Err(wrong());
+            }
+            out.to = S::Dispatched;
+            match to {
+                Assignee::Volunteers(ids) => {
+                    out.dispatched = ids.clone();
+                    out.team = None;
+                }
+                Assignee::Team(team) => {
+                    out.dispatched = Vec::new();
+                    out.team = Some(*team);
+                }
+            }
+        }
+        Command::Accept => {
+            if facts.state != S::Dispatched {
+                return Err(wrong());
+            }
+            out.to = S::Accepted;
+            out.accepted = volunteer.into_iter().collect();
+        }
+        Command::Decline { .. } => {
+            if facts.state != S::Dispatched {
+                return Err(wrong());
+            }
+            out.dispatched.retain(|v| Some(*v) != volunteer);
+            if out.dispatched.is_empty() {
+                out.to = S::Received;
+            }
+        }
+        Command::Start => {
+            if facts.state != S::Accepted {
+                return Err(wrong());
+            }
+            out.to = S::InProgress;
+        }
+        Command::Complete { hours } => {
+            if facts.state != S::InProgress {
+                return Err(wrong());
+            }
+            let served: Vec<VolunteerId> = facts
+                .accepted
+                .iter()
+                .chain(facts.dispatched.iter())
+                .copied()
+                .collect();
+            for (v, _) in hours {
+                // A team's members are not known here; for a volunteer dispatch only those
+                // dispatched may be credited.
+                if facts.team.is_none() && !served.contains(v) {
+                    return Err(DomainError::invalid(
+                        "hours",
+                        format!("volunteer {v} was not dispatched to this order"),
+                    ));
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            if !hours.iter().all(|(v, _)| seen.insert(*v)) {
+                return Err(DomainError::invalid("hours", "one entry per volunteer"));
+            }
+            out.to = S::Completed;
+        }
+        Command::Rate { .. } => {
+            if facts.state != S::Completed {
+                return Err(wrong());
+            }
+            out.to = S::Rated;
+        }
+        Command::Cancel { .. } => {
+            if !matches!(
+                facts.state,
+                S::Placed | S::Received | S::Escalated | S::Dispatched
+            ) {
+                return Err(wrong());
+            }
+            out.to = S::Cancelled;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn chain() -> Vec<ChainUnit> {
+        [
+            ("/rc/a/b/c", Level::Courtyard),
+            ("/rc/a/b", Level::Station),
+            ("/rc/a", Level::Institute),
+            ("/rc", Level::Center),
+        ]
+        .iter()
+        .map(|(p, l)| ChainUnit {
+            id: UnitId(Uuid::new_v5(&Uuid::NAMESPACE_URL, p.as_bytes())),
+            path: (*p).to_owned(),
+            level: *l,
+        })
+        .collect()
+    }
+
+    fn facts<'a>(state: OrderState, chain: &'a [ChainUnit], holding: usize) -> Facts<'a> {
+        Facts {
+            state,
+            citizen: "alice",
+            chain,
+            holding,
+            dispatched: &[],
+            team: None,
+            accepted: &[],
+        }
+    }
+
+    fn staff(scope: &str) -> Actor<'_> {
+        Actor::Staff {
+            subject: "s",
+            scope: Some(scope),
+        }
+    }
+
+    const ALICE: Actor<'static> = Actor::Citizen { subject: "alice" };
+    const BOB: Actor<'static> = Actor::Citizen { subject: "bob" };
+
+    #[test]
+    fn the_whole_loop() {
+        let chain = chain();
+        let v = VolunteerId(Uuid::now_v7());
+        let f = facts(OrderState::Placed, &chain, 0);
+        let o = decide(&f, &staff("/rc/a/b/c"), &Command::Receive).expect("receive");
+        assert_eq!(o.to, OrderState::Received);
+        let f = facts(OrderState::Received, &chain, 0);
+        let o = decide(
+            &f,
+            &staff("/rc/a/b/c"),
+            &Command::Dispatch {
+                to: Assignee::Volunteers(vec![v]),
+            },
+        )
+        .expect("dispatch");
+        assert_eq!(o.dispatched, vec![v]);
+        let dispatched = [v];
+        let mut f = facts(OrderState::Dispatched, &chain, 0);
+        f.dispatched = &dispatched;
+        let o = decide(&f, &Actor::Volunteer { id: Some(v) }, &Command::Accept).expect("accept");
+        assert_eq!((o.to, o.accepted.clone()), (OrderState::Accepted, vec![v]));
+        f.state = OrderState::Accepted;
+        f.accepted = &dispatched;
+        let o = decide(&f, &Actor::Volunteer { id: Some(v) }, &Command::Start).expect("start");
+        assert_eq!(o.to, OrderState::InProgress);
+        f.state = OrderState::InProgress;
+        let hours = vec![(v, Hours::parse(1.5).expect("h"))];
+        let o = decide(
+            &f,
+            &Actor::Volunteer { id: Some(v) },
+            &Command::Complete { hours },
+        )
+        .expect("complete");
+        assert_eq!(o.to, OrderState::Completed);
+        f.state = OrderState::Completed;
+        let rating = Rating::parse(5).expect("r");
+        assert_eq!(
+            decide(&f, &ALICE, &Command::Rate { rating }).map(|o| o.to),
+            Ok(OrderState::Rated)
+        );
+        f.state = OrderState::Rated;
+        assert!(matches!(
+            decide(&f, &ALICE, &Command::Rate { rating }),
+            Err(DomainError::WrongState { state: "rated", .. })
+        ));
+    }
+
+    #[test]
+    fn escalation_climbs_to_the_center_and_stops() {
+        let chain = chain();
+        for holding in 0..3 {
+            let f = facts(OrderState::Received, &chain, holding);
+            let o = decide(
+                &f,
+                &staff(&chain[holding].path),
+                &Command::Escalate { reason: "x".into() },
+            )
+            .expect("escalate");
+            assert_eq!((o.to, o.holding), (OrderState::Escalated, holding + 1));
+            assert!(o.restart_deadline);
+            // The scheduler escalates what nobody received.
+            let f = facts(OrderState::Escalated, &chain, holding);
+            let o = decide(&f, &Actor::Scheduler, &Command::AutoEscalate).expect("auto");
+            assert_eq!(o.holding, holding + 1);
+        }
+        let f = facts(OrderState::Received, &chain, 3);
+        assert!(matches!(
+            decide(&f, &staff("/rc"), &Command::Escalate { reason: "x".into() }),
+            Err(DomainError::Invalid { .. })
+        ));
+        // Staff must receive before passing up.
+        let f = facts(OrderState::Placed, &chain, 0);
+        assert!(matches!(
+            decide(
+                &f,
+                &staff("/rc/a/b/c"),
+                &Command::Escalate { reason: "x".into() }
+            ),
+            Err(DomainError::WrongState { .. })
+        ));
+    }
+
+    #[test]
+    fn scope_and_ownership() {
+        let chain = chain();
+        let f = facts(OrderState::Placed, &chain, 1);
+        // The courtyard below the holding station is out of scope; an ancestor is in.
+        assert!(matches!(
+            decide(&f, &staff("/rc/a/b/c"), &Command::Receive),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(decide(&f, &staff("/rc"), &Command::Receive).is_ok());
+        assert!(matches!(
+            decide(&f, &staff("/rc/a/bb"), &Command::Receive),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            decide(
+                &f,
+                &Actor::Staff {
+                    subject: "s",
+                    scope: None
+                },
+                &Command::Receive
+            ),
+            Err(DomainError::Forbidden(_))
+        ));
+        // Someone else's order does not exist for a citizen; the owner cannot receive.
+        let cancel = Command::Cancel { reason: "x".into() };
+        assert!(matches!(
+            decide(&f, &BOB, &cancel),
+            Err(DomainError::NotFound(_))
+        ));
+        assert!(matches!(
+            decide(&f, &ALICE, &Command::Receive),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert_eq!(
+            decide(&f, &ALICE, &cancel).map(|o| o.to),
+            Ok(OrderState::Cancelled)
+        );
+        // A volunteer not dispatched cannot accept.
+        let f = facts(OrderState::Dispatched, &chain, 0);
+        assert!(matches!(
+            decide(
+                &f,
+                &Actor::Volunteer {
+                    id: Some(VolunteerId(Uuid::now_v7()))
+                },
+                &Command::Accept
+            ),
+            Err(DomainError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn skipped_steps_conflict() {
+        let chain = chain();
+        let f = facts(OrderState::Placed, &chain, 0);
+        let s = staff("/rc");
+        for command in [
+            Command::Dispatch {
+                to: Assignee::Team(TeamId(Uuid::now_v7())),
+            },
+            Command::Start,
+            Command::Complete { hours: vec![] },
+        ] {
+            assert!(
+                matches!(
+                    decide(&f, &s, &command),
+                    Err(DomainError::WrongState {
+                        state: "placed",
+                        ..
+                    })
+                ),
+                "{command:?}"
+            );
+        }
+        let rating = Rating::parse(3).expect("r");
+        assert!(matches!(
+            decide(&f, &ALICE, &Command::Rate { rating }),
+            Err(DomainError::WrongState { .. })
+        ));
+        for state in [
+            OrderState::Accepted,
+            OrderState::Completed,
+            OrderState::Rated,
+        ] {
+            let f = facts(state, &chain, 0);
+            assert!(decide(&f, &ALICE, &Command::Cancel { reason: "x".into() }).is_err());
+        }
+    }
+
+    #[test]
+    fn the_last_decline_returns_the_order() {
+        let chain = chain();
+        let (a, b) = (VolunteerId(Uuid::now_v7()), VolunteerId(Uuid::now_v7()));
+        let both = [a, b];
+        let mut f = facts(OrderState::Dispatched, &chain, 0);
+        f.dispatched = &both;
+        let decline = Command::Decline {
+            reason: "busy".into(),
+        };
+        let o = decide(&f, &Actor::Volunteer { id: Some(a) }, &decline).expect("decline");
+        assert_eq!(
+            (o.to, o.dispatched.clone()),
+            (OrderState::Dispatched, vec![b])
+        );
+        let only = [b];
+        f.dispatched = &only;
+        let o = decide(&f, &Actor::Volunteer { id: Some(b) }, &decline).expect("decline");
+        assert_eq!(o.to, OrderState::Received);
+        assert!(o.dispatched.is_empty());
+    }
+
+    #[test]
+    fn hours_only_for_those_dispatched() {
+        let chain = chain();
+        let v = VolunteerId(Uuid::now_v7());
+        let one = [v];
+        let mut f = facts(OrderState::InProgress, &chain, 0);
+        f.accepted = &one;
+        let stranger = VolunteerId(Uuid::now_v7());
+        let h = Hours::parse(1.0).expect("h");
+        assert!(
+            decide(
+                &f,
+                &staff("/rc"),
+                &Command::Complete {
+                    hours: vec![(stranger, h)]
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            decide(
+                &f,
+                &staff("/rc"),
+                &Command::Complete {
+                    hours: vec![(v, h), (v, h)]
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            decide(
+                &f,
+                &staff("/rc"),
+                &Command::Complete {
+                    hours: vec![(v, h)]
+                }
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The orders subgraph: thin resolvers that parse input, call [`Orders`], and batch entity
+//! lookups with a DataLoader. `Order` is an entity keyed by `id`; `OrgUnit` (venues) and
+//! `Volunteer` (volunteers) are referenced by key as unresolvable stubs.
+
+mod menu;
+mod metrics;
+mod order;
+mod progress;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
+use tongxin_platform::events::SharedBus;
+
+use crate::service::Orders;
+
+pub use order::OrderLoader;
+
+/// The root query.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(order::OrderQuery, menu::MenuQuery, metrics::MetricsQuery);
+
+/// The root mutation.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(order::OrderMutation, menu::MenuMutation);
+
+/// The root subscription.
+pub use progress::Subscription;
+
+/// The orders subgraph schema.
+pub type OrdersSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .limit_depth(16)
+        .limit_complexity(5_000)
+}
+
+/// The schema with its data: the service and the bus feeding subscriptions.
+pub fn schema(orders: Orders, bus: SharedBus) -> OrdersSchema {
+    builder()
+        .data(DataLoader::new(OrderLoader(orders.clone()), tokio::spawn))
+        .data(orders)
+        .data(bus)
+        .finish()
+}
+
+/// The subgraph SDL as the router composes it (`tongxin schema orders`).
+pub fn sdl() -> String {
+    builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().federation().compose_directive())
+}
+
+/// A page of `items` (already in order) after the cursor index `after`, `first` long.
+fn page_of<T, N>(
+    items: Vec<T>,
+    after: Option<String>,
+    first: Option<i32>,
+    node: impl Fn(T) -> N,
+) -> async_graphql::Result<
+    async_graphql::connection::Connection<
+        async_graphql::connection::OpaqueCursor<usize>,
+        N,
+        async_graphql::connection::EmptyFields,
+        async_graphql::connection::EmptyFields,
+    >,
+>
+where
+    N: async_graphql::OutputType,
+{
+    use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
+    use tongxin_platform::ApiError;
+    let start = match after {
+        Some(c) => {
+            OpaqueCursor::<usize>::decode_cursor(&c)
+                .map_err(|_| ApiError::bad_input("after: not a cursor from this field"))?
+                .0
+                + 1
+        }
+        None => 0,
+    };
+    let first = match first {
+        Some(f) if f < 1 => return Err(ApiError::bad_input("first: must be at least 1").into()),
+        Some(f) => usize::try_from(f).unwrap_or(1).min(500),
+        None => 100,
+    };
+    let total = items.len();
+    let mut connection = Connection::new(start > 0, start + first < total);
+    connection.edges.extend(
+        items
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .take(first)
+            .map(|(i, item)| Edge::new(OpaqueCursor(i), node(item))),
+    );
+    Ok(connection)
+}

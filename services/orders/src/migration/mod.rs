@@ -1,0 +1,17 @@
+//! The orders schema, one file per change, append-only.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000200_orders;
+
+/// Platform tables first, then ours.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut all = tongxin_platform::events::migration::migrations();
+        all.push(Box::new(m20261128_000200_orders::Migration));
+        all
+    }
+}

@@ -1,0 +1,216 @@
+//! The orders operations, shared by the GraphQL and gRPC front doors and the scheduler.
+//!
+//! Who sees what (decided here, once; who may *move* an order is [`crate::domain::machine`]):
+//! - the citizen who placed an order sees it with the phone in full;
+//! - staff see orders held by a unit in their scope or routed from a unit in their scope
+//!   (the courtyard keeps sight of what it passed up); the phone is in full when their scope
+//!   covers the holding unit, masked otherwise;
+//! - a volunteer sees orders dispatched to them or accepted by them; the phone only once
+//!   they accepted (a volunteer who declined keeps a masked view);
+//! - anyone else is told the order does not exist.
+//!
+//! A staff scope is the path of the principal's `unit`, looked up in `known_units`; on a miss
+//! venues `GetUnit` is asked and the answer remembered.
+
+mod menu;
+mod metrics;
+mod moves;
+mod place;
+mod read;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::events::outbox::OutboxWaker;
+
+use crate::clients::{VenuesClient, VolunteersClient};
+use crate::domain::crypto::PiiCipher;
+use crate::domain::phone::Phone;
+use crate::domain::scope::UnitPath;
+use crate::domain::{DomainError, OrderState, VolunteerId};
+use crate::error::OrdersError;
+use crate::settings::OrdersSettings;
+use crate::store::known_units;
+use crate::store::orders::Model;
+
+pub use moves::Move;
+pub(crate) use moves::MoveActor;
+pub use place::NewOrder;
+pub use read::{OrderFilter, TimelineEntry};
+
+/// The page size when the caller gives none, and the most a caller may ask for.
+pub const DEFAULT_PAGE: u64 = 50;
+/// See [`DEFAULT_PAGE`].
+pub const MAX_PAGE: u64 = 500;
+
+/// Who is asking, resolved once per request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The principal.
+    pub principal: Principal,
+    /// The staff scope path, when staff and their unit is known.
+    pub scope: Option<UnitPath>,
+}
+
+impl Caller {
+    /// The volunteer id a volunteer principal acts as (their subject).
+    pub fn volunteer_id(&self) -> Option<VolunteerId> {
+        if !self.principal.has_role(Role::Volunteer) {
+            return None;
+        }
+        uuid::Uuid::parse_str(&self.principal.subject)
+            .ok()
+            .map(VolunteerId)
+    }
+
+    fn is_staff(&self) -> bool {
+        self.principal.is_staff()
+    }
+}
+
+/// An order as one caller may see it.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    /// The stored row (the ciphertext is never shown).
+    pub row: Model,
+    /// The contact phone, full or masked for this caller.
+    pub phone: String,
+    /// Whether `phone` is masked.
+    pub phone_masked: bool,
+}
+
+impl OrderView {
+    /// The parsed state.
+    pub fn state(&self) -> OrderState {
+        OrderState::parse(&self.row.state).unwrap_or(OrderState::Placed)
+    }
+}
+
+#[derive(Clone)]
+struct Deps {
+    venues: VenuesClient,
+    volunteers: VolunteersClient,
+}
+
+/// The orders operations over their database.
+#[derive(Clone)]
+pub struct Orders {
+    db: DatabaseConnection,
+    waker: OutboxWaker,
+    cipher: Arc<PiiCipher>,
+    settings: Arc<OrdersSettings>,
+    deps: Deps,
+}
+
+impl Orders {
+    /// Operations over `db`, calling venues and volunteers as `settings` says.
+    pub fn new(
+        db: DatabaseConnection,
+        waker: OutboxWaker,
+        cipher: PiiCipher,
+        settings: &OrdersSettings,
+    ) -> anyhow::Result<Self> {
+        let timeout = std::time::Duration::from_millis(settings.rpc_timeout_ms);
+        Ok(Self {
+            db,
+            waker,
+            cipher: Arc::new(cipher),
+            settings: Arc::new(settings.clone()),
+            deps: Deps {
+                venues: VenuesClient::new(&settings.venues_url, timeout)?,
+                volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
+            },
+        })
+    }
+
+    /// Wakes the outbox relay after a commit made outside these operations (scheduler).
+    pub fn wake_relay(&self) {
+        self.waker.wake();
+    }
+
+    /// The database (loaders, tests).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Records a unit (seeding, tests; otherwise learnt from routing and events).
+    pub async fn remember_unit(
+        &self,
+        id: uuid::Uuid,
+        path: &str,
+        level: crate::domain::Level,
+    ) -> Result<(), OrdersError> {
+        let path = UnitPath::parse(path)?;
+        known_units::remember(&self.db, id, path.as_str(), level.as_str()).await?;
+        Ok(())
+    }
+
+    /// Resolves a principal into what the rules need.
+    pub async fn caller(&self, principal: Option<&Principal>) -> Result<Caller, OrdersError> {
+        let principal = principal.ok_or(OrdersError::Unauthenticated)?.clone();
+        let scope = match (principal.is_staff(), principal.unit) {
+            (true, Some(unit)) => self.unit_path(unit).await?,
+            _ => None,
+        };
+        Ok(Caller { principal, scope })
+    }
+
+    async fn unit_path(&self, unit: uuid::Uuid) -> Result<Option<UnitPath>, OrdersError> {
+        if let Some(known) = known_units::get(&self.db, unit).await? {
+            return Ok(UnitPath::parse(&known.path).ok());
+        }
+        match self.deps.venues.unit(unit).await {
+            Ok(Some(u)) => {
+                known_units::remember(&self.db, u.id, &u.path, u.level.as_str()).await?;
+                Ok(UnitPath::parse(&u.path).ok())
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, %unit, "cannot resolve a staff unit: no scope");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The view of a row for `caller`, or NOT_FOUND if they may not see it.
+    pub fn view(&self, caller: &Caller, row: Model) -> Result<OrderView, OrdersError> {
+        let owner = caller.principal.subject == row.citizen;
+        let holding_in_scope = caller
+            .scope
+            .as_ref()
+            .is_some_and(|s| caller.is_staff() && s.covers(&row.holding_unit_path));
+        let routed_in_scope = caller
+            .scope
+            .as_ref()
+            .is_some_and(|s| caller.is_staff() && s.covers(&row.routed_path));
+        let volunteer = caller.volunteer_id().map(|v| v.0);
+        let ids = |text: &str| serde_json::from_str::<Vec<uuid::Uuid>>(text).unwrap_or_default();
+        let accepted = volunteer.is_some_and(|v| ids(&row.accepted).contains(&v));
+        // Who declined keeps sight of the order (masked), so the decline's answer is theirs.
+        let dispatched = volunteer
+            .is_some_and(|v| ids(&row.dispatched).contains(&v) || ids(&row.declined).contains(&v));
+        if !(owner || holding_in_scope || routed_in_scope || accepted || dispatched) {
+            return Err(DomainError::NotFound("no such order".to_owned()).into());
+        }
+        let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
+        let full = owner || holding_in_scope || accepted;
+        Ok(OrderView {
+            phone: if full {
+                phone.expose().to_owned()
+            } else {
+                phone.masked()
+            },
+            phone_masked: !full,
+            row,
+        })
+    }
+}
+
+/// A move actor for callers outside a request (the scheduler).
+pub(crate) fn moves_actor<'a>(
+    actor: crate::domain::machine::Actor<'a>,
+    subject: &'a str,
+) -> MoveActor<'a> {
+    MoveActor { actor, subject }
+}

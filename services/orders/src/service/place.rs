@@ -1,0 +1,377 @@
+//! Placing an order (群众点单): parse everything, route it, store it with its first timeline
+//! row and `order_placed` in one transaction.
+//!
+//! Routing: venues `CoveringCourtyard` finds the courtyard whose 15-minute circle covers the
+//! point, `Ancestors` gives its chain up to the center, and the order is held by the unit at
+//! the category's default level on that chain. A point outside the district's box is
+//! BAD_USER_INPUT. A point no circle covers, or venues unreachable, still gives an order: it
+//! is held by the district center (the district of the citizen's token, else the configured
+//! default), with a note saying why. Only when the center itself is unknown is the answer
+//! UNAVAILABLE, and nothing is stored.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::TransactionTrait;
+use tongxin_platform::auth::Role;
+use tongxin_platform::db::{DbError, classify};
+use tongxin_platform::events::outbox;
+use tongxin_platform::geo::Coordinates;
+use uuid::Uuid;
+
+use super::{Caller, OrderView, Orders};
+use crate::clients::CallError;
+use crate::domain::machine::ChainUnit;
+use crate::domain::menu::Category;
+use crate::domain::phone::Phone;
+use crate::domain::{DomainError, Level, OrderState, UnitId, text};
+use crate::error::OrdersError;
+use crate::events;
+use crate::store::{known_units, orders, timeline};
+
+/// Orders of the same category this close …
+pub const DUPLICATE_RADIUS_M: f64 = 100.0;
+/// … and this recent are flagged as likely duplicates.
+pub const DUPLICATE_WINDOW_HOURS: i64 = 24;
+
+/// An order before parsing.
+#[derive(Debug, Clone, Default)]
+pub struct NewOrder {
+    /// Menu category code.
+    pub category: String,
+    /// What is needed.
+    pub description: String,
+    /// Answers to the category's form, by field key.
+    pub form: BTreeMap<String, String>,
+    /// Where (WGS-84).
+    pub lat: f64,
+    /// Where.
+    pub lon: f64,
+    /// When the citizen would like it.
+    pub preferred_at: Option<DateTime<Utc>>,
+    /// Contact phone.
+    pub phone: String,
+    /// Photo URLs (http/https), at most 9.
+    pub photos: Vec<String>,
+    /// The client's idempotency key: the same key again gives the same order.
+    pub idempotency_key: String,
+}
+
+/// Where routing put an order.
+struct Route {
+    chain: Vec<ChainUnit>,
+    holding: usize,
+    courtyard: Option<Uuid>,
+    note: String,
+}
+
+fn photos(input: &[String]) -> Result<Vec<String>, DomainError> {
+    if input.len() > 9 {
+        return Err(DomainError::invalid("photos", "at most 9"));
+    }
+    input
+        .iter()
+        .map(|p| {
+            let p = p.trim();
+            let ok = (p.starts_with("https://") || p.starts_with("http://"))
+                && p.len() <= 500
+                && !p.contains(char::is_whitespace);
+            ok.then(|| p.to_owned())
+                .ok_or_else(|| DomainError::invalid("photos", "must be http(s) URLs"))
+        })
+        .collect()
+}
+
+fn order_number(district: &str, now: DateTime<Utc>) -> String {
+    let n = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]))
+        % 1_000_000_000;
+    format!("{}{}{n:09}", district.to_uppercase(), now.format("%Y%m%d"))
+}
+
+/// The unit of `chain` (deepest first) that handles `level`: the first at that level or above.
+fn holding_index(chain: &[ChainUnit], level: Level) -> usize {
+    chain
+        .iter()
+        .position(|u| u.level >= level)
+        .unwrap_or(chain.len().saturating_sub(1))
+}
+
+impl Orders {
+    /// Places an order for the calling citizen.
+    #[tracing::instrument(skip_all, fields(citizen = %caller.principal.subject, category = %input.category))]
+    pub async fn place(&self, caller: &Caller, input: NewOrder) -> Result<OrderView, OrdersError> {
+        if !caller.principal.has_role(Role::Citizen) {
+            return Err(DomainError::Forbidden("only citizens place orders".to_owned()).into());
+        }
+        let key = text("idempotency_key", &input.idempotency_key, true, 100)?;
+        let citizen = caller.principal.subject.clone();
+        if let Some(existing) = orders::by_idempotency(&self.db, &citizen, &key).await? {
+            return self.view(caller, existing);
+        }
+        // Parse everything before any call or write: bad input stores nothing.
+        let category: Category = match self.category(&input.category).await? {
+            Some(c) if c.active => c,
+            _ => {
+                return Err(
+                    DomainError::invalid("category", "no such category on the menu").into(),
+                );
+            }
+        };
+        let form = category.check_answers(&input.form)?;
+        let description = text("description", &input.description, true, 1000)?;
+        let point = Coordinates::parse(input.lat, input.lon)
+            .map_err(|e| DomainError::invalid("location", e.to_string()))?;
+        let phone = Phone::parse(&input.phone)?;
+        let photos = photos(&input.photos)?;
+        let district_code = caller
+            .principal
+            .district
+            .clone()
+            .unwrap_or_else(|| self.settings.default_district.clone());
+        let district = self.settings.district(&district_code).ok_or_else(|| {
+            DomainError::invalid(
+                "district",
+                format!("district {district_code} is not served"),
+            )
+        })?;
+        if !district.contains(point.lat(), point.lon()) {
+            return Err(DomainError::invalid(
+                "location",
+                format!("the point is outside district {district_code}"),
+            )
+            .into());
+        }
+
+        let route = self
+            .route(&district_code, district.center_unit_id, point, &category)
+            .await?;
+        let now = Utc::now();
+        let holding = &route.chain[route.holding];
+        let sla = i64::from(category.sla.minutes(holding.level));
+        let duplicate_of = self.likely_duplicate(&category.code, point, now).await?;
+        let row = orders::Model {
+            id: Uuid::now_v7(),
+            order_no: order_number(&district_code, now),
+            citizen: citizen.clone(),
+            idempotency_key: key.clone(),
+            category_code: category.code.clone(),
+            description,
+            form: serde_json::to_string(&form).unwrap_or_else(|_| "{}".into()),
+            lat: point.lat(),
+            lon: point.lon(),
+            preferred_at: input.preferred_at,
+            phone_cipher: self.cipher.encrypt(phone.expose())?,
+            photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
+            state: OrderState::Placed.as_str().to_owned(),
+            version: 1,
+            district: district_code.clone(),
+            courtyard_id: route.courtyard,
+            chain: serde_json::to_string(&route.chain).unwrap_or_else(|_| "[]".into()),
+            holding: route.holding as i32,
+            holding_unit_id: holding.id.0,
+            holding_unit_path: holding.path.clone(),
+            holding_level: holding.level.as_str().to_owned(),
+            routed_path: route.chain[0].path.clone(),
+            routing_note: route.note.clone(),
+            duplicate_of,
+            dispatched: "[]".into(),
+            team_id: None,
+            accepted: "[]".into(),
+            declined: "[]".into(),
+            hours: "[]".into(),
+            rating: None,
+            rating_comment: None,
+            cancel_reason: None,
+            placed_at: now,
+            updated_at: now,
+            deadline_at: Some(now + Duration::minutes(sla)),
+            remind_at: self.remind_at(now, sla),
+            alerted_at: None,
+        };
+
+        let txn = self.db.begin().await.map_err(classify)?;
+        match orders::insert(&txn, row.clone()).await {
+            Ok(()) => {}
+            Err(DbError::Conflict(_)) => {
+                // The same key raced in from another request: that order is this one.
+                drop(txn);
+                return self.same_key(caller, &citizen, &key).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        timeline::append(
+            &txn,
+            timeline::Model {
+                id: Uuid::now_v7(),
+                order_id: row.id,
+                from_state: None,
+                to_state: row.state.clone(),
+                event: "placed".into(),
+                actor: citizen.clone(),
+                role: "citizen".into(),
+                unit_id: row.holding_unit_id,
+                unit_path: row.holding_unit_path.clone(),
+                level: row.holding_level.clone(),
+                note: route.note.clone(),
+                at: now,
+            },
+        )
+        .await?;
+        outbox::enqueue(
+            &txn,
+            &events::subject("placed"),
+            events::SOURCE,
+            events::order_changed(&row, None, &citizen, &route.note),
+        )
+        .await?;
+        match txn.commit().await.map_err(classify) {
+            Ok(()) => {}
+            Err(DbError::Conflict(_)) => return self.same_key(caller, &citizen, &key).await,
+            Err(e) => return Err(e.into()),
+        }
+        self.waker.wake();
+        tracing::info!(order_id = %row.id, holding = %row.holding_unit_path, "order placed");
+        self.view(caller, row)
+    }
+
+    async fn same_key(
+        &self,
+        caller: &Caller,
+        citizen: &str,
+        key: &str,
+    ) -> Result<OrderView, OrdersError> {
+        match orders::by_idempotency(&self.db, citizen, key).await? {
+            Some(existing) => self.view(caller, existing),
+            None => Err(DbError::Other("idempotency conflict without a row".into()).into()),
+        }
+    }
+
+    /// When to remind the holding unit, `reminder_percent` into an SLA of `sla` minutes.
+    pub(crate) fn remind_at(&self, from: DateTime<Utc>, sla_minutes: i64) -> Option<DateTime<Utc>> {
+        let percent = i64::from(self.settings.scheduler.reminder_percent);
+        (percent > 0).then(|| from + Duration::seconds(sla_minutes * 60 * percent / 100))
+    }
+
+    async fn likely_duplicate(
+        &self,
+        category: &str,
+        point: Coordinates,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, OrdersError> {
+        let b = tongxin_platform::geo::BoundingBox::around(point, DUPLICATE_RADIUS_M);
+        let near = orders::nearby_since(
+            &self.db,
+            category,
+            now - Duration::hours(DUPLICATE_WINDOW_HOURS),
+            (b.min_lat(), b.min_lon(), b.max_lat(), b.max_lon()),
+        )
+        .await?;
+        Ok(near.into_iter().find_map(|o| {
+            let there = Coordinates::parse(o.lat, o.lon).ok()?;
+            (point.distance_m(there) <= DUPLICATE_RADIUS_M).then_some(o.id)
+        }))
+    }
+
+    async fn route(
+        &self,
+        district: &str,
+        configured_center: Option<Uuid>,
+        point: Coordinates,
+        category: &Category,
+    ) -> Result<Route, OrdersError> {
+        let venues = &self.deps.venues;
+        let found = venues.covering_courtyard(point.lat(), point.lon()).await;
+        let note = match found {
+            Ok(Some(courtyard)) => match venues.ancestors(courtyard.id).await {
+                Ok(units) if !units.is_empty() => {
+                    let chain: Vec<ChainUnit> = units
+                        .into_iter()
+                        .map(|u| ChainUnit {
+                            id: UnitId(u.id),
+                            path: u.path,
+                            level: u.level,
+                        })
+                        .collect();
+                    for u in &chain {
+                        known_units::remember(&self.db, u.id.0, &u.path, u.level.as_str()).await?;
+                    }
+                    return Ok(Route {
+                        holding: holding_index(&chain, category.default_level),
+                        chain,
+                        courtyard: Some(courtyard.id),
+                        note: String::new(),
+                    });
+                }
+                Ok(_) => "venues gave no chain for the courtyard".to_owned(),
+                Err(e) => unreachable_note(&e),
+            },
+            Ok(None) => "no courtyard's 15-minute circle covers the location".to_owned(),
+            Err(CallError::Refused(status)) if status.code() == tonic::Code::InvalidArgument => {
+                return Err(DomainError::invalid("location", status.message().to_owned()).into());
+            }
+            Err(e) => unreachable_note(&e),
+        };
+        let center_path = format!("/{district}");
+        let center = match known_units::by_path(&self.db, &center_path).await? {
+            Some(known) => Some(known.id),
+            None => configured_center,
+        };
+        let Some(center) = center else {
+            return Err(OrdersError::Unavailable(format!(
+                "cannot route ({note}) and the center of district {district} is unknown"
+            )));
+        };
+        tracing::warn!(%district, %note, "order routed to the district center");
+        Ok(Route {
+            chain: vec![ChainUnit {
+                id: UnitId(center),
+                path: center_path,
+                level: Level::Center,
+            }],
+            holding: 0,
+            courtyard: None,
+            note: format!("{note}: routed to the center of district {district}"),
+        })
+    }
+}
+
+fn unreachable_note(e: &CallError) -> String {
+    tracing::warn!(error = %e, "venues did not answer routing");
+    "venues was unreachable".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holding_is_the_first_unit_at_or_above_the_level() {
+        let unit = |path: &str, level| ChainUnit {
+            id: UnitId(Uuid::nil()),
+            path: path.into(),
+            level,
+        };
+        let full = vec![
+            unit("/rc/a/b/c", Level::Courtyard),
+            unit("/rc/a/b", Level::Station),
+            unit("/rc/a", Level::Institute),
+            unit("/rc", Level::Center),
+        ];
+        assert_eq!(holding_index(&full, Level::Courtyard), 0);
+        assert_eq!(holding_index(&full, Level::Station), 1);
+        assert_eq!(holding_index(&full, Level::Center), 3);
+        let gap = vec![
+            unit("/rc/a/c", Level::Courtyard),
+            unit("/rc", Level::Center),
+        ];
+        assert_eq!(holding_index(&gap, Level::Institute), 1);
+    }
+
+    #[test]
+    fn photos_are_urls() {
+        assert!(photos(&["https://x/y.jpg".into()]).is_ok());
+        assert!(photos(&["ftp://x".into()]).is_err());
+        assert!(photos(&vec!["https://x".into(); 10]).is_err());
+        assert!(order_number("rc", Utc::now()).starts_with("RC"));
+    }
+}

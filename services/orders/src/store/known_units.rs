@@ -1,0 +1,64 @@
+//! `known_units`: org units (owned by venues) this service has learnt, id → path and level.
+//! Staff scopes are resolved against it. It learns units from routing (every `Ancestors`
+//! answer), from the venues unit events, and on a miss from venues `GetUnit`.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use tongxin_platform::db::{DbError, classify};
+
+/// One known unit.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "known_units")]
+pub struct Model {
+    /// The unit id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Its path.
+    pub path: String,
+    /// Its level.
+    pub level: String,
+}
+
+/// No relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Records (or updates) unit `id`.
+pub async fn remember<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    path: &str,
+    level: &str,
+) -> Result<(), DbError> {
+    Entity::insert(ActiveModel {
+        id: Set(id),
+        path: Set(path.to_owned()),
+        level: Set(level.to_owned()),
+    })
+    .on_conflict(
+        OnConflict::column(Column::Id)
+            .update_columns([Column::Path, Column::Level])
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Unit `id`, if known.
+pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Model>, DbError> {
+    Entity::find_by_id(id).one(conn).await.map_err(classify)
+}
+
+/// The unit at `path`, if known.
+pub async fn by_path<C: ConnectionTrait>(conn: &C, path: &str) -> Result<Option<Model>, DbError> {
+    Entity::find()
+        .filter(Column::Path.eq(path))
+        .one(conn)
+        .await
+        .map_err(classify)
+}

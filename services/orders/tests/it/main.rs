@@ -1,0 +1,310 @@
+//! The orders service over real PostgreSQL and NATS, with the venues service running
+//! in-process on its own database for routing (the demo district's org tree).
+
+mod metrics;
+mod moves;
+mod placing;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tongxin_orders::OrdersSettings;
+use tongxin_orders::service::Orders;
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
+use tongxin_testing::{TestDb, TestNats};
+use tongxin_venues::demo;
+use uuid::Uuid;
+
+/// Demo paths the tests use.
+pub mod paths {
+    pub use tongxin_venues::demo::paths::{CAIJIABA, CENTER, CHANGYUAN, HONGQIAO};
+    /// Another institute (out of 昌元's scope).
+    pub const FENGGAO: &str = "/rc/fenggao";
+}
+
+/// 蔡家坝小院's own location: routing finds it (nearest wins).
+pub const CAIJIABA_POINT: (f64, f64) = (29.3868, 105.5701);
+
+/// How a test wants the service.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Venues {
+    /// Venues runs (demo tree) and orders routes through it.
+    Up,
+    /// Venues is not running: orders' venues address is a closed port.
+    Down,
+}
+
+/// Orders (and venues) with their own databases, one NATS, local keys.
+pub struct TestApp {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub orders: Orders,
+    pub settings: OrdersSettings,
+    pub db: sea_orm::DatabaseConnection,
+    pub nats: TestNats,
+    keys: DevKeys,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dbs: Vec<TestDb>,
+    _key_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Venues::Up).await
+    }
+
+    pub async fn spawn_with(venues: Venues) -> Self {
+        let orders_db = TestDb::new().await;
+        let nats = TestNats::start().await;
+        let key_dir = tempfile::tempdir().expect("tempdir");
+        let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
+        let verifier = Arc::new(
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+        );
+        let common = CommonSettings {
+            events: EventsSettings {
+                nats_url: nats.url(),
+                relay_interval_ms: 50,
+                ..EventsSettings::default()
+            },
+            shutdown_timeout_secs: 5,
+            ..CommonSettings::default()
+        };
+        let bus = tongxin_platform::events::connect(&common.events)
+            .await
+            .expect("bus");
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut dbs = vec![];
+
+        let venues_url = match venues {
+            Venues::Up => {
+                let venues_db = TestDb::new().await;
+                let settings = ServiceSettings {
+                    http_addr: "127.0.0.1:0".parse().expect("addr"),
+                    grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+                    database: DatabaseSettings::new(venues_db.url()),
+                };
+                let app = tongxin_venues::App::build(
+                    &settings,
+                    &common,
+                    tongxin_venues::Shared {
+                        bus: bus.clone(),
+                        verifier: verifier.clone(),
+                    },
+                )
+                .await
+                .expect("venues");
+                demo::seed(app.db()).await.expect("seed venues");
+                let url = format!("http://{}", app.grpc_addr());
+                tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
+                dbs.push(venues_db);
+                url
+            }
+            Venues::Down => format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
+        };
+
+        let mut settings = OrdersSettings {
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+            database: DatabaseSettings::new(orders_db.url()),
+            pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
+            venues_url,
+            // Nothing listens there: volunteers "down".
+            volunteers_url: format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
+            ..tongxin_orders::default_settings()
+        };
+        settings.rpc_timeout_ms = 2_000;
+        // The tests drive the scheduler themselves.
+        settings.scheduler.enabled = false;
+        if venues == Venues::Down {
+            settings.districts[0].center_unit_id = Some(demo::unit_id(paths::CENTER).0);
+        }
+        let app = tongxin_orders::App::build(
+            &settings,
+            &common,
+            tongxin_orders::Shared { bus, verifier },
+        )
+        .await
+        .expect("orders");
+        tongxin_orders::demo::seed_menu(app.orders())
+            .await
+            .expect("menu");
+        let (http, grpc, db, orders) = (
+            app.http_addr(),
+            app.grpc_addr(),
+            app.db().clone(),
+            app.orders().clone(),
+        );
+        tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
+        dbs.push(orders_db);
+        Self {
+            http,
+            grpc,
+            orders,
+            settings,
+            db,
+            nats,
+            keys,
+            stop,
+            tasks,
+            _dbs: dbs,
+            _key_dir: key_dir,
+        }
+    }
+
+    fn sign(&self, subject: &str, roles: &[Role], unit: Option<Uuid>) -> String {
+        self.keys
+            .sign(&TokenRequest {
+                subject,
+                roles,
+                unit,
+                district: Some("rc"),
+                issuer: "tongxin",
+                audience: "tongxin",
+                ttl: Duration::from_secs(600),
+            })
+            .expect("sign")
+    }
+
+    /// A citizen token.
+    pub fn citizen(&self, subject: &str) -> String {
+        self.sign(subject, &[Role::Citizen], None)
+    }
+
+    /// A staff token scoped to the demo unit at `path`.
+    pub fn staff(&self, path: &str) -> String {
+        self.sign(
+            &format!("staff{path}"),
+            &[Role::Staff],
+            Some(demo::unit_id(path).0),
+        )
+    }
+
+    /// A volunteer token (subject = volunteer id).
+    pub fn volunteer(&self, id: Uuid) -> String {
+        self.sign(&id.to_string(), &[Role::Volunteer], None)
+    }
+
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        tongxin_testing::graphql(
+            &format!("http://{}/graphql", self.http),
+            token,
+            query,
+            variables,
+        )
+        .await
+    }
+
+    /// Places an order of `category` at `point` as `citizen` with `key`; the response.
+    pub async fn place(
+        &self,
+        citizen: &str,
+        category: &str,
+        form: Value,
+        point: (f64, f64),
+        key: &str,
+    ) -> Value {
+        self.graphql(
+            Some(&self.citizen(citizen)),
+            PLACE,
+            json!({"input": {
+                "category": category,
+                "description": "请帮忙",
+                "form": form,
+                "location": {"lat": point.0, "lon": point.1},
+                "contactPhone": "138 1234 5678",
+                "photos": ["https://img.example/1.jpg"],
+                "idempotencyKey": key,
+            }}),
+        )
+        .await
+    }
+
+    /// Places an elder visit at 蔡家坝 (held by the courtyard) and returns its id.
+    pub async fn place_ok(&self, citizen: &str, category: &str, key: &str) -> String {
+        let form = match category {
+            "elder_visit" => json!([{"key": "people", "value": "1"}]),
+            "legal_consult" => json!([{"key": "matter", "value": "邻里纠纷"}]),
+            "health_lecture" => json!([{"key": "audience", "value": "30"}]),
+            "major_event" => {
+                json!([{"key": "participants", "value": "300"}, {"key": "date", "value": "2026-12-20"}])
+            }
+            _ => json!([]),
+        };
+        let r = self
+            .place(citizen, category, form, CAIJIABA_POINT, key)
+            .await;
+        r["data"]["placeOrder"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("placed: {r}"))
+            .to_owned()
+    }
+
+    /// Runs a move mutation `field(orderId: $id, …)` with `token`; the response.
+    pub async fn act(&self, token: &str, mutation: &str, id: &str, extra: Value) -> Value {
+        let mut vars = json!({"id": id});
+        if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
+            v.extend(e.clone());
+        }
+        self.graphql(Some(token), mutation, vars).await
+    }
+
+    pub async fn order_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        tongxin_orders::store::orders::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count")
+    }
+
+    pub async fn timeline_events(&self, id: &str) -> Vec<String> {
+        tongxin_orders::store::timeline::of_order(&self.db, Uuid::parse_str(id).expect("id"))
+            .await
+            .expect("timeline")
+            .into_iter()
+            .map(|t| t.event)
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        for task in self.tasks.drain(..) {
+            task.await.expect("join").expect("clean stop");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub const ORDER_FIELDS: &str = "id orderNo state holdingUnitPath holdingLevel routingNote likelyDuplicate contactPhone contactPhoneMasked version courtyard { id } holdingUnit { id } rating";
+
+pub const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id orderNo state holdingUnitPath holdingLevel routingNote likelyDuplicate contactPhone contactPhoneMasked version courtyard { id } holdingUnit { id } rating } }";
+
+pub const RECEIVE: &str =
+    "mutation($id: ID!) { receiveOrder(orderId: $id) { id state holdingUnitPath version } }";
+pub const ESCALATE: &str = "mutation($id: ID!, $reason: String!) { escalateOrder(orderId: $id, reason: $reason) { id state holdingUnitPath holdingLevel } }";
+pub const DISPATCH: &str = "mutation($id: ID!, $volunteers: [ID!]!) { dispatchOrder(orderId: $id, volunteerIds: $volunteers) { id state dispatchedVolunteers { id } } }";
+pub const ACCEPT: &str = "mutation($id: ID!) { acceptOrder(orderId: $id) { id state acceptedVolunteers { id } contactPhoneMasked } }";
+pub const DECLINE: &str = "mutation($id: ID!, $reason: String!) { declineOrder(orderId: $id, reason: $reason) { id state dispatchedVolunteers { id } } }";
+pub const START: &str = "mutation($id: ID!) { startOrder(orderId: $id) { id state } }";
+pub const COMPLETE: &str = "mutation($id: ID!, $hours: [OrderHoursInput!]!) { completeOrder(orderId: $id, hours: $hours) { id state hours { volunteer { id } hours } } }";
+pub const RATE: &str = "mutation($id: ID!, $rating: Int!) { rateOrder(orderId: $id, rating: $rating, comment: \"好\") { id state rating } }";
+pub const CANCEL: &str =
+    "mutation($id: ID!) { cancelOrder(orderId: $id, reason: \"不需要了\") { id state } }";
+pub const ORDER: &str = "query($id: ID!) { order(id: $id) { id state contactPhone contactPhoneMasked holdingUnitPath } }";
