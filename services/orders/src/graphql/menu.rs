@@ -76,6 +76,8 @@ pub struct CategorySla {
 /// A service on the menu (点单菜单).
 pub struct ServiceCategoryNode(pub Category);
 
+/// A service on the menu (点单菜单): what citizens can order, who normally handles it, the
+/// form it asks for and how long each level has to receive it.
 #[Object(name = "ServiceCategory")]
 impl ServiceCategoryNode {
     /// Code, e.g. `elder_visit`.
@@ -235,7 +237,7 @@ impl MenuQuery {
     async fn category(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(desc = "The category code.")] code: String,
     ) -> async_graphql::Result<Option<ServiceCategoryNode>> {
         Ok(ctx
             .data::<Orders>()?
@@ -255,7 +257,7 @@ impl MenuMutation {
     async fn create_category(
         &self,
         ctx: &Context<'_>,
-        input: ServiceCategoryInput,
+        #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
         let caller = orders.caller(Some(ctx.principal()?)).await?;
@@ -268,7 +270,7 @@ impl MenuMutation {
     async fn update_category(
         &self,
         ctx: &Context<'_>,
-        input: ServiceCategoryInput,
+        #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
         let caller = orders.caller(Some(ctx.principal()?)).await?;

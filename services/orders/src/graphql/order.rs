@@ -164,9 +164,11 @@ fn volunteers(text: &str) -> Vec<Volunteer> {
         .collect()
 }
 
-/// A citizen's order (点单) and where it stands. Other subgraphs reference it by `id`.
+/// A citizen's order (点单): one per `placeOrder`.
 pub struct OrderNode(pub OrderView);
 
+/// A citizen's order (点单) and where it stands on the ladder courtyard → station → institute
+/// → center. Other subgraphs reference it by `id`.
 #[Object(name = "Order")]
 impl OrderNode {
     /// Internal id (UUID).
@@ -321,9 +323,10 @@ impl OrderNode {
     }
 }
 
-/// One move in an order's timeline (append-only).
+/// One timeline row.
 pub struct TimelineNode(pub TimelineEntry);
 
+/// One move in an order's timeline (append-only): who, in which role, at which unit, when.
 #[Object(name = "OrderTimelineEntry")]
 impl TimelineNode {
     /// Entry id.
@@ -469,7 +472,11 @@ pub struct OrderQuery;
 impl OrderQuery {
     /// One order: its citizen, staff in scope and its volunteers may see it; for anyone else
     /// it does not exist (NOT_FOUND).
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<OrderNode> {
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order id.")] id: ID,
+    ) -> async_graphql::Result<OrderNode> {
         let (orders, caller) = caller(ctx).await?;
         let id = order_id(&id, "id")?;
         let loader = ctx.data::<DataLoader<OrderLoader>>()?;
@@ -549,7 +556,7 @@ impl OrderQuery {
     async fn order_timeline(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
         #[graphql(desc = "Page size, 1 to 500 (default 100).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
@@ -568,7 +575,7 @@ impl OrderQuery {
     async fn suggest_candidates(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
         #[graphql(desc = "How many, 1 to 100 (default 10).", default = 10)] count: i32,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
@@ -598,7 +605,7 @@ impl OrderQuery {
     async fn find_order_by_id(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The order id.")] id: ID,
     ) -> async_graphql::Result<Option<OrderNode>> {
         let (orders, caller) = caller(ctx).await?;
         let loader = ctx.data::<DataLoader<OrderLoader>>()?;
@@ -676,7 +683,7 @@ impl OrderMutation {
     async fn place_order(
         &self,
         ctx: &Context<'_>,
-        input: PlaceOrderInput,
+        #[graphql(desc = "The order.")] input: PlaceOrderInput,
     ) -> async_graphql::Result<OrderNode> {
         let (orders, caller) = caller(ctx).await?;
         let mut form = BTreeMap::new();
@@ -708,8 +715,8 @@ impl OrderMutation {
     async fn receive_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        #[graphql(default)] note: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "An optional note for the timeline.", default)] note: String,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Receive { note }).await
     }
@@ -718,8 +725,8 @@ impl OrderMutation {
     async fn escalate_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        reason: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "Why (required; on the timeline).")] reason: String,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Escalate { reason }).await
     }
@@ -728,10 +735,10 @@ impl OrderMutation {
     async fn dispatch_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
         #[graphql(desc = "Volunteers (1 to 20); or give teamId.", default)] volunteer_ids: Vec<ID>,
         #[graphql(desc = "A team; or give volunteerIds.")] team_id: Option<ID>,
-        #[graphql(default)] note: String,
+        #[graphql(desc = "An optional note for the timeline.", default)] note: String,
     ) -> async_graphql::Result<OrderNode> {
         let volunteers = volunteer_ids
             .iter()
@@ -754,7 +761,7 @@ impl OrderMutation {
     async fn accept_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Accept).await
     }
@@ -764,8 +771,8 @@ impl OrderMutation {
     async fn decline_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        reason: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "Why (required; on the timeline).")] reason: String,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Decline { reason }).await
     }
@@ -774,7 +781,7 @@ impl OrderMutation {
     async fn start_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Start).await
     }
@@ -783,9 +790,9 @@ impl OrderMutation {
     async fn complete_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        hours: Vec<OrderHoursInput>,
-        #[graphql(default)] note: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "Hours per volunteer who served.")] hours: Vec<OrderHoursInput>,
+        #[graphql(desc = "An optional note for the timeline.", default)] note: String,
     ) -> async_graphql::Result<OrderNode> {
         let hours = hours
             .iter()
@@ -798,9 +805,9 @@ impl OrderMutation {
     async fn rate_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        rating: i32,
-        #[graphql(default)] comment: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "1 to 5 stars.")] rating: i32,
+        #[graphql(desc = "An optional comment.", default)] comment: String,
     ) -> async_graphql::Result<OrderNode> {
         make_move(
             ctx,
@@ -817,8 +824,8 @@ impl OrderMutation {
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
-        reason: String,
+        #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(desc = "Why (required; on the timeline).")] reason: String,
     ) -> async_graphql::Result<OrderNode> {
         make_move(ctx, &order_id, Move::Cancel { reason }).await
     }

@@ -93,6 +93,7 @@ async fn feed(
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live order progress, fed from the order events.
 #[SubscriptionDerive(name = "Subscription")]
 impl Subscription {
     /// Every move of one order from now on (the citizen who placed it and staff who may see
@@ -100,7 +101,7 @@ impl Subscription {
     async fn order_progress(
         &self,
         ctx: &Context<'_>,
-        order_id: ID,
+        #[graphql(desc = "The order id.")] order_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = OrderProgress> + use<>> {
         let (orders, caller) = caller(ctx).await?;
         let id = super::order::order_id(&order_id, "orderId")?;
@@ -118,7 +119,7 @@ impl Subscription {
     async fn unit_inbox(
         &self,
         ctx: &Context<'_>,
-        unit_id: ID,
+        #[graphql(desc = "The unit id (from the venues subgraph).")] unit_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = OrderProgress> + use<>> {
         let (orders, caller) = caller(ctx).await?;
         let unit = Uuid::parse_str(unit_id.as_str())

@@ -1,6 +1,8 @@
 //! The orders service over real PostgreSQL and NATS, with the venues service running
 //! in-process on its own database for routing (the demo district's org tree).
 
+mod embedded;
+mod live;
 mod metrics;
 mod moves;
 mod placing;

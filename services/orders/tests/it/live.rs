@@ -1,0 +1,224 @@
+//! Live progress over the subgraph's WebSocket (fed from NATS), and the gRPC front door.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::grpc::request_as;
+use tongxin_proto::orders as pb;
+use tongxin_proto::orders::order_service_client::OrderServiceClient;
+use tongxin_venues::demo;
+
+use crate::{ESCALATE, RECEIVE, TestApp, paths};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
+    let mut request = format!("ws://{}/graphql", app.http)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket");
+    let init =
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("init");
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    let sub = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
+    socket
+        .send(Message::text(sub.to_string()))
+        .await
+        .expect("subscribe");
+    // The server starts watching the bus once the subscribe message is processed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    socket
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("message in time")
+            .expect("open")
+            .expect("frame");
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).expect("json");
+            if value["type"] != "ping" && value["type"] != "pong" {
+                return value;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn order_progress_and_unit_inbox_follow_the_events() {
+    let app = TestApp::spawn().await;
+    let id = app.place_ok("alice", "elder_visit", "live").await;
+    let mut progress = subscribe(
+        &app,
+        &app.citizen("alice"),
+        &format!("subscription {{ orderProgress(orderId: \"{id}\") {{ orderId event state holdingUnitPath actor }} }}"),
+    )
+    .await;
+    let station = demo::unit_id(paths::HONGQIAO).0;
+    let mut inbox = subscribe(
+        &app,
+        &app.staff(paths::HONGQIAO),
+        &format!("subscription {{ unitInbox(unitId: \"{station}\") {{ orderId event state holdingLevel }} }}"),
+    )
+    .await;
+    let courtyard = app.staff(paths::CAIJIABA);
+    app.act(&courtyard, RECEIVE, &id, json!({})).await;
+    // The placement may still be on its way from the outbox when the watch starts.
+    let mut msg = next_json(&mut progress).await;
+    if msg["payload"]["data"]["orderProgress"]["event"] == "placed" {
+        msg = next_json(&mut progress).await;
+    }
+    assert_eq!(
+        msg["payload"]["data"]["orderProgress"]["event"], "received",
+        "{msg}"
+    );
+    assert_eq!(msg["payload"]["data"]["orderProgress"]["state"], "RECEIVED");
+    app.act(&courtyard, ESCALATE, &id, json!({"reason": "上报"}))
+        .await;
+    let msg = next_json(&mut progress).await;
+    assert_eq!(
+        msg["payload"]["data"]["orderProgress"]["event"], "escalated",
+        "{msg}"
+    );
+    assert_eq!(
+        msg["payload"]["data"]["orderProgress"]["holdingUnitPath"],
+        paths::HONGQIAO
+    );
+    let msg = next_json(&mut inbox).await;
+    assert_eq!(msg["payload"]["data"]["unitInbox"]["orderId"], id, "{msg}");
+    assert_eq!(
+        msg["payload"]["data"]["unitInbox"]["holdingLevel"],
+        "STATION"
+    );
+
+    // Someone else's order cannot be watched; a unit outside scope neither.
+    let mut other = subscribe(
+        &app,
+        &app.citizen("mallory"),
+        &format!("subscription {{ orderProgress(orderId: \"{id}\") {{ event }} }}"),
+    )
+    .await;
+    let msg = next_json(&mut other).await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{msg}"
+    );
+    let mut outside = subscribe(
+        &app,
+        &app.staff(paths::CAIJIABA),
+        &format!("subscription {{ unitInbox(unitId: \"{station}\") {{ event }} }}"),
+    )
+    .await;
+    let msg = next_json(&mut outside).await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{msg}"
+    );
+    app.stop().await;
+}
+
+fn principal(subject: &str, roles: &[Role], path: Option<&str>) -> Principal {
+    Principal {
+        subject: subject.into(),
+        roles: roles.to_vec(),
+        unit: path.map(|p| demo::unit_id(p).0),
+        district: Some("rc".into()),
+    }
+}
+
+#[tokio::test]
+async fn grpc_reads_by_scope() {
+    let app = TestApp::spawn().await;
+    let a = app.place_ok("alice", "elder_visit", "g1").await;
+    let b = app.place_ok("bob", "legal_consult", "g2").await;
+    let mut client = OrderServiceClient::connect(format!("http://{}", app.grpc))
+        .await
+        .expect("connect");
+    let staff = principal("s", &[Role::Staff], Some(paths::HONGQIAO));
+    let order = client
+        .get_order(request_as(
+            pb::GetOrderRequest { id: a.clone() },
+            Some(&staff),
+        ))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(order.holding_unit_path, paths::CAIJIABA);
+    assert_eq!(
+        order.phone, "13812345678",
+        "the station's scope covers the courtyard"
+    );
+    let mallory = principal("mallory", &[Role::Citizen], None);
+    let err = client
+        .get_order(request_as(
+            pb::GetOrderRequest { id: a.clone() },
+            Some(&mallory),
+        ))
+        .await
+        .expect_err("not hers");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let err = client
+        .get_order(request_as(pb::GetOrderRequest { id: a.clone() }, None))
+        .await
+        .expect_err("anonymous");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+    let page = client
+        .list_orders(request_as(
+            pb::ListOrdersRequest {
+                unit_id: demo::unit_id(paths::HONGQIAO).0.to_string(),
+                page_size: 1,
+                ..Default::default()
+            },
+            Some(&staff),
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(page.orders.len(), 1);
+    assert_eq!(page.orders[0].id, b, "newest first");
+    let rest = client
+        .list_orders(request_as(
+            pb::ListOrdersRequest {
+                unit_id: demo::unit_id(paths::HONGQIAO).0.to_string(),
+                page_size: 1,
+                page_token: page.next_page_token.clone(),
+                ..Default::default()
+            },
+            Some(&staff),
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(rest.orders[0].id, a);
+    assert!(rest.next_page_token.is_empty());
+    let err = client
+        .list_orders(request_as(
+            pb::ListOrdersRequest {
+                unit_id: demo::unit_id(paths::HONGQIAO).0.to_string(),
+                ..Default::default()
+            },
+            Some(&principal("s2", &[Role::Staff], Some(paths::FENGGAO))),
+        ))
+        .await
+        .expect_err("outside scope");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    app.stop().await;
+}
