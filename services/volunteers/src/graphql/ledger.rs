@@ -405,7 +405,7 @@ impl LedgerQuery {
     /// The top volunteers of a team or an org unit's subtree by approved hours or points,
     /// optionally within one quarter; staff whose scope covers the team's unit or the unit.
     #[allow(clippy::too_many_arguments)]
-    async fn rankings(
+    async fn service_rankings(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Rank a team's members or a unit subtree's volunteers.")]

@@ -166,12 +166,12 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
     let r = tongxin_testing::graphql(
         &format!("http://{http}/graphql"),
         Some(&token),
-        r#"query($id: ID!) { rankings(scope: UNIT, id: $id, quarter: "2026Q4") { edges { node { rank total volunteer { id hours { approved } } } } } }"#,
+        r#"query($id: ID!) { serviceRankings(scope: UNIT, id: $id, quarter: "2026Q4") { edges { node { rank total volunteer { id hours { approved } } } } } }"#,
         json!({ "id": units::id(units::HONGQIAO).to_string() }),
     )
     .await;
     assert_eq!(
-        r["data"]["rankings"]["edges"],
+        r["data"]["serviceRankings"]["edges"],
         json!([
             { "node": { "rank": 1, "total": 20.0, "volunteer": { "id": ids[0].to_string(), "hours": { "approved": 20.0 } } } },
             { "node": { "rank": 2, "total": 7.5, "volunteer": { "id": ids[1].to_string(), "hours": { "approved": 7.5 } } } },

@@ -225,11 +225,11 @@ async fn teams_members_leaders_and_totals() {
 }
 
 const RANK: &str = r#"query($s: RankingScope!, $id: ID!, $q: String, $by: RankingBy, $first: Int) {
-  rankings(scope: $s, id: $id, quarter: $q, by: $by, first: $first) {
+  serviceRankings(scope: $s, id: $id, quarter: $q, by: $by, first: $first) {
     pageInfo { hasNextPage } edges { node { rank total volunteer { id } } } } }"#;
 
 fn ranked(r: &Value) -> Vec<(String, f64)> {
-    r["data"]["rankings"]["edges"]
+    r["data"]["serviceRankings"]["edges"]
         .as_array()
         .unwrap_or_else(|| panic!("{r}"))
         .iter()
@@ -328,7 +328,7 @@ async fn rankings_by_team_unit_and_quarter() {
         .await;
     assert_eq!(ranked(&district), vec![(c.clone(), 10.0), (b.clone(), 4.0)]);
     assert_eq!(
-        district["data"]["rankings"]["pageInfo"]["hasNextPage"],
+        district["data"]["serviceRankings"]["pageInfo"]["hasNextPage"],
         true
     );
     let points = app
