@@ -118,16 +118,16 @@ impl tongxin_platform::events::consumer::Handler for UnitsHandler {
     ) -> Result<(), tongxin_platform::events::consumer::HandlerError> {
         use tongxin_platform::events::consumer::HandlerError;
         let poison = |e: prost::DecodeError| HandlerError::Poison(e.to_string());
-        let unit = match event.subject.as_str() {
-            "tongxin.venues.unit_created" => {
+        let (unit, old_path) = match event.subject.as_str() {
+            "tongxin.venues.unit_created" => (
                 pb::UnitCreated::decode(event.payload.clone())
                     .map_err(poison)?
-                    .unit
-            }
+                    .unit,
+                None,
+            ),
             "tongxin.venues.unit_updated" => {
-                pb::UnitUpdated::decode(event.payload.clone())
-                    .map_err(poison)?
-                    .unit
+                let body = pb::UnitUpdated::decode(event.payload.clone()).map_err(poison)?;
+                (body.unit, Some(body.old_path).filter(|p| !p.is_empty()))
             }
             _ => return Ok(()),
         };
@@ -142,6 +142,13 @@ impl tongxin_platform::events::consumer::Handler for UnitsHandler {
             _ => return Err(HandlerError::Poison("unknown unit kind".to_owned())),
         };
         crate::store::known_units::remember(txn, id, &unit.path, level.as_str()).await?;
+        if let Some(old) = old_path
+            && old != unit.path
+        {
+            // Staff scopes below a moved unit follow it. Orders keep the paths they were
+            // routed with (their chain is a record of where they went).
+            crate::store::known_units::move_subtree(txn, &old, &unit.path).await?;
+        }
         Ok(())
     }
 }

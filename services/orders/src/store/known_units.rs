@@ -62,3 +62,22 @@ pub async fn by_path<C: ConnectionTrait>(conn: &C, path: &str) -> Result<Option<
         .await
         .map_err(classify)
 }
+
+/// Rewrites the known paths below `old` to lie below `new` (a unit was moved).
+pub async fn move_subtree<C: ConnectionTrait>(
+    conn: &C,
+    old: &str,
+    new: &str,
+) -> Result<(), DbError> {
+    let below = Entity::find()
+        .filter(Column::Path.starts_with(format!("{old}/")))
+        .all(conn)
+        .await
+        .map_err(classify)?;
+    for unit in below {
+        if let Some(rest) = unit.path.strip_prefix(old) {
+            remember(conn, unit.id, &format!("{new}{rest}"), &unit.level).await?;
+        }
+    }
+    Ok(())
+}
