@@ -202,10 +202,7 @@ async fn start_router(
         )
         .env("TONGXIN_GATEWAY_HOST", listen.ip().to_string())
         .env("TONGXIN_GATEWAY_PORT", listen.port().to_string())
-        .env(
-            "TONGXIN_GATEWAY_JWKS_FILE",
-            keys.jwks_path().canonicalize()?,
-        )
+        .env("TONGXIN_GATEWAY_JWKS_FILE", &jwks)
         .env(
             "TONGXIN_GATEWAY_SUBGRAPH_ORDERS_URL",
             format!("http://{orders_http}/graphql"),
