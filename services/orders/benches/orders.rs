@@ -132,7 +132,9 @@ impl Platform {
             tongxin_orders::Shared { bus, verifier },
         )
         .await?;
-        tongxin_orders::demo::seed_menu(orders.orders()).await?;
+        tongxin_orders::demo::seed_menu(orders.orders())
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the menu: {e:?}"))?;
         let orders_http = orders.http_addr();
         tokio::spawn(orders.run_until_stopped(stop.clone()));
 
@@ -186,6 +188,8 @@ async fn start_router(
     let work = dir.path().join("router");
     std::fs::create_dir_all(&work)?;
     std::fs::write(work.join("empty-jwks.json"), "{\"keys\":[]}")?;
+    let jwks = work.join("jwks.json");
+    std::fs::write(&jwks, keys.jwks_json())?;
     let config = work.join("router.config.yaml");
     std::fs::copy(root.join("services/gateway/router.config.yaml"), &config)?;
     let log = std::fs::File::create(work.join("router.log"))?;
@@ -198,10 +202,7 @@ async fn start_router(
         )
         .env("TONGXIN_GATEWAY_HOST", listen.ip().to_string())
         .env("TONGXIN_GATEWAY_PORT", listen.port().to_string())
-        .env(
-            "TONGXIN_GATEWAY_JWKS_FILE",
-            keys.jwks_path().canonicalize()?,
-        )
+        .env("TONGXIN_GATEWAY_JWKS_FILE", &jwks)
         .env(
             "TONGXIN_GATEWAY_SUBGRAPH_ORDERS_URL",
             format!("http://{orders_http}/graphql"),
