@@ -219,10 +219,10 @@ async fn start_router(
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(&ready).send().await {
-            if r.status().is_success() {
-                return Ok(child);
-            }
+        if let Ok(r) = client.get(&ready).send().await
+            && r.status().is_success()
+        {
+            return Ok(child);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -271,11 +271,11 @@ pub fn evaluate(
         for m in rows {
             let arriving = matches!(m.event.as_str(), "placed" | "escalated");
             if arriving {
-                if m.event == "escalated" {
-                    if let Some((_, _, _, stay)) = stays.last_mut() {
-                        stay.escalated = true;
-                        stay.overdue |= m.role == "scheduler";
-                    }
+                if m.event == "escalated"
+                    && let Some((_, _, _, stay)) = stays.last_mut()
+                {
+                    stay.escalated = true;
+                    stay.overdue |= m.role == "scheduler";
                 }
                 stays.push((
                     m.unit_id,
@@ -503,7 +503,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]

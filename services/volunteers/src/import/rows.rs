@@ -95,6 +95,9 @@ impl Units {
     }
 }
 
+/// The rows that passed (with their 1-based row numbers) and the errors of the rest.
+pub type Validated = (Vec<(usize, Model)>, Vec<RowError>);
+
 /// Checks every row; returns the good ones as rows to store (with their spreadsheet row
 /// number) and every problem of the bad ones. The same ID-card number twice in the file is
 /// an error on the second row.
@@ -105,7 +108,7 @@ pub fn validate(
     rows: Vec<RawRow>,
     actor: &str,
     progress: &dyn Progress,
-) -> Result<(Vec<(usize, Model)>, Vec<RowError>), VolunteersError> {
+) -> Result<Validated, VolunteersError> {
     let today = local_today(CHINA_STANDARD_TIME);
     let total = rows.len() as u64;
     let mut good = Vec::with_capacity(rows.len());
