@@ -88,6 +88,10 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .min_connections(if settings.is_sqlite() { 1 } else { 0 })
         .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        // sqlx pings a pooled connection on every checkout by default: one more round trip
+        // per transaction, a third of a short request's database time. Only a connection
+        // idle long enough to have been dropped (server restart, proxy timeout) is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     // sqlx's SQLite defaults already give WAL, foreign keys on and a 5 s busy timeout, so
     // brief write contention waits instead of failing with "database is locked".

@@ -207,4 +207,49 @@ mod tests {
         ensure_code(&mut resolver);
         assert_eq!(resolver.message, "internal error");
     }
+
+    struct Root;
+
+    #[async_graphql::Object]
+    impl Root {
+        async fn paging(&self) -> Paging {
+            Paging
+        }
+    }
+
+    struct Paging;
+
+    #[async_graphql::Object]
+    impl Paging {
+        async fn items(&self, #[graphql(default = 20)] first: i32) -> i32 {
+            first
+        }
+    }
+
+    #[tokio::test]
+    async fn explicit_null_for_a_defaulted_argument_is_bad_input() {
+        let schema = async_graphql::Schema::new(
+            Root,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        );
+        // A nullable variable may feed a non-null argument that has a default (the spec's
+        // "allowed position" rule), so validation passes and the resolver meets the null.
+        let request =
+            async_graphql::Request::new("query($first: Int) { paging { items(first: $first) } }")
+                .variables(async_graphql::Variables::from_json(
+                    serde_json::json!({ "first": null }),
+                ));
+        let mut response = schema.execute(request).await;
+        assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
+        let error = &mut response.errors[0];
+        ensure_code(error);
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
+        assert!(error.message.contains("Int"), "{}", error.message);
+    }
 }

@@ -135,6 +135,8 @@ pub struct Volunteers {
     cipher: Arc<PiiCipher>,
     catalog: Arc<SkillCatalog>,
     matcher: crate::matcher::Matcher,
+    /// Staff units resolved to paths a moment ago.
+    scopes: Arc<crate::scope_cache::ScopeCache>,
     /// Batched entity loads so far (one per DataLoader batch); tests assert on it.
     loader_batches: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -149,6 +151,7 @@ impl Volunteers {
             cipher: Arc::new(cipher),
             matcher: crate::matcher::Matcher::new(catalog.clone()),
             loader_batches: Arc::default(),
+            scopes: Arc::default(),
             catalog,
         }
     }
@@ -194,6 +197,7 @@ impl Volunteers {
     pub async fn remember_unit(&self, id: Uuid, path: &str) -> Result<(), VolunteersError> {
         let path = UnitPath::parse(path)?;
         known_units::remember(&self.db, id, path.as_str()).await?;
+        self.scopes.clear();
         Ok(())
     }
 
@@ -216,7 +220,8 @@ impl Volunteers {
             return Ok(Caller::default());
         };
         let staff_scope = match (p.is_staff(), p.unit) {
-            (true, Some(unit)) => known_units::path_of(&self.db, unit)
+            (true, Some(unit)) => self
+                .unit_path(unit)
                 .await?
                 .and_then(|path| UnitPath::parse(&path).ok()),
             _ => None,
@@ -225,6 +230,18 @@ impl Volunteers {
             subject: Some(p.subject.clone()),
             staff_scope,
         })
+    }
+
+    /// The path of a staff member's unit, from [`crate::scope_cache`] when resolved lately.
+    async fn unit_path(&self, unit: Uuid) -> Result<Option<String>, VolunteersError> {
+        if let Some(path) = self.scopes.get(unit) {
+            return Ok(Some(path));
+        }
+        let found = known_units::path_of(&self.db, unit).await?;
+        if let Some(path) = &found {
+            self.scopes.put(unit, path);
+        }
+        Ok(found)
     }
 
     /// Registers a volunteer and publishes `tongxin.volunteers.volunteer_registered`.

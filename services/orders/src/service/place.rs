@@ -292,9 +292,11 @@ impl Orders {
                             level: u.level,
                         })
                         .collect();
-                    for u in &chain {
-                        known_units::remember(&self.db, u.id.0, &u.path, u.level.as_str()).await?;
-                    }
+                    let units: Vec<(Uuid, &str, &str)> = chain
+                        .iter()
+                        .map(|u| (u.id.0, u.path.as_str(), u.level.as_str()))
+                        .collect();
+                    known_units::remember_chain(&self.db, &units).await?;
                     return Ok(Route {
                         holding: holding_index(&chain, category.default_level),
                         chain,

@@ -49,6 +49,31 @@ pub async fn remember<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Records the units of a routing chain, writing only those that are new or changed.
+///
+/// Every order's routing returns the same few chains, so almost always all are known as
+/// they are; one read then replaces one upsert-and-commit per unit on the order path.
+pub async fn remember_chain<C: ConnectionTrait>(
+    conn: &C,
+    units: &[(Uuid, &str, &str)],
+) -> Result<(), DbError> {
+    let ids: Vec<Uuid> = units.iter().map(|(id, _, _)| *id).collect();
+    let known = Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .all(conn)
+        .await
+        .map_err(classify)?;
+    for &(id, path, level) in units {
+        let same = known
+            .iter()
+            .any(|k| k.id == id && k.path == path && k.level == level);
+        if !same {
+            remember(conn, id, path, level).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Unit `id`, if known.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Model>, DbError> {
     Entity::find_by_id(id).one(conn).await.map_err(classify)
