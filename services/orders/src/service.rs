@@ -24,7 +24,7 @@ mod read;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::auth::Principal;
 use tongxin_platform::events::outbox::OutboxWaker;
 
 use crate::clients::{VenuesClient, VolunteersClient};
