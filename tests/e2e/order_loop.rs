@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::{Value, json};
 use tongxin_platform::auth::Role;
 use tongxin_venues::demo::{self, paths};
@@ -90,6 +91,11 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     assert_eq!(hours(&platform, &volunteer, &volunteer_id).await, (0.0, 0.0));
 
     // 群众点单 at a point 蔡家坝小院 covers.
+    let observer = platform.nats.client().await;
+    let mut placements = observer
+        .subscribe("tongxin.orders.order_placed")
+        .await
+        .expect("observe placements");
     let placed = platform
         .graphql(
             Some(&citizen),
@@ -122,8 +128,15 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
         v
     };
 
-    // The citizen watches it. The router opens its own WebSocket to the orders subgraph after
-    // our subscribe; wait until the subgraph's watch is on NATS, so no move is missed.
+    // The citizen watches it from here on. The placement reaches NATS through the outbox a
+    // moment after the commit: let it pass first, so what the subscription sees is exact.
+    tokio::time::timeout(Duration::from_secs(15), placements.next())
+        .await
+        .expect("order_placed published in time")
+        .expect("placement");
+    drop(placements);
+    // The router opens its own WebSocket to the orders subgraph after our subscribe; wait
+    // until the subgraph's watch is on NATS, so no later move is missed.
     let watching = platform.nats.subscriptions_on("tongxin.orders.>").await;
     let mut socket = subscribe(
         &platform.url(),
