@@ -44,7 +44,11 @@ async fn progress(socket: &mut Socket) -> (String, String, String, String) {
     let msg = next_json(socket).await;
     assert_eq!(msg["type"], "next", "{msg}");
     let p = &msg["payload"]["data"]["orderProgress"];
-    let text = |k: &str| p[k].as_str().unwrap_or_else(|| panic!("{k}: {msg}")).to_owned();
+    let text = |k: &str| {
+        p[k].as_str()
+            .unwrap_or_else(|| panic!("{k}: {msg}"))
+            .to_owned()
+    };
     (
         text("event"),
         text("state"),
@@ -88,7 +92,10 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     assert_eq!(me["status"], "ACTIVE", "{registered}");
     let volunteer_id = me["id"].as_str().expect("id").to_owned();
     let volunteer_no = me["volunteerNo"].as_str().expect("no").to_owned();
-    assert_eq!(hours(&platform, &volunteer, &volunteer_id).await, (0.0, 0.0));
+    assert_eq!(
+        hours(&platform, &volunteer, &volunteer_id).await,
+        (0.0, 0.0)
+    );
 
     // 群众点单 at a point 蔡家坝小院 covers.
     let observer = platform.nats.client().await;
@@ -154,8 +161,16 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     );
 
     // The courtyard receives it and passes it up to the station, with a reason.
-    const RECEIVE: &str = "mutation($id: ID!) { receiveOrder(orderId: $id) { state holdingUnitPath } }";
-    let r = mv(&platform, &courtyard, RECEIVE, "receiveOrder", vars(json!({}))).await;
+    const RECEIVE: &str =
+        "mutation($id: ID!) { receiveOrder(orderId: $id) { state holdingUnitPath } }";
+    let r = mv(
+        &platform,
+        &courtyard,
+        RECEIVE,
+        "receiveOrder",
+        vars(json!({})),
+    )
+    .await;
     assert_eq!(r["state"], "RECEIVED");
     let r = mv(
         &platform,
@@ -170,7 +185,14 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     assert_eq!(r["holdingLevel"], "STATION");
 
     // The station takes it, asks for candidates and dispatches to the suggested volunteer.
-    let r = mv(&platform, &station, RECEIVE, "receiveOrder", vars(json!({}))).await;
+    let r = mv(
+        &platform,
+        &station,
+        RECEIVE,
+        "receiveOrder",
+        vars(json!({})),
+    )
+    .await;
     assert_eq!(r["state"], "RECEIVED");
     assert_eq!(r["holdingUnitPath"], paths::HONGQIAO);
     let r = mv(
@@ -184,7 +206,10 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     let suggested = &r["edges"][0]["node"];
     assert_eq!(suggested["volunteer"]["id"], volunteer_id.as_str(), "{r}");
     assert_eq!(suggested["name"], "李志愿");
-    assert!(suggested["walkingMinutes"].as_f64().unwrap_or(99.0) < 15.0, "{r}");
+    assert!(
+        suggested["walkingMinutes"].as_f64().unwrap_or(99.0) < 15.0,
+        "{r}"
+    );
     let r = mv(
         &platform,
         &station,
@@ -261,7 +286,12 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
             expect("received", "RECEIVED", paths::CAIJIABA, "staff-caijiaba"),
             expect("escalated", "ESCALATED", paths::HONGQIAO, "staff-caijiaba"),
             expect("received", "RECEIVED", paths::HONGQIAO, "staff-hongqiao"),
-            expect("dispatched", "DISPATCHED", paths::HONGQIAO, "staff-hongqiao"),
+            expect(
+                "dispatched",
+                "DISPATCHED",
+                paths::HONGQIAO,
+                "staff-hongqiao"
+            ),
             expect("accepted", "ACCEPTED", paths::HONGQIAO, VOLUNTEER_ACCOUNT),
             expect("started", "IN_PROGRESS", paths::HONGQIAO, VOLUNTEER_ACCOUNT),
             expect("completed", "COMPLETED", paths::HONGQIAO, VOLUNTEER_ACCOUNT),

@@ -91,7 +91,10 @@ impl Platform {
             .expect("units");
         routes.push(("venues", format!("http://{}/graphql", venues.http_addr())));
         let venues_grpc = format!("http://{}", venues.grpc_addr());
-        tasks.push(("venues", tokio::spawn(venues.run_until_stopped(stop.clone()))));
+        tasks.push((
+            "venues",
+            tokio::spawn(venues.run_until_stopped(stop.clone())),
+        ));
         dbs.push(venues_db);
 
         if subgraphs == Subgraphs::OrderLoop {
@@ -162,7 +165,10 @@ impl Platform {
                 .await
                 .expect("menu");
             routes.push(("orders", format!("http://{}/graphql", orders.http_addr())));
-            tasks.push(("orders", tokio::spawn(orders.run_until_stopped(stop.clone()))));
+            tasks.push((
+                "orders",
+                tokio::spawn(orders.run_until_stopped(stop.clone())),
+            ));
             dbs.push(orders_db);
         }
 

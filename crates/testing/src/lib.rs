@@ -183,7 +183,10 @@ impl TestNats {
     /// monitoring endpoint), so a test can wait until a subscriber listens instead of
     /// sleeping and hoping.
     pub async fn subscriptions_on(&self, subject: &str) -> usize {
-        let url = format!("http://127.0.0.1:{}/connz?subs=1&limit=1024", self.monitor_port);
+        let url = format!(
+            "http://127.0.0.1:{}/connz?subs=1&limit=1024",
+            self.monitor_port
+        );
         let Ok(response) = reqwest::get(&url).await else {
             return 0;
         };

@@ -34,7 +34,11 @@ impl Orders {
         match to {
             Assignee::Volunteers(ids) => {
                 let wanted: Vec<uuid::Uuid> = ids.iter().map(|v| v.0).collect();
-                let found = match self.deps.volunteers.volunteers_by_id(principal, &wanted).await
+                let found = match self
+                    .deps
+                    .volunteers
+                    .volunteers_by_id(principal, &wanted)
+                    .await
                 {
                     Ok(found) => found,
                     Err(CallError::Unavailable(cause)) => {

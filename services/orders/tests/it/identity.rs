@@ -59,7 +59,12 @@ async fn a_volunteer_acts_through_the_account_linked_to_their_record() {
     let id = received(&app, "who").await;
     let staff = app.staff(paths::CAIJIABA);
     let r = app
-        .act(&staff, DISPATCH, &id, json!({"volunteers": [v.to_string()]}))
+        .act(
+            &staff,
+            DISPATCH,
+            &id,
+            json!({"volunteers": [v.to_string()]}),
+        )
         .await;
     assert_eq!(state(&r, "dispatchOrder"), "DISPATCHED");
 
@@ -81,12 +86,10 @@ async fn a_volunteer_acts_through_the_account_linked_to_their_record() {
         r["data"]["acceptOrder"]["acceptedVolunteers"],
         json!([{"id": v.to_string()}])
     );
-    let timeline = tongxin_orders::store::timeline::of_order(
-        &app.db,
-        Uuid::parse_str(&id).expect("id"),
-    )
-    .await
-    .expect("timeline");
+    let timeline =
+        tongxin_orders::store::timeline::of_order(&app.db, Uuid::parse_str(&id).expect("id"))
+            .await
+            .expect("timeline");
     let accepted = timeline
         .iter()
         .find(|t| t.event == "accepted")
@@ -119,8 +122,16 @@ async fn dispatch_names_only_existing_active_volunteers_or_an_existing_team() {
     let before = app.timeline_events(&id).await;
 
     let cases = [
-        (json!([known.to_string(), unknown.to_string()]), unknown, "does not exist"),
-        (json!([paused.to_string()]), paused, "is not active (paused)"),
+        (
+            json!([known.to_string(), unknown.to_string()]),
+            unknown,
+            "does not exist",
+        ),
+        (
+            json!([paused.to_string()]),
+            paused,
+            "is not active (paused)",
+        ),
     ];
     for (volunteers, named, why) in cases {
         let r = app
@@ -135,7 +146,12 @@ async fn dispatch_names_only_existing_active_volunteers_or_an_existing_team() {
     let team_dispatch = "mutation($id: ID!, $team: ID!) { dispatchOrder(orderId: $id, teamId: $team) { id state } }";
     let no_team = Uuid::now_v7();
     let r = app
-        .act(&staff, team_dispatch, &id, json!({"team": no_team.to_string()}))
+        .act(
+            &staff,
+            team_dispatch,
+            &id,
+            json!({"team": no_team.to_string()}),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     assert!(
@@ -172,14 +188,24 @@ async fn dispatch_names_only_existing_active_volunteers_or_an_existing_team() {
         .await
         .expect("team");
     let r = app
-        .act(&staff, team_dispatch, &id, json!({"team": team.id.to_string()}))
+        .act(
+            &staff,
+            team_dispatch,
+            &id,
+            json!({"team": team.id.to_string()}),
+        )
         .await;
     assert_eq!(state(&r, "dispatchOrder"), "DISPATCHED");
 
     // And so are existing active volunteers.
     let other = received(&app, "targets-2").await;
     let r = app
-        .act(&staff, DISPATCH, &other, json!({"volunteers": [known.to_string()]}))
+        .act(
+            &staff,
+            DISPATCH,
+            &other,
+            json!({"volunteers": [known.to_string()]}),
+        )
         .await;
     assert_eq!(state(&r, "dispatchOrder"), "DISPATCHED");
     app.stop().await;
@@ -199,7 +225,9 @@ async fn with_volunteers_down_volunteer_moves_and_dispatch_are_unavailable() {
         assert_eq!(state(&r, "dispatchOrder"), "DISPATCHED");
     }
     // `early` is known to orders before volunteers goes away: the link is remembered.
-    let r = app.act(&app.volunteer(early), ACCEPT, &first, json!({})).await;
+    let r = app
+        .act(&app.volunteer(early), ACCEPT, &first, json!({}))
+        .await;
     assert_eq!(state(&r, "acceptOrder"), "ACCEPTED");
     let third = received(&app, "down-3").await;
 
@@ -207,7 +235,9 @@ async fn with_volunteers_down_volunteer_moves_and_dispatch_are_unavailable() {
 
     // `late` cannot be told apart from nobody: UNAVAILABLE, nothing changed.
     let before = app.timeline_events(&second).await;
-    let r = app.act(&app.volunteer(late), ACCEPT, &second, json!({})).await;
+    let r = app
+        .act(&app.volunteer(late), ACCEPT, &second, json!({}))
+        .await;
     assert_eq!(error_code(&r), Some("UNAVAILABLE"), "{r}");
     let r = app
         .graphql(Some(&app.volunteer(late)), ORDER, json!({"id": second}))
@@ -219,7 +249,12 @@ async fn with_volunteers_down_volunteer_moves_and_dispatch_are_unavailable() {
     // A dispatch cannot check its targets: UNAVAILABLE, nothing changed.
     let before = app.timeline_events(&third).await;
     let r = app
-        .act(&staff, DISPATCH, &third, json!({"volunteers": [late.to_string()]}))
+        .act(
+            &staff,
+            DISPATCH,
+            &third,
+            json!({"volunteers": [late.to_string()]}),
+        )
         .await;
     assert_eq!(error_code(&r), Some("UNAVAILABLE"), "{r}");
     assert_eq!(app.timeline_events(&third).await, before);
@@ -234,7 +269,9 @@ async fn with_volunteers_down_volunteer_moves_and_dispatch_are_unavailable() {
     assert_eq!(error_code(&r), Some("UNAVAILABLE"), "{r}");
 
     // What needs no volunteers still works: the remembered volunteer starts, staff receive.
-    let r = app.act(&app.volunteer(early), START, &first, json!({})).await;
+    let r = app
+        .act(&app.volunteer(early), START, &first, json!({}))
+        .await;
     assert_eq!(state(&r, "startOrder"), "IN_PROGRESS");
     received(&app, "down-4").await;
     app.stop().await;

@@ -128,7 +128,8 @@ impl TestApp {
         }
         let volunteers_url = format!("http://{}", volunteers_app.grpc_addr());
         let volunteers_stop = CancellationToken::new();
-        let volunteers_task = tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
+        let volunteers_task =
+            tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
         dbs.push(volunteers_db);
 
         let venues_url = match venues {
@@ -277,10 +278,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("register a volunteer: {e:?}"));
         let id = view.row.id;
-        self.accounts
-            .lock()
-            .expect("accounts")
-            .insert(id, subject);
+        self.accounts.lock().expect("accounts").insert(id, subject);
         id
     }
 

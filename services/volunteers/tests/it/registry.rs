@@ -508,13 +508,19 @@ async fn grpc_finds_an_accounts_own_record_and_a_team() {
     }
     // Nobody else may ask about it; an account without a record is NOT_FOUND; no principal
     // is UNAUTHENTICATED.
-    let other = call(Some(person("wechat:other", &[Role::Volunteer])), "wechat:me")
-        .await
-        .expect_err("someone else");
+    let other = call(
+        Some(person("wechat:other", &[Role::Volunteer])),
+        "wechat:me",
+    )
+    .await
+    .expect_err("someone else");
     assert_eq!(other.code(), tonic::Code::PermissionDenied);
-    let none = call(Some(person("wechat:other", &[Role::Volunteer])), "wechat:other")
-        .await
-        .expect_err("no record");
+    let none = call(
+        Some(person("wechat:other", &[Role::Volunteer])),
+        "wechat:other",
+    )
+    .await
+    .expect_err("no record");
     assert_eq!(none.code(), tonic::Code::NotFound);
     let anonymous = call(None, "wechat:me").await.expect_err("anonymous");
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
