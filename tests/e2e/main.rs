@@ -1,6 +1,9 @@
-//! End to end through every real layer: client → Hive Router → venues subgraph →
-//! PostgreSQL → outbox → NATS → subscription back through the router.
+//! End to end through every real layer: client → Hive Router → subgraphs (venues,
+//! volunteers, orders) → PostgreSQL → outbox → NATS → consumers and subscriptions back
+//! through the router.
 //!
 //! Needs the router binary (`make tools`); everything else is started here on free ports.
 
+mod order_loop;
+mod platform;
 mod tracer_bullet;

@@ -1,128 +1,12 @@
 //! The org-tree tracer bullet across the router.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_util::sync::CancellationToken;
-use tongxin::router::{RouterOptions, RouterProcess};
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
-use tongxin_testing::{TestDb, TestNats, free_port};
+use tongxin_platform::auth::Role;
 use tongxin_venues::demo::{self, paths};
 
-struct Platform {
-    router: Option<RouterProcess>,
-    keys: DevKeys,
-    stop: CancellationToken,
-    venues: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _db: TestDb,
-    _nats: TestNats,
-    _dir: tempfile::TempDir,
-}
-
-impl Platform {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = TestDb::new().await;
-        let nats = TestNats::start().await;
-        let keys = DevKeys::load_or_generate(&dir.path().join("keys")).expect("keys");
-        let verifier = Arc::new(
-            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
-        );
-        let common = CommonSettings {
-            events: EventsSettings {
-                nats_url: nats.url(),
-                relay_interval_ms: 50,
-                ..EventsSettings::default()
-            },
-            shutdown_timeout_secs: 5,
-            ..CommonSettings::default()
-        };
-        let bus = tongxin_platform::events::connect(&common.events)
-            .await
-            .expect("bus");
-        let settings = ServiceSettings {
-            http_addr: "127.0.0.1:0".parse().expect("addr"),
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: DatabaseSettings::new(db.url()),
-        };
-        let app = tongxin_venues::App::build(
-            &settings,
-            &common,
-            tongxin_venues::Shared { bus, verifier },
-        )
-        .await
-        .expect("venues");
-        demo::seed(app.db()).await.expect("seed");
-        let venues_url = format!("http://{}/graphql", app.http_addr());
-        let stop = CancellationToken::new();
-        let venues = tokio::spawn(app.run_until_stopped(stop.clone()));
-
-        let binary = tongxin::router::find_binary(None).expect("router binary: run `make tools`");
-        let router_dir = dir.path().join("router");
-        let router = RouterProcess::start(RouterOptions {
-            binary: &binary,
-            work_dir: &router_dir,
-            listen: format!("127.0.0.1:{}", free_port()).parse().expect("addr"),
-            jwks: keys.jwks_path(),
-            subgraphs: &[("venues", venues_url)],
-            log_file: Some(&dir.path().join("router.log")),
-        })
-        .await
-        .expect("router");
-        Self {
-            router: Some(router),
-            keys,
-            stop,
-            venues: Some(venues),
-            _db: db,
-            _nats: nats,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        self.router
-            .as_ref()
-            .map(|r| r.url().to_owned())
-            .unwrap_or_default()
-    }
-
-    fn token(&self, roles: &[Role], unit_path: &str) -> String {
-        self.keys
-            .sign(&TokenRequest {
-                subject: "e2e",
-                roles,
-                unit: Some(demo::unit_id(unit_path).0),
-                district: Some("rc"),
-                issuer: "tongxin",
-                audience: "tongxin",
-                ttl: Duration::from_secs(600),
-            })
-            .expect("sign")
-    }
-
-    async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(&self.url(), token, query, variables).await
-    }
-
-    async fn stop(mut self) {
-        if let Some(router) = self.router.take() {
-            router
-                .stop(Duration::from_secs(5))
-                .await
-                .expect("router stops");
-        }
-        self.stop.cancel();
-        if let Some(venues) = self.venues.take() {
-            venues.await.expect("join").expect("venues stops cleanly");
-        }
-    }
-}
+use crate::platform::{Platform, Subgraphs, next_json, subscribe};
 
 const CREATE: &str =
     r#"mutation($input: CreateOrgUnitInput!) { createOrgUnit(input: $input) { id path } }"#;
@@ -135,60 +19,9 @@ fn new_courtyard(code: &str) -> Value {
     }})
 }
 
-/// Opens a graphql-transport-ws subscription through the router.
-async fn subscribe(
-    url: &str,
-    token: &str,
-    query: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = url
-        .replace("http://", "ws://")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket");
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::text(init.to_string()))
-        .await
-        .expect("init");
-    let ack = next_json(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("subscribe");
-    socket
-}
-
-async fn next_json<S>(socket: &mut S) -> Value
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(15), socket.next())
-            .await
-            .expect("message in time")
-            .expect("open")
-            .expect("frame");
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).expect("json");
-            if value["type"] != "ping" && value["type"] != "pong" {
-                return value;
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn create_read_and_subscribe_through_the_router() {
-    let platform = Platform::start().await;
+    let platform = Platform::start(Subgraphs::Venues).await;
     let token = platform.token(&[Role::Staff], paths::CHANGYUAN);
 
     let mut socket = subscribe(
@@ -259,7 +92,7 @@ async fn create_read_and_subscribe_through_the_router() {
 
 #[tokio::test]
 async fn writes_without_or_with_a_bad_token_are_refused_through_the_router() {
-    let platform = Platform::start().await;
+    let platform = Platform::start(Subgraphs::Venues).await;
 
     let anonymous = platform
         .graphql(None, CREATE, new_courtyard("e2e-anon"))

@@ -127,6 +127,7 @@ impl Drop for TestDb {
 /// A NATS server (JetStream on) owned by one test.
 pub struct TestNats {
     port: u16,
+    monitor_port: u16,
     store: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -137,6 +138,7 @@ impl TestNats {
         let store = tempfile::tempdir().expect("tempdir");
         let mut nats = Self {
             port: free_port(),
+            monitor_port: free_port(),
             store,
             child: None,
         };
@@ -152,6 +154,8 @@ impl TestNats {
                 "127.0.0.1",
                 "-p",
                 &self.port.to_string(),
+                "-m",
+                &self.monitor_port.to_string(),
                 "-js",
                 "-sd",
             ])
@@ -173,6 +177,27 @@ impl TestNats {
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// How many client subscriptions on exactly `subject` the server holds (from its
+    /// monitoring endpoint), so a test can wait until a subscriber listens instead of
+    /// sleeping and hoping.
+    pub async fn subscriptions_on(&self, subject: &str) -> usize {
+        let url = format!(
+            "http://127.0.0.1:{}/connz?subs=1&limit=1024",
+            self.monitor_port
+        );
+        let Ok(response) = reqwest::get(&url).await else {
+            return 0;
+        };
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        body["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["subscriptions_list"].as_array().into_iter().flatten())
+            .filter(|s| s.as_str() == Some(subject))
+            .count()
     }
 
     /// SIGKILL: no goodbye, no flush.

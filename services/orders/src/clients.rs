@@ -163,4 +163,61 @@ impl VolunteersClient {
             .into_inner()
             .candidates)
     }
+
+    /// The volunteer record linked to `principal`'s account, or `None` when it has none.
+    pub async fn volunteer_by_subject(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<volunteers_pb::Volunteer>, CallError> {
+        let request = volunteers_pb::GetVolunteerBySubjectRequest {
+            subject: principal.subject.clone(),
+        };
+        match self
+            .0
+            .clone()
+            .get_volunteer_by_subject(request_as(request, Some(principal)))
+            .await
+        {
+            Ok(response) => Ok(Some(response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    /// The volunteers among `ids` that exist (unknown ids are left out), in one call.
+    pub async fn volunteers_by_id(
+        &self,
+        principal: &Principal,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<volunteers_pb::Volunteer>, CallError> {
+        let request = volunteers_pb::BatchGetVolunteersRequest {
+            ids: ids.iter().map(ToString::to_string).collect(),
+        };
+        Ok(self
+            .0
+            .clone()
+            .batch_get_volunteers(request_as(request, Some(principal)))
+            .await?
+            .into_inner()
+            .volunteers)
+    }
+
+    /// One team, or `None` when there is no such team.
+    pub async fn team(
+        &self,
+        principal: &Principal,
+        id: uuid::Uuid,
+    ) -> Result<Option<volunteers_pb::Team>, CallError> {
+        let request = volunteers_pb::GetTeamRequest { id: id.to_string() };
+        match self
+            .0
+            .clone()
+            .get_team(request_as(request, Some(principal)))
+            .await
+        {
+            Ok(response) => Ok(Some(response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
 }

@@ -139,9 +139,14 @@ fn principal(subject: &str, roles: &[Role], unit: Option<Uuid>) -> Principal {
     }
 }
 
+/// The demo volunteer's account (`tongxin run` prints its token; the volunteers demo data
+/// links it to a volunteer record).
+pub const DEMO_VOLUNTEER_SUBJECT: &str = "demo-volunteer";
+
 /// Places and moves demo orders at `point` so every state is shown, once (nothing when
 /// orders exist). `center` is the district center's id, whose staff make the staff moves.
-/// Needs venues answering for routing; returns how many orders were placed.
+/// Needs venues answering for routing and volunteers for the demo volunteer; returns how
+/// many orders were placed.
 pub async fn seed_orders(
     orders: &Orders,
     center: Uuid,
@@ -163,14 +168,23 @@ pub async fn seed_orders(
             Some(center),
         )))
         .await?;
-    let volunteer_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"tongxin-demo-volunteer");
+    // The demo volunteer acts through their account, linked by the volunteers demo data.
     let volunteer = orders
         .caller(Some(&principal(
-            &volunteer_id.to_string(),
+            DEMO_VOLUNTEER_SUBJECT,
             &[Role::Volunteer],
             None,
         )))
         .await?;
+    let volunteer_id = volunteer
+        .volunteer
+        .for_move()?
+        .ok_or_else(|| {
+            OrdersError::Unavailable(format!(
+                "the account {DEMO_VOLUNTEER_SUBJECT} has no volunteer record"
+            ))
+        })?
+        .0;
     // (category, form, moves to make)
     type Plan = (&'static str, &'static [(&'static str, &'static str)], usize);
     let plans: [Plan; 9] = [

@@ -10,8 +10,11 @@
 //! - anyone else is told the order does not exist.
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units`; on a miss
-//! venues `GetUnit` is asked and the answer remembered.
+//! venues `GetUnit` is asked and the answer remembered. A volunteer is the record the
+//! volunteers service links to the principal's account (see [`identity`]).
 
+mod assignees;
+mod identity;
 mod menu;
 mod metrics;
 mod moves;
@@ -21,7 +24,7 @@ mod read;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::auth::Principal;
 use tongxin_platform::events::outbox::OutboxWaker;
 
 use crate::clients::{VenuesClient, VolunteersClient};
@@ -34,6 +37,7 @@ use crate::settings::OrdersSettings;
 use crate::store::known_units;
 use crate::store::orders::Model;
 
+pub use identity::VolunteerLink;
 pub use moves::Move;
 pub(crate) use moves::MoveActor;
 pub use place::NewOrder;
@@ -51,17 +55,14 @@ pub struct Caller {
     pub principal: Principal,
     /// The staff scope path, when staff and their unit is known.
     pub scope: Option<UnitPath>,
+    /// The volunteer the principal acts as.
+    pub volunteer: VolunteerLink,
 }
 
 impl Caller {
-    /// The volunteer id a volunteer principal acts as (their subject).
+    /// The volunteer id a volunteer principal acts as (the record linked to their account).
     pub fn volunteer_id(&self) -> Option<VolunteerId> {
-        if !self.principal.has_role(Role::Volunteer) {
-            return None;
-        }
-        uuid::Uuid::parse_str(&self.principal.subject)
-            .ok()
-            .map(VolunteerId)
+        self.volunteer.id()
     }
 
     fn is_staff(&self) -> bool {
@@ -101,6 +102,7 @@ pub struct Orders {
     cipher: Arc<PiiCipher>,
     settings: Arc<OrdersSettings>,
     deps: Deps,
+    links: Arc<identity::LinkCache>,
 }
 
 impl Orders {
@@ -121,6 +123,7 @@ impl Orders {
                 venues: VenuesClient::new(&settings.venues_url, timeout)?,
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
             },
+            links: Arc::default(),
         })
     }
 
@@ -153,7 +156,12 @@ impl Orders {
             (true, Some(unit)) => self.unit_path(unit).await?,
             _ => None,
         };
-        Ok(Caller { principal, scope })
+        let volunteer = self.volunteer_link(&principal).await;
+        Ok(Caller {
+            principal,
+            scope,
+            volunteer,
+        })
     }
 
     async fn unit_path(&self, unit: uuid::Uuid) -> Result<Option<UnitPath>, OrdersError> {
@@ -191,6 +199,12 @@ impl Orders {
         let dispatched = volunteer
             .is_some_and(|v| ids(&row.dispatched).contains(&v) || ids(&row.declined).contains(&v));
         if !(owner || holding_in_scope || routed_in_scope || accepted || dispatched) {
+            // Not knowing who the volunteer is must not read as "no such order".
+            if let VolunteerLink::Unknown(cause) = &caller.volunteer {
+                return Err(OrdersError::Unavailable(format!(
+                    "volunteers GetVolunteerBySubject: {cause}"
+                )));
+            }
             return Err(DomainError::NotFound("no such order".to_owned()).into());
         }
         let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;

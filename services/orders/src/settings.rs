@@ -26,7 +26,8 @@ pub struct OrdersSettings {
     pub pii_key: SecretString,
     /// The venues gRPC endpoint (OrgService: routing, unit lookups).
     pub venues_url: String,
-    /// The volunteers gRPC endpoint (MatchCandidates).
+    /// The volunteers gRPC endpoint (which volunteer an account is, dispatch targets,
+    /// MatchCandidates).
     pub volunteers_url: String,
     /// How long a call to venues or volunteers may take, in milliseconds.
     pub rpc_timeout_ms: u64,

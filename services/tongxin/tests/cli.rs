@@ -146,6 +146,69 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         .await
         .expect("json");
     assert_eq!(seen["data"]["volunteer"]["phone"], "138****5678", "{seen}");
+
+    // Demo orders in every state; the demo volunteer's account is linked to the volunteer
+    // they were dispatched as, so they see those orders.
+    let mine: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&tokens[0])
+        .json(&serde_json::json!({
+            "query": "{ myOrders { edges { node { id state } } } }"
+        }))
+        .send()
+        .await
+        .expect("myOrders")
+        .json()
+        .await
+        .expect("json");
+    let mut states: Vec<String> = mine["data"]["myOrders"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{mine}"))
+        .iter()
+        .filter_map(|e| e["node"]["state"].as_str().map(str::to_owned))
+        .collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(
+        states,
+        [
+            "ACCEPTED",
+            "CANCELLED",
+            "COMPLETED",
+            "DISPATCHED",
+            "ESCALATED",
+            "IN_PROGRESS",
+            "PLACED",
+            "RATED",
+            "RECEIVED"
+        ],
+        "{mine}"
+    );
+    let accepted = mine["data"]["myOrders"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["node"]["state"] == "ACCEPTED")
+        .map(|e| e["node"]["id"].clone())
+        .expect("an accepted demo order");
+    let as_volunteer: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&tokens[1])
+        .json(&serde_json::json!({
+            "query": "query($id: ID!) { order(id: $id) { state contactPhoneMasked } }",
+            "variables": { "id": accepted }
+        }))
+        .send()
+        .await
+        .expect("order")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        as_volunteer["data"]["order"],
+        serde_json::json!({ "state": "ACCEPTED", "contactPhoneMasked": false }),
+        "{as_volunteer}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -16,6 +16,8 @@ use crate::store::volunteers::{self, Model};
 
 /// `created_by` of the demo rows: seeding happens once per database.
 pub const DEMO_ACTOR: &str = "demo-seed";
+/// The account the demo volunteer signs in with (`tongxin run` prints its token).
+pub const DEMO_VOLUNTEER_SUBJECT: &str = "demo-volunteer";
 /// How many volunteers `tongxin run` seeds.
 pub const DEMO_VOLUNTEERS: usize = 3000;
 
@@ -236,7 +238,14 @@ impl Volunteers {
             return Ok(0);
         }
         let people = people(DEMO_VOLUNTEERS, courtyards.len(), courtyards, 2026);
-        let rows = self.synthetic_rows(&people, courtyards, DEMO_ACTOR)?;
+        let mut rows = self.synthetic_rows(&people, courtyards, DEMO_ACTOR)?;
+        // The demo volunteer's account acts as the first active synthetic volunteer.
+        if let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.status == VolunteerStatus::Active.as_str())
+        {
+            row.subject = Some(DEMO_VOLUNTEER_SUBJECT.to_owned());
+        }
         self.insert_batch(&rows, DEMO_ACTOR, &Quiet).await
     }
 }

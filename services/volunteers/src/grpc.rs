@@ -1,5 +1,6 @@
 //! The volunteers gRPC server: translate, call [`Volunteers`], translate back.
 
+use tongxin_platform::auth::Role;
 use tongxin_platform::grpc::principal;
 use tongxin_proto::volunteers as pb;
 use tongxin_proto::volunteers::volunteer_service_server::{
@@ -89,6 +90,54 @@ impl VolunteerService for VolunteerGrpc {
         let views = self.0.volunteers_by_id(&caller, &ids).await?;
         Ok(Response::new(pb::BatchGetVolunteersResponse {
             volunteers: views.into_iter().map(to_proto).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_volunteer_by_subject(
+        &self,
+        request: Request<pb::GetVolunteerBySubjectRequest>,
+    ) -> Result<Response<pb::Volunteer>, Status> {
+        let actor = tongxin_platform::grpc::require_principal(&request)?;
+        let subject = request.into_inner().subject;
+        // Which record an account is linked to is the account's own business: another
+        // service asks on behalf of the signed-in person, never to enumerate accounts.
+        if actor.subject != subject && !actor.has_role(Role::Admin) {
+            return Err(VolunteersError::Forbidden(
+                "only the account itself may look up its volunteer record".to_owned(),
+            )
+            .into());
+        }
+        let caller = self.0.caller(Some(&actor)).await?;
+        let view = self.0.my_record(&caller).await?.ok_or_else(|| {
+            VolunteersError::NotFound("this account has no volunteer record".to_owned())
+        })?;
+        Ok(Response::new(to_proto(view)))
+    }
+
+    #[tracing::instrument(skip_all, fields(team_id = %request.get_ref().id))]
+    async fn get_team(
+        &self,
+        request: Request<pb::GetTeamRequest>,
+    ) -> Result<Response<pb::Team>, Status> {
+        let id = Uuid::parse_str(&request.get_ref().id).map_err(|_| {
+            Status::from(VolunteersError::from(DomainError::invalid(
+                "id",
+                "not a team id",
+            )))
+        })?;
+        let team = self
+            .0
+            .team(id)
+            .await?
+            .ok_or_else(|| VolunteersError::NotFound(format!("team {id} does not exist")))?;
+        Ok(Response::new(pb::Team {
+            id: team.id.to_string(),
+            name: team.name,
+            level: team.level,
+            unit_id: team.unit_id.to_string(),
+            unit_path: team.unit_path,
+            parent_id: team.parent_id.map(|p| p.to_string()),
         }))
     }
 

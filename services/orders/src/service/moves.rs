@@ -156,15 +156,18 @@ impl Move {
 }
 
 /// The role a caller acts in for `command`: a principal may hold several roles; the one
-/// the move is meant for wins.
-fn actor_for<'a>(caller: &'a Caller, command: &Command) -> Actor<'a> {
+/// the move is meant for wins. Acting as a volunteer needs to know which one: UNAVAILABLE
+/// when volunteers could not say.
+fn actor_for<'a>(caller: &'a Caller, command: &Command) -> Result<Actor<'a>, OrdersError> {
     let p = &caller.principal;
     let staff = || Actor::Staff {
         subject: &p.subject,
         scope: caller.scope.as_ref().map(|s| s.as_str()),
     };
-    let volunteer = || Actor::Volunteer {
-        id: caller.volunteer_id(),
+    let volunteer = || -> Result<Actor<'a>, OrdersError> {
+        Ok(Actor::Volunteer {
+            id: caller.volunteer.for_move()?,
+        })
     };
     let citizen = || Actor::Citizen {
         subject: &p.subject,
@@ -183,13 +186,13 @@ fn actor_for<'a>(caller: &'a Caller, command: &Command) -> Actor<'a> {
     };
     for role in prefer {
         match role {
-            Role::Staff if p.is_staff() => return staff(),
+            Role::Staff if p.is_staff() => return Ok(staff()),
             Role::Volunteer if p.has_role(Role::Volunteer) => return volunteer(),
-            Role::Citizen if p.has_role(Role::Citizen) => return citizen(),
+            Role::Citizen if p.has_role(Role::Citizen) => return Ok(citizen()),
             _ => {}
         }
     }
-    citizen()
+    Ok(citizen())
 }
 
 fn ids(text: &str) -> Vec<VolunteerId> {
@@ -203,6 +206,35 @@ fn ids(text: &str) -> Vec<VolunteerId> {
 fn ids_text(ids: &[VolunteerId]) -> String {
     serde_json::to_string(&ids.iter().map(|v| v.0).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
+}
+
+/// The parts of a stored row the state machine reads, parsed.
+struct Stored {
+    chain: Vec<machine::ChainUnit>,
+    dispatched: Vec<VolunteerId>,
+    accepted: Vec<VolunteerId>,
+}
+
+impl Stored {
+    fn of(row: &orders::Model) -> Self {
+        Self {
+            chain: events::chain_of(row),
+            dispatched: ids(&row.dispatched),
+            accepted: ids(&row.accepted),
+        }
+    }
+
+    fn facts<'a>(&'a self, row: &'a orders::Model) -> Result<Facts<'a>, DomainError> {
+        Ok(Facts {
+            state: OrderState::parse(&row.state)?,
+            citizen: &row.citizen,
+            chain: &self.chain,
+            holding: usize::try_from(row.holding).unwrap_or(usize::MAX),
+            dispatched: &self.dispatched,
+            team: row.team_id.map(TeamId),
+            accepted: &self.accepted,
+        })
+    }
 }
 
 /// Who made a move, for the timeline and the event.
@@ -225,9 +257,15 @@ impl Orders {
             .await?
             .ok_or_else(|| DomainError::NotFound("no such order".to_owned()))?;
         let actor = MoveActor {
-            actor: actor_for(caller, &command),
+            actor: actor_for(caller, &command)?,
             subject: &caller.principal.subject,
         };
+        if let Command::Dispatch { to } = &command {
+            // Refuse a move that is not allowed before asking volunteers about its targets
+            // (and without revealing to someone out of scope which ids exist).
+            machine::decide(&Stored::of(&row).facts(&row)?, &actor.actor, &command)?;
+            self.check_assignee(&caller.principal, to).await?;
+        }
         let txn = self.db.begin().await.map_err(classify)?;
         let moved = self
             .apply(&txn, &row, &actor, &command, &note, Utc::now())
@@ -263,20 +301,11 @@ impl Orders {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<orders::Model>, OrdersError> {
-        let state = OrderState::parse(&row.state)?;
-        let chain = events::chain_of(row);
-        let dispatched = ids(&row.dispatched);
-        let accepted = ids(&row.accepted);
-        let facts = Facts {
-            state,
-            citizen: &row.citizen,
-            chain: &chain,
-            holding: usize::try_from(row.holding).unwrap_or(usize::MAX),
-            dispatched: &dispatched,
-            team: row.team_id.map(TeamId),
-            accepted: &accepted,
-        };
+        let stored = Stored::of(row);
+        let facts = stored.facts(row)?;
+        let state = facts.state;
         let outcome = machine::decide(&facts, &who.actor, command)?;
+        let chain = &stored.chain;
         let holding = &chain[outcome.holding];
 
         let mut next = row.clone();

@@ -1,22 +1,26 @@
-//! The orders service over real PostgreSQL and NATS, with the venues service running
-//! in-process on its own database for routing (the demo district's org tree).
+//! The orders service over real PostgreSQL and NATS, with the venues service (routing over
+//! the demo district's org tree) and the volunteers service (who a volunteer is, dispatch
+//! targets, matching) running in-process, each on its own database.
 
 mod embedded;
+mod identity;
 mod live;
 mod metrics;
 mod moves;
 mod placing;
 mod scheduler;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
 use tongxin_orders::service::Orders;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
 use tongxin_testing::{TestDb, TestNats};
 use tongxin_venues::demo;
@@ -41,11 +45,18 @@ pub enum Venues {
     Down,
 }
 
-/// Orders (and venues) with their own databases, one NATS, local keys.
+/// Orders, venues and volunteers with their own databases, one NATS, local keys.
 pub struct TestApp {
     pub http: SocketAddr,
     pub grpc: SocketAddr,
     pub orders: Orders,
+    /// The in-process volunteers service.
+    pub volunteers: tongxin_volunteers::service::Volunteers,
+    /// Account subject of each volunteer registered through [`TestApp::new_volunteer`].
+    accounts: Mutex<HashMap<Uuid, String>>,
+    registered: AtomicU32,
+    volunteers_stop: CancellationToken,
+    volunteers_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub settings: OrdersSettings,
     pub db: sea_orm::DatabaseConnection,
     pub nats: TestNats,
@@ -85,6 +96,42 @@ impl TestApp {
         let mut tasks = Vec::new();
         let mut dbs = vec![];
 
+        // Volunteers: who a volunteer token acts as, and what a dispatch may name.
+        let volunteers_db = TestDb::new().await;
+        let volunteers_app = tongxin_volunteers::App::build(
+            &tongxin_volunteers::VolunteersSettings {
+                http_addr: "127.0.0.1:0".parse().expect("addr"),
+                grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+                database: DatabaseSettings::new(volunteers_db.url()),
+                pii: tongxin_volunteers::PiiSettings::generate(),
+            },
+            &common,
+            tongxin_volunteers::Shared {
+                bus: bus.clone(),
+                verifier: verifier.clone(),
+            },
+        )
+        .await
+        .expect("volunteers");
+        let volunteers = volunteers_app.volunteers().clone();
+        for path in [
+            paths::CENTER,
+            paths::CHANGYUAN,
+            paths::HONGQIAO,
+            paths::CAIJIABA,
+            paths::FENGGAO,
+        ] {
+            volunteers
+                .remember_unit(demo::unit_id(path).0, path)
+                .await
+                .expect("unit");
+        }
+        let volunteers_url = format!("http://{}", volunteers_app.grpc_addr());
+        let volunteers_stop = CancellationToken::new();
+        let volunteers_task =
+            tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
+        dbs.push(volunteers_db);
+
         let venues_url = match venues {
             Venues::Up => {
                 let venues_db = TestDb::new().await;
@@ -118,8 +165,7 @@ impl TestApp {
             database: DatabaseSettings::new(orders_db.url()),
             pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
             venues_url,
-            // Nothing listens there: volunteers "down".
-            volunteers_url: format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
+            volunteers_url,
             ..tongxin_orders::default_settings()
         };
         settings.rpc_timeout_ms = 2_000;
@@ -150,6 +196,11 @@ impl TestApp {
             http,
             grpc,
             orders,
+            volunteers,
+            accounts: Mutex::default(),
+            registered: AtomicU32::new(0),
+            volunteers_stop,
+            volunteers_task: Some(volunteers_task),
             settings,
             db,
             nats,
@@ -189,9 +240,73 @@ impl TestApp {
         )
     }
 
-    /// A volunteer token (subject = volunteer id).
+    /// Registers an active volunteer of 蔡家坝 in the volunteers service, signing up with
+    /// their own account (as the mini-program does); their id. [`TestApp::volunteer`] signs
+    /// for that account.
+    pub async fn new_volunteer(&self) -> Uuid {
+        let n = self.registered.fetch_add(1, Ordering::SeqCst);
+        let subject = format!("account-{n}-{}", Uuid::now_v7().simple());
+        let person = Principal {
+            subject: subject.clone(),
+            roles: vec![Role::Volunteer],
+            unit: None,
+            district: Some("rc".into()),
+        };
+        let view = self
+            .volunteers
+            .register(
+                &person,
+                tongxin_volunteers::service::NewVolunteer {
+                    name: format!("志愿者{n}"),
+                    id_card_number: tongxin_volunteers::demo::with_check_character(&format!(
+                        "50015319900101{:03}",
+                        n % 1000
+                    )),
+                    phone: format!("139{:08}", n),
+                    home_unit_id: demo::unit_id(paths::CAIJIABA).0,
+                    home_unit_path: paths::CAIJIABA.to_owned(),
+                    lat: CAIJIABA_POINT.0,
+                    lon: CAIJIABA_POINT.1,
+                    skills: ["elder_care", "legal", "repair", "medical"]
+                        .map(str::to_owned)
+                        .to_vec(),
+                    availability: "Mon-Sun 00:00-24:00".to_owned(),
+                    consent: true,
+                    guardian_consent: None,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("register a volunteer: {e:?}"));
+        let id = view.row.id;
+        self.accounts.lock().expect("accounts").insert(id, subject);
+        id
+    }
+
+    /// A volunteer token for the account linked to volunteer `id` (see
+    /// [`TestApp::new_volunteer`]); for an id registered otherwise, an account with no
+    /// volunteer record.
     pub fn volunteer(&self, id: Uuid) -> String {
-        self.sign(&id.to_string(), &[Role::Volunteer], None)
+        let subject = self
+            .accounts
+            .lock()
+            .expect("accounts")
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("no-record-{id}"));
+        self.sign(&subject, &[Role::Volunteer], None)
+    }
+
+    /// A volunteer token for an account `subject`.
+    pub fn volunteer_account(&self, subject: &str) -> String {
+        self.sign(subject, &[Role::Volunteer], None)
+    }
+
+    /// Stops the volunteers service (orders keeps running and finds it unreachable).
+    pub async fn stop_volunteers(&mut self) {
+        self.volunteers_stop.cancel();
+        if let Some(task) = self.volunteers_task.take() {
+            task.await.expect("join").expect("volunteers stops cleanly");
+        }
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
@@ -277,6 +392,7 @@ impl TestApp {
 
     pub async fn stop(mut self) {
         self.stop.cancel();
+        self.stop_volunteers().await;
         for task in self.tasks.drain(..) {
             task.await.expect("join").expect("clean stop");
         }
@@ -286,6 +402,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+        self.volunteers_stop.cancel();
     }
 }
 

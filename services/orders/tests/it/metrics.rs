@@ -65,7 +65,7 @@ async fn finish(app: &TestApp, id: &str, staff_path: &str, v: Uuid, hours: f64, 
 /// C: the citizen cancels it before anyone receives it;
 /// D: still waiting, within its deadline.
 async fn hand_checked_set(app: &TestApp) -> (Uuid, Uuid) {
-    let (v1, v2) = (Uuid::now_v7(), Uuid::now_v7());
+    let (v1, v2) = (app.new_volunteer().await, app.new_volunteer().await);
     let a = app.place_ok("alice", "elder_visit", "m-a").await;
     finish(app, &a, paths::CAIJIABA, v1, 2.0, 4).await;
     let b = app.place_ok("alice", "elder_visit", "m-b").await;

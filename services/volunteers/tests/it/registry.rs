@@ -463,3 +463,104 @@ async fn staff_scopes_follow_the_venues_unit_events() {
     assert!(known, "the staff scope is known once the event is consumed");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn grpc_finds_an_accounts_own_record_and_a_team() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .graphql(
+            Some(&app.citizen("wechat:me")),
+            REGISTER,
+            json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }),
+        )
+        .await;
+    let id = r["data"]["registerVolunteer"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let mut client = VolunteerServiceClient::connect(format!("http://{}", app.grpc))
+        .await
+        .expect("connect");
+    let person = |subject: &str, roles: &[Role]| Principal {
+        subject: subject.to_owned(),
+        roles: roles.to_vec(),
+        unit: None,
+        district: Some("rc".to_owned()),
+    };
+    let by_subject = |subject: &str| pb::GetVolunteerBySubjectRequest {
+        subject: subject.to_owned(),
+    };
+    let call = |p: Option<Principal>, subject: &str| {
+        let mut client = client.clone();
+        let request = tongxin_platform::grpc::request_as(by_subject(subject), p.as_ref());
+        async move { client.get_volunteer_by_subject(request).await }
+    };
+
+    // The account itself (as a volunteer or a citizen) gets its record, phone in full.
+    for roles in [&[Role::Volunteer][..], &[Role::Citizen][..]] {
+        let mine = call(Some(person("wechat:me", roles)), "wechat:me")
+            .await
+            .expect("own record")
+            .into_inner();
+        assert_eq!(mine.id, id);
+        assert_eq!(mine.phone, PHONE);
+        assert_eq!(mine.status, "active");
+    }
+    // Nobody else may ask about it; an account without a record is NOT_FOUND; no principal
+    // is UNAUTHENTICATED.
+    let other = call(
+        Some(person("wechat:other", &[Role::Volunteer])),
+        "wechat:me",
+    )
+    .await
+    .expect_err("someone else");
+    assert_eq!(other.code(), tonic::Code::PermissionDenied);
+    let none = call(
+        Some(person("wechat:other", &[Role::Volunteer])),
+        "wechat:other",
+    )
+    .await
+    .expect_err("no record");
+    assert_eq!(none.code(), tonic::Code::NotFound);
+    let anonymous = call(None, "wechat:me").await.expect_err("anonymous");
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+
+    // Teams by id.
+    let r = app
+        .graphql(
+            Some(&app.staff(units::HONGQIAO)),
+            r#"mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }"#,
+            json!({ "input": { "name": "虹桥小队", "level": "SQUAD", "unitId": units::id(units::HONGQIAO).to_string() } }),
+        )
+        .await;
+    let team_id = r["data"]["createTeam"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let team = client
+        .get_team(pb::GetTeamRequest {
+            id: team_id.clone(),
+        })
+        .await
+        .expect("team")
+        .into_inner();
+    assert_eq!(
+        (team.id.as_str(), team.name.as_str(), team.level.as_str()),
+        (team_id.as_str(), "虹桥小队", "squad")
+    );
+    assert_eq!(team.unit_path, units::HONGQIAO);
+    assert_eq!(team.parent_id, None);
+    let missing = client
+        .get_team(pb::GetTeamRequest {
+            id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .expect_err("missing");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let bad = client
+        .get_team(pb::GetTeamRequest { id: "nope".into() })
+        .await
+        .expect_err("bad");
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    app.stop().await;
+}
