@@ -5,7 +5,9 @@
 //! key pair in a directory, writes the JWKS the router and services read, and signs tokens
 //! (`tongxin token`, `tongxin run`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -110,11 +112,22 @@ pub enum AuthError {
 }
 
 /// Verifies tokens against a JWKS.
+///
+/// A verified token is remembered until it expires: a client sends the same token with
+/// every request, and checking an ES256 signature costs more CPU than the rest of a small
+/// request's handling in this process. The cache holds only what verification produced
+/// (the principal and the expiry), keyed by the whole token, so a token that differs in
+/// any byte is verified afresh.
 pub struct Verifier {
     keys: Vec<(Option<String>, DecodingKey, Algorithm)>,
     issuer: String,
     audience: String,
+    verified: RwLock<HashMap<String, (Principal, u64)>>,
 }
+
+/// Above this many remembered tokens the cache starts again (a clear is cheaper than
+/// tracking age, and the active tokens come straight back).
+const MAX_REMEMBERED_TOKENS: usize = 10_000;
 
 impl Verifier {
     /// From a JWKS document.
@@ -141,6 +154,7 @@ impl Verifier {
             keys,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            verified: RwLock::default(),
         })
     }
 
@@ -153,6 +167,26 @@ impl Verifier {
 
     /// Checks signature, expiry, issuer and audience, then builds the principal.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some((principal, exp)) = self
+            .verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            && now < *exp
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, exp) = self.verify_signature(token)?;
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= MAX_REMEMBERED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (principal.clone(), exp));
+        Ok(principal)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<(Principal, u64), AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let candidates = self.keys.iter().filter(|(kid, _, alg)| {
@@ -165,7 +199,10 @@ impl Verifier {
             validation.set_audience(&[&self.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return principal_from(data.claims),
+                Ok(data) => {
+                    let exp = data.claims.exp;
+                    return Ok((principal_from(data.claims)?, exp));
+                }
                 Err(e) => last = AuthError::InvalidToken(e.to_string()),
             }
         }
@@ -395,6 +432,35 @@ mod tests {
             Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
         assert!(verifier.verify(&token).is_err());
         assert!(verifier.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_still_fails_when_altered_or_expired() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
+        let verifier =
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier");
+        let token = keys.sign(&request(&[Role::Staff], None)).expect("sign");
+        let first = verifier.verify(&token).expect("valid");
+        let again = verifier.verify(&token).expect("valid from the cache");
+        assert_eq!(first, again);
+
+        // One changed signature byte: not the remembered token, so it is verified and fails.
+        let mut altered = token.clone().into_bytes();
+        let last = altered.len() - 2;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).expect("ascii");
+        assert!(verifier.verify(&altered).is_err());
+
+        // A remembered entry past its expiry is not used: the token is checked afresh and
+        // refused (expired well beyond the validation leeway).
+        let principal = verifier.verify(&token).expect("valid");
+        verifier
+            .verified
+            .write()
+            .expect("lock")
+            .insert("expired.remembered.token".to_owned(), (principal, 1));
+        assert!(verifier.verify("expired.remembered.token").is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! (candidate matching). Channels connect lazily, so the service starts while they are down;
 //! every call has a deadline, and "down" is told apart from "said no".
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use tongxin_platform::auth::Principal;
 use tongxin_platform::grpc::request_as;
@@ -75,20 +77,57 @@ fn unit_from(pb: &venues_pb::OrgUnit) -> Option<Unit> {
     })
 }
 
+/// How long a courtyard's chain of ancestors is reused. Every order is routed along one,
+/// and the few hundred chains change only when the org tree is reorganised; an order
+/// placed within this long of a move may still climb the old chain, where staff at the
+/// old parent see it and can pass it on.
+pub const CHAIN_TTL: Duration = Duration::from_secs(30);
+
+/// Chains fetched lately, by courtyard.
+type Chains = Arc<RwLock<HashMap<uuid::Uuid, (Vec<Unit>, Instant)>>>;
+
 /// The venues OrgService.
 #[derive(Clone)]
-pub struct VenuesClient(OrgServiceClient<Channel>);
+pub struct VenuesClient {
+    client: OrgServiceClient<Channel>,
+    chains: Chains,
+}
 
 impl VenuesClient {
     /// A lazy client of `url`.
     pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
-        Ok(Self(OrgServiceClient::new(channel(url, timeout)?)))
+        Ok(Self {
+            client: OrgServiceClient::new(channel(url, timeout)?),
+            chains: Chains::default(),
+        })
+    }
+
+    /// [`Self::ancestors`] of a courtyard, reused for [`CHAIN_TTL`]; the flag says whether
+    /// it was fetched just now (and so is worth remembering locally).
+    pub async fn chain(&self, courtyard: uuid::Uuid) -> Result<(Vec<Unit>, bool), CallError> {
+        if let Some((units, at)) = self
+            .chains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&courtyard)
+            && at.elapsed() < CHAIN_TTL
+        {
+            return Ok((units.clone(), false));
+        }
+        let units = self.ancestors(courtyard).await?;
+        if !units.is_empty() {
+            self.chains
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(courtyard, (units.clone(), Instant::now()));
+        }
+        Ok((units, true))
     }
 
     /// The courtyard whose 15-minute circle covers the point, nearest first.
     pub async fn covering_courtyard(&self, lat: f64, lon: f64) -> Result<Option<Unit>, CallError> {
         let response = self
-            .0
+            .client
             .clone()
             .covering_courtyard(request_as(
                 venues_pb::CoveringCourtyardRequest {
@@ -110,7 +149,7 @@ impl VenuesClient {
     /// The chain from unit `id` up to its center, deepest first.
     pub async fn ancestors(&self, id: uuid::Uuid) -> Result<Vec<Unit>, CallError> {
         let response = self
-            .0
+            .client
             .clone()
             .ancestors(request_as(
                 venues_pb::AncestorsRequest { id: id.to_string() },
@@ -124,7 +163,7 @@ impl VenuesClient {
     /// One unit.
     pub async fn unit(&self, id: uuid::Uuid) -> Result<Option<Unit>, CallError> {
         match self
-            .0
+            .client
             .clone()
             .get_unit(request_as(
                 venues_pb::GetUnitRequest { id: id.to_string() },

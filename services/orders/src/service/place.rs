@@ -282,8 +282,8 @@ impl Orders {
         let venues = &self.deps.venues;
         let found = venues.covering_courtyard(point.lat(), point.lon()).await;
         let note = match found {
-            Ok(Some(courtyard)) => match venues.ancestors(courtyard.id).await {
-                Ok(units) if !units.is_empty() => {
+            Ok(Some(courtyard)) => match venues.chain(courtyard.id).await {
+                Ok((units, fetched)) if !units.is_empty() => {
                     let chain: Vec<ChainUnit> = units
                         .into_iter()
                         .map(|u| ChainUnit {
@@ -296,7 +296,9 @@ impl Orders {
                         .iter()
                         .map(|u| (u.id.0, u.path.as_str(), u.level.as_str()))
                         .collect();
-                    known_units::remember_chain(&self.db, &units).await?;
+                    if fetched {
+                        known_units::remember_chain(&self.db, &units).await?;
+                    }
                     return Ok(Route {
                         holding: holding_index(&chain, category.default_level),
                         chain,

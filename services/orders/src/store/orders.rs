@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{LockBehavior, LockType};
-use sea_orm::{Condition, ConnectionTrait, DbBackend, QueryOrder, QuerySelect};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, FromQueryResult, QueryOrder, QuerySelect};
 use tongxin_platform::db::{DbError, classify};
 
 /// One order as stored.
@@ -156,22 +156,42 @@ pub async fn update_if_version<C: ConnectionTrait>(
     Ok(result.rows_affected == 1)
 }
 
-/// Orders of `category` placed since `since` inside the box around a point (the caller
-/// measures the exact distance).
+/// Where an earlier order was placed (what the duplicate check needs of it).
+#[derive(Debug, Clone, Copy, PartialEq, FromQueryResult)]
+pub struct PlacedAt {
+    /// The order.
+    pub id: Uuid,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+/// How many earlier orders in the box the duplicate check looks at, oldest first. The box's
+/// corners lie outside the radius, so a flood of orders in the corners alone could hide a
+/// true neighbour beyond this many; by then the place is flagged busy anyway.
+const NEARBY_LIMIT: u64 = 200;
+
+/// Orders of `category` placed since `since` inside the box around a point, oldest first
+/// (the caller measures the exact distance). Only ids and places are read: this runs on
+/// every placement.
 pub async fn nearby_since<C: ConnectionTrait>(
     conn: &C,
     category: &str,
     since: DateTime<Utc>,
     (min_lat, min_lon, max_lat, max_lon): (f64, f64, f64, f64),
-) -> Result<Vec<Model>, DbError> {
+) -> Result<Vec<PlacedAt>, DbError> {
     Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Lat, Column::Lon])
         .filter(Column::CategoryCode.eq(category))
         .filter(Column::PlacedAt.gte(since))
         .filter(Column::Lat.between(min_lat, max_lat))
         .filter(Column::Lon.between(min_lon, max_lon))
         .filter(Column::State.ne("cancelled"))
         .order_by_asc(Column::PlacedAt)
-        .limit(20)
+        .limit(NEARBY_LIMIT)
+        .into_model::<PlacedAt>()
         .all(conn)
         .await
         .map_err(classify)
