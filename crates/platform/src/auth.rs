@@ -5,14 +5,15 @@
 //! key pair in a directory, writes the JWKS the router and services read, and signs tokens
 //! (`tongxin token`, `tongxin run`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::ttl_cache::TtlCache;
 
 /// What a principal may act as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,12 +123,13 @@ pub struct Verifier {
     keys: Vec<(Option<String>, DecodingKey, Algorithm)>,
     issuer: String,
     audience: String,
-    verified: RwLock<HashMap<String, (Principal, u64)>>,
+    verified: TtlCache<String, Principal>,
 }
 
-/// Above this many remembered tokens the cache starts again (a clear is cheaper than
-/// tracking age, and the active tokens come straight back).
-const MAX_REMEMBERED_TOKENS: usize = 10_000;
+/// The most verified tokens remembered, and for how long at most (a token's own expiry
+/// usually comes first).
+const REMEMBERED_TOKENS: usize = 10_000;
+const REMEMBER_TOKENS_FOR: Duration = Duration::from_secs(3600);
 
 impl Verifier {
     /// From a JWKS document.
@@ -154,7 +156,7 @@ impl Verifier {
             keys,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
-            verified: RwLock::default(),
+            verified: TtlCache::new(REMEMBER_TOKENS_FOR, REMEMBERED_TOKENS),
         })
     }
 
@@ -167,22 +169,16 @@ impl Verifier {
 
     /// Checks signature, expiry, issuer and audience, then builds the principal.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let now = jsonwebtoken::get_current_timestamp();
-        if let Some((principal, exp)) = self
-            .verified
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            && now < *exp
-        {
-            return Ok(principal.clone());
+        if let Some(principal) = self.verified.get(token) {
+            return Ok(principal);
         }
         let (principal, exp) = self.verify_signature(token)?;
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= MAX_REMEMBERED_TOKENS {
-            verified.clear();
-        }
-        verified.insert(token.to_owned(), (principal.clone(), exp));
+        let left = exp.saturating_sub(jsonwebtoken::get_current_timestamp());
+        self.verified.put_until(
+            token.to_owned(),
+            principal.clone(),
+            Instant::now() + Duration::from_secs(left),
+        );
         Ok(principal)
     }
 
@@ -455,11 +451,11 @@ mod tests {
         // A remembered entry past its expiry is not used: the token is checked afresh and
         // refused (expired well beyond the validation leeway).
         let principal = verifier.verify(&token).expect("valid");
-        verifier
-            .verified
-            .write()
-            .expect("lock")
-            .insert("expired.remembered.token".to_owned(), (principal, 1));
+        verifier.verified.put_until(
+            "expired.remembered.token".to_owned(),
+            principal,
+            Instant::now(),
+        );
         assert!(verifier.verify("expired.remembered.token").is_err());
     }
 

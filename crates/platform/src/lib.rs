@@ -19,5 +19,6 @@ pub mod health;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
+pub mod ttl_cache;
 
 pub use error::{ApiError, ErrorCode};

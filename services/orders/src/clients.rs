@@ -2,12 +2,12 @@
 //! (candidate matching). Channels connect lazily, so the service starts while they are down;
 //! every call has a deadline, and "down" is told apart from "said no".
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tongxin_platform::auth::Principal;
 use tongxin_platform::grpc::request_as;
+use tongxin_platform::ttl_cache::TtlCache;
 use tongxin_proto::venues as venues_pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
 use tongxin_proto::volunteers as volunteers_pb;
@@ -83,8 +83,8 @@ fn unit_from(pb: &venues_pb::OrgUnit) -> Option<Unit> {
 /// old parent see it and can pass it on.
 pub const CHAIN_TTL: Duration = Duration::from_secs(30);
 
-/// Chains fetched lately, by courtyard.
-type Chains = Arc<RwLock<HashMap<uuid::Uuid, (Vec<Unit>, Instant)>>>;
+/// Chains fetched lately, by courtyard (a district has a few hundred courtyards).
+type Chains = Arc<TtlCache<uuid::Uuid, Vec<Unit>>>;
 
 /// The venues OrgService.
 #[derive(Clone)]
@@ -98,28 +98,19 @@ impl VenuesClient {
     pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
         Ok(Self {
             client: OrgServiceClient::new(channel(url, timeout)?),
-            chains: Chains::default(),
+            chains: Arc::new(TtlCache::new(CHAIN_TTL, 10_000)),
         })
     }
 
     /// [`Self::ancestors`] of a courtyard, reused for [`CHAIN_TTL`]; the flag says whether
     /// it was fetched just now (and so is worth remembering locally).
     pub async fn chain(&self, courtyard: uuid::Uuid) -> Result<(Vec<Unit>, bool), CallError> {
-        if let Some((units, at)) = self
-            .chains
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&courtyard)
-            && at.elapsed() < CHAIN_TTL
-        {
-            return Ok((units.clone(), false));
+        if let Some(units) = self.chains.get(&courtyard) {
+            return Ok((units, false));
         }
         let units = self.ancestors(courtyard).await?;
         if !units.is_empty() {
-            self.chains
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(courtyard, (units.clone(), Instant::now()));
+            self.chains.put(courtyard, units.clone());
         }
         Ok((units, true))
     }

@@ -123,7 +123,7 @@ impl Orders {
                 venues: VenuesClient::new(&settings.venues_url, timeout)?,
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
             },
-            links: Arc::default(),
+            links: Arc::new(identity::link_cache()),
         })
     }
 

@@ -22,7 +22,6 @@ pub mod matcher;
 pub mod migration;
 pub mod order_events;
 pub mod proof;
-pub mod scope_cache;
 pub mod service;
 pub mod settings;
 pub mod store;

@@ -27,6 +27,7 @@ use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::ttl_cache::TtlCache;
 use uuid::Uuid;
 
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
@@ -44,6 +45,9 @@ use crate::store::volunteers::{self, Filter, Model};
 
 mod matching;
 mod self_service;
+
+/// How long a staff unit's resolved path is trusted.
+const SCOPE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use matching::{CandidateView, MatchQuery};
 pub use self_service::Correction;
@@ -135,8 +139,8 @@ pub struct Volunteers {
     cipher: Arc<PiiCipher>,
     catalog: Arc<SkillCatalog>,
     matcher: crate::matcher::Matcher,
-    /// Staff units resolved to paths a moment ago.
-    scopes: Arc<crate::scope_cache::ScopeCache>,
+    /// Staff units resolved to paths a moment ago (see [`Volunteers::unit_path`]).
+    scopes: Arc<TtlCache<Uuid, String>>,
     /// Batched entity loads so far (one per DataLoader batch); tests assert on it.
     loader_batches: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -151,7 +155,7 @@ impl Volunteers {
             cipher: Arc::new(cipher),
             matcher: crate::matcher::Matcher::new(catalog.clone()),
             loader_batches: Arc::default(),
-            scopes: Arc::default(),
+            scopes: Arc::new(TtlCache::new(SCOPE_TTL, 10_000)),
             catalog,
         }
     }
@@ -232,14 +236,20 @@ impl Volunteers {
         })
     }
 
-    /// The path of a staff member's unit, from [`crate::scope_cache`] when resolved lately.
+    /// The path of a staff member's unit, kept for [`SCOPE_TTL`] once found.
+    ///
+    /// Every staff call resolves the caller's unit, and dispatchers' `MatchCandidates`
+    /// calls come many times a second; the database round trip was most of such a call's
+    /// time. A path changes only when a unit is moved in the org tree, which is rare and
+    /// reaches this service a moment late anyway (through the venues events). Only found
+    /// paths are kept, so a unit learnt a moment ago is seen at once.
     async fn unit_path(&self, unit: Uuid) -> Result<Option<String>, VolunteersError> {
-        if let Some(path) = self.scopes.get(unit) {
+        if let Some(path) = self.scopes.get(&unit) {
             return Ok(Some(path));
         }
         let found = known_units::path_of(&self.db, unit).await?;
         if let Some(path) = &found {
-            self.scopes.put(unit, path);
+            self.scopes.put(unit, path.clone());
         }
         Ok(found)
     }

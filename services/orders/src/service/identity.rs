@@ -7,11 +7,10 @@
 //! registers as a volunteer can act at once. When volunteers does not answer, the link is
 //! unknown: volunteer moves fail with UNAVAILABLE rather than act as nobody.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::ttl_cache::TtlCache;
 
 use super::Orders;
 use crate::clients::CallError;
@@ -57,31 +56,12 @@ impl VolunteerLink {
     }
 }
 
-/// Found links by account subject, each with when it was learnt.
-#[derive(Default)]
-pub struct LinkCache {
-    links: Mutex<HashMap<String, (VolunteerId, Instant)>>,
-}
+/// Found links by account subject.
+pub type LinkCache = TtlCache<String, VolunteerId>;
 
-impl LinkCache {
-    fn get(&self, subject: &str, now: Instant) -> Option<VolunteerId> {
-        let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-        links
-            .get(subject)
-            .filter(|(_, at)| now.duration_since(*at) < LINK_TTL)
-            .map(|(id, _)| *id)
-    }
-
-    fn put(&self, subject: &str, id: VolunteerId, now: Instant) {
-        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-        if links.len() >= LINK_CAPACITY {
-            links.retain(|_, (_, at)| now.duration_since(*at) < LINK_TTL);
-            if links.len() >= LINK_CAPACITY {
-                links.clear();
-            }
-        }
-        links.insert(subject.to_owned(), (id, now));
-    }
+/// An empty cache of links.
+pub fn link_cache() -> LinkCache {
+    TtlCache::new(LINK_TTL, LINK_CAPACITY)
 }
 
 impl Orders {
@@ -90,15 +70,14 @@ impl Orders {
         if !principal.has_role(Role::Volunteer) {
             return VolunteerLink::NotVolunteer;
         }
-        let now = Instant::now();
-        if let Some(id) = self.links.get(&principal.subject, now) {
+        if let Some(id) = self.links.get(principal.subject.as_str()) {
             return VolunteerLink::Linked(id);
         }
         match self.deps.volunteers.volunteer_by_subject(principal).await {
             Ok(Some(v)) => match uuid::Uuid::parse_str(&v.id) {
                 Ok(id) => {
                     let id = VolunteerId(id);
-                    self.links.put(&principal.subject, id, now);
+                    self.links.put(principal.subject.clone(), id);
                     VolunteerLink::Linked(id)
                 }
                 Err(_) => VolunteerLink::Unknown("volunteers answered a malformed id".into()),
@@ -121,22 +100,6 @@ impl Orders {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn links_expire_and_the_cache_stays_bounded() {
-        let cache = LinkCache::default();
-        let t0 = Instant::now();
-        let id = VolunteerId(uuid::Uuid::now_v7());
-        cache.put("alice", id, t0);
-        assert_eq!(cache.get("alice", t0 + Duration::from_secs(1)), Some(id));
-        assert_eq!(cache.get("alice", t0 + LINK_TTL), None);
-        assert_eq!(cache.get("bob", t0), None);
-        for i in 0..(LINK_CAPACITY + 5) {
-            cache.put(&format!("s{i}"), id, t0);
-        }
-        let len = cache.links.lock().map(|l| l.len()).unwrap_or_default();
-        assert!(len <= LINK_CAPACITY, "{len}");
-    }
 
     #[test]
     fn an_unknown_link_makes_a_move_unavailable() {
