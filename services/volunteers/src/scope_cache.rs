@@ -46,7 +46,10 @@ impl ScopeCache {
 
     /// Forgets everything (this process just changed a unit's path).
     pub fn clear(&self) {
-        self.paths.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.paths
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
