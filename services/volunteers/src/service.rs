@@ -27,13 +27,12 @@ use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::{HashingCipher, Phone};
 use uuid::Uuid;
 
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
-use crate::domain::crypto::PiiCipher;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::matching::VolunteerStatus;
-use crate::domain::phone::Phone;
 use crate::domain::scope::{PhoneView, UnitPath, Viewer};
 use crate::domain::skills::SkillCatalog;
 use crate::domain::{DomainError, VolunteerId};
@@ -132,7 +131,7 @@ impl Caller {
 pub struct Volunteers {
     db: DatabaseConnection,
     waker: OutboxWaker,
-    cipher: Arc<PiiCipher>,
+    cipher: Arc<HashingCipher>,
     catalog: Arc<SkillCatalog>,
     matcher: crate::matcher::Matcher,
     /// Staff units resolved to paths a moment ago.
@@ -143,7 +142,7 @@ pub struct Volunteers {
 
 impl Volunteers {
     /// Operations over `db`, protecting PII with `cipher`, waking the outbox after commits.
-    pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: PiiCipher) -> Self {
+    pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: HashingCipher) -> Self {
         let catalog = Arc::new(SkillCatalog::default());
         Self {
             db,
@@ -184,7 +183,7 @@ impl Volunteers {
     }
 
     /// The PII cipher (import, seeding; its hash key also signs service-record proofs).
-    pub fn cipher(&self) -> &PiiCipher {
+    pub fn cipher(&self) -> &HashingCipher {
         &self.cipher
     }
 
