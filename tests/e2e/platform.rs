@@ -144,7 +144,7 @@ impl Platform {
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
                 grpc_addr: "127.0.0.1:0".parse().expect("addr"),
                 database: DatabaseSettings::new(orders_db.url()),
-                pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
+                pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
                 venues_url: venues_grpc,
                 volunteers_url: volunteers_grpc,
                 ..tongxin_orders::default_settings()

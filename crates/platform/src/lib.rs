@@ -4,8 +4,8 @@
 //! [`config`], [`telemetry`] (initialised once, by the binary), the [`db`] connection and
 //! error classification, the [`events`] bus with its transactional outbox and idempotent
 //! consumers, [`auth`] (JWT → [`auth::Principal`]), one [`error::ApiError`] mapped to GraphQL
-//! `extensions.code` and gRPC status, and the [`graphql`], [`grpc`] and [`health`] serving
-//! helpers.
+//! `extensions.code` and gRPC status, [`pii`] (encryption, keyed hashes and phones for
+//! personal data), and the [`graphql`], [`grpc`] and [`health`] serving helpers.
 
 pub mod auth;
 pub mod config;
@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod grpc;
 pub mod health;
 pub mod metrics;
+pub mod pii;
 pub mod shutdown;
 pub mod telemetry;
 pub mod ttl_cache;

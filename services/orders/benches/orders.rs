@@ -120,7 +120,7 @@ impl Platform {
             http_addr: "127.0.0.1:0".parse()?,
             grpc_addr: "127.0.0.1:0".parse()?,
             database,
-            pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
+            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
             venues_url,
             volunteers_url: format!("http://127.0.0.1:{}", free_port()),
             ..tongxin_orders::default_settings()

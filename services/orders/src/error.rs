@@ -2,6 +2,7 @@
 
 use tongxin_platform::ApiError;
 use tongxin_platform::db::DbError;
+use tongxin_platform::pii::PiiError;
 
 use crate::domain::{DomainError, ErrorKind};
 
@@ -22,6 +23,13 @@ pub enum OrdersError {
 impl From<DomainError> for OrdersError {
     fn from(err: DomainError) -> Self {
         Self::Domain(err)
+    }
+}
+
+/// Through [`DomainError`], so a bad phone and an unopenable ciphertext keep its codes.
+impl From<PiiError> for OrdersError {
+    fn from(err: PiiError) -> Self {
+        Self::Domain(err.into())
     }
 }
 

@@ -26,10 +26,9 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tongxin_platform::auth::Principal;
 use tongxin_platform::events::outbox::OutboxWaker;
+use tongxin_platform::pii::{Phone, PiiCipher};
 
 use crate::clients::{VenuesClient, VolunteersClient};
-use crate::domain::crypto::PiiCipher;
-use crate::domain::phone::Phone;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;

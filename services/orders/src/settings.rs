@@ -7,9 +7,11 @@ use std::net::SocketAddr;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use tongxin_platform::config::{ConfigError, DatabaseSettings, ServiceSettings, Validate};
+use tongxin_platform::pii::PiiCipher;
 use uuid::Uuid;
 
-use crate::domain::crypto::PiiCipher;
+/// The config key of the contact-phone key, named in errors.
+const PII_KEY: &str = "pii_key";
 
 /// The `orders` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,7 +146,7 @@ impl OrdersSettings {
         if key.is_empty() {
             anyhow::bail!("orders.pii_key must be set (base64 of 32 random bytes)");
         }
-        PiiCipher::from_base64(key).map_err(|e| anyhow::anyhow!("orders.{e}"))
+        PiiCipher::from_base64(PII_KEY, key).map_err(|e| anyhow::anyhow!("orders.{e}"))
     }
 
     /// A district by code.
@@ -170,11 +172,8 @@ impl Validate for OrdersSettings {
             }
         };
         let pii = self.pii_key.expose_secret();
-        if !pii.is_empty() && PiiCipher::from_base64(pii).is_err() {
-            return Err(ConfigError::new(
-                key("pii_key"),
-                "must be base64 of 32 bytes",
-            ));
+        if !pii.is_empty() && PiiCipher::from_base64(PII_KEY, pii).is_err() {
+            return Err(ConfigError::new(key(PII_KEY), "must be base64 of 32 bytes"));
         }
         for (name, url) in [
             ("venues_url", &self.venues_url),
@@ -232,5 +231,11 @@ mod tests {
             s.validate("orders").expect_err("bad key").key,
             "orders.pii_key"
         );
+        assert_eq!(
+            s.cipher().expect_err("bad key").to_string(),
+            "orders.configuration pii_key: must decode to 32 bytes, got 9"
+        );
+        s.pii_key = SecretString::from(PiiCipher::generate_key_base64());
+        assert!(s.cipher().is_ok());
     }
 }

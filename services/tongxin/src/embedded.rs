@@ -317,7 +317,7 @@ fn orders_pii_key(dir: &Path) -> anyhow::Result<String> {
             .trim()
             .to_owned());
     }
-    let key = tongxin_orders::domain::crypto::PiiCipher::generate_key_base64();
+    let key = tongxin_platform::pii::PiiCipher::generate_key_base64();
     std::fs::create_dir_all(dir)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -348,7 +348,7 @@ pub fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
         serde_json::from_str::<Stored>(&text)
             .with_context(|| format!("{} is not a PII key file", path.display()))?
     } else {
-        use tongxin_volunteers::domain::crypto::PiiCipher;
+        use tongxin_platform::pii::PiiCipher;
         let stored = Stored {
             encryption_key: PiiCipher::generate_key_base64(),
             hash_key: PiiCipher::generate_key_base64(),

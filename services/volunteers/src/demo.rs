@@ -269,7 +269,7 @@ mod tests {
         for (p, q) in a.iter().zip(&b) {
             assert_eq!(p.id_card_number, q.id_card_number);
             IdCardNumber::parse(&p.id_card_number).expect("valid number");
-            crate::domain::phone::Phone::parse(&p.phone).expect("valid phone");
+            tongxin_platform::pii::Phone::parse(&p.phone).expect("valid phone");
             assert!(p.name.ends_with("（合成）"));
             assert!(seen.insert(p.id_card_number.clone()), "unique");
         }

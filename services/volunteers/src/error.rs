@@ -2,6 +2,7 @@
 
 use tongxin_platform::ApiError;
 use tongxin_platform::db::DbError;
+use tongxin_platform::pii::PiiError;
 
 use crate::domain::{DomainError, ErrorKind};
 
@@ -28,6 +29,13 @@ pub enum VolunteersError {
 impl From<DomainError> for VolunteersError {
     fn from(err: DomainError) -> Self {
         Self::Domain(err)
+    }
+}
+
+/// Through [`DomainError`], so a bad phone and an unopenable ciphertext keep its codes.
+impl From<PiiError> for VolunteersError {
+    fn from(err: PiiError) -> Self {
+        Self::Domain(err.into())
     }
 }
 

@@ -27,14 +27,13 @@ use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::{HashingCipher, Phone};
 use tongxin_platform::ttl_cache::TtlCache;
 use uuid::Uuid;
 
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
-use crate::domain::crypto::PiiCipher;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::matching::VolunteerStatus;
-use crate::domain::phone::Phone;
 use crate::domain::scope::{PhoneView, UnitPath, Viewer};
 use crate::domain::skills::SkillCatalog;
 use crate::domain::{DomainError, VolunteerId};
@@ -136,7 +135,7 @@ impl Caller {
 pub struct Volunteers {
     db: DatabaseConnection,
     waker: OutboxWaker,
-    cipher: Arc<PiiCipher>,
+    cipher: Arc<HashingCipher>,
     catalog: Arc<SkillCatalog>,
     matcher: crate::matcher::Matcher,
     /// Staff units resolved to paths a moment ago (see [`Volunteers::unit_path`]).
@@ -147,7 +146,7 @@ pub struct Volunteers {
 
 impl Volunteers {
     /// Operations over `db`, protecting PII with `cipher`, waking the outbox after commits.
-    pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: PiiCipher) -> Self {
+    pub fn new(db: DatabaseConnection, waker: OutboxWaker, cipher: HashingCipher) -> Self {
         let catalog = Arc::new(SkillCatalog::default());
         Self {
             db,
@@ -188,7 +187,7 @@ impl Volunteers {
     }
 
     /// The PII cipher (import, seeding; its hash key also signs service-record proofs).
-    pub fn cipher(&self) -> &PiiCipher {
+    pub fn cipher(&self) -> &HashingCipher {
         &self.cipher
     }
 

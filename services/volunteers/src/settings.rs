@@ -6,9 +6,14 @@ use std::net::SocketAddr;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use tongxin_platform::config::{ConfigError, DatabaseSettings, ServiceSettings, Validate};
+use tongxin_platform::pii::{HashingCipher, PiiCipher, decode_key};
 
 use crate::domain::DomainError;
-use crate::domain::crypto::PiiCipher;
+
+/// Config key names, used in error messages so an operator knows which setting is wrong.
+const ENCRYPTION_KEY_NAME: &str = "pii.encryption_key";
+/// See [`ENCRYPTION_KEY_NAME`].
+const HASH_KEY_NAME: &str = "pii.hash_key";
 
 /// The `volunteers` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,23 +75,17 @@ impl PiiSettings {
     }
 
     /// The cipher; an error names the key that is missing or malformed.
-    pub fn cipher(&self) -> Result<PiiCipher, DomainError> {
+    pub fn cipher(&self) -> Result<HashingCipher, DomainError> {
         if self.encryption_key.expose_secret().is_empty() {
-            return Err(DomainError::config(
-                crate::domain::crypto::ENCRYPTION_KEY_NAME,
-                "must be set",
-            ));
+            return Err(DomainError::config(ENCRYPTION_KEY_NAME, "must be set"));
         }
         if self.hash_key.expose_secret().is_empty() {
-            return Err(DomainError::config(
-                crate::domain::crypto::HASH_KEY_NAME,
-                "must be set",
-            ));
+            return Err(DomainError::config(HASH_KEY_NAME, "must be set"));
         }
-        PiiCipher::from_base64(
-            self.encryption_key.expose_secret(),
-            self.hash_key.expose_secret(),
-        )
+        Ok(HashingCipher::from_base64(
+            (ENCRYPTION_KEY_NAME, self.encryption_key.expose_secret()),
+            (HASH_KEY_NAME, self.hash_key.expose_secret()),
+        )?)
     }
 }
 
@@ -136,12 +135,7 @@ impl Validate for VolunteersSettings {
             if text.is_empty() {
                 continue;
             }
-            use base64::Engine;
-            let ok = base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map(|b| b.len() == 32)
-                .unwrap_or(false);
-            if !ok {
+            if decode_key(name, text).is_err() {
                 return Err(ConfigError::new(
                     format!("{pii}.{name}"),
                     "must be base64 of 32 bytes",
@@ -168,7 +162,28 @@ mod tests {
     fn missing_keys_load_but_do_not_build() {
         let s = crate::default_settings();
         assert!(s.validate("volunteers").is_ok());
-        assert!(s.pii.cipher().is_err());
+        assert_eq!(
+            s.pii.cipher().expect_err("no keys").to_string(),
+            "configuration pii.encryption_key: must be set"
+        );
         assert!(PiiSettings::generate().cipher().is_ok());
+    }
+
+    #[test]
+    fn cipher_errors_name_the_config_key() {
+        let key = PiiCipher::generate_key_base64();
+        let err = PiiSettings::new(&key, "bm90IGEga2V5")
+            .cipher()
+            .expect_err("bad");
+        assert_eq!(
+            err.to_string(),
+            "configuration pii.hash_key: must decode to 32 bytes, got 9"
+        );
+        assert_eq!(err.kind(), crate::domain::ErrorKind::Internal);
+        let err = PiiSettings::new(&key, &key).cipher().expect_err("same key");
+        assert_eq!(
+            err.to_string(),
+            "configuration pii.hash_key: must differ from pii.encryption_key"
+        );
     }
 }

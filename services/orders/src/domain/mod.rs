@@ -1,19 +1,18 @@
 //! The orders domain: values and rules, no I/O.
 //!
 //! Values are parsed, not checked ([`menu::Category::parse`], [`Rating::parse`],
-//! [`Hours::parse`], [`phone::Phone::parse`]); the state machine in [`machine`] decides every
+//! [`Hours::parse`], [`tongxin_platform::pii::Phone::parse`]); the state machine in [`machine`] decides every
 //! move from the facts of one order and the actor, so the service only loads, asks, writes.
 
-pub mod crypto;
 pub mod machine;
 pub mod menu;
 pub mod metrics;
-pub mod phone;
 pub mod scope;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use tongxin_platform::pii::PiiError;
 use uuid::Uuid;
 
 /// An order's internal id.
@@ -330,9 +329,36 @@ impl DomainError {
     }
 }
 
+/// Personal-data failures keep their class: a bad phone is the caller's (`BAD_USER_INPUT`
+/// naming `phone`), a bad key or an unopenable ciphertext is ours (`INTERNAL`).
+impl From<PiiError> for DomainError {
+    fn from(e: PiiError) -> Self {
+        match e {
+            PiiError::Invalid { field, reason } => Self::Invalid { field, reason },
+            PiiError::Key { key, reason } => Self::Config { key, reason },
+            // The contact phone is the only value orders seals.
+            PiiError::Decrypt => Self::Decrypt { field: "phone" },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pii_errors_keep_their_codes() {
+        let bad_phone =
+            DomainError::from(tongxin_platform::pii::Phone::parse("12345").unwrap_err());
+        assert_eq!(bad_phone.kind(), ErrorKind::BadUserInput);
+        assert!(matches!(
+            bad_phone,
+            DomainError::Invalid { field: "phone", .. }
+        ));
+        let sealed = DomainError::from(tongxin_platform::pii::PiiError::Decrypt);
+        assert_eq!(sealed, DomainError::Decrypt { field: "phone" });
+        assert_eq!(sealed.kind(), ErrorKind::Internal);
+    }
 
     #[test]
     fn ratings_are_one_to_five() {

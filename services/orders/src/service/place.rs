@@ -17,13 +17,13 @@ use tongxin_platform::auth::Role;
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox;
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::Phone;
 use uuid::Uuid;
 
 use super::{Caller, OrderView, Orders};
 use crate::clients::CallError;
 use crate::domain::machine::ChainUnit;
 use crate::domain::menu::Category;
-use crate::domain::phone::Phone;
 use crate::domain::{DomainError, Level, OrderState, UnitId, text};
 use crate::error::OrdersError;
 use crate::events;

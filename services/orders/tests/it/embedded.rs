@@ -33,7 +33,7 @@ async fn sqlite_and_the_memory_bus_run_the_loop() {
             "sqlite://{}",
             dir.path().join("orders.db").display()
         )),
-        pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
+        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
         venues_url: format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
         ..tongxin_orders::default_settings()
     };

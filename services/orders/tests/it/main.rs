@@ -163,7 +163,7 @@ impl TestApp {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             database: DatabaseSettings::new(orders_db.url()),
-            pii_key: tongxin_orders::domain::crypto::PiiCipher::generate_key_base64().into(),
+            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
             venues_url,
             volunteers_url,
             ..tongxin_orders::default_settings()

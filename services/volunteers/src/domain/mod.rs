@@ -7,11 +7,9 @@
 //! without echoing personal data back.
 
 pub mod availability;
-pub mod crypto;
 pub mod hours;
 pub mod id_card;
 pub mod matching;
-pub mod phone;
 pub mod points;
 pub mod scope;
 pub mod skills;
@@ -19,6 +17,8 @@ pub mod stars;
 pub mod team;
 
 use std::fmt;
+
+use tongxin_platform::pii::PiiError;
 
 /// A volunteer's internal identifier.
 ///
@@ -126,9 +126,36 @@ impl DomainError {
     }
 }
 
+/// Personal-data failures keep their class: a bad phone is the caller's (`BAD_USER_INPUT`
+/// naming `phone`), a bad key or an unopenable ciphertext is ours (`INTERNAL`).
+impl From<PiiError> for DomainError {
+    fn from(e: PiiError) -> Self {
+        match e {
+            PiiError::Invalid { field, reason } => Self::Invalid { field, reason },
+            PiiError::Key { key, reason } => Self::Config { key, reason },
+            // ID-card numbers and phones share one cipher; the log line need not say which.
+            PiiError::Decrypt => Self::Decrypt { field: "pii" },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pii_errors_keep_their_codes() {
+        let bad_phone =
+            DomainError::from(tongxin_platform::pii::Phone::parse("12345").unwrap_err());
+        assert_eq!(bad_phone.kind(), ErrorKind::BadUserInput);
+        assert!(matches!(
+            bad_phone,
+            DomainError::Invalid { field: "phone", .. }
+        ));
+        let sealed = DomainError::from(tongxin_platform::pii::PiiError::Decrypt);
+        assert_eq!(sealed, DomainError::Decrypt { field: "pii" });
+        assert_eq!(sealed.kind(), ErrorKind::Internal);
+    }
 
     #[test]
     fn kinds_map_to_contract_codes() {

@@ -6,8 +6,9 @@
 //! `/rc/changyuan` and must not see its people. Every path starts with its district's code,
 //! so a scope can never reach into another district.
 
+use tongxin_platform::pii::Phone;
+
 use super::DomainError;
-use super::phone::Phone;
 
 const FIELD: &str = "unit_path";
 /// Deeper than any real tree (center, institute, station, courtyard, plus room to grow);

@@ -7,6 +7,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 use tongxin_platform::db::DbError;
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::Phone;
 use uuid::Uuid;
 
 use super::read::{Column, RawRow};
@@ -14,7 +15,6 @@ use super::{Progress, RowError};
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::matching::VolunteerStatus;
-use crate::domain::phone::Phone;
 use crate::domain::scope::UnitPath;
 use crate::error::VolunteersError;
 use crate::service::{GUARDIAN_CONSENT_UNDER, Volunteers, skills_text, volunteer_number};
@@ -322,7 +322,7 @@ pub fn validate(
 
 /// The reason part of a domain error ("field: reason" → "reason"), since the column is
 /// named separately.
-fn reason(e: &crate::domain::DomainError) -> String {
+fn reason(e: &impl std::fmt::Display) -> String {
     let text = e.to_string();
     match text.split_once(": ") {
         Some((_, r)) => r.to_owned(),

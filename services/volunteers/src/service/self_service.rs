@@ -13,12 +13,12 @@ use tongxin_platform::auth::Principal;
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox;
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::Phone;
 
 use super::{Caller, GUARDIAN_CONSENT_UNDER, VolunteerView, Volunteers, skills_text};
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::matching::VolunteerStatus;
-use crate::domain::phone::Phone;
 use crate::domain::scope::{PhoneView, UnitPath};
 use crate::domain::{DomainError, VolunteerId};
 use crate::error::VolunteersError;

@@ -1,12 +1,12 @@
 //! Mainland China mobile numbers.
 //!
-//! Phones are personal data: shown masked unless the caller's scope covers the volunteer
-//! (see [`super::scope::PhoneView`]). Like the ID number, the type has no `Display` and no
+//! Phones are personal data: services store them with [`super::PiiCipher`] and show them
+//! masked unless the caller's scope covers the person. The type has no `Display` and no
 //! `Serialize`, and `Debug` is masked, so a stray `{:?}` in a log line leaks nothing.
 
 use std::fmt;
 
-use super::DomainError;
+use super::PiiError;
 
 const FIELD: &str = "phone";
 
@@ -22,7 +22,7 @@ pub struct Phone(String);
 impl Phone {
     /// Parses what people actually type: `13812341234`, `138 1234 1234`, `138-1234-1234`,
     /// `+86 138 1234 1234`, `0086 13812341234`, `+86-13812341234`.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
+    pub fn parse(input: &str) -> Result<Self, PiiError> {
         let compact: String = input
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
@@ -32,24 +32,24 @@ impl Phone {
             .or_else(|| compact.strip_prefix("0086"))
             .unwrap_or(&compact);
         if !national.chars().all(|c| c.is_ascii_digit()) {
-            return Err(DomainError::invalid(
+            return Err(PiiError::invalid(
                 FIELD,
                 "may contain only digits, spaces, dashes and a +86 prefix",
             ));
         }
         if national.len() != 11 {
-            return Err(DomainError::invalid(
+            return Err(PiiError::invalid(
                 FIELD,
                 format!("must have 11 digits, got {}", national.len()),
             ));
         }
         if !national.starts_with('1') {
-            return Err(DomainError::invalid(FIELD, "a mobile number starts with 1"));
+            return Err(PiiError::invalid(FIELD, "a mobile number starts with 1"));
         }
         Ok(Self(national.to_owned()))
     }
 
-    /// The full 11 digits. For storage, SMS and callers whose scope covers the volunteer.
+    /// The full 11 digits. For storage, SMS and callers whose scope covers the person.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -97,6 +97,8 @@ mod tests {
     #[test]
     fn rejects_wrong_length() {
         let err = Phone::parse("1381234123").unwrap_err();
+        // The variant services map to BAD_USER_INPUT, naming the field.
+        assert!(matches!(err, PiiError::Invalid { field: "phone", .. }));
         assert_eq!(err.to_string(), "phone: must have 11 digits, got 10");
         let err = Phone::parse("138123412345").unwrap_err();
         assert_eq!(err.to_string(), "phone: must have 11 digits, got 12");
