@@ -43,9 +43,11 @@ use crate::store::known_units;
 use crate::store::volunteers::{self, Filter, Model};
 
 mod matching;
+mod proofs;
 mod self_service;
 
 pub use matching::{CandidateView, MatchQuery};
+pub use proofs::ServiceRecordCheck;
 pub use self_service::Correction;
 
 /// Under this age a guardian's consent is required.

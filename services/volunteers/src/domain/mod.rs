@@ -13,6 +13,7 @@ pub mod id_card;
 pub mod matching;
 pub mod phone;
 pub mod points;
+pub mod record_code;
 pub mod scope;
 pub mod skills;
 pub mod stars;
