@@ -86,8 +86,9 @@ impl Volunteers {
             };
             match issued_proofs::issue(self.db(), row).await {
                 Ok(stored) => {
+                    // The code itself stays out of the logs: it is what opens the check.
                     if stored.code == code.as_str() {
-                        tracing::info!(code = %code, "service-record proof issued");
+                        tracing::info!(proof_id = %stored.id, "service-record proof issued");
                     }
                     return Ok(RecordCode::parse(&stored.code)?);
                 }
