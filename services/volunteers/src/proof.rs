@@ -4,9 +4,10 @@
 //! `GET /volunteers/{id}/record?from=YYYY-MM-DD&to=YYYY-MM-DD` with the same bearer token as
 //! GraphQL; the volunteer themself or staff whose scope covers them. The page is rendered
 //! with maud, which escapes every interpolated value, so a place or content text written by
-//! a recorder cannot inject markup. The verification code is an HMAC of the page's content
-//! (see [`Volunteers::proof_code`]): recomputing it from the ledger tells whether a printed
-//! record was altered.
+//! a recorder cannot inject markup. Every page issued is registered (see
+//! [`crate::service::Volunteers::issue_proof`]) under a short random public code printed on
+//! it, which anyone holding the paper checks with the `verifyServiceRecord` query; beside
+//! it the page shows a content check (an HMAC of its content, also kept in the register).
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use tongxin_platform::auth::{Verifier, bearer};
 use tongxin_platform::error::ErrorCode;
 use uuid::Uuid;
 
+use crate::domain::record_code::RecordCode;
 use crate::error::VolunteersError;
 use crate::service::Volunteers;
 use crate::service::ledger::RecordProof;
@@ -113,8 +115,20 @@ async fn record(
     .await;
     match result {
         Ok(proof) => {
-            let code = state.volunteers.proof_code(&canonical(&proof));
-            let mut response = Html(page(&proof, &code).into_string()).into_response();
+            let content = canonical(&proof);
+            let digest = state.volunteers.proof_digest(&content);
+            // No page without its register row: a code on paper that verifies nothing
+            // would be worse than none.
+            let public = match state
+                .volunteers
+                .issue_proof(&principal.subject, &proof, digest)
+                .await
+            {
+                Ok(code) => code,
+                Err(e) => return error(e.into()),
+            };
+            let check = state.volunteers.proof_code(&content);
+            let mut response = Html(page(&proof, &public, &check).into_string()).into_response();
             // A personal record: never kept by shared caches.
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
@@ -126,7 +140,7 @@ async fn record(
     }
 }
 
-/// The content the verification code covers, one field per line.
+/// The content the content check (and the digest in the register) covers, one field per line.
 pub fn canonical(p: &RecordProof) -> String {
     let mut out = format!(
         "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
@@ -177,8 +191,8 @@ fn source_label(source: &str) -> &'static str {
     }
 }
 
-/// The page.
-pub fn page(p: &RecordProof, code: &str) -> Markup {
+/// The page, with its public verification code and the content check beside it.
+pub fn page(p: &RecordProof, code: &RecordCode, check: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -229,8 +243,13 @@ pub fn page(p: &RecordProof, code: &str) -> Markup {
                     div {
                         p { "验证码 Verification code:" }
                         p.code { (code) }
+                        p.check { small { "内容校验 Content check: " (check) } }
                     }
                 }
+                p { small {
+                    "凭验证码可查验本证明（查询 verifyServiceRecord）。"
+                    "Anyone may check this record with its verification code (query verifyServiceRecord)."
+                } }
                 p.noprint { small { "本证明免费出具。This record is issued free of charge." } }
             }
         }

@@ -43,12 +43,14 @@ use crate::store::known_units;
 use crate::store::volunteers::{self, Filter, Model};
 
 mod matching;
+mod proofs;
 mod self_service;
 
 /// How long a staff unit's resolved path is trusted.
 const SCOPE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use matching::{CandidateView, MatchQuery};
+pub use proofs::ServiceRecordCheck;
 pub use self_service::Correction;
 
 /// Under this age a guardian's consent is required.

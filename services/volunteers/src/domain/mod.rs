@@ -11,6 +11,7 @@ pub mod hours;
 pub mod id_card;
 pub mod matching;
 pub mod points;
+pub mod record_code;
 pub mod scope;
 pub mod skills;
 pub mod stars;

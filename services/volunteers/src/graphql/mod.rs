@@ -4,6 +4,7 @@
 mod ledger;
 mod matching;
 mod paging;
+mod proofs;
 mod self_service;
 mod teams;
 mod volunteer;
@@ -15,14 +16,17 @@ use crate::service::Volunteers;
 
 pub use volunteer::{VolunteerLoader, VolunteerNode};
 
-/// The root query: the registry, matching, teams, and the ledger.
+/// The root query: the registry, self-service, matching, teams, the ledger, and the
+/// public check of service-record proofs.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct Query(
     volunteer::RegistryQuery,
+    self_service::SelfServiceQuery,
     matching::MatchingQuery,
     teams::TeamQuery,
     ledger::LedgerQuery,
+    proofs::ProofQuery,
 );
 
 /// The root mutation: the registry, self-service, teams, and the ledger.

@@ -1,11 +1,85 @@
 //! Self-service and status in GraphQL: `updateMyVolunteerRecord`, `requestDeletion`, and
-//! for staff in scope `updateVolunteer`, `processDeletion`, `setVolunteerStatus`.
+//! for staff in scope `deletionRequests`, `updateVolunteer`, `processDeletion`,
+//! `setVolunteerStatus`.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::connection::{
+    Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields, OpaqueCursor,
+};
+use async_graphql::{Context, ID, InputObject, Object, OutputType};
+use chrono::{DateTime, Utc};
 use tongxin_platform::graphql::ContextExt;
+use uuid::Uuid;
 
-use super::volunteer::{VolunteerLocationInput, VolunteerNode, VolunteerStatusGql, volunteer_id};
+use super::paging;
+use super::volunteer::{
+    VolunteerLocationInput, VolunteerNode, VolunteerStatusGql, caller, volunteer_id,
+};
 use crate::service::{Correction, Volunteers};
+
+/// Where a page of deletion requests ends: the request time and id of its last row.
+type RequestCursor = OpaqueCursor<(DateTime<Utc>, Uuid)>;
+
+/// Its own connection type: the cursor differs from `VolunteerConnection`'s.
+pub struct DeletionRequestConnectionName;
+
+impl ConnectionNameType for DeletionRequestConnectionName {
+    fn type_name<T: OutputType>() -> String {
+        "DeletionRequestConnection".to_owned()
+    }
+}
+
+/// See [`DeletionRequestConnectionName`].
+pub struct DeletionRequestEdgeName;
+
+impl EdgeNameType for DeletionRequestEdgeName {
+    fn type_name<T: OutputType>() -> String {
+        "DeletionRequestEdge".to_owned()
+    }
+}
+
+type DeletionRequests = Connection<
+    RequestCursor,
+    VolunteerNode,
+    EmptyFields,
+    EmptyFields,
+    DeletionRequestConnectionName,
+    DeletionRequestEdgeName,
+>;
+
+/// Staff queries of the self-service flow.
+#[derive(Default)]
+pub struct SelfServiceQuery;
+
+#[Object]
+impl SelfServiceQuery {
+    /// Volunteers who asked for their personal data to be deleted and are not erased yet,
+    /// oldest request first: staff, within their scope (FORBIDDEN otherwise). Carry each
+    /// out with `processDeletion`.
+    async fn deletion_requests(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only volunteers of this unit and below (default: your whole scope); must be in your scope."
+        )]
+        unit_path: Option<String>,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<DeletionRequests> {
+        ctx.principal()?;
+        let first = paging::first(first)?;
+        let after = paging::after::<(DateTime<Utc>, Uuid)>(after)?;
+        let (volunteers, caller) = caller(ctx).await?;
+        let (views, more) = volunteers
+            .deletion_requests(&caller, unit_path.as_deref(), after, first)
+            .await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(views.into_iter().filter_map(|v| {
+            let at = v.row.deletion_requested_at?;
+            Some(Edge::new(OpaqueCursor((at, v.row.id)), VolunteerNode(v)))
+        }));
+        Ok(connection)
+    }
+}
 
 /// Corrections to a volunteer record; only the fields given change.
 #[derive(InputObject)]

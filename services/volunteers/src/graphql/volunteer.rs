@@ -201,6 +201,19 @@ impl VolunteerNode {
         self.0.row.deletion_requested_at.map(|t| t.to_rfc3339())
     }
 
+    /// The reason given with the deletion request, if any; only for the volunteer
+    /// themself and staff whose scope covers them (null for anyone else).
+    async fn deletion_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if self.0.row.deletion_reason.is_none() {
+            return Ok(None);
+        }
+        let (_, caller) = caller(ctx).await?;
+        Ok(caller
+            .may_read_ledger(&self.0.row)
+            .then(|| self.0.row.deletion_reason.clone())
+            .flatten())
+    }
+
     /// Whether the personal data was erased on the volunteer's request; the number and
     /// service record remain.
     async fn erased(&self) -> bool {

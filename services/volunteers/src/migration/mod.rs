@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000100_volunteers;
 mod m20261128_000300_teams_ledger;
 mod m20261128_000500_matching_and_self_service;
+mod m20261128_000700_issued_proofs;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(
             m20261128_000500_matching_and_self_service::Migration,
         ));
+        all.push(Box::new(m20261128_000700_issued_proofs::Migration));
         all
     }
 }

@@ -537,13 +537,12 @@ impl Volunteers {
         })
     }
 
-    /// The verification code of a proof's content: HMAC-SHA256 under the service's hash key,
-    /// shown as 20 hex digits in groups of four. Anyone holding the key (the service) can
-    /// recompute it from the ledger; nobody else can forge one.
+    /// The content check of a proof: its digest ([`Volunteers::proof_digest`]) shown as 20
+    /// hex digits in groups of four. Nobody without the service's key can forge one; the
+    /// full digest is kept in the register of issued proofs, which is what a holder of the
+    /// paper checks through its public code.
     pub fn proof_code(&self, canonical: &str) -> String {
-        let mac = self
-            .cipher()
-            .keyed_hash(&format!("tongxin-service-record-v1\n{canonical}"));
+        let mac = self.proof_digest(canonical);
         let hex: String = mac[..10].iter().map(|b| format!("{b:02X}")).collect();
         hex.as_bytes()
             .chunks(4)

@@ -396,6 +396,44 @@ impl Volunteers {
         self.view(&caller, new)
     }
 
+    /// Volunteers in the caller's scope (or in `unit_path`, which must lie inside it) who
+    /// asked for deletion and are not erased yet, oldest request first: the work list for
+    /// [`Volunteers::process_deletion`]. Staff only. Returns the page and whether more
+    /// follow; `after` is the (requested at, id) of the last row of the previous page.
+    pub async fn deletion_requests(
+        &self,
+        caller: &Caller,
+        unit_path: Option<&str>,
+        after: Option<(chrono::DateTime<Utc>, uuid::Uuid)>,
+        first: u64,
+    ) -> Result<(Vec<VolunteerView>, bool), VolunteersError> {
+        let Some(scope) = caller.staff_scope() else {
+            return Err(VolunteersError::Forbidden(
+                "deletion requests are for staff, within their scope".to_owned(),
+            ));
+        };
+        let under = match unit_path {
+            Some(p) => UnitPath::parse(p).map_err(|e| super::rename_field(e, "unit_path"))?,
+            None => scope.clone(),
+        };
+        if !scope.covers(&under) {
+            return Err(VolunteersError::Forbidden(
+                "unit_path is outside your scope".to_owned(),
+            ));
+        }
+        let mut rows =
+            volunteers::deletion_requests(&self.db, under.as_str(), after, first + 1).await?;
+        let more = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        let views = rows
+            .into_iter()
+            // Belt and braces over the LIKE in the query: whole-segment coverage only.
+            .filter(|r| UnitPath::parse(&r.home_unit_path).is_ok_and(|h| under.covers(&h)))
+            .map(|row| self.view(caller, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((views, more))
+    }
+
     /// The row of `id` when `actor` is staff whose scope covers its home unit.
     async fn in_staff_scope(
         &self,

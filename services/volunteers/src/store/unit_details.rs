@@ -56,3 +56,12 @@ pub async fn all<C: ConnectionTrait>(conn: &C) -> Result<Vec<Model>, DbError> {
         .await
         .map_err(classify)
 }
+
+/// The unit at `path`, if known.
+pub async fn by_path<C: ConnectionTrait>(conn: &C, path: &str) -> Result<Option<Model>, DbError> {
+    Entity::find()
+        .filter(Column::Path.eq(path))
+        .one(conn)
+        .await
+        .map_err(classify)
+}

@@ -154,3 +154,40 @@ pub async fn list<C: ConnectionTrait>(
         .await
         .map_err(classify)
 }
+
+/// Up to `limit` volunteers under `under` (the path or below) who asked for deletion and
+/// are not erased yet, oldest request first, after the (requested at, id) `after`.
+pub async fn deletion_requests<C: ConnectionTrait>(
+    conn: &C,
+    under: &str,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Model>, DbError> {
+    let mut cond = Condition::all()
+        .add(Column::DeletionRequestedAt.is_not_null())
+        .add(Column::ErasedAt.is_null())
+        .add(
+            Condition::any()
+                .add(Column::HomeUnitPath.eq(under))
+                .add(Column::HomeUnitPath.starts_with(format!("{under}/"))),
+        );
+    if let Some((at, id)) = after {
+        cond = cond.add(
+            Condition::any()
+                .add(Column::DeletionRequestedAt.gt(at))
+                .add(
+                    Condition::all()
+                        .add(Column::DeletionRequestedAt.eq(at))
+                        .add(Column::Id.gt(id)),
+                ),
+        );
+    }
+    Entity::find()
+        .filter(cond)
+        .order_by_asc(Column::DeletionRequestedAt)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(classify)
+}

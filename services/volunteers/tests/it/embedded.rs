@@ -1,5 +1,6 @@
 //! The ledger on the embedded stack of `tongxin run`: SQLite and the in-process bus. The
-//! same statements (upserts, RETURNING, the ranking aggregate) must work there too.
+//! same statements (upserts, RETURNING, the ranking aggregate, the register of issued
+//! proofs) must work there too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,6 +179,51 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
         ]),
         "{r}"
     );
+
+    // The register of issued proofs: the same page twice keeps one code, which verifies.
+    let page = || async {
+        reqwest::Client::new()
+            .get(format!(
+                "http://{http}/volunteers/{}/record?from=2026-10-01&to=2026-10-31",
+                ids[0]
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
+    };
+    let code = |page: &str| {
+        page.split("class=\"code\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("a verification code")
+            .to_owned()
+    };
+    let first = code(&page().await);
+    assert_eq!(code(&page().await), first);
+    let r = tongxin_testing::graphql(
+        &format!("http://{http}/graphql"),
+        None,
+        r#"query($code: String!) { verifyServiceRecord(code: $code) { nameMasked hours } }"#,
+        json!({ "code": first }),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["verifyServiceRecord"],
+        json!({ "nameMasked": "李**", "hours": 20.0 }),
+        "{r}"
+    );
+    let r = tongxin_testing::graphql(
+        &format!("http://{http}/graphql"),
+        Some(&token),
+        "{ deletionRequests { edges { node { id } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["data"]["deletionRequests"]["edges"], json!([]), "{r}");
     stop.cancel();
     task.await.expect("join").expect("clean stop");
 }

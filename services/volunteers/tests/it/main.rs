@@ -127,6 +127,11 @@ impl TestApp {
         self.sign(subject.to_owned(), &[Role::Citizen], None)
     }
 
+    /// A volunteer-role token for `subject`.
+    pub fn sign_volunteer(&self, subject: &str) -> String {
+        self.sign(subject.to_owned(), &[Role::Volunteer], None)
+    }
+
     fn sign(&self, subject: String, roles: &[Role], unit: Option<Uuid>) -> String {
         self.keys
             .sign(&TokenRequest {

@@ -370,3 +370,160 @@ async fn status_changes_need_staff_in_scope_and_one_of_two_wins() {
     assert_eq!(n, 2, "paused once, left once");
     app.stop().await;
 }
+
+const DELETION_REQUESTS: &str = r#"query($unit: String, $first: Int, $after: String) {
+  deletionRequests(unitPath: $unit, first: $first, after: $after) {
+    edges { cursor node { id homeUnitPath deletionRequestedAt deletionReason } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}"#;
+
+/// Registers `subject` themself at `path` with ID number `seq`; returns the id.
+async fn register_at(app: &TestApp, subject: &str, seq: u32, path: &str) -> String {
+    let r = app
+        .graphql(
+            Some(&app.citizen(subject)),
+            REGISTER,
+            json!({ "input": input(&id_card(&format!("50015319900307{seq:03}")), PHONE, path) }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    r["data"]["registerVolunteer"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+async fn ask_deletion(app: &TestApp, subject: &str, reason: &str) {
+    let r = app
+        .graphql(
+            Some(&app.citizen(subject)),
+            "mutation($r: String) { requestDeletion(reason: $r) { id } }",
+            json!({ "r": reason }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+}
+
+async fn requests(app: &TestApp, token: &str, vars: Value) -> (Vec<String>, Value) {
+    let r = app.graphql(Some(token), DELETION_REQUESTS, vars).await;
+    assert!(r["errors"].is_null(), "{r}");
+    let ids = r["data"]["deletionRequests"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+        .collect();
+    (ids, r)
+}
+
+#[tokio::test]
+async fn staff_see_pending_deletion_requests_in_scope_oldest_first() {
+    let app = TestApp::spawn().await;
+    let at_changyuan = register_at(&app, "wechat:a", 501, units::CHANGYUAN).await;
+    let at_hongqiao = register_at(&app, "wechat:b", 502, units::HONGQIAO).await;
+    let at_fenggao = register_at(&app, "wechat:c", 503, units::FENGGAO).await;
+    let processed = register_at(&app, "wechat:d", 504, units::HONGQIAO).await;
+    let _no_request = register_at(&app, "wechat:e", 505, units::HONGQIAO).await;
+    // Requests in this order: 昌元, 虹桥 (erased below), 峰高, 虹桥.
+    ask_deletion(&app, "wechat:a", "moving away").await;
+    ask_deletion(&app, "wechat:d", "no time").await;
+    ask_deletion(&app, "wechat:c", "privacy").await;
+    ask_deletion(&app, "wechat:b", "").await;
+    let hongqiao = app.staff(units::HONGQIAO);
+    let r = app
+        .graphql(
+            Some(&hongqiao),
+            "mutation($id: ID!) { processDeletion(id: $id) { erased } }",
+            json!({ "id": processed }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+
+    // The whole scope, oldest first; processed and unrequested ones are not listed.
+    let changyuan = app.staff(units::CHANGYUAN);
+    let (ids, r) = requests(&app, &changyuan, json!({})).await;
+    assert_eq!(ids, vec![at_changyuan.clone(), at_hongqiao.clone()], "{r}");
+    let first = &r["data"]["deletionRequests"]["edges"][0]["node"];
+    assert_eq!(first["homeUnitPath"], units::CHANGYUAN);
+    assert_eq!(first["deletionReason"], "moving away");
+    assert!(first["deletionRequestedAt"].is_string());
+    assert!(r["data"]["deletionRequests"]["edges"][1]["node"]["deletionReason"].is_null());
+
+    // Paged one by one.
+    let (ids, r) = requests(&app, &changyuan, json!({ "first": 1 })).await;
+    assert_eq!(ids, vec![at_changyuan.clone()]);
+    let page = &r["data"]["deletionRequests"]["pageInfo"];
+    assert_eq!(page["hasNextPage"], true, "{r}");
+    let (ids, r) = requests(
+        &app,
+        &changyuan,
+        json!({ "first": 1, "after": page["endCursor"] }),
+    )
+    .await;
+    assert_eq!(ids, vec![at_hongqiao.clone()]);
+    assert_eq!(
+        r["data"]["deletionRequests"]["pageInfo"]["hasNextPage"],
+        false
+    );
+    assert_eq!(
+        r["data"]["deletionRequests"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+
+    // A subtree inside the scope; staff of another street see only theirs.
+    let (ids, _) = requests(&app, &changyuan, json!({ "unit": units::HONGQIAO })).await;
+    assert_eq!(ids, vec![at_hongqiao.clone()]);
+    let (ids, _) = requests(&app, &hongqiao, json!({})).await;
+    assert_eq!(ids, vec![at_hongqiao.clone()]);
+    let (ids, _) = requests(&app, &app.staff(units::FENGGAO), json!({})).await;
+    assert_eq!(ids, vec![at_fenggao]);
+
+    // Outside the scope, not staff, no token, bad input.
+    for (token, vars) in [
+        (&hongqiao, json!({ "unit": units::CHANGYUAN })),
+        (&changyuan, json!({ "unit": units::FENGGAO })),
+        (&app.citizen("wechat:a"), json!({})),
+        (&app.citizen("wechat:nobody"), json!({})),
+    ] {
+        let r = app.graphql(Some(token), DELETION_REQUESTS, vars).await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    }
+    let volunteer = app.sign_volunteer("wechat:b");
+    let r = app
+        .graphql(Some(&volunteer), DELETION_REQUESTS, json!({}))
+        .await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    let r = app.graphql(None, DELETION_REQUESTS, json!({})).await;
+    assert_eq!(error_code(&r), Some("UNAUTHENTICATED"), "{r}");
+    for vars in [
+        json!({ "first": 0 }),
+        json!({ "after": "not-a-cursor" }),
+        json!({ "unit": "not a path" }),
+    ] {
+        let r = app.graphql(Some(&changyuan), DELETION_REQUESTS, vars).await;
+        assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+    }
+
+    // Only staff in scope and the volunteer read the reason.
+    let r = app
+        .graphql(
+            Some(&app.staff(units::FENGGAO)),
+            "query($id: ID!) { volunteer(id: $id) { deletionReason } }",
+            json!({ "id": at_changyuan }),
+        )
+        .await;
+    assert!(r["data"]["volunteer"]["deletionReason"].is_null(), "{r}");
+    let r = app
+        .graphql(
+            Some(&app.citizen("wechat:a")),
+            "query($id: ID!) { volunteer(id: $id) { deletionReason } }",
+            json!({ "id": at_changyuan }),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["volunteer"]["deletionReason"], "moving away",
+        "{r}"
+    );
+    app.stop().await;
+}
