@@ -3,7 +3,8 @@
 //! - [`TestDb`]: a fresh PostgreSQL database per test, dropped afterwards;
 //! - [`TestNats`]: a NATS server with JetStream per test, on a free port, with its own store
 //!   directory; it can be killed (SIGKILL) and restarted on the same port and store;
-//! - [`free_port`] and [`wait_until`].
+//! - [`free_port`] and [`wait_until`];
+//! - [`ws`]: a graphql-transport-ws client for subscriptions.
 //!
 //! PostgreSQL is reached at `$TONGXIN_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `nats-server` must be on `$PATH`.
@@ -14,6 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database};
+
+pub mod ws;
 
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {

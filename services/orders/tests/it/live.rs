@@ -2,77 +2,51 @@
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::orders as pb;
 use tongxin_proto::orders::order_service_client::OrderServiceClient;
+use tongxin_testing::ws::{Socket, next_json, subscribe};
 use tongxin_venues::demo;
 
 use crate::{ESCALATE, RECEIVE, TestApp, paths};
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql", app.http)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
+/// Subscribes on the orders subgraph and waits until its watch is on NATS, so no event the
+/// test causes next can be missed.
+async fn watch(app: &TestApp, token: &str, query: &str) -> Socket {
+    let before = app.nats.subscriptions_on(ORDER_EVENTS).await;
+    let socket = subscribe(&url(app), token, query).await;
+    let nats = &app.nats;
+    assert!(
+        tongxin_testing::wait_until(Duration::from_secs(15), || async move {
+            nats.subscriptions_on(ORDER_EVENTS).await > before
+        })
+        .await,
+        "the subscription started watching the bus"
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket");
-    let init =
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
-    socket
-        .send(Message::text(init.to_string()))
-        .await
-        .expect("init");
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
-    let sub = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
-    socket
-        .send(Message::text(sub.to_string()))
-        .await
-        .expect("subscribe");
-    // The server starts watching the bus once the subscribe message is processed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     socket
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("message in time")
-            .expect("open")
-            .expect("frame");
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).expect("json");
-            if value["type"] != "ping" && value["type"] != "pong" {
-                return value;
-            }
-        }
-    }
+/// What every orders subscription listens to on NATS.
+const ORDER_EVENTS: &str = "tongxin.orders.>";
+
+fn url(app: &TestApp) -> String {
+    format!("http://{}/graphql", app.http)
 }
 
 #[tokio::test]
 async fn order_progress_and_unit_inbox_follow_the_events() {
     let app = TestApp::spawn().await;
     let id = app.place_ok("alice", "elder_visit", "live").await;
-    let mut progress = subscribe(
+    let mut progress = watch(
         &app,
         &app.citizen("alice"),
         &format!("subscription {{ orderProgress(orderId: \"{id}\") {{ orderId event state holdingUnitPath actor }} }}"),
     )
     .await;
     let station = demo::unit_id(paths::HONGQIAO).0;
-    let mut inbox = subscribe(
+    let mut inbox = watch(
         &app,
         &app.staff(paths::HONGQIAO),
         &format!("subscription {{ unitInbox(unitId: \"{station}\") {{ orderId event state holdingLevel }} }}"),
@@ -110,7 +84,7 @@ async fn order_progress_and_unit_inbox_follow_the_events() {
 
     // Someone else's order cannot be watched; a unit outside scope neither.
     let mut other = subscribe(
-        &app,
+        &url(&app),
         &app.citizen("mallory"),
         &format!("subscription {{ orderProgress(orderId: \"{id}\") {{ event }} }}"),
     )
@@ -121,7 +95,7 @@ async fn order_progress_and_unit_inbox_follow_the_events() {
         "{msg}"
     );
     let mut outside = subscribe(
-        &app,
+        &url(&app),
         &app.staff(paths::CAIJIABA),
         &format!("subscription {{ unitInbox(unitId: \"{station}\") {{ event }} }}"),
     )
