@@ -6,7 +6,10 @@
 //!    one PostgreSQL transaction with the order, its timeline row and its outbox event) with
 //!    32 concurrent clients for a fixed time, against `pgbench` doing a single-row INSERT with
 //!    the same 32 clients on the same database in the same run. Prints both TPS, the ratio
-//!    (target ≥ 0.5) and placeOrder's p50/p99.
+//!    (target ≥ 0.5) and placeOrder's p50/p99. Two reference loads in the same run show
+//!    where the time goes: placeOrder sent straight to the orders subgraph (no gateway), and
+//!    the gateway answering `{ __typename }` itself (no subgraph, no database): the most any
+//!    request through the gateway can reach on this machine.
 //! 2. Event latency on the `orderProgress` subscription through the gateway while orders are
 //!    placed at 200/s: probe orders are subscribed to, then received by staff; the latency
 //!    runs from sending the `receiveOrder` mutation (so it includes that request and its
@@ -65,6 +68,8 @@ fn ms(d: Duration) -> f64 {
 /// The platform as one process plus the router.
 struct Platform {
     gateway: String,
+    /// The orders subgraph itself, for the same load without the gateway.
+    orders_graphql: String,
     gateway_ws: String,
     orders_db_url: String,
     keys: DevKeys,
@@ -142,6 +147,7 @@ impl Platform {
         let router = start_router(&dir, &keys, listen, orders_http).await?;
         Ok(Self {
             gateway: format!("http://{listen}/graphql"),
+            orders_graphql: format!("http://{orders_http}/graphql"),
             gateway_ws: format!("ws://{listen}/graphql"),
             orders_db_url: orders_db.url().to_owned(),
             keys,
@@ -259,35 +265,64 @@ async fn post(
         .await?)
 }
 
-/// Phase 1: placeOrder with 32 clients for `secs`; (tps, latencies, errors).
-async fn place_load(p: &Platform, secs: u64) -> (f64, Vec<Duration>, usize) {
+/// What one load phase sends and how it knows a request succeeded.
+#[derive(Clone, Copy)]
+enum Request {
+    /// `placeOrder` (each request a new order).
+    Place,
+    /// `{ __typename }`: the gateway answers it itself, calling no subgraph.
+    Typename,
+}
+
+impl Request {
+    fn body(self, n: u64) -> Value {
+        match self {
+            Request::Place => place_body(n),
+            Request::Typename => json!({"query": "{ __typename }"}),
+        }
+    }
+
+    fn ok(self, r: &Value) -> bool {
+        match self {
+            Request::Place => r["data"]["placeOrder"]["id"].is_string(),
+            Request::Typename => r["data"]["__typename"].is_string(),
+        }
+    }
+}
+
+/// One load phase: 32 clients each sending `request` to `url` back to back for `secs`, with
+/// a citizen token; (requests per second, sorted latencies, errors).
+async fn load(p: &Platform, url: &str, request: Request, secs: u64) -> (f64, Vec<Duration>, usize) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
         .unwrap_or_default();
+    // Keys never repeat across phases: every placement is a new order.
+    static PHASE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let phase = PHASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (client, url) = (client.clone(), p.gateway.clone());
+        let (client, url) = (client.clone(), url.to_owned());
         let token = p.token(&format!("bench-citizen-{c}"), Role::Citizen, None);
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut n) = (Vec::new(), 0usize, 0u64);
             while Instant::now() < until {
-                let body = place_body(c as u64 * 1_000_000 + n);
+                let body = request.body(phase * 100_000_000 + c as u64 * 1_000_000 + n);
                 n += 1;
                 let t = Instant::now();
                 match post(&client, &url, &token, &body).await {
-                    Ok(r) if r["data"]["placeOrder"]["id"].is_string() => lat.push(t.elapsed()),
+                    Ok(r) if request.ok(&r) => lat.push(t.elapsed()),
                     Ok(r) => {
                         if errors == 0 {
-                            eprintln!("placeOrder failed: {r}");
+                            eprintln!("request failed: {r}");
                         }
                         errors += 1;
                     }
                     Err(e) => {
                         if errors == 0 {
-                            eprintln!("placeOrder failed: {e}");
+                            eprintln!("request failed: {e}");
                         }
                         errors += 1;
                     }
@@ -501,19 +536,22 @@ async fn main() -> anyhow::Result<()> {
     let secs = seconds();
     let p = Platform::start().await?;
     // Warm-up: connections, plans, the router's query plan cache.
-    let _ = place_load(&p, 2).await;
+    let _ = load(&p, &p.gateway, Request::Place, 2).await;
 
-    let (tps, lat, errors) = place_load(&p, secs).await;
+    let (tps, lat, errors) = load(&p, &p.gateway, Request::Place, secs).await;
     let pg = pgbench(&p.orders_db_url, secs).await?;
-    println!(
-        "placeOrder via gateway, {CLIENTS} clients, {secs} s: {tps:.0} TPS, p50 {:.1} ms, p99 {:.1} ms, {} errors",
-        ms(percentile(&lat, 0.50)),
-        ms(percentile(&lat, 0.99)),
-        errors
-    );
+    let line = |what: &str, tps: f64, lat: &[Duration], errors: usize| {
+        println!(
+            "{what}, {CLIENTS} clients, {secs} s: {tps:.0} TPS, p50 {:.1} ms, p99 {:.1} ms, {errors} errors, {:.2} of pgbench",
+            ms(percentile(lat, 0.50)),
+            ms(percentile(lat, 0.99)),
+            tps / pg
+        );
+    };
     println!("pgbench single-row INSERT, {CLIENTS} clients, {secs} s: {pg:.0} TPS");
+    line("placeOrder via gateway", tps, &lat, errors);
     println!(
-        "ratio placeOrder / pgbench: {:.2} (target >= 0.5)",
+        "ratio placeOrder via gateway / pgbench: {:.2} (target >= 0.5)",
         tps / pg
     );
 
@@ -524,6 +562,25 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&lat, 0.50)),
         ms(percentile(&lat, 0.99)),
         ms(lat.last().copied().unwrap_or_default()),
+    );
+
+    // Two reference points, to show where the time goes: the same load straight to the
+    // orders subgraph, and the gateway answering without any subgraph. Last, so they do not
+    // change the conditions of the measurements above.
+    let (direct, direct_lat, direct_errors) =
+        load(&p, &p.orders_graphql, Request::Place, secs).await;
+    line(
+        "reference: placeOrder straight to the orders subgraph",
+        direct,
+        &direct_lat,
+        direct_errors,
+    );
+    let (bare, bare_lat, bare_errors) = load(&p, &p.gateway, Request::Typename, secs).await;
+    line(
+        "reference: gateway alone ({ __typename }, no subgraph)",
+        bare,
+        &bare_lat,
+        bare_errors,
     );
     p.stop().await;
     Ok(())

@@ -105,9 +105,28 @@ impl Orders {
         }
         let key = text("idempotency_key", &input.idempotency_key, true, 100)?;
         let citizen = caller.principal.subject.clone();
-        if let Some(existing) = orders::by_idempotency(&self.db, &citizen, &key).await? {
-            return self.view(caller, existing);
+        match self.place_new(caller, &citizen, &key, input).await {
+            Ok(view) => Ok(view),
+            // A retry of a request that was accepted gets that order even when it would not
+            // pass again (the menu changed, the center became unknown): the key decides. The
+            // usual retry does not come here: it passes and meets the key at insert.
+            Err(e) => match orders::by_idempotency(&self.db, &citizen, &key).await {
+                Ok(Some(existing)) => self.view(caller, existing),
+                _ => Err(e),
+            },
         }
+    }
+
+    /// Checks, routes and stores a new order under `key`; a key already used gives the order
+    /// stored with it. The unique index on (citizen, key) is the only check, so a first
+    /// request (nearly every request) does not read before it writes.
+    async fn place_new(
+        &self,
+        caller: &Caller,
+        citizen: &str,
+        key: &str,
+        input: NewOrder,
+    ) -> Result<OrderView, OrdersError> {
         // Parse everything before any call or write: bad input stores nothing.
         let category: Category = match self.category(&input.category).await? {
             Some(c) if c.active => c,
@@ -152,8 +171,8 @@ impl Orders {
         let row = orders::Model {
             id: Uuid::now_v7(),
             order_no: order_number(&district_code, now),
-            citizen: citizen.clone(),
-            idempotency_key: key.clone(),
+            citizen: citizen.to_owned(),
+            idempotency_key: key.to_owned(),
             category_code: category.code.clone(),
             description,
             form: serde_json::to_string(&form).unwrap_or_else(|_| "{}".into()),
@@ -189,14 +208,32 @@ impl Orders {
             alerted_at: None,
         };
 
+        let mut row = row;
+        for _ in 0..3 {
+            if self.store_placed(&row, &route.note).await? {
+                self.waker.wake();
+                tracing::info!(order_id = %row.id, holding = %row.holding_unit_path, "order placed");
+                return self.view(caller, row);
+            }
+            match orders::by_idempotency(&self.db, citizen, key).await? {
+                // The same key raced in from another request (or this is a retry): that
+                // order is this one.
+                Some(existing) => return self.view(caller, existing),
+                // Not the key: the random order number was taken. Draw another.
+                None => row.order_no = order_number(&row.district, now),
+            }
+        }
+        Err(DbError::Other("no free order number after 3 draws".into()).into())
+    }
+
+    /// Writes a new order, its first timeline row and `order_placed` in one transaction;
+    /// `false` (nothing written) when a unique key (the citizen's idempotency key or the order
+    /// number) is taken.
+    async fn store_placed(&self, row: &orders::Model, note: &str) -> Result<bool, OrdersError> {
         let txn = self.db.begin().await.map_err(classify)?;
         match orders::insert(&txn, row.clone()).await {
             Ok(()) => {}
-            Err(DbError::Conflict(_)) => {
-                // The same key raced in from another request: that order is this one.
-                drop(txn);
-                return self.same_key(caller, &citizen, &key).await;
-            }
+            Err(DbError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
         timeline::append(
@@ -207,13 +244,13 @@ impl Orders {
                 from_state: None,
                 to_state: row.state.clone(),
                 event: "placed".into(),
-                actor: citizen.clone(),
+                actor: row.citizen.clone(),
                 role: "citizen".into(),
                 unit_id: row.holding_unit_id,
                 unit_path: row.holding_unit_path.clone(),
                 level: row.holding_level.clone(),
-                note: route.note.clone(),
-                at: now,
+                note: note.to_owned(),
+                at: row.placed_at,
             },
         )
         .await?;
@@ -221,28 +258,13 @@ impl Orders {
             &txn,
             &events::subject("placed"),
             events::SOURCE,
-            events::order_changed(&row, None, &citizen, &route.note),
+            events::order_changed(row, None, &row.citizen, note),
         )
         .await?;
         match txn.commit().await.map_err(classify) {
-            Ok(()) => {}
-            Err(DbError::Conflict(_)) => return self.same_key(caller, &citizen, &key).await,
-            Err(e) => return Err(e.into()),
-        }
-        self.waker.wake();
-        tracing::info!(order_id = %row.id, holding = %row.holding_unit_path, "order placed");
-        self.view(caller, row)
-    }
-
-    async fn same_key(
-        &self,
-        caller: &Caller,
-        citizen: &str,
-        key: &str,
-    ) -> Result<OrderView, OrdersError> {
-        match orders::by_idempotency(&self.db, citizen, key).await? {
-            Some(existing) => self.view(caller, existing),
-            None => Err(DbError::Other("idempotency conflict without a row".into()).into()),
+            Ok(()) => Ok(true),
+            Err(DbError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -258,18 +280,8 @@ impl Orders {
         point: Coordinates,
         now: DateTime<Utc>,
     ) -> Result<Option<Uuid>, OrdersError> {
-        let b = tongxin_platform::geo::BoundingBox::around(point, DUPLICATE_RADIUS_M);
-        let near = orders::nearby_since(
-            &self.db,
-            category,
-            now - Duration::hours(DUPLICATE_WINDOW_HOURS),
-            (b.min_lat(), b.min_lon(), b.max_lat(), b.max_lon()),
-        )
-        .await?;
-        Ok(near.into_iter().find_map(|o| {
-            let there = Coordinates::parse(o.lat, o.lon).ok()?;
-            (point.distance_m(there) <= DUPLICATE_RADIUS_M).then_some(o.id)
-        }))
+        let since = now - Duration::hours(DUPLICATE_WINDOW_HOURS);
+        Ok(orders::earliest_nearby(&self.db, category, since, point, DUPLICATE_RADIUS_M).await?)
     }
 
     async fn route(

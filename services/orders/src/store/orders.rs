@@ -7,9 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{LockBehavior, LockType};
-use sea_orm::{Condition, ConnectionTrait, DbBackend, FromQueryResult, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, QueryOrder, QuerySelect};
 use tongxin_platform::db::{DbError, classify};
+use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
 
 /// One order as stored.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -156,43 +157,43 @@ pub async fn update_if_version<C: ConnectionTrait>(
     Ok(result.rows_affected == 1)
 }
 
-/// Where an earlier order was placed (what the duplicate check needs of it).
-#[derive(Debug, Clone, Copy, PartialEq, FromQueryResult)]
-pub struct PlacedAt {
-    /// The order.
-    pub id: Uuid,
-    /// Latitude.
-    pub lat: f64,
-    /// Longitude.
-    pub lon: f64,
-}
-
-/// How many earlier orders in the box the duplicate check looks at, oldest first. The box's
-/// corners lie outside the radius, so a flood of orders in the corners alone could hide a
-/// true neighbour beyond this many; by then the place is flagged busy anyway.
-const NEARBY_LIMIT: u64 = 200;
-
-/// Orders of `category` placed since `since` inside the box around a point, oldest first
-/// (the caller measures the exact distance). Only ids and places are read: this runs on
-/// every placement.
-pub async fn nearby_since<C: ConnectionTrait>(
+/// The earliest order of `category` placed since `since` within `radius_m` of `point` and
+/// not cancelled. This runs on every placement, so it reads one id and stops at the first
+/// match.
+///
+/// The distance is the flat-earth (equirectangular) one, plain arithmetic so the same filter
+/// runs on PostgreSQL and SQLite. Over 100 m it differs from the great-circle distance by
+/// well under a millimetre, which is nothing next to a "likely duplicate" hint.
+pub async fn earliest_nearby<C: ConnectionTrait>(
     conn: &C,
     category: &str,
     since: DateTime<Utc>,
-    (min_lat, min_lon, max_lat, max_lon): (f64, f64, f64, f64),
-) -> Result<Vec<PlacedAt>, DbError> {
+    point: Coordinates,
+    radius_m: f64,
+) -> Result<Option<Uuid>, DbError> {
+    // The box lets an index on the coordinates narrow the search; the circle decides.
+    let b = BoundingBox::around(point, radius_m);
+    let lon_scale = point.lat().to_radians().cos();
+    let dlat = Expr::col(Column::Lat).sub(point.lat());
+    let dlon = Expr::col(Column::Lon).sub(point.lon()).mul(lon_scale);
+    let radius_deg = radius_m / METRES_PER_DEGREE;
     Entity::find()
         .select_only()
-        .columns([Column::Id, Column::Lat, Column::Lon])
+        .column(Column::Id)
         .filter(Column::CategoryCode.eq(category))
         .filter(Column::PlacedAt.gte(since))
-        .filter(Column::Lat.between(min_lat, max_lat))
-        .filter(Column::Lon.between(min_lon, max_lon))
+        .filter(Column::Lat.between(b.min_lat(), b.max_lat()))
+        .filter(Column::Lon.between(b.min_lon(), b.max_lon()))
+        .filter(
+            dlat.clone()
+                .mul(dlat)
+                .add(dlon.clone().mul(dlon))
+                .lte(radius_deg * radius_deg),
+        )
         .filter(Column::State.ne("cancelled"))
         .order_by_asc(Column::PlacedAt)
-        .limit(NEARBY_LIMIT)
-        .into_model::<PlacedAt>()
-        .all(conn)
+        .into_tuple::<Uuid>()
+        .one(conn)
         .await
         .map_err(classify)
 }

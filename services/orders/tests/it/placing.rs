@@ -61,6 +61,26 @@ async fn the_same_key_gives_the_same_order_sequentially_and_concurrently() {
     assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
     assert_eq!(app.order_count().await, 3);
     assert_eq!(app.timeline_events(&ids[0]).await, vec!["placed"]);
+
+    // A retry that would no longer pass (the category has left the menu since) still gets
+    // the order it placed; a new key with the same input is refused.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("UPDATE categories SET active = false WHERE code = 'elder_visit'")
+        .await
+        .expect("deactivate");
+    assert_eq!(app.place_ok("alice", "elder_visit", "k-1").await, first);
+    let r = app
+        .place(
+            "alice",
+            "elder_visit",
+            json!([{"key": "people", "value": "1"}]),
+            CAIJIABA_POINT,
+            "k-2",
+        )
+        .await;
+    assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+    assert_eq!(app.order_count().await, 3);
     app.stop().await;
 }
 
@@ -200,6 +220,52 @@ async fn likely_duplicates_are_flagged_not_refused() {
         )
         .await;
     assert_eq!(third["data"]["placeOrder"]["likelyDuplicate"], false);
+    app.stop().await;
+}
+
+/// `(lat, lon)` of CAIJIABA_POINT moved `north` and `east` metres.
+fn moved(north: f64, east: f64) -> (f64, f64) {
+    use tongxin_platform::geo::METRES_PER_DEGREE;
+    let (lat, lon) = CAIJIABA_POINT;
+    (
+        lat + north / METRES_PER_DEGREE,
+        lon + east / (METRES_PER_DEGREE * lat.to_radians().cos()),
+    )
+}
+
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    use tongxin_platform::geo::Coordinates;
+    let p = |(lat, lon)| Coordinates::parse(lat, lon).expect("point");
+    p(a).distance_m(p(b))
+}
+
+#[tokio::test]
+async fn the_duplicate_radius_is_a_circle_of_100_m() {
+    let app = TestApp::spawn().await;
+    let people = json!([{"key": "people", "value": "1"}]);
+    let a = CAIJIABA_POINT;
+    let west = moved(0.0, -105.0);
+    // A corner of the 100 m box around `a`, but 120 m away from it.
+    let corner = moved(85.0, -85.0);
+    let east = moved(0.0, 95.0);
+    assert!((metres(a, west) - 105.0).abs() < 0.5);
+    assert!((metres(a, corner) - 120.2).abs() < 0.5);
+    assert!((metres(a, east) - 95.0).abs() < 0.5);
+    assert!(metres(east, west) > 100.0 && metres(east, corner) > 100.0);
+    for (key, point, duplicate) in [
+        ("a", a, false),
+        ("west", west, false),
+        ("corner", corner, false),
+        ("east", east, true),
+    ] {
+        let r = app
+            .place("alice", "elder_visit", people.clone(), point, key)
+            .await;
+        assert_eq!(
+            r["data"]["placeOrder"]["likelyDuplicate"], duplicate,
+            "{key}: {r}"
+        );
+    }
     app.stop().await;
 }
 
