@@ -244,17 +244,20 @@ async fn the_duplicate_radius_is_a_circle_of_100_m() {
     let app = TestApp::spawn().await;
     let people = json!([{"key": "people", "value": "1"}]);
     let a = CAIJIABA_POINT;
-    let west = moved(0.0, -105.0);
+    let north = moved(105.0, 0.0);
     // A corner of the 100 m box around `a`, but 120 m away from it.
-    let corner = moved(85.0, -85.0);
+    let corner = moved(-85.0, -85.0);
     let east = moved(0.0, 95.0);
-    assert!((metres(a, west) - 105.0).abs() < 0.5);
+    assert!((metres(a, north) - 105.0).abs() < 0.5);
     assert!((metres(a, corner) - 120.2).abs() < 0.5);
     assert!((metres(a, east) - 95.0).abs() < 0.5);
-    assert!(metres(east, west) > 100.0 && metres(east, corner) > 100.0);
+    // Only `a` can make any of the others a duplicate.
+    for (p, q) in [(north, corner), (north, east), (corner, east)] {
+        assert!(metres(p, q) > 130.0);
+    }
     for (key, point, duplicate) in [
         ("a", a, false),
-        ("west", west, false),
+        ("north", north, false),
         ("corner", corner, false),
         ("east", east, true),
     ] {
