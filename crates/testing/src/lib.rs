@@ -168,13 +168,29 @@ impl TestNats {
             .spawn()
             .expect("nats-server on PATH");
         self.child = Some(child);
+        // Ready means this server (not whatever else may have taken the port meanwhile)
+        // answers its health check, which includes JetStream having loaded its streams.
+        let healthz = format!("http://127.0.0.1:{}/healthz", self.monitor_port);
         let addr = format!("127.0.0.1:{}", self.port);
         let up = wait_until(Duration::from_secs(10), || {
-            let addr = addr.clone();
-            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
+            let (healthz, addr) = (healthz.clone(), addr.clone());
+            async move {
+                reqwest::get(&healthz)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                    && tokio::net::TcpStream::connect(addr).await.is_ok()
+            }
         })
         .await;
-        assert!(up, "nats-server did not start on {addr}");
+        let exited = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        assert!(
+            exited.is_none(),
+            "nats-server on {addr} exited at start ({exited:?}): is the port taken?"
+        );
+        assert!(up, "nats-server did not become healthy on {addr}");
     }
 
     /// `nats://127.0.0.1:<port>`.
