@@ -163,7 +163,7 @@ pub async fn update_if_version<C: ConnectionTrait>(
 ///
 /// The distance is the flat-earth (equirectangular) one, plain arithmetic so the same filter
 /// runs on PostgreSQL and SQLite. Over 100 m it differs from the great-circle distance by
-/// well under a millimetre, which is nothing next to a "likely duplicate" hint.
+/// about a millimetre at most, which is nothing next to a "likely duplicate" hint.
 pub async fn earliest_nearby<C: ConnectionTrait>(
     conn: &C,
     category: &str,
