@@ -468,7 +468,20 @@ impl Volunteers {
             status: status.map(|s| s.as_str().to_owned()),
         };
         let limit = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let mut rows = volunteers::list(&self.db, &filter, after, limit + 1).await?;
+        let rows = volunteers::list(&self.db, &filter, after, limit + 1).await?;
+        self.page_under(caller, &under, rows, limit)
+    }
+
+    /// One page of `rows`, fetched with one row over `limit` to tell whether more follow:
+    /// the views for `caller` of those whose home unit lies under `under`, and whether more
+    /// follow.
+    pub(crate) fn page_under(
+        &self,
+        caller: &Caller,
+        under: &UnitPath,
+        mut rows: Vec<Model>,
+        limit: u64,
+    ) -> Result<(Vec<VolunteerView>, bool), VolunteersError> {
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         let views = rows

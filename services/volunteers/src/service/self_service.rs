@@ -421,17 +421,9 @@ impl Volunteers {
                 "unit_path is outside your scope".to_owned(),
             ));
         }
-        let mut rows =
+        let rows =
             volunteers::deletion_requests(&self.db, under.as_str(), after, first + 1).await?;
-        let more = rows.len() as u64 > first;
-        rows.truncate(first as usize);
-        let views = rows
-            .into_iter()
-            // Belt and braces over the LIKE in the query: whole-segment coverage only.
-            .filter(|r| UnitPath::parse(&r.home_unit_path).is_ok_and(|h| under.covers(&h)))
-            .map(|row| self.view(caller, row))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((views, more))
+        self.page_under(caller, &under, rows, first)
     }
 
     /// The row of `id` when `actor` is staff whose scope covers its home unit.
