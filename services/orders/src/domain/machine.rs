@@ -14,8 +14,11 @@
 //!   does not own the order is told it does not exist (NOT_FOUND). Staff act on orders held
 //!   by a unit in their scope (their unit or below), anyone else with a staff role gets
 //!   FORBIDDEN. A volunteer acts (accept, decline, start, complete) only on orders dispatched
-//!   to them: a volunteer principal's subject is their volunteer id. A team dispatch is
-//!   accepted by staff in scope on the team's behalf (team membership lives in volunteers).
+//!   to them: a volunteer signs in with their own account, and the volunteers service links
+//!   that account to their volunteer record (`GetVolunteerBySubject`, see
+//!   `service::identity`); the machine sees only the linked volunteer id. A team dispatch is
+//!   accepted by staff in scope on the team's behalf (team membership lives in volunteers),
+//!   never by a volunteer.
 //! - **Escalate**: staff escalate what they have received (每级必接: a level receives first,
 //!   then passes up with a reason); the scheduler escalates what nobody received in time.
 //!   Either way the parent becomes the holding unit and must receive it. The center is the
@@ -88,9 +91,9 @@ pub enum Actor<'a> {
         /// Their unit's path.
         scope: Option<&'a str>,
     },
-    /// A volunteer (subject = volunteer id).
+    /// A volunteer, as the volunteer record their account is linked to.
     Volunteer {
-        /// Their volunteer id, if the subject is one.
+        /// The linked volunteer id; `None` when the account has no volunteer record.
         id: Option<VolunteerId>,
     },
     /// The deadline scheduler.
@@ -457,10 +460,13 @@ mod tests {
             Ok(OrderState::Rated)
         );
         f.state = OrderState::Rated;
-        assert!(matches!(
+        assert_eq!(
             decide(&f, &ALICE, &Command::Rate { rating }),
-            Err(DomainError::WrongState { state: "rated", .. })
-        ));
+            Err(DomainError::WrongState {
+                state: "rated",
+                action: "rate"
+            })
+        );
     }
 
     #[test]
@@ -482,20 +488,29 @@ mod tests {
             assert_eq!(o.holding, holding + 1);
         }
         let f = facts(OrderState::Received, &chain, 3);
-        assert!(matches!(
-            decide(&f, &staff("/rc"), &Command::Escalate { reason: "x".into() }),
-            Err(DomainError::Invalid { .. })
+        let top = Err(DomainError::invalid(
+            "order",
+            "the center is the top level: it handles the order, nothing is above it",
         ));
+        assert_eq!(
+            decide(&f, &staff("/rc"), &Command::Escalate { reason: "x".into() }),
+            top
+        );
+        let f = facts(OrderState::Escalated, &chain, 3);
+        assert_eq!(decide(&f, &Actor::Scheduler, &Command::AutoEscalate), top);
         // Staff must receive before passing up.
         let f = facts(OrderState::Placed, &chain, 0);
-        assert!(matches!(
+        assert_eq!(
             decide(
                 &f,
                 &staff("/rc/a/b/c"),
                 &Command::Escalate { reason: "x".into() }
             ),
-            Err(DomainError::WrongState { .. })
-        ));
+            Err(DomainError::WrongState {
+                state: "placed",
+                action: "escalate"
+            })
+        );
     }
 
     #[test]
@@ -503,16 +518,19 @@ mod tests {
         let chain = chain();
         let f = facts(OrderState::Placed, &chain, 1);
         // The courtyard below the holding station is out of scope; an ancestor is in.
-        assert!(matches!(
+        assert_eq!(
             decide(&f, &staff("/rc/a/b/c"), &Command::Receive),
-            Err(DomainError::Forbidden(_))
-        ));
-        assert!(decide(&f, &staff("/rc"), &Command::Receive).is_ok());
-        assert!(matches!(
+            Err(forbidden("the order is held outside your scope"))
+        );
+        assert_eq!(
+            decide(&f, &staff("/rc"), &Command::Receive).map(|o| o.to),
+            Ok(OrderState::Received)
+        );
+        assert_eq!(
             decide(&f, &staff("/rc/a/bb"), &Command::Receive),
-            Err(DomainError::Forbidden(_))
-        ));
-        assert!(matches!(
+            Err(forbidden("the order is held outside your scope"))
+        );
+        assert_eq!(
             decide(
                 &f,
                 &Actor::Staff {
@@ -521,25 +539,22 @@ mod tests {
                 },
                 &Command::Receive
             ),
-            Err(DomainError::Forbidden(_))
-        ));
+            Err(forbidden("the order is held outside your scope"))
+        );
         // Someone else's order does not exist for a citizen; the owner cannot receive.
         let cancel = Command::Cancel { reason: "x".into() };
-        assert!(matches!(
-            decide(&f, &BOB, &cancel),
-            Err(DomainError::NotFound(_))
-        ));
-        assert!(matches!(
+        assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()));
+        assert_eq!(
             decide(&f, &ALICE, &Command::Receive),
-            Err(DomainError::Forbidden(_))
-        ));
+            Err(forbidden("a citizen may only cancel or rate their order"))
+        );
         assert_eq!(
             decide(&f, &ALICE, &cancel).map(|o| o.to),
             Ok(OrderState::Cancelled)
         );
         // A volunteer not dispatched cannot accept.
         let f = facts(OrderState::Dispatched, &chain, 0);
-        assert!(matches!(
+        assert_eq!(
             decide(
                 &f,
                 &Actor::Volunteer {
@@ -547,8 +562,8 @@ mod tests {
                 },
                 &Command::Accept
             ),
-            Err(DomainError::Forbidden(_))
-        ));
+            Err(forbidden("the order is not dispatched to you"))
+        );
     }
 
     #[test]
@@ -563,30 +578,104 @@ mod tests {
             Command::Start,
             Command::Complete { hours: vec![] },
         ] {
-            assert!(
-                matches!(
-                    decide(&f, &s, &command),
-                    Err(DomainError::WrongState {
-                        state: "placed",
-                        ..
-                    })
-                ),
+            assert_eq!(
+                decide(&f, &s, &command),
+                Err(DomainError::WrongState {
+                    state: "placed",
+                    action: command.action(),
+                }),
                 "{command:?}"
             );
         }
         let rating = Rating::parse(3).expect("r");
-        assert!(matches!(
+        assert_eq!(
             decide(&f, &ALICE, &Command::Rate { rating }),
-            Err(DomainError::WrongState { .. })
-        ));
-        for state in [
-            OrderState::Accepted,
-            OrderState::Completed,
-            OrderState::Rated,
-        ] {
+            Err(DomainError::WrongState {
+                state: "placed",
+                action: "rate"
+            })
+        );
+    }
+
+    #[test]
+    fn the_owner_cancels_before_acceptance_only() {
+        let chain = chain();
+        let cancel = Command::Cancel { reason: "x".into() };
+        for state in OrderState::ALL {
             let f = facts(state, &chain, 0);
-            assert!(decide(&f, &ALICE, &Command::Cancel { reason: "x".into() }).is_err());
+            let expected = match state {
+                OrderState::Placed
+                | OrderState::Received
+                | OrderState::Escalated
+                | OrderState::Dispatched => Ok(OrderState::Cancelled),
+                _ => Err(DomainError::WrongState {
+                    state: state.as_str(),
+                    action: "cancel",
+                }),
+            };
+            assert_eq!(
+                decide(&f, &ALICE, &cancel).map(|o| o.to),
+                expected,
+                "{state:?}"
+            );
+            // Nobody but the owner cancels, in any state.
+            assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()), "{state:?}");
+            assert_eq!(
+                decide(&f, &staff("/rc"), &cancel),
+                Err(forbidden("the order is held outside your scope")),
+                "{state:?}"
+            );
         }
+    }
+
+    #[test]
+    fn staff_in_scope_accept_a_team_dispatch_for_the_team() {
+        let chain = chain();
+        let team = TeamId(Uuid::now_v7());
+        let v = VolunteerId(Uuid::now_v7());
+        let mut f = facts(OrderState::Dispatched, &chain, 1);
+        f.team = Some(team);
+        for scope in ["/rc/a/b", "/rc"] {
+            let o = decide(&f, &staff(scope), &Command::Accept).expect("staff accept");
+            assert_eq!(o.to, OrderState::Accepted, "{scope}");
+            assert_eq!(o.team, Some(team), "{scope}");
+            // Nobody in particular accepted: the team did.
+            assert!(o.accepted.is_empty(), "{scope}");
+        }
+        // Below the holding station, beside it, and without a unit: out of scope.
+        for scope in ["/rc/a/b/c", "/rc/a/bb"] {
+            assert_eq!(
+                decide(&f, &staff(scope), &Command::Accept),
+                Err(forbidden("the order is held outside your scope")),
+                "{scope}"
+            );
+        }
+        // A volunteer (even one who is a member, which the machine cannot know) does not
+        // accept for the team.
+        assert_eq!(
+            decide(&f, &Actor::Volunteer { id: Some(v) }, &Command::Accept),
+            Err(forbidden("the order is not dispatched to you"))
+        );
+        // Staff accept only a team dispatch: a volunteer dispatch is the volunteer's.
+        let only = [v];
+        let mut g = facts(OrderState::Dispatched, &chain, 1);
+        g.dispatched = &only;
+        assert_eq!(
+            decide(&g, &staff("/rc"), &Command::Accept),
+            Err(forbidden("the order is held outside your scope"))
+        );
+        // A team's hours are not checked against a dispatch list (members live in volunteers).
+        f.state = OrderState::InProgress;
+        let h = Hours::parse(2.0).expect("h");
+        let o = decide(
+            &f,
+            &staff("/rc/a/b"),
+            &Command::Complete {
+                hours: vec![(v, h)],
+            },
+        )
+        .expect("complete");
+        assert_eq!((o.to, o.team), (OrderState::Completed, Some(team)));
     }
 
     #[test]
@@ -620,27 +709,30 @@ mod tests {
         f.accepted = &one;
         let stranger = VolunteerId(Uuid::now_v7());
         let h = Hours::parse(1.0).expect("h");
-        assert!(
+        assert_eq!(
             decide(
                 &f,
                 &staff("/rc"),
                 &Command::Complete {
                     hours: vec![(stranger, h)]
                 }
-            )
-            .is_err()
+            ),
+            Err(DomainError::invalid(
+                "hours",
+                format!("volunteer {stranger} was not dispatched to this order")
+            ))
         );
-        assert!(
+        assert_eq!(
             decide(
                 &f,
                 &staff("/rc"),
                 &Command::Complete {
                     hours: vec![(v, h), (v, h)]
                 }
-            )
-            .is_err()
+            ),
+            Err(DomainError::invalid("hours", "one entry per volunteer"))
         );
-        assert!(
+        assert_eq!(
             decide(
                 &f,
                 &staff("/rc"),
@@ -648,7 +740,8 @@ mod tests {
                     hours: vec![(v, h)]
                 }
             )
-            .is_ok()
+            .map(|o| o.to),
+            Ok(OrderState::Completed)
         );
     }
 }
