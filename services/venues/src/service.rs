@@ -1,5 +1,8 @@
 //! The venues operations, shared by the GraphQL and gRPC front doors.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tongxin_platform::auth::Principal;
 use tongxin_platform::db::{DbError, classify};
@@ -42,6 +45,8 @@ pub struct Venues {
     db: DatabaseConnection,
     waker: OutboxWaker,
     circle: Circle,
+    /// Batched org-unit loads so far (one per DataLoader batch); tests assert on it.
+    unit_loader_batches: Arc<AtomicU64>,
 }
 
 /// The page size when the caller gives none, and the most a caller may ask for.
@@ -56,7 +61,18 @@ impl Venues {
             circle: Circle::new(db.clone()),
             db,
             waker,
+            unit_loader_batches: Arc::default(),
         }
+    }
+
+    /// Counts one batched org-unit load (the unit DataLoader calls it per batch).
+    pub fn count_unit_loader_batch(&self) {
+        self.unit_loader_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Batched org-unit loads so far: a list of N references must cost one.
+    pub fn unit_loader_batches(&self) -> u64 {
+        self.unit_loader_batches.load(Ordering::Relaxed)
     }
 
     /// The 15-minute circle over the same database; writes that add or move places mark it

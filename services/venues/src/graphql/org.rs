@@ -83,6 +83,7 @@ impl Loader<Uuid> for UnitLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, OrgUnit>, Self::Error> {
+        self.0.count_unit_loader_batch();
         let ids: Vec<OrgUnitId> = keys.iter().copied().map(OrgUnitId).collect();
         let units = org_units::get_many(self.0.db(), &ids)
             .await

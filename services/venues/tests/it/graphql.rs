@@ -134,10 +134,20 @@ async fn children_paginate_with_cursors() {
 #[tokio::test]
 async fn entities_resolve_references_in_one_batch() {
     let app = TestApp::spawn().await;
-    let reps: Vec<_> = [paths::CENTER, paths::YEHEWAN]
+    let wanted = [
+        paths::CENTER,
+        paths::YEHEWAN,
+        paths::CHANGYUAN,
+        paths::HONGQIAO,
+        paths::CAIJIABA,
+    ];
+    let reps: Vec<_> = wanted
         .iter()
         .map(|p| json!({ "__typename": "OrgUnit", "id": demo::unit_id(p).to_string() }))
         .collect();
+    // The router sends one `_entities` call per subgraph; five references must cost one
+    // load of the unit table, not five (nothing else loads units while this test runs).
+    let before = app.venues.unit_loader_batches();
     let response = app
         .graphql(
             None,
@@ -145,12 +155,20 @@ async fn entities_resolve_references_in_one_batch() {
             json!({ "r": reps }),
         )
         .await;
-    assert_eq!(
-        response["data"]["_entities"][0]["path"],
-        paths::CENTER,
-        "{response}"
-    );
+    assert!(response["errors"].is_null(), "{response}");
+    let got: Vec<&str> = response["data"]["_entities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .iter()
+        .map(|u| u["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(got, wanted, "each reference resolved, in order");
     assert_eq!(response["data"]["_entities"][1]["name"], "夜合湾小院");
+    assert_eq!(
+        app.venues.unit_loader_batches() - before,
+        1,
+        "one batch for five references"
+    );
     app.stop().await;
 }
 

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub grpc: SocketAddr,
     pub db: sea_orm::DatabaseConnection,
     pub nats: TestNats,
+    pub venues: tongxin_venues::service::Venues,
     keys: DevKeys,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -73,6 +74,7 @@ impl TestApp {
             demo::seed(app.db()).await.expect("seed");
         }
         let (http, grpc, db) = (app.http_addr(), app.grpc_addr(), app.db().clone());
+        let venues = app.venues().clone();
         let stop = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(stop.clone()));
         Self {
@@ -80,6 +82,7 @@ impl TestApp {
             grpc,
             db,
             nats,
+            venues,
             keys,
             stop,
             task: Some(task),
