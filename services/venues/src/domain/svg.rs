@@ -574,74 +574,313 @@ mod tests {
         Coordinates::parse(lat, lon).expect("valid test coordinates")
     }
 
-    /// Checks that every tag is closed in order and returns the element names seen. Enough of
-    /// an XML parser for our own output (no comments, CDATA or processing instructions).
-    fn check_well_formed(svg: &str) -> Vec<String> {
-        let mut stack: Vec<String> = Vec::new();
-        let mut names = Vec::new();
+    /// One element of a parsed document.
+    #[derive(Debug)]
+    struct Element {
+        name: String,
+        attrs: BTreeMap<String, String>,
+        /// The text directly inside it, entities decoded.
+        text: String,
+        /// Index of the enclosing element.
+        parent: Option<usize>,
+    }
+
+    impl Element {
+        fn attr(&self, name: &str) -> &str {
+            self.attrs.get(name).map_or_else(
+                || panic!("{} has no {name}: {self:?}", self.name),
+                String::as_str,
+            )
+        }
+        fn num(&self, name: &str) -> f64 {
+            self.attr(name)
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} of {self:?} is not a number"))
+        }
+        fn class(&self) -> &str {
+            self.attrs.get("class").map_or("", String::as_str)
+        }
+    }
+
+    /// Decodes the five entities `escape` writes; any other `&` is a malformed document.
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(amp) = rest.find('&') {
+            out.push_str(&rest[..amp]);
+            let end = rest[amp..].find(';').expect("unterminated entity") + amp;
+            out.push(match &rest[amp + 1..end] {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                other => panic!("unknown entity &{other};"),
+            });
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Parses our own output into its elements, in document order, checking that it is well
+    /// formed on the way: every tag closed in order, attributes quoted and unique, no stray
+    /// '<' or '>', one root. Enough of an XML parser for what `render_coverage_map` writes
+    /// (no comments, CDATA or processing instructions).
+    fn parse(svg: &str) -> Vec<Element> {
+        let mut elements: Vec<Element> = Vec::new();
+        let mut stack: Vec<usize> = Vec::new();
         let mut rest = svg;
         while let Some(open) = rest.find('<') {
             let text = &rest[..open];
             assert!(!text.contains('>'), "stray '>' in text: {text}");
+            match stack.last() {
+                Some(&current) => elements[current].text.push_str(&unescape(text)),
+                None => assert!(text.trim().is_empty(), "text outside the root: {text}"),
+            }
             let close = rest[open..].find('>').expect("unterminated tag") + open;
             let tag = &rest[open + 1..close];
             assert!(!tag.contains('<'), "'<' inside a tag: {tag}");
             if let Some(name) = tag.strip_prefix('/') {
-                assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
+                let top = stack.pop().expect("a closing tag without an open one");
+                assert_eq!(elements[top].name, name, "mismatched </{name}>");
             } else {
-                let name: String = tag
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != '/')
-                    .collect();
-                assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag}");
-                names.push(name.clone());
-                if !tag.ends_with('/') {
-                    stack.push(name);
+                assert!(
+                    !stack.is_empty() || elements.is_empty(),
+                    "a second root element: {tag}"
+                );
+                let empty = tag.ends_with('/');
+                let body = tag.strip_suffix('/').unwrap_or(tag);
+                let name: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
+                let mut attrs = BTreeMap::new();
+                let mut list = body[name.len()..].trim_start();
+                while !list.is_empty() {
+                    let (key, after) = list.split_once("=\"").expect("attribute as key=\"value\"");
+                    let (value, after) = after.split_once('"').expect("closing quote");
+                    assert!(!value.contains('<'), "'<' in an attribute: {tag}");
+                    let fresh = attrs.insert(key.trim().to_owned(), unescape(value));
+                    assert!(fresh.is_none(), "attribute {key} twice: {tag}");
+                    list = after.trim_start();
+                }
+                elements.push(Element {
+                    name,
+                    attrs,
+                    text: String::new(),
+                    parent: stack.last().copied(),
+                });
+                if !empty {
+                    stack.push(elements.len() - 1);
                 }
             }
             rest = &rest[close + 1..];
         }
-        assert!(rest.trim().is_empty());
-        assert!(stack.is_empty(), "unclosed: {stack:?}");
-        names
+        assert!(rest.trim().is_empty(), "text after the root: {rest}");
+        assert!(stack.is_empty(), "unclosed elements");
+        elements
+    }
+
+    /// Checks that the document is well formed and returns the element names seen.
+    fn check_well_formed(svg: &str) -> Vec<String> {
+        parse(svg).into_iter().map(|e| e.name).collect()
+    }
+
+    /// The elements of `class` (exactly), in document order.
+    fn of_class<'e>(elements: &'e [Element], class: &str) -> Vec<&'e Element> {
+        elements.iter().filter(|e| e.class() == class).collect()
+    }
+
+    /// The text of the `<title>` child of element `at`.
+    fn tooltip(elements: &[Element], at: usize) -> &str {
+        let titles: Vec<_> = elements
+            .iter()
+            .filter(|e| e.parent == Some(at) && e.name == "title")
+            .collect();
+        assert_eq!(titles.len(), 1, "one tooltip for {:?}", elements[at]);
+        &titles[0].text
+    }
+
+    /// The centre of a diamond drawn by `diamond(x, y, s)`: "M{x} {y-s}L{x+s} {y}…".
+    fn diamond_centre(d: &str) -> (f64, f64) {
+        let numbers: Vec<f64> = d
+            .trim_end_matches('Z')
+            .split(['M', 'L', ' '])
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().expect("number in path"))
+            .collect();
+        assert_eq!(numbers.len(), 8, "{d}");
+        (numbers[0], numbers[3])
+    }
+
+    /// The tiny map's title, residents' coverage flags, venues (name, courtyard, lat, lon) and
+    /// suggested sites (lat, lon), best first.
+    const TINY_TITLE: &str = "昌元街道 coverage <15 min> 50% & more";
+    const TINY_COVERED: [bool; 10] = [
+        true, true, false, true, false, false, true, false, true, false,
+    ];
+    const TINY_VENUES: [(&str, bool, f64, f64); 3] = [
+        ("蔡家坝 <小院> & \"讲堂\"", true, 29.40, 105.50),
+        ("夜合湾小院", true, 29.41, 105.51),
+        ("玉带河 'park'", false, 29.42, 105.49),
+    ];
+    const TINY_SITES: [(f64, f64); 2] = [(29.43, 105.50), (29.39, 105.52)];
+    const TINY_REACH_M: f64 = 923.08;
+
+    /// Residents 0..10 at 29.40 + 0.002·i N, 105.50 E.
+    fn tiny_resident_lat(i: usize) -> f64 {
+        29.40 + 0.002 * i as f64
     }
 
     fn tiny_map() -> String {
         let residents: Vec<_> = (0..10)
             .map(|i| ResidentPoint {
-                at: at(29.40 + 0.002 * f64::from(i), 105.50),
+                at: at(tiny_resident_lat(i), 105.50),
                 weight: 3,
             })
             .collect();
-        let covered = [
-            true, true, false, true, false, false, true, false, true, false,
-        ];
-        let venues = [
-            MapVenue {
-                name: "蔡家坝 <小院> & \"讲堂\"",
-                at: at(29.40, 105.50),
-                courtyard: true,
-            },
-            MapVenue {
-                name: "夜合湾小院",
-                at: at(29.41, 105.51),
-                courtyard: true,
-            },
-            MapVenue {
-                name: "玉带河 'park'",
-                at: at(29.42, 105.49),
-                courtyard: false,
-            },
-        ];
-        let suggestions = [at(29.43, 105.50), at(29.39, 105.52)];
+        let venues = TINY_VENUES.map(|(name, courtyard, lat, lon)| MapVenue {
+            name,
+            at: at(lat, lon),
+            courtyard,
+        });
+        let suggestions = TINY_SITES.map(|(lat, lon)| at(lat, lon));
         render_coverage_map(&MapInput {
-            title: "昌元街道 coverage <15 min> 50% & more",
+            title: TINY_TITLE,
             residents: &residents,
-            covered: &covered,
+            covered: &TINY_COVERED,
             venues: &venues,
-            reach_m: 923.08,
+            reach_m: TINY_REACH_M,
             suggestions: &suggestions,
         })
+    }
+
+    /// Where the tiny map puts a place, worked out independently of `Frame`: the drawing spans
+    /// latitudes 29.39–29.43 and longitudes 105.49–105.52 (middle latitude 29.41°) plus one
+    /// walking circle at each edge; its taller side (the latitudes) is 1000 units, starting
+    /// 20 units from the left and 48 + 20 from the top.
+    fn tiny_position(lat: f64, lon: f64) -> (f64, f64) {
+        let m = METRES_PER_DEGREE;
+        let scale = 1000.0 / (0.04 * m + 2.0 * TINY_REACH_M);
+        (
+            20.0 + ((lon - 105.49) * 29.41f64.to_radians().cos() * m + TINY_REACH_M) * scale,
+            68.0 + ((29.43 - lat) * m + TINY_REACH_M) * scale,
+        )
+    }
+
+    /// Equal to the drawn tenth of a unit.
+    fn assert_at(got: (f64, f64), want: (f64, f64), what: &str) {
+        assert!(
+            (got.0 - want.0).abs() < 0.06 && (got.1 - want.1).abs() < 0.06,
+            "{what}: drawn at {got:?}, belongs at {want:?}"
+        );
+    }
+
+    #[test]
+    fn the_title_reads_as_given() {
+        let elements = parse(&tiny_map());
+        assert_eq!(elements[0].name, "svg");
+        // The document's own <title> (a child of the root) and the heading.
+        let titles: Vec<&str> = elements
+            .iter()
+            .filter(|e| e.name == "title" && e.parent == Some(0))
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(titles, [TINY_TITLE]);
+        let headings: Vec<&str> = of_class(&elements, "heading")
+            .iter()
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(headings, [TINY_TITLE]);
+    }
+
+    #[test]
+    fn one_marker_per_venue_where_it_is_named_as_it_is() {
+        let elements = parse(&tiny_map());
+        let markers: Vec<usize> = elements
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.class().starts_with("venue "))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(markers.len(), TINY_VENUES.len(), "one marker per venue");
+        for (&i, (name, courtyard, lat, lon)) in markers.iter().zip(TINY_VENUES) {
+            let marker = &elements[i];
+            assert_eq!(tooltip(&elements, i), name);
+            let centre = if courtyard {
+                assert_eq!(
+                    (marker.name.as_str(), marker.class()),
+                    ("circle", "venue courtyard")
+                );
+                (marker.num("cx"), marker.num("cy"))
+            } else {
+                assert_eq!(
+                    (marker.name.as_str(), marker.class()),
+                    ("rect", "venue other")
+                );
+                (
+                    marker.num("x") + marker.num("width") / 2.0,
+                    marker.num("y") + marker.num("height") / 2.0,
+                )
+            };
+            assert_at(centre, tiny_position(lat, lon), name);
+        }
+        // Each venue's walking circle is centred on it, as wide as the reach.
+        let circles = of_class(&elements, "reach");
+        assert_eq!(circles.len(), TINY_VENUES.len());
+        let radius = TINY_REACH_M * 1000.0 / (0.04 * METRES_PER_DEGREE + 2.0 * TINY_REACH_M);
+        for (circle, (name, _, lat, lon)) in circles.iter().zip(TINY_VENUES) {
+            assert_at(
+                (circle.num("cx"), circle.num("cy")),
+                tiny_position(lat, lon),
+                name,
+            );
+            assert!((circle.num("r") - radius).abs() < 0.06, "{circle:?}");
+        }
+    }
+
+    #[test]
+    fn suggested_sites_are_drawn_where_they_are_numbered_best_first() {
+        let elements = parse(&tiny_map());
+        let diamonds = of_class(&elements, "site");
+        let labels = of_class(&elements, "site-label");
+        let reaches = of_class(&elements, "site-reach");
+        assert_eq!(
+            (diamonds.len(), labels.len(), reaches.len()),
+            (TINY_SITES.len(), TINY_SITES.len(), TINY_SITES.len())
+        );
+        for (rank, (lat, lon)) in TINY_SITES.into_iter().enumerate() {
+            let at = tiny_position(lat, lon);
+            assert_at(diamond_centre(diamonds[rank].attr("d")), at, "site");
+            assert_eq!(labels[rank].text, (rank + 1).to_string());
+            assert_at(
+                (labels[rank].num("x"), labels[rank].num("y")),
+                (at.0 + 10.0, at.1 + 4.0),
+                "its number",
+            );
+            assert_at(
+                (reaches[rank].num("cx"), reaches[rank].num("cy")),
+                at,
+                "its reach",
+            );
+        }
+    }
+
+    #[test]
+    fn each_resident_is_drawn_where_they_live_as_covered_or_not() {
+        let elements = parse(&tiny_map());
+        for (class, flag) in [("resident covered", true), ("resident uncovered", false)] {
+            let drawn: Vec<(f64, f64)> = of_class(&elements, class)
+                .iter()
+                .map(|c| (c.num("cx"), c.num("cy")))
+                .collect();
+            let expected: Vec<(f64, f64)> = (0..TINY_COVERED.len())
+                .filter(|&i| TINY_COVERED[i] == flag)
+                .map(|i| tiny_position(tiny_resident_lat(i), 105.50))
+                .collect();
+            assert_eq!(drawn.len(), expected.len(), "{class}");
+            for (got, want) in drawn.into_iter().zip(expected) {
+                assert_at(got, want, class);
+            }
+        }
     }
 
     #[test]
@@ -720,13 +959,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn output_is_deterministic() {
-        assert_eq!(tiny_map(), tiny_map());
-    }
-
-    #[test]
-    fn many_residents_are_drawn_as_cells_and_stay_small() {
+    /// 20 000 weighted residents over the whole district, three in four covered.
+    fn district_grid() -> (Vec<ResidentPoint>, Vec<bool>) {
         let mut residents = Vec::new();
         let mut covered = Vec::new();
         for i in 0..200u32 {
@@ -741,14 +975,34 @@ mod tests {
                 covered.push((i + j) % 4 != 0);
             }
         }
-        let svg = render_coverage_map(&MapInput {
+        (residents, covered)
+    }
+
+    fn district_map(residents: &[ResidentPoint], covered: &[bool]) -> String {
+        render_coverage_map(&MapInput {
             title: "district",
-            residents: &residents,
-            covered: &covered,
+            residents,
+            covered,
             venues: &[],
             reach_m: 923.08,
             suggestions: &[],
-        });
+        })
+    }
+
+    #[test]
+    fn aggregated_output_is_deterministic() {
+        // The cells are summed in a map before drawing; two renders of the same input must
+        // give the same text (a map whose order depends on its instance would not).
+        let (residents, covered) = district_grid();
+        let first = district_map(&residents, &covered);
+        assert!(first.contains(r#"class="cell""#));
+        assert_eq!(first, district_map(&residents, &covered));
+    }
+
+    #[test]
+    fn many_residents_are_drawn_as_cells_and_stay_small() {
+        let (residents, covered) = district_grid();
+        let svg = district_map(&residents, &covered);
         check_well_formed(&svg);
         assert_eq!(svg.matches("class=\"resident").count(), 0);
         let cells = svg.matches(r#"class="cell""#).count();

@@ -260,9 +260,44 @@ async fn coverage_clusters_and_suggestions_on_a_hand_checked_map() {
         .as_str()
         .unwrap_or_else(|| panic!("{map}"));
     assert!(
-        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
         "an SVG document"
     );
-    assert!(svg.contains("测试 c1") && svg.trim_end().ends_with("</svg>"));
+    // The same answer as `coverage`, drawn: the share of residents covered (15 of 35 by
+    // weight) in the title, one marker per courtyard of the district with its name, one dot
+    // per resident point (c1's and the one near c2 covered, the far one not) and the one
+    // suggested site, numbered 1.
+    assert_eq!(
+        between(svg, "<title>", "</title>").first().copied(),
+        Some("测试 t — 15 分钟文明实践圈 覆盖 42.9%"),
+        "the map's title"
+    );
+    assert_eq!(
+        between(svg, r#"<circle class="venue courtyard""#, "</circle>")
+            .iter()
+            .map(|marker| between(marker, "<title>", "</title>").concat())
+            .collect::<Vec<_>>(),
+        ["测试 c1", "测试 c2"],
+        "one marker per courtyard"
+    );
+    assert_eq!(svg.matches(r#"class="venue other""#).count(), 0);
+    assert_eq!(svg.matches(r#"class="resident covered""#).count(), 2);
+    assert_eq!(svg.matches(r#"class="resident uncovered""#).count(), 1);
+    assert_eq!(svg.matches(r#"class="site""#).count(), 1);
+    assert_eq!(
+        between(svg, r#"<text class="site-label""#, "</text>")
+            .iter()
+            .map(|label| label.rsplit('>').next().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["1"]
+    );
     app.stop().await;
+}
+
+/// The pieces of `text` that start right after each `open` and end before the next `close`.
+fn between<'t>(text: &'t str, open: &str, close: &str) -> Vec<&'t str> {
+    text.split(open)
+        .skip(1)
+        .map(|piece| piece.split(close).next().unwrap_or_default())
+        .collect()
 }
