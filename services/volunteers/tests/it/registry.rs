@@ -10,6 +10,8 @@ use tongxin_platform::auth::{Principal, Role};
 use tongxin_proto::volunteers as pb;
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
 
+use crate::ledger::count;
+use crate::vsupport::wait_settled;
 use crate::{REGISTER, TestApp, error_code, id_card, input, units};
 
 const ID1: &str = "50015319900307123";
@@ -427,6 +429,7 @@ async fn staff_scopes_follow_the_venues_unit_events() {
         Some("FORBIDDEN"),
         "unknown unit: no scope"
     );
+    let known_before = count(&app, "SELECT COUNT(*) AS n FROM known_units").await;
 
     // venues announces the unit (delivered over NATS like any venues event).
     let body = tongxin_proto::events::UnitCreated {
@@ -438,9 +441,11 @@ async fn staff_scopes_follow_the_venues_unit_events() {
         actor: "venues".to_owned(),
     }
     .encode_to_vec();
+    // Announced twice, as two events (a second event id, so the processed-events table
+    // does not drop it): both must apply, and the upsert leaves one known unit.
+    let mut announced = Vec::new();
     for _ in 0..2 {
-        // Announced twice: the upsert leaves one known unit.
-        tongxin_platform::events::outbox::enqueue(
+        let event = tongxin_platform::events::outbox::enqueue(
             &app.db,
             "tongxin.venues.unit_created",
             "tongxin/venues",
@@ -448,19 +453,36 @@ async fn staff_scopes_follow_the_venues_unit_events() {
         )
         .await
         .expect("enqueue");
+        announced.push(event.id);
     }
-    let known = tongxin_testing::wait_until(Duration::from_secs(10), || async {
-        let r = app
-            .graphql(
-                Some(&staff),
-                "{ volunteers { edges { node { id } } } }",
-                json!({}),
-            )
-            .await;
-        r["errors"].is_null()
-    })
-    .await;
-    assert!(known, "the staff scope is known once the event is consumed");
+    assert_eq!(
+        wait_settled(&app, tongxin_volunteers::events::UNITS_CONSUMER, &announced).await,
+        (2, 0),
+        "both announcements applied, none parked"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM known_units").await,
+        known_before + 1,
+        "one known unit more"
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM known_units WHERE id = '{unit}' AND path = '/rc/zhisheng'"
+            ),
+        )
+        .await,
+        1
+    );
+    let r = app
+        .graphql(
+            Some(&staff),
+            "{ volunteers { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "the staff scope is known: {r}");
     app.stop().await;
 }
 

@@ -148,3 +148,39 @@ where
 {
     tongxin_testing::wait_until(Duration::from_secs(15), check).await
 }
+
+/// How a consumer settled some events: (applied, parked). A redelivery of an applied event
+/// leaves no trace of its own, so "applied" is the processed-events rows for these ids.
+pub async fn settled(app: &TestApp, consumer: &str, ids: &[Uuid]) -> (usize, usize) {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use tongxin_platform::events::consumer::{parked, processed};
+    let applied = processed::Entity::find()
+        .filter(processed::Column::Consumer.eq(consumer))
+        .filter(processed::Column::EventId.is_in(ids.iter().copied()))
+        .count(&app.db)
+        .await
+        .expect("processed");
+    let parked = parked::Entity::find()
+        .filter(parked::Column::Consumer.eq(consumer))
+        .filter(parked::Column::EventId.is_in(ids.iter().copied()))
+        .count(&app.db)
+        .await
+        .expect("parked");
+    (applied as usize, parked as usize)
+}
+
+/// Waits (up to 15 s) until `consumer` has applied or parked every one of `ids`; returns
+/// how they settled, (applied, parked).
+pub async fn wait_settled(app: &TestApp, consumer: &str, ids: &[Uuid]) -> (usize, usize) {
+    let done = eventually(|| async {
+        let (applied, parked) = settled(app, consumer, ids).await;
+        applied + parked == ids.len()
+    })
+    .await;
+    let outcome = settled(app, consumer, ids).await;
+    assert!(
+        done,
+        "{consumer} did not settle {ids:?} in time: {outcome:?}"
+    );
+    outcome
+}
