@@ -133,7 +133,17 @@ impl EventBus for NatsBus {
         // Pipeline: send every publish first, then collect the acks. One round trip per
         // batch instead of one per event.
         let mut pending = Vec::with_capacity(events.len());
+        let mut send_failed = false;
         for event in events {
+            // A send that timed out means the client's queue is full (the server has been
+            // gone a while): the rest would each wait out the same timeout, so they fail at
+            // once and stay in the outbox for the next round.
+            if send_failed {
+                pending.push(Err(BusError::Unavailable(
+                    "not sent: an earlier publish in the batch could not be queued".to_owned(),
+                )));
+                continue;
+            }
             let sent = self
                 .jetstream
                 .publish_with_headers(
@@ -143,19 +153,22 @@ impl EventBus for NatsBus {
                 )
                 .await
                 .map_err(|e| BusError::Unavailable(e.to_string()));
+            send_failed = sent.is_err();
             pending.push(sent);
         }
-        let mut results = Vec::with_capacity(events.len());
-        for sent in pending {
-            results.push(match sent {
+        // Await the acks together: each ack's timeout starts when it is awaited, so awaiting
+        // them one by one would let a round against a dead server take batch × timeout
+        // (256 × 5 s) instead of one timeout.
+        futures::future::join_all(pending.into_iter().map(|sent| async move {
+            match sent {
                 Ok(ack) => ack
                     .await
                     .map(|_| ())
                     .map_err(|e| BusError::Unavailable(e.to_string())),
                 Err(e) => Err(e),
-            });
-        }
-        results
+            }
+        }))
+        .await
     }
 
     async fn durable(&self, spec: &ConsumerSpec) -> Result<BoxStream<'static, Delivery>, BusError> {
