@@ -219,6 +219,42 @@ impl TestNats {
             .count()
     }
 
+    /// The server's view of the durable consumer `name` on `stream`, or `None` while it
+    /// cannot be read (no such consumer yet, server down).
+    pub async fn consumer_info(
+        &self,
+        stream: &str,
+        name: &str,
+    ) -> Option<async_nats::jetstream::consumer::Info> {
+        let js = async_nats::jetstream::new(self.client().await);
+        let stream = js.get_stream(stream).await.ok()?;
+        stream.consumer_info(name).await.ok()
+    }
+
+    /// Whether every durable consumer on `stream` has delivered everything it matches and
+    /// holds no delivery awaiting an ack (a nak'd one waiting to be redelivered counts as
+    /// awaiting). Consumers ack after their transaction commits, so once this holds, every
+    /// effect of every event now in the stream is in its database; a test can then read a
+    /// final value instead of stopping at the first one that looks right. False while any
+    /// consumer cannot be read.
+    pub async fn consumers_idle(&self, stream: &str) -> bool {
+        use futures::TryStreamExt;
+        let js = async_nats::jetstream::new(self.client().await);
+        let Ok(stream) = js.get_stream(stream).await else {
+            return false;
+        };
+        let Ok(consumers) = stream
+            .consumers()
+            .try_collect::<Vec<async_nats::jetstream::consumer::Info>>()
+            .await
+        else {
+            return false;
+        };
+        consumers
+            .iter()
+            .all(|c| c.num_pending == 0 && c.num_ack_pending == 0)
+    }
+
     /// SIGKILL: no goodbye, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
