@@ -34,7 +34,8 @@ pub const UNITS_CONSUMER: &str = "volunteers-known-units";
 pub const UNITS_FILTER: &str = "tongxin.venues.>";
 
 /// Applies `tongxin.venues.unit_created` / `unit_updated` to `known_units` (a move
-/// rewrites the known paths below the unit too). Idempotent by the platform's
+/// rewrites the known paths below the unit too, and the paths of the volunteers and teams
+/// at and below it). Idempotent by the platform's
 /// processed-events table; an upsert would be idempotent anyway.
 pub struct UnitsHandler;
 
@@ -70,6 +71,9 @@ impl tongxin_platform::events::consumer::Handler for UnitsHandler {
             && old != path.as_str()
         {
             crate::store::known_units::move_subtree(txn, &old, path.as_str()).await?;
+            // Volunteers and teams of the moved subtree go with it: staff of the new
+            // ancestors gain them, staff of the old ones lose them.
+            crate::store::known_units::move_members(txn, &old, path.as_str()).await?;
         }
         Ok(())
     }

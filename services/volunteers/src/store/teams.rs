@@ -18,7 +18,7 @@ pub struct Model {
     pub level: String,
     /// The org unit it is attached to.
     pub unit_id: Uuid,
-    /// That unit's path when the team was created.
+    /// That unit's path (rewritten when the unit moves in the org tree).
     pub unit_path: String,
     /// The team above, if any.
     pub parent_id: Option<Uuid>,

@@ -13,85 +13,138 @@ use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
 use tongxin_platform::events::Event;
 use tongxin_proto::events as pb_events;
+use tongxin_volunteers::domain::team::TeamLevel;
 use tongxin_volunteers::service::NewVolunteer;
 use tongxin_volunteers::service::ledger::NewHours;
+use tongxin_volunteers::service::teams::NewTeam;
 use tongxin_volunteers::{PiiSettings, VolunteersSettings};
 use uuid::Uuid;
 
 use crate::{id_card, units};
 
+/// The volunteers service as `tongxin run` builds it: SQLite in a temporary directory and
+/// the in-process bus, serving until `stop`.
+struct Embedded {
+    volunteers: tongxin_volunteers::service::Volunteers,
+    bus: tongxin_platform::events::SharedBus,
+    http: std::net::SocketAddr,
+    keys: DevKeys,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Embedded {
+    /// Starts it knowing the units at `paths`.
+    async fn start(paths: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
+        let verifier = Arc::new(
+            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+        );
+        let common = CommonSettings {
+            events: EventsSettings {
+                backend: EventsBackend::Memory,
+                relay_interval_ms: 50,
+                ..EventsSettings::default()
+            },
+            shutdown_timeout_secs: 5,
+            ..CommonSettings::default()
+        };
+        let bus = tongxin_platform::events::connect(&common.events)
+            .await
+            .expect("bus");
+        let settings = VolunteersSettings {
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+            database: DatabaseSettings::new(&format!(
+                "sqlite://{}/volunteers.db",
+                dir.path().display()
+            )),
+            pii: PiiSettings::generate(),
+        };
+        let app = tongxin_volunteers::App::build(
+            &settings,
+            &common,
+            tongxin_volunteers::Shared {
+                bus: bus.clone(),
+                verifier,
+            },
+        )
+        .await
+        .expect("build");
+        let volunteers = app.volunteers().clone();
+        for path in paths {
+            volunteers
+                .remember_unit(units::id(path), path)
+                .await
+                .expect("unit");
+        }
+        let http = app.http_addr();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+        Self {
+            volunteers,
+            bus,
+            http,
+            keys,
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("join").expect("clean stop");
+    }
+}
+
+/// A staff principal of the unit at `path`.
+fn staff_of(path: &str) -> Principal {
+    Principal {
+        subject: format!("staff-{path}"),
+        roles: vec![Role::Staff],
+        unit: Some(units::id(path)),
+        district: Some("rc".to_owned()),
+    }
+}
+
+/// Registration input for the `seq`th test volunteer at `path`.
+fn newcomer(seq: u32, path: &str) -> NewVolunteer {
+    NewVolunteer {
+        name: "李四".to_owned(),
+        id_card_number: id_card(&format!("50015319900307{:03}", 500 + seq)),
+        phone: format!("1391234{seq:04}"),
+        home_unit_id: units::id(path),
+        home_unit_path: path.to_owned(),
+        lat: 29.4,
+        lon: 105.59,
+        skills: vec![],
+        availability: String::new(),
+        consent: true,
+        guardian_consent: None,
+    }
+}
+
 #[tokio::test]
 async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
-    let verifier = Arc::new(
-        Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
+    let embedded = Embedded::start(&[units::HONGQIAO]).await;
+    let (volunteers, bus, http, keys) = (
+        embedded.volunteers.clone(),
+        embedded.bus.clone(),
+        embedded.http,
+        &embedded.keys,
     );
-    let common = CommonSettings {
-        events: EventsSettings {
-            backend: EventsBackend::Memory,
-            relay_interval_ms: 50,
-            ..EventsSettings::default()
-        },
-        shutdown_timeout_secs: 5,
-        ..CommonSettings::default()
-    };
-    let bus = tongxin_platform::events::connect(&common.events)
-        .await
-        .expect("bus");
-    let settings = VolunteersSettings {
-        http_addr: "127.0.0.1:0".parse().expect("addr"),
-        grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseSettings::new(&format!(
-            "sqlite://{}/volunteers.db",
-            dir.path().display()
-        )),
-        pii: PiiSettings::generate(),
-    };
-    let app = tongxin_volunteers::App::build(
-        &settings,
-        &common,
-        tongxin_volunteers::Shared {
-            bus: bus.clone(),
-            verifier,
-        },
-    )
-    .await
-    .expect("build");
-    let volunteers = app.volunteers().clone();
-    volunteers
-        .remember_unit(units::id(units::HONGQIAO), units::HONGQIAO)
-        .await
-        .expect("unit");
-    let http = app.http_addr();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(app.run_until_stopped(stop.clone()));
 
     let staff = Principal {
         subject: "staff".to_owned(),
-        roles: vec![Role::Staff],
-        unit: Some(units::id(units::HONGQIAO)),
-        district: Some("rc".to_owned()),
+        ..staff_of(units::HONGQIAO)
     };
     let mut ids = Vec::new();
     for seq in 0..2u32 {
         let view = volunteers
-            .register(
-                &staff,
-                NewVolunteer {
-                    name: "李四".to_owned(),
-                    id_card_number: id_card(&format!("50015319900307{:03}", 500 + seq)),
-                    phone: format!("1391234{seq:04}"),
-                    home_unit_id: units::id(units::HONGQIAO),
-                    home_unit_path: units::HONGQIAO.to_owned(),
-                    lat: 29.4,
-                    lon: 105.59,
-                    skills: vec![],
-                    availability: String::new(),
-                    consent: true,
-                    guardian_consent: None,
-                },
-            )
+            .register(&staff, newcomer(seq, units::HONGQIAO))
             .await
             .expect("register");
         ids.push(view.row.id);
@@ -224,6 +277,87 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
     )
     .await;
     assert_eq!(r["data"]["deletionRequests"]["edges"], json!([]), "{r}");
-    stop.cancel();
-    task.await.expect("join").expect("clean stop");
+    embedded.stop().await;
+}
+
+#[tokio::test]
+async fn a_unit_move_takes_volunteers_and_teams_along_on_sqlite() {
+    const CAIJIABA: &str = "/rc/changyuan/hongqiao/caijiaba";
+    const MOVED: &str = "/rc/fenggao/hongqiao";
+    let embedded =
+        Embedded::start(&[units::CHANGYUAN, units::HONGQIAO, CAIJIABA, units::FENGGAO]).await;
+    let volunteers = &embedded.volunteers;
+    let staff = staff_of(units::CHANGYUAN);
+    let mut ids = Vec::new();
+    for (seq, path) in [(0, units::HONGQIAO), (1, CAIJIABA), (2, units::CHANGYUAN)] {
+        let view = volunteers
+            .register(&staff, newcomer(seq, path))
+            .await
+            .expect("register");
+        ids.push(view.row.id);
+    }
+    let team = volunteers
+        .create_team(
+            &staff,
+            NewTeam {
+                name: "虹桥小队".to_owned(),
+                level: TeamLevel::Squad,
+                unit_id: units::id(units::HONGQIAO),
+                parent_id: None,
+            },
+        )
+        .await
+        .expect("team");
+
+    let body = pb_events::UnitUpdated {
+        unit: Some(tongxin_proto::venues::OrgUnit {
+            id: units::id(units::HONGQIAO).to_string(),
+            path: MOVED.to_owned(),
+            ..Default::default()
+        }),
+        actor: "venues".to_owned(),
+        change: "moved".to_owned(),
+        old_path: units::HONGQIAO.to_owned(),
+    }
+    .encode_to_vec();
+    let event = Event {
+        id: Uuid::now_v7(),
+        subject: "tongxin.venues.unit_updated".to_owned(),
+        ce_type: "tongxin.venues.unit_updated".to_owned(),
+        source: "tongxin/venues".to_owned(),
+        time: chrono::Utc::now(),
+        traceparent: None,
+        payload: body.into(),
+    };
+    for r in embedded.bus.publish_batch(&[event]).await {
+        r.expect("published");
+    }
+    let homes = || async {
+        let mut paths = Vec::new();
+        for id in &ids {
+            let row = tongxin_volunteers::store::volunteers::get(volunteers.db(), *id)
+                .await
+                .expect("read")
+                .expect("row");
+            paths.push(row.home_unit_path);
+        }
+        paths
+    };
+    let moved = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        homes().await[0] == MOVED
+    })
+    .await;
+    assert!(moved, "the move was not applied: {:?}", homes().await);
+    // In the same transaction: the subtree below, not the unit beside it, and the team.
+    assert_eq!(
+        homes().await,
+        [
+            MOVED.to_owned(),
+            format!("{MOVED}/caijiaba"),
+            units::CHANGYUAN.to_owned()
+        ]
+    );
+    let team = volunteers.team(team.id).await.expect("read").expect("team");
+    assert_eq!(team.unit_path, MOVED);
+    embedded.stop().await;
 }

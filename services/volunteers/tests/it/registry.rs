@@ -586,3 +586,159 @@ async fn grpc_finds_an_accounts_own_record_and_a_team() {
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     app.stop().await;
 }
+
+/// (id, home unit path, phone masked) of every volunteer in `staff`'s scope, by id.
+async fn in_scope(app: &TestApp, staff: &str) -> Vec<(String, String, bool)> {
+    let r = app
+        .graphql(
+            Some(staff),
+            "{ volunteers { edges { node { id homeUnitPath phoneMasked } } } }",
+            json!({}),
+        )
+        .await;
+    let mut seen: Vec<_> = r["data"]["volunteers"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            (
+                n["id"].as_str().expect("id").to_owned(),
+                n["homeUnitPath"].as_str().expect("path").to_owned(),
+                n["phoneMasked"].as_bool().expect("masked"),
+            )
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+#[tokio::test]
+async fn a_moved_unit_takes_its_volunteers_and_teams_into_the_new_ancestors_scope() {
+    const CAIJIABA: &str = "/rc/changyuan/hongqiao/caijiaba";
+    const MOVED: &str = "/rc/fenggao/hongqiao";
+    let app = TestApp::spawn().await;
+    app.volunteers
+        .remember_unit(units::id(CAIJIABA), CAIJIABA)
+        .await
+        .expect("unit");
+    let changyuan = app.staff(units::CHANGYUAN);
+    let fenggao = app.staff(units::FENGGAO);
+    let at_hongqiao = crate::ledger::register(&app, None, 1, units::HONGQIAO).await;
+    let at_caijiaba = crate::ledger::register(&app, None, 2, CAIJIABA).await;
+    let stays = crate::ledger::register(&app, None, 3, units::CHANGYUAN).await;
+    let team = app
+        .graphql(
+            Some(&changyuan),
+            r#"mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }"#,
+            json!({ "input": { "name": "虹桥小队", "level": "SQUAD", "unitId": units::id(units::HONGQIAO).to_string() } }),
+        )
+        .await;
+    let team = team["data"]["createTeam"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{team}"))
+        .to_owned();
+    let sorted = |mut v: Vec<(String, String, bool)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        in_scope(&app, &changyuan).await,
+        sorted(vec![
+            (at_hongqiao.clone(), units::HONGQIAO.to_owned(), false),
+            (at_caijiaba.clone(), CAIJIABA.to_owned(), false),
+            (stays.clone(), units::CHANGYUAN.to_owned(), false),
+        ])
+    );
+    assert_eq!(in_scope(&app, &fenggao).await, vec![]);
+
+    // venues moves 虹桥 (and 蔡家坝 below it) from 昌元 to 峰高.
+    let moved = tongxin_proto::events::UnitUpdated {
+        unit: Some(tongxin_proto::venues::OrgUnit {
+            id: units::id(units::HONGQIAO).to_string(),
+            path: MOVED.to_owned(),
+            name: "虹桥社区".to_owned(),
+            ..Default::default()
+        }),
+        actor: "venues".to_owned(),
+        change: "moved".to_owned(),
+        old_path: units::HONGQIAO.to_owned(),
+    }
+    .encode_to_vec();
+    let event = tongxin_platform::events::outbox::enqueue(
+        &app.db,
+        "tongxin.venues.unit_updated",
+        "tongxin/venues",
+        moved,
+    )
+    .await
+    .expect("enqueue");
+    assert_eq!(
+        wait_settled(
+            &app,
+            tongxin_volunteers::events::UNITS_CONSUMER,
+            &[event.id]
+        )
+        .await,
+        (1, 0)
+    );
+
+    // The old ancestor keeps only what did not move; the new one sees the moved subtree's
+    // volunteers in full, at their new paths.
+    assert_eq!(
+        in_scope(&app, &changyuan).await,
+        vec![(stays.clone(), units::CHANGYUAN.to_owned(), false)]
+    );
+    assert_eq!(
+        in_scope(&app, &fenggao).await,
+        sorted(vec![
+            (at_hongqiao.clone(), MOVED.to_owned(), false),
+            (at_caijiaba.clone(), format!("{MOVED}/caijiaba"), false),
+        ])
+    );
+    // Staff of the moved unit itself (same unit id, new path) still see their own.
+    assert_eq!(
+        in_scope(&app, &app.staff(units::HONGQIAO)).await,
+        in_scope(&app, &fenggao).await
+    );
+    let seen_by_old = app
+        .graphql(
+            Some(&changyuan),
+            r#"query($id: ID!) { volunteer(id: $id) { phoneMasked } }"#,
+            json!({ "id": at_hongqiao }),
+        )
+        .await;
+    assert_eq!(
+        seen_by_old["data"]["volunteer"]["phoneMasked"], true,
+        "{seen_by_old}"
+    );
+    let hours = crate::ledger::hours(&at_hongqiao, 2.0, "2026-11-02");
+    let by_old = app
+        .graphql(Some(&changyuan), crate::ledger::RECORD, hours.clone())
+        .await;
+    assert_eq!(error_code(&by_old), Some("FORBIDDEN"), "{by_old}");
+    let recorded = app
+        .graphql(Some(&fenggao), crate::ledger::RECORD, hours)
+        .await;
+    assert!(recorded["errors"].is_null(), "{recorded}");
+
+    // The team went with its unit.
+    const ADD: &str =
+        r#"mutation($t: ID!, $v: ID!) { addTeamMember(teamId: $t, volunteerId: $v) { unitPath } }"#;
+    let by_old = app
+        .graphql(
+            Some(&changyuan),
+            ADD,
+            json!({ "t": team, "v": at_hongqiao }),
+        )
+        .await;
+    assert_eq!(error_code(&by_old), Some("FORBIDDEN"), "{by_old}");
+    let by_new = app
+        .graphql(Some(&fenggao), ADD, json!({ "t": team, "v": at_hongqiao }))
+        .await;
+    assert_eq!(
+        by_new["data"]["addTeamMember"]["unitPath"], MOVED,
+        "{by_new}"
+    );
+    app.stop().await;
+}
