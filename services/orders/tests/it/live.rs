@@ -15,9 +15,9 @@ use crate::{ESCALATE, RECEIVE, TestApp, paths};
 /// Subscribes on the orders subgraph and waits until its watch is on NATS, so no event the
 /// test causes next can be missed.
 async fn watch(app: &TestApp, token: &str, query: &str) -> Socket {
-    let before = app.nats.subscriptions_on(ORDER_EVENTS).await;
+    let before = app.nats().subscriptions_on(ORDER_EVENTS).await;
     let socket = subscribe(&url(app), token, query).await;
-    let nats = &app.nats;
+    let nats = app.nats();
     assert!(
         tongxin_testing::wait_until(Duration::from_secs(15), || async move {
             nats.subscriptions_on(ORDER_EVENTS).await > before

@@ -1,6 +1,7 @@
 //! The orders service over real PostgreSQL and NATS, with the venues service (routing over
 //! the demo district's org tree) and the volunteers service (who a volunteer is, dispatch
-//! targets, matching) running in-process, each on its own database.
+//! targets, matching) running in-process, each on its own database. [`Store::Sqlite`] runs
+//! the same three on SQLite files with the in-process bus, as `tongxin run` does.
 
 mod embedded;
 mod identity;
@@ -8,6 +9,7 @@ mod live;
 mod metrics;
 mod moves;
 mod placing;
+mod races;
 mod scheduler;
 
 use std::collections::HashMap;
@@ -19,9 +21,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
-use tongxin_orders::service::Orders;
+use tongxin_orders::service::{Caller, Orders};
 use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
+use tongxin_platform::config::{
+    CommonSettings, DatabaseSettings, EventsBackend, EventsSettings, ServiceSettings,
+};
+use tongxin_platform::events::SharedBus;
+use tongxin_platform::events::memory::MemoryBus;
 use tongxin_testing::{TestDb, TestNats};
 use tongxin_venues::demo;
 use uuid::Uuid;
@@ -45,7 +51,17 @@ pub enum Venues {
     Down,
 }
 
-/// Orders, venues and volunteers with their own databases, one NATS, local keys.
+/// Where the services keep their data and send their events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Store {
+    /// A fresh PostgreSQL database each, one NATS server.
+    Postgres,
+    /// A SQLite file each and the in-process bus (`tongxin run`).
+    Sqlite,
+}
+
+/// Orders, venues and volunteers with their own databases, one NATS (or the in-process bus
+/// on SQLite), local keys.
 pub struct TestApp {
     pub http: SocketAddr,
     pub grpc: SocketAddr,
@@ -59,7 +75,9 @@ pub struct TestApp {
     volunteers_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub settings: OrdersSettings,
     pub db: sea_orm::DatabaseConnection,
-    pub nats: TestNats,
+    /// Which store the services run on.
+    pub store: Store,
+    nats: Option<TestNats>,
     keys: DevKeys,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -73,36 +91,72 @@ impl TestApp {
     }
 
     pub async fn spawn_with(venues: Venues) -> Self {
-        let orders_db = TestDb::new().await;
-        let nats = TestNats::start().await;
+        Self::spawn_on(Store::Postgres, venues).await
+    }
+
+    /// The three services on SQLite with the in-process bus, as `tongxin run` runs them.
+    pub async fn spawn_embedded() -> Self {
+        Self::spawn_on(Store::Sqlite, Venues::Up).await
+    }
+
+    pub async fn spawn_on(store: Store, venues: Venues) -> Self {
         let key_dir = tempfile::tempdir().expect("tempdir");
+        let mut dbs = vec![];
+        // A database for one service: its own PostgreSQL database, or its own SQLite file.
+        let mut database = async |name: &str| match store {
+            Store::Postgres => {
+                let db = TestDb::new().await;
+                let settings = DatabaseSettings::new(db.url());
+                dbs.push(db);
+                settings
+            }
+            Store::Sqlite => DatabaseSettings::new(&format!(
+                "sqlite://{}",
+                key_dir.path().join(format!("{name}.db")).display()
+            )),
+        };
+        let orders_database = database("orders").await;
+        let volunteers_database = database("volunteers").await;
+        let venues_database = database("venues").await;
+        let nats = match store {
+            Store::Postgres => Some(TestNats::start().await),
+            Store::Sqlite => None,
+        };
         let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
         let verifier = Arc::new(
             Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
         );
         let common = CommonSettings {
-            events: EventsSettings {
-                nats_url: nats.url(),
-                relay_interval_ms: 50,
-                ..EventsSettings::default()
+            events: match &nats {
+                Some(nats) => EventsSettings {
+                    nats_url: nats.url(),
+                    relay_interval_ms: 50,
+                    ..EventsSettings::default()
+                },
+                None => EventsSettings {
+                    backend: EventsBackend::Memory,
+                    relay_interval_ms: 50,
+                    ..EventsSettings::default()
+                },
             },
             shutdown_timeout_secs: 5,
             ..CommonSettings::default()
         };
-        let bus = tongxin_platform::events::connect(&common.events)
-            .await
-            .expect("bus");
+        let bus: SharedBus = match store {
+            Store::Postgres => tongxin_platform::events::connect(&common.events)
+                .await
+                .expect("bus"),
+            Store::Sqlite => Arc::new(MemoryBus::new()),
+        };
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
-        let mut dbs = vec![];
 
         // Volunteers: who a volunteer token acts as, and what a dispatch may name.
-        let volunteers_db = TestDb::new().await;
         let volunteers_app = tongxin_volunteers::App::build(
             &tongxin_volunteers::VolunteersSettings {
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
                 grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-                database: DatabaseSettings::new(volunteers_db.url()),
+                database: volunteers_database,
                 pii: tongxin_volunteers::PiiSettings::generate(),
             },
             &common,
@@ -130,15 +184,13 @@ impl TestApp {
         let volunteers_stop = CancellationToken::new();
         let volunteers_task =
             tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
-        dbs.push(volunteers_db);
 
         let venues_url = match venues {
             Venues::Up => {
-                let venues_db = TestDb::new().await;
                 let settings = ServiceSettings {
                     http_addr: "127.0.0.1:0".parse().expect("addr"),
                     grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-                    database: DatabaseSettings::new(venues_db.url()),
+                    database: venues_database,
                 };
                 let app = tongxin_venues::App::build(
                     &settings,
@@ -153,7 +205,6 @@ impl TestApp {
                 demo::seed(app.db()).await.expect("seed venues");
                 let url = format!("http://{}", app.grpc_addr());
                 tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
-                dbs.push(venues_db);
                 url
             }
             Venues::Down => format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
@@ -162,7 +213,7 @@ impl TestApp {
         let mut settings = OrdersSettings {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: DatabaseSettings::new(orders_db.url()),
+            database: orders_database,
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
             venues_url,
             volunteers_url,
@@ -191,7 +242,6 @@ impl TestApp {
             app.orders().clone(),
         );
         tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
-        dbs.push(orders_db);
         Self {
             http,
             grpc,
@@ -203,6 +253,7 @@ impl TestApp {
             volunteers_task: Some(volunteers_task),
             settings,
             db,
+            store,
             nats,
             keys,
             stop,
@@ -210,6 +261,13 @@ impl TestApp {
             _dbs: dbs,
             _key_dir: key_dir,
         }
+    }
+
+    /// The NATS server (PostgreSQL store only: SQLite runs on the in-process bus).
+    pub fn nats(&self) -> &TestNats {
+        self.nats
+            .as_ref()
+            .expect("NATS runs only with Store::Postgres")
     }
 
     fn sign(&self, subject: &str, roles: &[Role], unit: Option<Uuid>) -> String {
@@ -294,6 +352,51 @@ impl TestApp {
             .cloned()
             .unwrap_or_else(|| format!("no-record-{id}"));
         self.sign(&subject, &[Role::Volunteer], None)
+    }
+
+    /// A citizen principal.
+    pub fn citizen_principal(&self, subject: &str) -> Principal {
+        Principal {
+            subject: subject.to_owned(),
+            roles: vec![Role::Citizen],
+            unit: None,
+            district: Some("rc".into()),
+        }
+    }
+
+    /// The principal of [`TestApp::staff`].
+    pub fn staff_principal(&self, path: &str) -> Principal {
+        Principal {
+            subject: format!("staff{path}"),
+            roles: vec![Role::Staff],
+            unit: Some(demo::unit_id(path).0),
+            district: Some("rc".into()),
+        }
+    }
+
+    /// The principal of [`TestApp::volunteer`].
+    pub fn volunteer_principal(&self, id: Uuid) -> Principal {
+        let subject = self
+            .accounts
+            .lock()
+            .expect("accounts")
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("no-record-{id}"));
+        Principal {
+            subject,
+            roles: vec![Role::Volunteer],
+            unit: None,
+            district: Some("rc".into()),
+        }
+    }
+
+    /// `principal` resolved by the service (scope, linked volunteer), as a request would be.
+    pub async fn caller(&self, principal: &Principal) -> Caller {
+        self.orders
+            .caller(Some(principal))
+            .await
+            .unwrap_or_else(|e| panic!("caller {}: {e:?}", principal.subject))
     }
 
     /// A volunteer token for an account `subject`.

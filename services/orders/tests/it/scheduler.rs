@@ -27,7 +27,7 @@ async fn replica(app: &TestApp) -> Orders {
 }
 
 /// Shortens the elder-visit courtyard SLA to one minute (other levels stay hours).
-async fn short_courtyard_deadline(app: &TestApp) {
+pub async fn short_courtyard_deadline(app: &TestApp) {
     let row = categories::Entity::find_by_id("elder_visit".to_owned())
         .one(&app.db)
         .await
@@ -97,7 +97,7 @@ async fn two_schedulers_escalate_an_overdue_order_once() {
 #[tokio::test]
 async fn overdue_at_the_center_alerts_once_and_reminders_go_out_once() {
     let app = TestApp::spawn().await;
-    let nats = app.nats.client().await;
+    let nats = app.nats().client().await;
     let mut alerts = nats
         .subscribe("tongxin.orders.order_overdue_alert")
         .await
