@@ -191,8 +191,8 @@ impl Handler for ActivityHeldHandler {
     }
 }
 
-/// Credits approved hours from `tongxin.orders.order_completed` and rating points from
-/// `tongxin.orders.order_rated`.
+/// Credits approved hours from `tongxin.orders.order_completed` (for a team dispatch, to
+/// the team's members only) and rating points from `tongxin.orders.order_rated`.
 pub struct OrdersHandler(pub OutboxWaker);
 
 #[async_trait::async_trait]
@@ -235,11 +235,34 @@ impl Handler for OrdersHandler {
                 body.actor.clone()
             },
         };
-        let served = body
+        let mut served: Vec<(String, f64)> = body
             .hours
             .into_iter()
             .map(|h| (h.volunteer_id, h.hours))
             .collect();
+        if let Some(team) = body.team_id.as_deref().filter(|t| !t.is_empty()) {
+            // A team dispatch: orders does not know the team's members (for a volunteer
+            // dispatch it refuses hours for anyone not dispatched), so only the team's
+            // members are credited here.
+            let team = Uuid::parse_str(team).map_err(|_| poison("team id is not a UUID"))?;
+            let listed: Vec<Uuid> = served
+                .iter()
+                .filter_map(|(v, _)| Uuid::parse_str(v).ok())
+                .collect();
+            let members: Vec<Uuid> = teams::memberships_of(txn, &listed)
+                .await?
+                .into_iter()
+                .filter(|m| m.team_id == team)
+                .map(|m| m.volunteer_id)
+                .collect();
+            served.retain(|(volunteer, _)| {
+                let member = Uuid::parse_str(volunteer).is_ok_and(|v| members.contains(&v));
+                if !member {
+                    tracing::warn!(event_id = %event.id, volunteer, %team, "skipping a credit: not a member of the dispatched team");
+                }
+                member
+            });
+        }
         credit_all(txn, event, LedgerSource::Order(order), served, template).await?;
         self.0.wake();
         Ok(())

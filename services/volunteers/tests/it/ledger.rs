@@ -653,3 +653,194 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
     assert!(more.is_err(), "a second star_reached was published");
     app.stop().await;
 }
+
+/// (volunteer, source, source id, quarter hours, status, service date) of every ledger row,
+/// by volunteer.
+async fn ledger_rows(app: &TestApp) -> Vec<(String, String, String, i16, String, String)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use tongxin_volunteers::store::ledger::entries;
+    let mut rows: Vec<_> = entries::Entity::find()
+        .order_by_asc(entries::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|e| {
+            (
+                e.volunteer_id.to_string(),
+                e.source,
+                e.source_id.map(|s| s.to_string()).unwrap_or_default(),
+                e.quarters,
+                e.status,
+                e.service_date.to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn a_team_completion_credits_each_member_once_however_often_it_arrives() {
+    let app = TestApp::spawn().await;
+    // Before anything is published, so the repeat below reaches the consumer.
+    crate::vsupport::shrink_duplicate_window(&app).await;
+    let staff = app.staff(units::CHANGYUAN);
+    let a = register(&app, None, 201, units::HONGQIAO).await;
+    let b = register(&app, None, 202, units::HONGQIAO).await;
+    let outsider = register(&app, None, 203, units::HONGQIAO).await;
+    let team = app
+        .graphql(
+            Some(&staff),
+            r#"mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }"#,
+            json!({ "input": { "name": "虹桥小队", "level": "SQUAD", "unitId": units::id(units::HONGQIAO).to_string() } }),
+        )
+        .await;
+    let team = team["data"]["createTeam"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{team}"))
+        .to_owned();
+    for member in [&a, &b] {
+        let r = app
+            .graphql(
+                Some(&staff),
+                r#"mutation($t: ID!, $v: ID!) { addTeamMember(teamId: $t, volunteerId: $v) { id } }"#,
+                json!({ "t": team, "v": member }),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
+
+    // orders completes a team dispatch: hours for two members, and for someone who is not
+    // in the team (orders does not know the members; the team's members are the rule).
+    let order = Uuid::now_v7();
+    let completed = pb_events::OrderChanged {
+        order_id: order.to_string(),
+        order_no: "RC-0002".to_owned(),
+        state: pb_events::OrderState::Completed as i32,
+        category_code: "repair".to_owned(),
+        holding_unit_path: units::HONGQIAO.to_owned(),
+        district: "rc".to_owned(),
+        team_id: Some(team.clone()),
+        hours: [(&a, 2.5), (&b, 1.5), (&outsider, 3.0)]
+            .into_iter()
+            .map(|(v, hours)| pb_events::VolunteerHours {
+                volunteer_id: v.clone(),
+                hours,
+            })
+            .collect(),
+        actor: "staff-/rc/changyuan".to_owned(),
+        occurred_at_ms: ms(2026, 11, 2, 2),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let nats = app.nats.client().await;
+    let mut seen = nats
+        .subscribe("tongxin.orders.order_completed")
+        .await
+        .expect("sub");
+    let first = event(
+        "tongxin.orders.order_completed",
+        Uuid::now_v7(),
+        completed.clone(),
+    );
+    let bus = crate::vsupport::bus(&app).await;
+    for result in bus.publish_batch(std::slice::from_ref(&first)).await {
+        result.expect("published");
+    }
+    let consumer = tongxin_volunteers::events::ledger::ORDERS_CONSUMER;
+    assert_eq!(
+        crate::vsupport::wait_settled(&app, consumer, &[first.id]).await,
+        (1, 0)
+    );
+    let credited = vec![
+        (
+            a.clone(),
+            "order".to_owned(),
+            order.to_string(),
+            10,
+            "approved".to_owned(),
+            "2026-11-02".to_owned(),
+        ),
+        (
+            b.clone(),
+            "order".to_owned(),
+            order.to_string(),
+            6,
+            "approved".to_owned(),
+            "2026-11-02".to_owned(),
+        ),
+    ];
+    let mut expected = credited.clone();
+    expected.sort();
+    assert_eq!(
+        ledger_rows(&app).await,
+        expected,
+        "each member once, nobody else"
+    );
+    const TEAM_HOURS: &str = r#"query($t: ID!) { team(id: $t) { hours { approved pending } } }"#;
+    let hours = app
+        .graphql(Some(&staff), TEAM_HOURS, json!({ "t": team }))
+        .await;
+    assert_eq!(
+        hours["data"]["team"]["hours"],
+        json!({ "approved": 4.0, "pending": 0.0 }),
+        "{hours}"
+    );
+
+    // The same message again (JetStream redelivers it when an ack is lost): same headers,
+    // same event id. Wait until JetStream stores it rather than dropping it as a duplicate,
+    // then until the consumer has acknowledged it.
+    let original = tokio::time::timeout(Duration::from_secs(10), seen.next())
+        .await
+        .expect("the completion on NATS")
+        .expect("message");
+    let headers = original.headers.clone().expect("headers");
+    let mut stored_at = None;
+    for _ in 0..100 {
+        let ack = nats
+            .request_with_headers(
+                original.subject.clone(),
+                headers.clone(),
+                original.payload.clone(),
+            )
+            .await
+            .expect("publish");
+        let ack: Value = serde_json::from_slice(&ack.payload).expect("pub ack");
+        assert!(ack["error"].is_null(), "{ack}");
+        if ack["duplicate"] != json!(true) {
+            stored_at = ack["seq"].as_u64();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stored_at = stored_at.expect("the repeat was stored within 5 s");
+    let acked = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        crate::vsupport::ack_floor(&app, consumer).await >= stored_at
+    })
+    .await;
+    assert!(acked, "the consumer did not acknowledge the redelivery");
+    // And the same completion announced once more under a new event id.
+    let again = event("tongxin.orders.order_completed", Uuid::now_v7(), completed);
+    for result in bus.publish_batch(std::slice::from_ref(&again)).await {
+        result.expect("published");
+    }
+    assert_eq!(
+        crate::vsupport::wait_settled(&app, consumer, &[again.id]).await,
+        (1, 0)
+    );
+    assert_eq!(ledger_rows(&app).await, expected, "nothing credited twice");
+    let hours = app
+        .graphql(Some(&staff), TEAM_HOURS, json!({ "t": team }))
+        .await;
+    assert_eq!(
+        hours["data"]["team"]["hours"],
+        json!({ "approved": 4.0, "pending": 0.0 }),
+        "{hours}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM parked_events").await,
+        0
+    );
+    app.stop().await;
+}

@@ -184,3 +184,44 @@ pub async fn wait_settled(app: &TestApp, consumer: &str, ids: &[Uuid]) -> (usize
     );
     outcome
 }
+
+/// A JetStream API call over plain NATS (the test's own server); the JSON answer.
+pub async fn jetstream_api(app: &TestApp, api: &str, body: &Value) -> Value {
+    let client = app.nats.client().await;
+    let reply = client
+        .request(
+            format!("$JS.API.{api}"),
+            serde_json::to_vec(body).expect("json").into(),
+        )
+        .await
+        .expect("jetstream api");
+    let answer: Value = serde_json::from_slice(&reply.payload).expect("json answer");
+    assert!(answer["error"].is_null(), "{api}: {answer}");
+    answer
+}
+
+/// Shrinks the stream's duplicate window to 100 ms (the least JetStream takes), so a test can deliver the same message
+/// (same `Nats-Msg-Id`, so the same event id) a second time: within the window JetStream
+/// drops the repeat before any consumer sees it, which would hide what a consumer does
+/// with a redelivery.
+pub async fn shrink_duplicate_window(app: &TestApp) {
+    let mut info = jetstream_api(app, "STREAM.INFO.TONGXIN", &json!({})).await;
+    let mut config = info["config"].take();
+    config["duplicate_window"] = json!(100_000_000);
+    let updated = jetstream_api(app, "STREAM.UPDATE.TONGXIN", &config).await;
+    assert_eq!(
+        updated["config"]["duplicate_window"], 100_000_000,
+        "{updated}"
+    );
+}
+
+/// The highest stream sequence below which durable `consumer` has acknowledged everything.
+pub async fn ack_floor(app: &TestApp, consumer: &str) -> u64 {
+    let info = jetstream_api(
+        app,
+        &format!("CONSUMER.INFO.TONGXIN.{consumer}"),
+        &json!({}),
+    )
+    .await;
+    info["ack_floor"]["stream_seq"].as_u64().unwrap_or(0)
+}
