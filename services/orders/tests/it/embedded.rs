@@ -1,55 +1,179 @@
-//! The service on SQLite with the in-process bus, as `tongxin run` runs it: placing (venues
-//! down → the center), moves, and the scheduler without row locks.
+//! The services on SQLite with the in-process bus, as `tongxin run` runs them: the whole
+//! loop through the orders subgraph, and placing with venues down (→ the center) with the
+//! scheduler's overdue alert, which claims rows without row locks there.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+use prost::Message;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
 use tongxin_orders::scheduler::Scheduler;
 use tongxin_orders::service::{Move, NewOrder};
-use tongxin_platform::auth::{DevKeys, Principal, Role, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
-use tongxin_platform::events::memory::MemoryBus;
+use tongxin_platform::events::outbox::entity as outbox;
 use tongxin_venues::demo;
 
-use crate::paths;
+use crate::{
+    ACCEPT, COMPLETE, DISPATCH, ESCALATE, RATE, RECEIVE, START, Store, TestApp, Venues, error_code,
+    paths,
+};
+
+fn moved(r: &Value, field: &str) -> Value {
+    assert_eq!(error_code(r), None, "{field}: {r}");
+    r["data"][field].clone()
+}
 
 #[tokio::test]
-async fn sqlite_and_the_memory_bus_run_the_loop() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
-    let verifier =
-        Arc::new(Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("v"));
-    let common = CommonSettings {
-        events: EventsSettings {
-            backend: EventsBackend::Memory,
-            ..EventsSettings::default()
-        },
-        ..CommonSettings::default()
-    };
-    let mut settings = tongxin_orders::OrdersSettings {
-        http_addr: "127.0.0.1:0".parse().expect("addr"),
-        grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseSettings::new(&format!(
-            "sqlite://{}",
-            dir.path().join("orders.db").display()
-        )),
-        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-        venues_url: format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
-        ..tongxin_orders::default_settings()
-    };
-    settings.scheduler.enabled = false;
-    settings.districts[0].center_unit_id = Some(demo::unit_id(paths::CENTER).0);
-    let app = tongxin_orders::App::build(
-        &settings,
-        &common,
-        tongxin_orders::Shared {
-            bus: Arc::new(MemoryBus::new()),
-            verifier,
-        },
-    )
-    .await
-    .expect("build");
-    let orders = app.orders().clone();
+async fn sqlite_and_the_memory_bus_run_the_whole_loop() {
+    let app = TestApp::spawn_embedded().await;
+    assert_eq!(app.store, Store::Sqlite);
+    let mut events = app.bus.watch("tongxin.orders.>").await.expect("watch");
+    let v = app.new_volunteer().await;
+    let (courtyard, station) = (app.staff(paths::CAIJIABA), app.staff(paths::HONGQIAO));
+    let volunteer = app.volunteer(v);
+
+    // Placed through venues routing (on SQLite too): held by 蔡家坝.
+    let id = app.place_ok("alice", "elder_visit", "embedded-loop").await;
+    let r = app
+        .graphql(Some(&app.citizen("alice")), crate::ORDER, json!({"id": id}))
+        .await;
+    assert_eq!(r["data"]["order"]["state"], "PLACED", "{r}");
+    assert_eq!(r["data"]["order"]["holdingUnitPath"], paths::CAIJIABA);
+
+    let r = moved(
+        &app.act(&courtyard, RECEIVE, &id, json!({})).await,
+        "receiveOrder",
+    );
+    assert_eq!(
+        (&r["state"], &r["holdingUnitPath"]),
+        (&json!("RECEIVED"), &json!(paths::CAIJIABA))
+    );
+    let r = moved(
+        &app.act(&courtyard, ESCALATE, &id, json!({"reason": "本级无法办理"}))
+            .await,
+        "escalateOrder",
+    );
+    assert_eq!(
+        (&r["state"], &r["holdingUnitPath"], &r["holdingLevel"]),
+        (
+            &json!("ESCALATED"),
+            &json!(paths::HONGQIAO),
+            &json!("STATION")
+        )
+    );
+    let r = moved(
+        &app.act(&station, RECEIVE, &id, json!({})).await,
+        "receiveOrder",
+    );
+    assert_eq!(
+        (&r["state"], &r["holdingUnitPath"]),
+        (&json!("RECEIVED"), &json!(paths::HONGQIAO))
+    );
+    let r = moved(
+        &app.act(
+            &station,
+            DISPATCH,
+            &id,
+            json!({"volunteers": [v.to_string()]}),
+        )
+        .await,
+        "dispatchOrder",
+    );
+    assert_eq!(r["state"], "DISPATCHED");
+    assert_eq!(r["dispatchedVolunteers"], json!([{"id": v.to_string()}]));
+    let r = moved(
+        &app.act(&volunteer, ACCEPT, &id, json!({})).await,
+        "acceptOrder",
+    );
+    assert_eq!(r["state"], "ACCEPTED");
+    assert_eq!(r["acceptedVolunteers"], json!([{"id": v.to_string()}]));
+    assert_eq!(
+        r["contactPhoneMasked"], false,
+        "the accepted volunteer may call"
+    );
+    let r = moved(
+        &app.act(&volunteer, START, &id, json!({})).await,
+        "startOrder",
+    );
+    assert_eq!(r["state"], "IN_PROGRESS");
+    let r = moved(
+        &app.act(
+            &volunteer,
+            COMPLETE,
+            &id,
+            json!({"hours": [{"volunteerId": v.to_string(), "hours": 2.5}]}),
+        )
+        .await,
+        "completeOrder",
+    );
+    assert_eq!(r["state"], "COMPLETED");
+    assert_eq!(
+        r["hours"],
+        json!([{"volunteer": {"id": v.to_string()}, "hours": 2.5}])
+    );
+    let r = moved(
+        &app.act(&app.citizen("alice"), RATE, &id, json!({"rating": 5}))
+            .await,
+        "rateOrder",
+    );
+    assert_eq!((&r["state"], &r["rating"]), (&json!("RATED"), &json!(5)));
+
+    let expected = [
+        "placed",
+        "received",
+        "escalated",
+        "received",
+        "dispatched",
+        "accepted",
+        "started",
+        "completed",
+        "rated",
+    ];
+    assert_eq!(app.timeline_events(&id).await, expected);
+    // One event per move through the relay onto the in-process bus, in order.
+    let mut seen = Vec::new();
+    while seen.len() < expected.len() {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {seen:?} arrived"))
+            .expect("bus open");
+        let body =
+            tongxin_proto::events::OrderChanged::decode(event.payload.clone()).expect("body");
+        assert_eq!(body.order_id, id);
+        if event.subject == "tongxin.orders.order_completed" {
+            assert_eq!(body.hours.len(), 1);
+            assert_eq!(
+                (body.hours[0].volunteer_id.as_str(), body.hours[0].hours),
+                (v.to_string().as_str(), 2.5)
+            );
+        }
+        seen.push(event.subject);
+    }
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|e| format!("tongxin.orders.order_{e}"))
+        .collect();
+    assert_eq!(seen, expected);
+    // Each was written once and is marked published.
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Subject.starts_with("tongxin.orders."))
+        .order_by_asc(outbox::Column::Seq)
+        .all(&app.db)
+        .await
+        .expect("outbox");
+    assert_eq!(
+        rows.iter().map(|r| r.subject.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(rows.iter().all(|r| r.published_at.is_some()), "{rows:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
+    let app = TestApp::spawn_on(Store::Sqlite, Venues::Down).await;
+    let orders = &app.orders;
+    // Venues is down: the center's staff get their scope from what orders already knows.
     orders
         .remember_unit(
             demo::unit_id(paths::CENTER).0,
@@ -58,18 +182,7 @@ async fn sqlite_and_the_memory_bus_run_the_loop() {
         )
         .await
         .expect("unit");
-    tongxin_orders::demo::seed_menu(&orders)
-        .await
-        .expect("menu");
-    let citizen = orders
-        .caller(Some(&Principal {
-            subject: "alice".into(),
-            roles: vec![Role::Citizen],
-            unit: None,
-            district: None,
-        }))
-        .await
-        .expect("caller");
+    let citizen = app.caller(&app.citizen_principal("alice")).await;
     let placed = orders
         .place(
             &citizen,
@@ -87,21 +200,22 @@ async fn sqlite_and_the_memory_bus_run_the_loop() {
         .await
         .expect("placed");
     assert_eq!(placed.row.holding_unit_path, "/rc");
-    let staff = orders
-        .caller(Some(&Principal {
-            subject: "center".into(),
-            roles: vec![Role::Staff],
-            unit: Some(demo::unit_id(paths::CENTER).0),
-            district: Some("rc".into()),
-        }))
-        .await
-        .expect("caller");
+    let staff = app.caller(&app.staff_principal(paths::CENTER)).await;
     let id = tongxin_orders::domain::OrderId(placed.row.id);
-    // Overdue at the center: one alert, on SQLite without row locks.
+    // Overdue at the center: one alert and one reminder, then nothing more, on SQLite
+    // without row locks.
     let scheduler = Scheduler::new(orders.clone(), Duration::from_millis(10), 10);
     let late = chrono::Utc::now() + chrono::Duration::days(2);
-    assert_eq!(scheduler.round(late).await.expect("round").alerted, 1);
-    assert_eq!(scheduler.round(late).await.expect("round").alerted, 0);
+    let once = tongxin_orders::scheduler::Round {
+        escalated: 0,
+        alerted: 1,
+        reminded: 1,
+    };
+    assert_eq!(scheduler.round(late).await.expect("round"), once);
+    assert_eq!(
+        scheduler.round(late).await.expect("round"),
+        tongxin_orders::scheduler::Round::default()
+    );
     let moved = orders
         .make_move(
             &staff,
@@ -113,4 +227,9 @@ async fn sqlite_and_the_memory_bus_run_the_loop() {
         .await
         .expect("receive");
     assert_eq!(moved.row.state, "received");
+    assert_eq!(
+        app.timeline_events(&id.0.to_string()).await,
+        ["placed", "overdue_alert", "reminder", "received"]
+    );
+    app.stop().await;
 }

@@ -77,6 +77,8 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     /// Which store the services run on.
     pub store: Store,
+    /// The bus the services share (NATS, or the in-process bus on SQLite).
+    pub bus: SharedBus,
     nats: Option<TestNats>,
     keys: DevKeys,
     stop: CancellationToken,
@@ -228,7 +230,10 @@ impl TestApp {
         let app = tongxin_orders::App::build(
             &settings,
             &common,
-            tongxin_orders::Shared { bus, verifier },
+            tongxin_orders::Shared {
+                bus: bus.clone(),
+                verifier,
+            },
         )
         .await
         .expect("orders");
@@ -254,6 +259,7 @@ impl TestApp {
             settings,
             db,
             store,
+            bus,
             nats,
             keys,
             stop,
