@@ -300,16 +300,17 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
     );
     drop(socket);
 
-    // The volunteers service credits the hours from `order_completed`.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let credited = loop {
-        let now = hours(&platform, &volunteer, &volunteer_id).await;
-        if now.0 > 0.0 || tokio::time::Instant::now() > deadline {
-            break now;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(credited, (HOURS, 0.0), "approved once, nothing pending");
+    // The volunteers service credits the hours from `order_completed`: once that event is
+    // in the stream and every consumer has settled everything, the credit is final. Read it
+    // then, so a second credit (a redelivery applied twice) would show.
+    platform
+        .wait_until_consumed("tongxin.orders.order_completed", 1)
+        .await;
+    assert_eq!(
+        hours(&platform, &volunteer, &volunteer_id).await,
+        (HOURS, 0.0),
+        "approved once, nothing pending"
+    );
 
     // One query, three subgraphs: the order (orders), its units (venues), its volunteer
     // (volunteers).

@@ -224,6 +224,26 @@ impl Platform {
         tongxin_testing::graphql(&self.url(), token, query, variables).await
     }
 
+    /// Waits until the stream holds `count` events on `subject` and every durable consumer
+    /// has delivered and settled everything in it. Consumers ack after their commit, so from
+    /// then on every effect of those events is in its service's database: a test reads the
+    /// final value instead of stopping at the first one that looks right.
+    pub async fn wait_until_consumed(&self, subject: &str, count: usize) {
+        let stream = EventsSettings::default().stream;
+        let nats = &self.nats;
+        let (stream, subject) = (&stream, subject);
+        let consumed = tongxin_testing::wait_until(Duration::from_secs(30), || async move {
+            // In this order: an event in the stream before the check counts as pending.
+            nats.messages_on(stream, subject).await == count && nats.consumers_idle(stream).await
+        })
+        .await;
+        assert!(
+            consumed,
+            "{count} × {subject} in the stream ({} now) and every consumer idle",
+            nats.messages_on(stream, subject).await
+        );
+    }
+
     /// Stops the router, then every service; each must stop cleanly.
     pub async fn stop(mut self) {
         if let Some(router) = self.router.take() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tongxin_platform::auth::Role;
 use tongxin_venues::demo::{self, paths};
+use tongxin_venues::events::UNIT_CREATED;
 
 use crate::platform::{Platform, Subgraphs, next_json, subscribe};
 
@@ -24,22 +25,32 @@ async fn create_read_and_subscribe_through_the_router() {
     let platform = Platform::start(Subgraphs::Venues).await;
     let token = platform.token(&[Role::Staff], paths::CHANGYUAN);
 
+    // The router opens its own WebSocket to the venues subgraph after our subscribe, and a
+    // unit created before that link is up is (correctly) not replayed: wait until the
+    // subgraph's watch is on NATS, so the first unit created is the first pushed.
+    let watching = platform.nats.subscriptions_on(UNIT_CREATED).await;
     let mut socket = subscribe(
         &platform.url(),
         &token,
         "subscription { orgUnitCreated { name path kind } }",
     )
     .await;
+    let nats = &platform.nats;
+    assert!(
+        tongxin_testing::wait_until(Duration::from_secs(15), || async move {
+            nats.subscriptions_on(UNIT_CREATED).await > watching
+        })
+        .await,
+        "the venues subgraph watches {UNIT_CREATED} on NATS"
+    );
 
-    // The router opens its own WebSocket to the subgraph after our subscribe; a unit created
-    // before that link is up is (correctly) not replayed. So create until one arrives, and
-    // check that what arrives is what was created.
+    // Each unit created arrives, and it is the next thing that arrives: after the first,
+    // the second one's arrival is the signal that nothing else (a repeat of the first, a
+    // unit never created) came in between; no window of silence is waited out.
     let mut created_paths = Vec::new();
-    let mut received = None;
-    for attempt in 0..10 {
-        let code = format!("e2e-{attempt}");
+    for code in ["e2e-1", "e2e-2"] {
         let created = platform
-            .graphql(Some(&token), CREATE, new_courtyard(&code))
+            .graphql(Some(&token), CREATE, new_courtyard(code))
             .await;
         assert!(created["errors"].is_null(), "{created}");
         let path = created["data"]["createOrgUnit"]["path"]
@@ -47,25 +58,19 @@ async fn create_read_and_subscribe_through_the_router() {
             .expect("path")
             .to_owned();
         assert_eq!(path, format!("/rc/changyuan/hongqiao/{code}"));
+        let next = next_json(&mut socket).await;
+        assert_eq!(next["type"], "next", "{next}");
+        assert_eq!(
+            next["payload"]["data"]["orgUnitCreated"],
+            json!({
+                "name": format!("端到端小院 {code}"),
+                "path": path,
+                "kind": "COURTYARD",
+            }),
+            "the unit just created is the next one pushed"
+        );
         created_paths.push(path);
-        if let Ok(next) =
-            tokio::time::timeout(Duration::from_millis(1500), next_json(&mut socket)).await
-        {
-            received = Some(next);
-            break;
-        }
     }
-    let next = received.expect("a created unit arrives on the subscription through the router");
-    assert_eq!(next["type"], "next", "{next}");
-    let pushed = next["payload"]["data"]["orgUnitCreated"]["path"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(created_paths.contains(&pushed), "{next}");
-    assert_eq!(
-        next["payload"]["data"]["orgUnitCreated"]["kind"],
-        "COURTYARD"
-    );
 
     let read = platform
         .graphql(

@@ -255,6 +255,26 @@ impl TestNats {
             .all(|c| c.num_pending == 0 && c.num_ack_pending == 0)
     }
 
+    /// How many messages `stream` holds on exactly `subject` (0 while it cannot be read).
+    pub async fn messages_on(&self, stream: &str, subject: &str) -> usize {
+        use futures::TryStreamExt;
+        let js = async_nats::jetstream::new(self.client().await);
+        let Ok(stream) = js.get_stream(stream).await else {
+            return 0;
+        };
+        let Ok(subjects) = stream.info_with_subjects(subject).await else {
+            return 0;
+        };
+        subjects
+            .try_collect::<Vec<(String, usize)>>()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(s, _)| s == subject)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// SIGKILL: no goodbye, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
