@@ -551,7 +551,9 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
                 ("not-a-uuid".to_owned(), 1.0),
             ]),
         ),
-        // The same event again (redelivery), and again under another event id.
+        // The same event id again: JetStream drops it within its duplicate window (a
+        // redelivery that reaches the consumer is in `a_team_completion_…`). The same
+        // activity under another event id reaches the consumer and credits nothing more.
         event(
             "tongxin.venues.activity_held",
             first_id,
@@ -639,7 +641,10 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
         .await;
     assert_eq!(p["data"]["pointsBalance"], 128.0, "{p}");
 
-    // Exactly one star_reached, for level 1; nothing more after a pause.
+    // Exactly one star_reached, for level 1. Every event is handled, so every star event
+    // there will be is in the outbox: one row, and once the relay has published it, a
+    // marker sent after it must be the next message on the subject (NATS keeps the order
+    // in which it took them), so no second star_reached came out either.
     let message = tokio::time::timeout(Duration::from_secs(10), stars.next())
         .await
         .expect("star event in time")
@@ -649,8 +654,36 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
         (star.volunteer_id.as_str(), star.level, star.approved_hours),
         (v.as_str(), 1, 12.0)
     );
-    let more = tokio::time::timeout(Duration::from_millis(1500), stars.next()).await;
-    assert!(more.is_err(), "a second star_reached was published");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM outbox_events WHERE subject = 'tongxin.volunteers.star_reached'"
+        )
+        .await,
+        1
+    );
+    let relayed = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL",
+        )
+        .await
+            == 0
+    })
+    .await;
+    assert!(relayed, "the outbox was not relayed");
+    nats.publish("tongxin.volunteers.star_reached", "marker".into())
+        .await
+        .expect("marker");
+    let next = tokio::time::timeout(Duration::from_secs(10), stars.next())
+        .await
+        .expect("the marker in time")
+        .expect("message");
+    assert_eq!(
+        next.payload.as_ref(),
+        b"marker",
+        "a second star_reached was published"
+    );
     app.stop().await;
 }
 
