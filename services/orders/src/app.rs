@@ -14,6 +14,7 @@ use tongxin_platform::events::outbox::OutboxRelay;
 use tongxin_platform::events::{ConsumerSpec, SharedBus};
 use tongxin_platform::health::{self, Readiness};
 
+use crate::clock::Clock;
 use crate::graphql::{self, OrdersSchema};
 use crate::migration::Migrator;
 use crate::scheduler::Scheduler;
@@ -51,6 +52,16 @@ impl App {
         common: &CommonSettings,
         shared: Shared,
     ) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, common, shared, Clock::system()).await
+    }
+
+    /// [`App::build`] with the service reading the time from `clock` (tests).
+    pub async fn build_with_clock(
+        settings: &OrdersSettings,
+        common: &CommonSettings,
+        shared: Shared,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let cipher = settings.cipher()?;
         let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
         let relay = OutboxRelay::new(
@@ -59,7 +70,7 @@ impl App {
             common.events.relay_batch,
             Duration::from_millis(common.events.relay_interval_ms),
         );
-        let orders = Orders::new(db.clone(), relay.waker(), cipher, settings)?;
+        let orders = Orders::new(db.clone(), relay.waker(), cipher, settings)?.with_clock(clock);
         let schema = graphql::schema(orders.clone(), shared.bus.clone());
         let scheduler = settings.scheduler.enabled.then(|| {
             Scheduler::new(

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod clients;
+pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod error;

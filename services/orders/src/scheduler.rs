@@ -61,7 +61,7 @@ impl Scheduler {
     /// Runs rounds until `shutdown`. A failed round is logged and retried next time.
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
-            match self.round(Utc::now()).await {
+            match self.round(self.orders.now()).await {
                 Ok(r) if r != Round::default() => tracing::info!(?r, "deadline round"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = ?e, "deadline round failed"),

@@ -29,6 +29,7 @@ use tongxin_platform::events::outbox::OutboxWaker;
 use tongxin_platform::pii::{Phone, PiiCipher};
 
 use crate::clients::{VenuesClient, VolunteersClient};
+use crate::clock::Clock;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;
@@ -102,6 +103,7 @@ pub struct Orders {
     settings: Arc<OrdersSettings>,
     deps: Deps,
     links: Arc<identity::LinkCache>,
+    clock: Clock,
 }
 
 impl Orders {
@@ -123,7 +125,19 @@ impl Orders {
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
             },
             links: Arc::new(identity::link_cache()),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same operations reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Wakes the outbox relay after a commit made outside these operations (scheduler).

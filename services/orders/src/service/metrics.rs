@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::{Caller, Orders};
@@ -57,7 +56,7 @@ impl Orders {
             &moves,
             &facts,
             period,
-            Utc::now(),
+            self.now(),
             (unit, path.as_str(), &level),
         ))
     }
@@ -79,7 +78,7 @@ impl Orders {
         };
         let (moves, facts) = rows::arrived(&self.db, &units, period).await?;
         let facts: HashMap<_, _> = facts.into_iter().collect();
-        let all = metrics::evaluate(&moves, &facts, period, Utc::now(), |_, path, l| {
+        let all = metrics::evaluate(&moves, &facts, period, self.now(), |_, path, l| {
             l == level.as_str() && scope.covers(path)
         });
         let mut ranked = metrics::rank_units(all);

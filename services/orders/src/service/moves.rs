@@ -268,7 +268,7 @@ impl Orders {
         }
         let txn = self.db.begin().await.map_err(classify)?;
         let moved = self
-            .apply(&txn, &row, &actor, &command, &note, Utc::now())
+            .apply(&txn, &row, &actor, &command, &note, self.now())
             .await?;
         let Some(moved) = moved else {
             drop(txn);

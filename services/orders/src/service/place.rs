@@ -164,7 +164,7 @@ impl Orders {
         let route = self
             .route(&district_code, district.center_unit_id, point, &category)
             .await?;
-        let now = Utc::now();
+        let now = self.now();
         let holding = &route.chain[route.holding];
         let sla = i64::from(category.sla.minutes(holding.level));
         let duplicate_of = self.likely_duplicate(&category.code, point, now).await?;

@@ -18,9 +18,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
+use tongxin_orders::clock::{Clock, ClockHand};
 use tongxin_orders::service::{Caller, Orders};
 use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{
@@ -79,6 +81,7 @@ pub struct TestApp {
     pub store: Store,
     /// The bus the services share (NATS, or the in-process bus on SQLite).
     pub bus: SharedBus,
+    hand: Option<ClockHand>,
     nats: Option<TestNats>,
     keys: DevKeys,
     stop: CancellationToken,
@@ -101,7 +104,17 @@ impl TestApp {
         Self::spawn_on(Store::Sqlite, Venues::Up).await
     }
 
+    /// The services (PostgreSQL) with orders reading the time from a clock standing at `at`;
+    /// [`TestApp::clock`] moves it.
+    pub async fn spawn_at(at: DateTime<Utc>) -> Self {
+        Self::spawn_full(Store::Postgres, Venues::Up, Some(at)).await
+    }
+
     pub async fn spawn_on(store: Store, venues: Venues) -> Self {
+        Self::spawn_full(store, venues, None).await
+    }
+
+    async fn spawn_full(store: Store, venues: Venues, at: Option<DateTime<Utc>>) -> Self {
         let key_dir = tempfile::tempdir().expect("tempdir");
         let mut dbs = vec![];
         // A database for one service: its own PostgreSQL database, or its own SQLite file.
@@ -227,13 +240,21 @@ impl TestApp {
         if venues == Venues::Down {
             settings.districts[0].center_unit_id = Some(demo::unit_id(paths::CENTER).0);
         }
-        let app = tongxin_orders::App::build(
+        let (clock, hand) = match at {
+            Some(at) => {
+                let (clock, hand) = Clock::manual(at);
+                (clock, Some(hand))
+            }
+            None => (Clock::system(), None),
+        };
+        let app = tongxin_orders::App::build_with_clock(
             &settings,
             &common,
             tongxin_orders::Shared {
                 bus: bus.clone(),
                 verifier,
             },
+            clock,
         )
         .await
         .expect("orders");
@@ -260,6 +281,7 @@ impl TestApp {
             db,
             store,
             bus,
+            hand,
             nats,
             keys,
             stop,
@@ -267,6 +289,13 @@ impl TestApp {
             _dbs: dbs,
             _key_dir: key_dir,
         }
+    }
+
+    /// The hand of orders' clock ([`TestApp::spawn_at`] only).
+    pub fn clock(&self) -> &ClockHand {
+        self.hand
+            .as_ref()
+            .expect("orders reads the system clock: spawn with TestApp::spawn_at")
     }
 
     /// The NATS server (PostgreSQL store only: SQLite runs on the in-process bus).
