@@ -744,4 +744,67 @@ mod tests {
             Ok(OrderState::Completed)
         );
     }
+
+    /// The verbs and event names are contract: the event subject is
+    /// `tongxin.orders.order_<event>`, the timeline records the actor's role, and a
+    /// CONFLICT names the action. Each is spelled out here once, so a renamed or blank
+    /// one fails before a consumer in another department does.
+    #[test]
+    fn actions_events_and_roles_are_the_published_names() {
+        let v = VolunteerId(Uuid::nil());
+        let cases = [
+            (Command::Receive, "receive", "received"),
+            (
+                Command::Escalate {
+                    reason: "r".to_owned(),
+                },
+                "escalate",
+                "escalated",
+            ),
+            (Command::AutoEscalate, "escalate", "escalated"),
+            (
+                Command::Dispatch {
+                    to: Assignee::Volunteers(vec![v]),
+                },
+                "dispatch",
+                "dispatched",
+            ),
+            (Command::Accept, "accept", "accepted"),
+            (
+                Command::Decline {
+                    reason: "r".to_owned(),
+                },
+                "decline",
+                "declined",
+            ),
+            (Command::Start, "start", "started"),
+            (Command::Complete { hours: vec![] }, "complete", "completed"),
+            (
+                Command::Rate {
+                    rating: Rating::parse(4).expect("rating"),
+                },
+                "rate",
+                "rated",
+            ),
+            (
+                Command::Cancel {
+                    reason: "r".to_owned(),
+                },
+                "cancel",
+                "cancelled",
+            ),
+        ];
+        for (command, action, event) in cases {
+            assert_eq!((command.action(), command.event()), (action, event));
+        }
+        let roles = [
+            (ALICE, "citizen"),
+            (staff("/rc"), "staff"),
+            (Actor::Volunteer { id: Some(v) }, "volunteer"),
+            (Actor::Scheduler, "scheduler"),
+        ];
+        for (actor, role) in roles {
+            assert_eq!(actor.role(), role);
+        }
+    }
 }

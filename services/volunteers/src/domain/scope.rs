@@ -195,6 +195,14 @@ mod tests {
         let deep = "/a".repeat(MAX_SEGMENTS + 1);
         assert!(UnitPath::parse(&deep).is_err());
         assert!(UnitPath::parse(&"/a".repeat(MAX_SEGMENTS)).is_ok());
+        // A segment may be exactly as long as the limit, not a byte longer.
+        let longest = "x".repeat(MAX_SEGMENT_LEN);
+        assert!(UnitPath::parse(&format!("/rc/{longest}")).is_ok());
+        let err = UnitPath::parse(&format!("/rc/{longest}x")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("unit_path: segment longer than {MAX_SEGMENT_LEN} bytes")
+        );
     }
 
     #[test]
@@ -213,6 +221,9 @@ mod tests {
         // Never across districts, even with a matching tail.
         assert!(!covers(&p("/rc"), &p("/rcx/changyuan")));
         assert!(!covers(&p("/rc"), &p("/yc/rc")));
+        // The method says the same as the function it names.
+        assert!(changyuan.covers(&p("/rc/changyuan/hongqiao")));
+        assert!(!changyuan.covers(&p("/rc/fenggao")));
     }
 
     #[test]
@@ -231,6 +242,8 @@ mod tests {
             full
         );
         assert_eq!(PhoneView::new(&phone, &Viewer::Themselves, &home), full);
+        assert!(!full.is_masked());
+        assert_eq!(full.as_str(), "13812341234");
 
         let sideways = PhoneView::new(&phone, &Viewer::Staff(p("/rc/fenggao")), &home);
         assert_eq!(sideways, masked);
