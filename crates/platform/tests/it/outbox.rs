@@ -16,7 +16,7 @@ use futures::stream::BoxStream;
 use sea_orm::TransactionTrait;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tongxin_platform::events::outbox::{self, OutboxRelay};
+use tongxin_platform::events::outbox::{self, OutboxRelay, RelayError};
 use tongxin_platform::events::{
     BusError, ConsumerSpec, Delivery, Event, EventBus, SharedBus, headers,
 };
@@ -289,6 +289,40 @@ async fn nats_killed_and_restarted_halfway_loses_nothing() {
     let distinct: HashSet<String> = ids.into_iter().collect();
     assert_eq!(distinct.len(), 1000, "still 1,000 distinct events");
     assert_eq!(distinct, committed, "none lost");
+}
+
+/// The client queues at most 2,048 requests while disconnected.
+const CLIENT_QUEUE: usize = 2048;
+
+#[tokio::test]
+async fn a_round_against_a_dead_nats_fails_within_a_few_timeouts_even_past_the_client_queue() {
+    let test_db = TestDb::new().await;
+    let mut nats = TestNats::start().await;
+    let db = database(&test_db).await;
+    let bus: SharedBus = Arc::new(nats_bus(&nats).await);
+    // More events than the client can queue: the sends past the queue each wait out the
+    // publish timeout (5 s) unless the round gives up on the rest after the first of them.
+    let n = CLIENT_QUEUE + 52;
+    commit_changes(&db, n).await;
+    let relay = OutboxRelay::new(db.clone(), bus, n as u64, Duration::from_millis(50));
+    nats.kill();
+
+    // One timeout for the sends, one for the acks awaited together; one per event would be
+    // minutes (52 × 5 s for the sends, 2,048 × 5 s for the acks).
+    let round = tokio::time::timeout(Duration::from_secs(20), relay.relay_once())
+        .await
+        .expect("a round against a dead NATS ends within a few timeouts");
+    match round {
+        Err(RelayError::Bus {
+            claimed, failed, ..
+        }) => assert_eq!((claimed, failed), (n, n)),
+        other => panic!("expected every publish to fail, got {other:?}"),
+    }
+    assert_eq!(
+        relay.backlog().await.expect("backlog"),
+        n as u64,
+        "nothing marked"
+    );
 }
 
 #[tokio::test]
