@@ -305,6 +305,8 @@ mod tests {
         assert_eq!(Hours::parse(24.0).unwrap().quarters(), 96);
         assert_eq!(Hours::parse(1.5).unwrap().to_string(), "1.5");
         assert_eq!(Hours::parse(3.0).unwrap().to_string(), "3");
+        // Stored and sent as a plain number of hours.
+        assert_eq!(f64::from(Hours::parse(1.75).unwrap()), 1.75);
     }
 
     #[test]
@@ -361,7 +363,7 @@ mod tests {
     #[test]
     fn service_date_is_not_in_the_future() {
         let today = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
-        assert!(ServiceDate::parse(today, today).is_ok());
+        assert_eq!(ServiceDate::parse(today, today).unwrap().date(), today);
         let err = ServiceDate::parse(today.succ_opt().unwrap(), today).unwrap_err();
         assert_eq!(err.to_string(), "date: service date is in the future");
     }
@@ -379,9 +381,25 @@ mod tests {
                 s
             );
         }
-        assert!(LedgerSource::from_parts("order", None).is_err());
-        assert!(LedgerSource::from_parts("manual", Some(id)).is_err());
-        assert!(LedgerSource::from_parts("gift", None).is_err());
+        // Each mismatch says what is wrong with it, not only that something is.
+        let message = |kind, reference| {
+            LedgerSource::from_parts(kind, reference)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(message("order", None), "source: order needs a reference id");
+        assert_eq!(
+            message("activity", None),
+            "source: activity needs a reference id"
+        );
+        assert_eq!(
+            message("manual", Some(id)),
+            "source: manual entries carry no reference id"
+        );
+        assert_eq!(
+            message("gift", None),
+            "source: must be one of order, activity, manual"
+        );
     }
 
     #[test]
