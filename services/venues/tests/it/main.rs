@@ -2,6 +2,8 @@
 
 mod activities;
 mod circle;
+mod dbproxy;
+mod failures;
 mod graphql;
 mod grpc;
 mod tree;
@@ -25,6 +27,8 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     pub nats: TestNats,
     pub venues: tongxin_venues::service::Venues,
+    /// Between the service and its database, when spawned with [`TestApp::spawn_behind_proxy`].
+    pub proxy: Option<dbproxy::DbProxy>,
     keys: DevKeys,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -39,7 +43,28 @@ impl TestApp {
 
     /// `seed`: with the demo district, or an empty database.
     pub async fn spawn_with(seed: bool) -> Self {
+        Self::spawn_opts(seed, false).await
+    }
+
+    /// With the demo district, reaching its database through a [`dbproxy::DbProxy`] the test
+    /// can break, and waiting at most a second for a connection.
+    pub async fn spawn_behind_proxy() -> Self {
+        Self::spawn_opts(true, true).await
+    }
+
+    async fn spawn_opts(seed: bool, behind_proxy: bool) -> Self {
         let test_db = TestDb::new().await;
+        let proxy = match behind_proxy {
+            true => Some(dbproxy::DbProxy::start(test_db.url()).await),
+            false => None,
+        };
+        let database = match &proxy {
+            Some(proxy) => DatabaseSettings {
+                connect_timeout_secs: 1,
+                ..DatabaseSettings::new(&proxy.url(test_db.url()))
+            },
+            None => DatabaseSettings::new(test_db.url()),
+        };
         let nats = TestNats::start().await;
         let key_dir = tempfile::tempdir().expect("tempdir");
         let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
@@ -61,7 +86,7 @@ impl TestApp {
         let settings = ServiceSettings {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: DatabaseSettings::new(test_db.url()),
+            database,
         };
         let app = tongxin_venues::App::build(
             &settings,
@@ -83,6 +108,7 @@ impl TestApp {
             db,
             nats,
             venues,
+            proxy,
             keys,
             stop,
             task: Some(task),
@@ -129,6 +155,13 @@ impl TestApp {
             variables,
         )
         .await
+    }
+
+    /// A connection straight to the test database, past any proxy.
+    pub async fn direct_db(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self._test_db.url())
+            .await
+            .expect("direct connection")
     }
 
     pub async fn unit_count(&self) -> u64 {
