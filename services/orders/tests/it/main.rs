@@ -10,6 +10,7 @@ mod metrics;
 mod moves;
 mod placing;
 mod races;
+mod rules;
 mod scheduler;
 
 use std::collections::HashMap;
@@ -70,6 +71,8 @@ pub struct TestApp {
     pub orders: Orders,
     /// The in-process volunteers service.
     pub volunteers: tongxin_volunteers::service::Volunteers,
+    /// The in-process venues service ([`Venues::Up`]).
+    pub venues: Option<tongxin_venues::service::Venues>,
     /// Account subject of each volunteer registered through [`TestApp::new_volunteer`].
     accounts: Mutex<HashMap<Uuid, String>>,
     registered: AtomicU32,
@@ -200,6 +203,7 @@ impl TestApp {
         let volunteers_task =
             tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
 
+        let mut venues_service = None;
         let venues_url = match venues {
             Venues::Up => {
                 let settings = ServiceSettings {
@@ -218,6 +222,7 @@ impl TestApp {
                 .await
                 .expect("venues");
                 demo::seed(app.db()).await.expect("seed venues");
+                venues_service = Some(app.venues().clone());
                 let url = format!("http://{}", app.grpc_addr());
                 tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
                 url
@@ -273,6 +278,7 @@ impl TestApp {
             grpc,
             orders,
             volunteers,
+            venues: venues_service,
             accounts: Mutex::default(),
             registered: AtomicU32::new(0),
             volunteers_stop,
