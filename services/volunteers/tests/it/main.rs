@@ -1,8 +1,11 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+#[path = "../../../venues/tests/it/dbproxy.rs"]
+mod dbproxy;
 mod embedded;
 mod entities;
+mod failures;
 mod import;
 mod ledger;
 mod matching;
@@ -43,6 +46,8 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     pub nats: TestNats,
     pub volunteers: Volunteers,
+    /// Between the service and its database, when spawned with [`TestApp::spawn_behind_proxy`].
+    pub proxy: Option<dbproxy::DbProxy>,
     keys: DevKeys,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -52,7 +57,28 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_opts(false).await
+    }
+
+    /// Reaching its database through a [`dbproxy::DbProxy`] the test can break, and waiting
+    /// at most a second for a connection.
+    pub async fn spawn_behind_proxy() -> Self {
+        Self::spawn_opts(true).await
+    }
+
+    async fn spawn_opts(behind_proxy: bool) -> Self {
         let test_db = TestDb::new().await;
+        let proxy = match behind_proxy {
+            true => Some(dbproxy::DbProxy::start(test_db.url()).await),
+            false => None,
+        };
+        let database = match &proxy {
+            Some(proxy) => DatabaseSettings {
+                connect_timeout_secs: 1,
+                ..DatabaseSettings::new(&proxy.url(test_db.url()))
+            },
+            None => DatabaseSettings::new(test_db.url()),
+        };
         let nats = TestNats::start().await;
         let key_dir = tempfile::tempdir().expect("tempdir");
         let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
@@ -74,7 +100,7 @@ impl TestApp {
         let settings = VolunteersSettings {
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: DatabaseSettings::new(test_db.url()),
+            database,
             pii: PiiSettings::generate(),
         };
         let app = tongxin_volunteers::App::build(
@@ -100,6 +126,7 @@ impl TestApp {
             db,
             nats,
             volunteers,
+            proxy,
             keys,
             stop,
             task: Some(task),
@@ -154,6 +181,13 @@ impl TestApp {
             variables,
         )
         .await
+    }
+
+    /// A connection straight to the test database, past any proxy.
+    pub async fn direct_db(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self._test_db.url())
+            .await
+            .expect("direct connection")
     }
 
     pub async fn volunteer_count(&self) -> u64 {
