@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use prost::Message;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use tongxin_platform::ErrorCode;
 use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
 use tongxin_platform::events::Event;
@@ -163,16 +164,25 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
         .record_hours(&staff, manual(20.0))
         .await
         .expect("record");
-    let over = volunteers.record_hours(&staff, manual(5.0)).await;
-    assert!(over.is_err(), "over 24 hours in a day");
+    // The same answers as on PostgreSQL: over 24 hours in a day is bad input, a second
+    // approval of one entry a conflict.
+    let code = |err: tongxin_volunteers::error::VolunteersError| {
+        tongxin_platform::ApiError::from(err).code
+    };
+    let over = volunteers
+        .record_hours(&staff, manual(5.0))
+        .await
+        .expect_err("over 24 hours in a day");
+    assert_eq!(code(over), ErrorCode::BadUserInput);
     volunteers
         .approve_hours(&staff, entry.id)
         .await
         .expect("approve");
-    assert!(
-        volunteers.approve_hours(&staff, entry.id).await.is_err(),
-        "approved twice"
-    );
+    let twice = volunteers
+        .approve_hours(&staff, entry.id)
+        .await
+        .expect_err("approved twice");
+    assert_eq!(code(twice), ErrorCode::Conflict);
 
     // An order credit for the other volunteer, delivered twice through the in-process bus.
     let body = pb_events::OrderChanged {
