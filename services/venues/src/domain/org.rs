@@ -335,6 +335,22 @@ mod tests {
         }
     }
 
+    /// The field and message of a bad-input error; anything else fails the test.
+    fn bad_input<T: std::fmt::Debug>(result: Result<T, DomainError>) -> (String, String) {
+        match result {
+            Err(DomainError::Invalid { field, message }) => (field, message),
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    /// Asserts a FORBIDDEN error whose message says `why`.
+    fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, DomainError>, why: &str) {
+        match result {
+            Err(DomainError::Forbidden(message)) => assert!(message.contains(why), "{message}"),
+            other => panic!("expected FORBIDDEN ({why}), got {other:?}"),
+        }
+    }
+
     #[test]
     fn levels_must_step_down_by_one() {
         let code = UnitCode::parse("caijiaba").expect("code");
@@ -347,22 +363,34 @@ mod tests {
             .expect("ok"),
             "/rc/changyuan/hongqiao/caijiaba"
         );
-        assert!(
-            place(
+        assert_eq!(
+            bad_input(place(
                 UnitKind::Courtyard,
                 &code,
                 Some(&parent(UnitKind::Center, "/rc"))
+            )),
+            (
+                "parentId".to_owned(),
+                "a courtyard must be under a station, not a center".to_owned()
             )
-            .is_err()
         );
-        assert!(place(UnitKind::Courtyard, &code, None).is_err());
-        assert!(
-            place(
+        assert_eq!(
+            bad_input(place(UnitKind::Courtyard, &code, None)),
+            (
+                "parentId".to_owned(),
+                "a courtyard needs a parent station".to_owned()
+            )
+        );
+        assert_eq!(
+            bad_input(place(
                 UnitKind::Center,
                 &code,
                 Some(&parent(UnitKind::Center, "/rc"))
+            )),
+            (
+                "parentId".to_owned(),
+                "a district center has no parent".to_owned()
             )
-            .is_err()
         );
         assert_eq!(
             place(
@@ -377,18 +405,33 @@ mod tests {
 
     #[test]
     fn names_and_codes_are_parsed() {
-        assert!(UnitName::parse("  ").is_err());
-        assert!(UnitName::parse(&"院".repeat(101)).is_err());
-        assert!(UnitName::parse(&"x".repeat(1 << 20)).is_err());
+        for (name, why) in [
+            ("  ", "must not be empty"),
+            (&"院".repeat(101), "must be at most 100 characters"),
+            (&"x".repeat(1 << 20), "must be at most 100 characters"),
+            ("a\u{0}b", "must not contain control characters"),
+        ] {
+            assert_eq!(
+                bad_input(UnitName::parse(name)),
+                ("name".to_owned(), why.to_owned())
+            );
+        }
+        assert_eq!(
+            UnitName::parse(&"院".repeat(100))
+                .expect("100 is the limit")
+                .as_str(),
+            "院".repeat(100)
+        );
         assert_eq!(
             UnitName::parse(" 夜合湾小院 ").expect("ok").as_str(),
             "夜合湾小院"
         );
-        assert!(UnitName::parse("a\u{0}b").is_err());
-        assert!(UnitCode::parse("Caijiaba").is_err());
-        assert!(UnitCode::parse("-x").is_err());
-        assert!(UnitCode::parse("a/b").is_err());
-        assert!(UnitCode::parse("yehewan-2").is_ok());
+        for code in ["Caijiaba", "-x", "a/b", "", &"a".repeat(41)] {
+            assert_eq!(bad_input(UnitCode::parse(code)).0, "code", "{code:?}");
+        }
+        for code in ["yehewan-2", "2nd", &"a".repeat(40)] {
+            assert_eq!(UnitCode::parse(code).expect("valid").as_str(), code);
+        }
     }
 
     #[test]
@@ -415,37 +458,53 @@ mod tests {
             .expect("ok"),
             "/rc/fenggao/hongqiao"
         );
-        assert!(
-            plan_move(
+        let moved = |kind, path, code, to: &ParentFacts| bad_input(plan_move(kind, path, code, to));
+        assert_eq!(
+            moved(
                 UnitKind::Courtyard,
                 "/rc/changyuan/hongqiao/c",
                 "c",
                 &institute
-            )
-            .is_err(),
+            ),
+            (
+                "newParentId".to_owned(),
+                "a courtyard must be under a station, not a institute".to_owned()
+            ),
             "level rule"
         );
-        assert!(plan_move(UnitKind::Center, "/rc", "rc", &institute).is_err());
+        assert_eq!(
+            moved(UnitKind::Center, "/rc", "rc", &institute),
+            (
+                "id".to_owned(),
+                "a district center cannot be moved".to_owned()
+            )
+        );
         let own_child = parent(UnitKind::Institute, "/rc/changyuan/hongqiao/x");
-        assert!(
-            plan_move(
+        assert_eq!(
+            moved(
                 UnitKind::Station,
                 "/rc/changyuan/hongqiao",
                 "hongqiao",
                 &own_child
-            )
-            .is_err(),
+            ),
+            (
+                "newParentId".to_owned(),
+                "a unit cannot move under itself".to_owned()
+            ),
             "no cycles"
         );
         let other_district = parent(UnitKind::Institute, "/xx/a");
-        assert!(
-            plan_move(
+        assert_eq!(
+            moved(
                 UnitKind::Station,
                 "/rc/changyuan/hongqiao",
                 "hongqiao",
                 &other_district
+            ),
+            (
+                "newParentId".to_owned(),
+                "a unit cannot move to another district".to_owned()
             )
-            .is_err()
         );
     }
 
@@ -455,7 +514,9 @@ mod tests {
             ContactPhone::parse("138 0013-8000").expect("ok").as_str(),
             "13800138000"
         );
-        assert!(ContactPhone::parse("023-4567890").is_err());
+        for bad in ["023-4567890", "2380013800", "138001380001", "1380013800x"] {
+            assert_eq!(bad_input(ContactPhone::parse(bad)).0, "phone", "{bad}");
+        }
         assert_eq!(mask_phone("13800138000"), "138****8000");
     }
 
@@ -475,9 +536,23 @@ mod tests {
         };
         let station = parent(UnitKind::Station, "/rc/changyuan/hongqiao");
         assert!(may_create(&staff, Some("/rc/changyuan"), Some(&station)).is_ok());
-        assert!(may_create(&staff, Some("/rc/fenggao"), Some(&station)).is_err());
-        assert!(may_create(&citizen, Some("/rc"), Some(&station)).is_err());
-        assert!(may_create(&staff, Some("/rc"), None).is_err());
+        assert!(may_create(&staff, Some("/rc/changyuan/hongqiao"), Some(&station)).is_ok());
+        assert_forbidden(
+            may_create(&staff, Some("/rc/fenggao"), Some(&station)),
+            "outside your scope",
+        );
+        assert_forbidden(
+            may_create(&staff, None, Some(&station)),
+            "outside your scope",
+        );
+        assert_forbidden(
+            may_create(&citizen, Some("/rc"), Some(&station)),
+            "only staff",
+        );
+        assert_forbidden(
+            may_create(&staff, Some("/rc"), None),
+            "platform administrator",
+        );
         let admin = Principal {
             subject: "a".into(),
             roles: vec![Role::Admin],
