@@ -204,17 +204,40 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
         traceparent: None,
         payload: body.into(),
     };
-    for r in bus.publish_batch(&[event.clone(), event]).await {
+    // Then an event the crediting consumer ignores but records: the consumer takes its
+    // queue in order, so once that one is recorded both deliveries above were handled.
+    let marker = Event {
+        id: Uuid::now_v7(),
+        subject: "tongxin.orders.order_placed".to_owned(),
+        ce_type: "tongxin.orders.order_placed".to_owned(),
+        ..event.clone()
+    };
+    for r in bus
+        .publish_batch(&[event.clone(), event, marker.clone()])
+        .await
+    {
         r.expect("published");
     }
-    let credited = tongxin_testing::wait_until(Duration::from_secs(10), || async {
-        volunteers
-            .totals_of(&[ids[1]])
-            .await
-            .is_ok_and(|t| t.first().is_some_and(|(_, t)| t.approved == 7.5))
+    let handled = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        use sea_orm::EntityTrait;
+        use tongxin_platform::events::consumer::processed;
+        processed::Entity::find_by_id((
+            tongxin_volunteers::events::ledger::ORDERS_CONSUMER.to_owned(),
+            marker.id,
+        ))
+        .one(volunteers.db())
+        .await
+        .expect("processed")
+        .is_some()
     })
     .await;
-    assert!(credited, "order hours credited");
+    assert!(handled, "the deliveries were not handled");
+    let totals = volunteers.totals_of(&[ids[1]]).await.expect("totals");
+    assert_eq!(
+        totals.first().map(|(_, t)| t.approved),
+        Some(7.5),
+        "credited once"
+    );
 
     let token = keys
         .sign(&TokenRequest {
