@@ -2,29 +2,70 @@
 //! gives, that rarely change and are asked for on every request, such as a staff unit's
 //! path, the volunteer an account acts as, a courtyard's chain, a verified token.
 //!
-//! Bounded by a plain rule rather than LRU bookkeeping: when full, expired entries go, and
-//! if that is not enough, everything goes. The keys in use come straight back, and the
-//! sizes here are far below what a burst of new keys would need to cause churn.
+//! A thin wrapper over `moka`'s concurrent cache, which bounds the size by evicting the
+//! entries least likely to be asked for again (TinyLFU): a full cache keeps its hot keys and
+//! drops some entries, never all of them (a key seen only once may not be let in at all while
+//! the hot ones fill it). Each entry expires at its own deadline (the time to live, or an
+//! earlier one given with [`TtlCache::put_until`], such as a token's expiry): it is never
+//! served past it, and moka reclaims its room at its next upkeep.
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
 
 /// Entries expire after a fixed time (or at a deadline given per entry).
 pub struct TtlCache<K, V> {
     ttl: Duration,
-    capacity: usize,
-    entries: RwLock<HashMap<K, (V, Instant)>>,
+    entries: Cache<K, Entry<V>>,
 }
 
-impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+/// A value with the instant it stops being valid.
+#[derive(Clone)]
+struct Entry<V> {
+    value: V,
+    expires: Instant,
+}
+
+/// Tells moka each entry's own deadline, so that expired entries free their room.
+struct UntilDeadline;
+
+impl<K, V> Expiry<K, Entry<V>> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &K,
+        entry: &Entry<V>,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(entry.expires.saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &K,
+        entry: &Entry<V>,
+        updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        // A new value brings its own deadline (moka's default would keep the old one).
+        Some(entry.expires.saturating_duration_since(updated_at))
+    }
+}
+
+impl<K, V> TtlCache<K, V>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     /// Entries live for `ttl`; at most `capacity` are kept.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         Self {
             ttl,
-            capacity,
-            entries: RwLock::default(),
+            entries: Cache::builder()
+                .max_capacity(u64::try_from(capacity).unwrap_or(u64::MAX))
+                .expire_after(UntilDeadline)
+                .build(),
         }
     }
 
@@ -34,11 +75,12 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
+        // moka drops expired entries on its own schedule; the deadline is checked here too so
+        // that an entry is never served a moment past it.
+        self.entries
             .get(key)
-            .filter(|(_, expires)| Instant::now() < *expires)
-            .map(|(value, _)| value.clone())
+            .filter(|entry| Instant::now() < entry.expires)
+            .map(|entry| entry.value)
     }
 
     /// Keeps `value` for the cache's time to live.
@@ -49,23 +91,19 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     /// Keeps `value` until `expires` (or the time to live, whichever comes first).
     pub fn put_until(&self, key: K, value: V, expires: Instant) {
         let now = Instant::now();
-        let expires = expires.min(now + self.ttl);
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, (_, at)| now < *at);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
+        if expires <= now {
+            // Already past: it would never be served, so it takes no room (and replaces
+            // what was kept for the key, as any new value does).
+            self.entries.invalidate(&key);
+            return;
         }
-        entries.insert(key, (value, expires));
+        let expires = expires.min(now + self.ttl);
+        self.entries.insert(key, Entry { value, expires });
     }
 
     /// Forgets everything (this process just changed what the entries describe).
     pub fn clear(&self) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.entries.invalidate_all();
     }
 }
 
@@ -74,19 +112,72 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_expire_and_capacity_holds() {
+    fn entries_expire_and_are_forgotten() {
         let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60), 2);
         cache.put("a".into(), 1);
         assert_eq!(cache.get("a"), Some(1));
         cache.put_until("b".into(), 2, Instant::now());
         assert_eq!(cache.get("b"), None, "expired at once");
-        // Full: the expired entry makes room, the live one stays.
+        // An entry already expired takes no room: the next one fits beside the live one.
+        cache.entries.run_pending_tasks();
+        assert_eq!(cache.entries.entry_count(), 1);
         cache.put("c".into(), 3);
+        cache.entries.run_pending_tasks();
         assert_eq!((cache.get("a"), cache.get("c")), (Some(1), Some(3)));
-        // Full of live entries: everything goes, then the new one is kept.
-        cache.put("d".into(), 4);
-        assert_eq!((cache.get("a"), cache.get("d")), (None, Some(4)));
         cache.clear();
-        assert_eq!(cache.get("d"), None);
+        assert_eq!((cache.get("a"), cache.get("c")), (None, None));
+    }
+
+    #[test]
+    fn the_time_to_live_caps_a_later_deadline() {
+        let cache: TtlCache<&str, u32> = TtlCache::new(Duration::from_millis(50), 10);
+        cache.put_until("a", 1, Instant::now() + Duration::from_secs(3600));
+        cache.put("b", 2);
+        assert_eq!((cache.get("a"), cache.get("b")), (Some(1), Some(2)));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!((cache.get("a"), cache.get("b")), (None, None));
+    }
+
+    #[test]
+    fn a_new_value_brings_its_own_deadline() {
+        let cache: TtlCache<&str, u32> = TtlCache::new(Duration::from_secs(60), 10);
+        cache.put_until("a", 1, Instant::now());
+        cache.put("a", 2);
+        cache.entries.run_pending_tasks();
+        assert_eq!(cache.get("a"), Some(2));
+        cache.put_until("a", 3, Instant::now());
+        assert_eq!(
+            cache.get("a"),
+            None,
+            "the earlier deadline of the new value holds"
+        );
+    }
+
+    #[test]
+    fn a_full_cache_evicts_some_entries_not_all() {
+        let capacity = 100;
+        let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_secs(60), capacity);
+        for key in 0..100 {
+            cache.put(key, key);
+        }
+        // The first hundred are in use: asked for again and again.
+        for _ in 0..3 {
+            for key in 0..100 {
+                assert_eq!(cache.get(&key), Some(key));
+            }
+        }
+        // A burst of keys no one asks for twice.
+        for key in 100..400 {
+            cache.put(key, key);
+        }
+        cache.entries.run_pending_tasks();
+        let kept: Vec<u32> = (0..400).filter(|k| cache.get(k).is_some()).collect();
+        assert!(
+            kept.len() <= capacity,
+            "{} entries kept over a capacity of {capacity}",
+            kept.len()
+        );
+        let hot = kept.iter().filter(|&&k| k < 100).count();
+        assert!(hot >= 90, "the keys in use stay: {hot} of 100 kept");
     }
 }
