@@ -24,6 +24,7 @@ use crate::domain::org::{self, UnitKind};
 use crate::domain::svg::{self, MapInput, MapVenue};
 use crate::domain::venue::VenueKind;
 use crate::error::VenuesError;
+use crate::import::parse_residents_csv;
 use crate::store::circle::{self as store, NewResident};
 use crate::store::org_units::{self, OrgUnit};
 use crate::store::venues::{self as venue_store, VenuePoint};
@@ -392,117 +393,5 @@ fn reached(snapshot: &Snapshot, r: Reachable<usize>) -> Reached {
         place: snapshot.places[r.key].clone(),
         minutes: r.minutes,
         distance_m: r.distance_m,
-    }
-}
-
-/// Parses resident CSV; on any error returns every broken row (1-based line numbers).
-pub fn parse_residents_csv(
-    csv: &str,
-) -> Result<Vec<(Coordinates, u32, Option<String>)>, DomainError> {
-    let mut lines = csv.lines().enumerate();
-    let header: Vec<String> = match lines.next() {
-        Some((_, h)) => h
-            .split(',')
-            .map(|c| c.trim().trim_start_matches('\u{feff}').to_lowercase())
-            .collect(),
-        None => return Err(DomainError::invalid("csv", "is empty")),
-    };
-    if header.len() < 3
-        || header[0] != "lat"
-        || header[1] != "lon"
-        || header[2] != "weight"
-        || header.get(3).is_some_and(|h| h != "unit_path")
-    {
-        return Err(DomainError::invalid(
-            "csv",
-            "the header must be lat,lon,weight or lat,lon,weight,unit_path",
-        ));
-    }
-    let mut rows = Vec::new();
-    let mut broken = Vec::new();
-    for (index, line) in lines {
-        let line_no = index + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_row(line, header.len()) {
-            Ok(row) => rows.push(row),
-            Err(reason) => broken.push(format!("line {line_no}: {reason}")),
-        }
-    }
-    if !broken.is_empty() {
-        let shown: Vec<String> = broken.iter().take(20).cloned().collect();
-        let more = if broken.len() > 20 {
-            format!(" (and {} more)", broken.len() - 20)
-        } else {
-            String::new()
-        };
-        return Err(DomainError::invalid(
-            "csv",
-            format!(
-                "{} broken rows, nothing imported: {}{more}",
-                broken.len(),
-                shown.join("; ")
-            ),
-        ));
-    }
-    Ok(rows)
-}
-
-fn parse_row(line: &str, columns: usize) -> Result<(Coordinates, u32, Option<String>), String> {
-    let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-    if cells.len() != columns {
-        return Err(format!("expected {columns} columns, found {}", cells.len()));
-    }
-    let lat: f64 = cells[0]
-        .parse()
-        .map_err(|_| "lat is not a number".to_owned())?;
-    let lon: f64 = cells[1]
-        .parse()
-        .map_err(|_| "lon is not a number".to_owned())?;
-    let at = Coordinates::parse(lat, lon).map_err(|e| e.to_string())?;
-    let weight: u32 = cells[2]
-        .parse()
-        .map_err(|_| "weight must be a whole number ≥ 0".to_owned())?;
-    let unit_path = match cells.get(3) {
-        Some(p) if !p.is_empty() => {
-            if !p.starts_with('/') || p.len() > 1000 {
-                return Err("unit_path must be a path like /rc/changyuan".to_owned());
-            }
-            Some((*p).to_owned())
-        }
-        _ => None,
-    };
-    Ok((at, weight, unit_path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_reports_every_broken_row() {
-        let csv =
-            "lat,lon,weight\n29.4,105.6,3\n91,105.6,1\n29.4,abc,1\n29.4,105.6\n29.4,105.6,-2\n";
-        let err = parse_residents_csv(csv).expect_err("broken");
-        let text = err.to_string();
-        for line in ["line 3", "line 4", "line 5", "line 6"] {
-            assert!(text.contains(line), "{line} missing in {text}");
-        }
-        assert!(!text.contains("line 2"));
-        assert!(text.contains("nothing imported"));
-    }
-
-    #[test]
-    fn csv_with_unit_paths() {
-        let rows = parse_residents_csv(
-            "lat,lon,weight,unit_path\n29.4,105.6,3,/rc/changyuan\n29.41,105.61,2,\n",
-        )
-        .expect("ok");
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].2.as_deref(), Some("/rc/changyuan"));
-        assert_eq!(rows[1].2, None);
-        assert!(parse_residents_csv("x,y\n").is_err());
-        assert!(parse_residents_csv("").is_err());
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod grpc;
+pub mod import;
 pub mod migration;
 pub mod service;
 pub mod store;
