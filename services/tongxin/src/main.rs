@@ -236,11 +236,12 @@ async fn main() -> anyhow::Result<()> {
                 None => tongxin_venues::demo::unit_id("/rc"),
             };
             let unit = venues.existing_unit(id).await.map_err(describe)?;
-            let svg = venues
+            let map = venues
                 .circle()
                 .coverage_map(&unit, Some(minutes), suggestions)
                 .await
                 .map_err(describe)?;
+            let svg = tongxin_venues::graphql::coverage_map::draw(&map);
             std::fs::write(&out, svg).with_context(|| format!("writing {}", out.display()))?;
             println!("{}: wrote {}", unit.path, out.display());
             Ok(())

@@ -1,5 +1,7 @@
 //! The 15-minute circle as a service: which places a point reaches on foot, which
-//! courtyard covers a point (order routing), coverage of residents per unit, and its map.
+//! courtyard covers a point (order routing), coverage of residents per unit, and what its map
+//! shows (drawn in [`crate::graphql::coverage_map`]). Resident files are read in
+//! [`crate::import`].
 //!
 //! The spatial index lives in memory (building it from a district's few hundred places takes
 //! well under a millisecond, a query microseconds) and is rebuilt when it is older than
@@ -21,7 +23,6 @@ use crate::domain::DomainError;
 use crate::domain::circle::{IndexedVenue, Reachable, VenueIndex};
 use crate::domain::coverage::{self, ResidentPoint, Suggestion, UncoveredCluster};
 use crate::domain::org::{self, UnitKind};
-use crate::domain::svg::{self, MapInput, MapVenue};
 use crate::domain::venue::VenueKind;
 use crate::error::VenuesError;
 use crate::import::parse_residents_csv;
@@ -119,6 +120,23 @@ pub struct Coverage {
     pub clusters: Vec<UncoveredCluster>,
     /// Suggested new sites, best first.
     pub suggestions: Vec<Suggestion>,
+}
+
+/// What a coverage map shows (drawing it is the presentation layer's work).
+#[derive(Debug, Clone)]
+pub struct CoverageMap {
+    /// The unit's name, for the title.
+    pub unit_name: String,
+    /// Its coverage, with the suggested sites.
+    pub coverage: Coverage,
+    /// The resident points under the unit.
+    pub residents: Vec<ResidentPoint>,
+    /// One flag per resident: whether a place is in reach.
+    pub covered: Vec<bool>,
+    /// The places the unit holds, each drawn with its circle.
+    pub places: Vec<Place>,
+    /// Straight-line walking reach in metres of the circle's minutes.
+    pub reach_m: f64,
 }
 
 /// A built snapshot with when it was built and the generation it saw.
@@ -316,42 +334,32 @@ impl Circle {
         Ok((result, residents, report.covered().to_vec()))
     }
 
-    /// The coverage picture of `unit` as an SVG document.
+    /// What the coverage map of `unit` shows: its coverage, residents, the places it holds
+    /// and their reach. Drawn by [`crate::graphql::coverage_map::draw`].
     pub async fn coverage_map(
         &self,
         unit: &OrgUnit,
         minutes: Option<f64>,
         suggestions: usize,
-    ) -> Result<String, VenuesError> {
-        let (result, residents, covered) = self.coverage(unit, minutes, suggestions).await?;
+    ) -> Result<CoverageMap, VenuesError> {
+        let (coverage, residents, covered) = self.coverage(unit, minutes, suggestions).await?;
         let snapshot = self.snapshot().await?;
         let model = store::walking_model(&self.db, &unit.district).await?;
         // Draw the unit's own places and those within reach of its residents' area.
-        let venues: Vec<MapVenue<'_>> = snapshot
+        let places: Vec<Place> = snapshot
             .places
             .iter()
             .filter(|p| org::covers(&unit.path, &p.unit().path))
-            .map(|p| MapVenue {
-                name: p.name(),
-                at: p.at(),
-                courtyard: p.is_courtyard(),
-            })
+            .cloned()
             .collect();
-        let sites: Vec<Coordinates> = result.suggestions.iter().map(|s| s.at).collect();
-        let title = format!(
-            "{} — {:.0} 分钟文明实践圈 覆盖 {:.1}%",
-            unit.name,
-            result.minutes,
-            result.share.unwrap_or(0.0) * 100.0
-        );
-        Ok(svg::render_coverage_map(&MapInput {
-            title: &title,
-            residents: &residents,
-            covered: &covered,
-            venues: &venues,
-            reach_m: model.reach_m(result.minutes),
-            suggestions: &sites,
-        }))
+        Ok(CoverageMap {
+            unit_name: unit.name.clone(),
+            reach_m: model.reach_m(coverage.minutes),
+            coverage,
+            residents,
+            covered,
+            places,
+        })
     }
 
     /// Replaces `district`'s resident layer from CSV text with the header

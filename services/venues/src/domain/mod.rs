@@ -4,7 +4,6 @@ pub mod activity;
 pub mod circle;
 pub mod coverage;
 pub mod org;
-pub mod svg;
 pub mod venue;
 
 /// A rule broken by the caller's input or rights.

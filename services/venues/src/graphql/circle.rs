@@ -1,5 +1,6 @@
 //! The 15-minute circle in GraphQL: `venuesWithin`, `coveringCourtyard`, `coverage`,
-//! `coverageMap`, the district walking model and the resident layer.
+//! `coverageMap` (drawn by [`super::coverage_map`]), the district walking model and the
+//! resident layer.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use tongxin_platform::ApiError;
@@ -255,7 +256,8 @@ impl CircleQuery {
         let unit = unit_or_district(venues, unit_id).await?;
         let k = usize::try_from(suggestions)
             .map_err(|_| ApiError::bad_input("suggestions: must be 0 to 50"))?;
-        Ok(venues.circle().coverage_map(&unit, minutes, k).await?)
+        let map = venues.circle().coverage_map(&unit, minutes, k).await?;
+        Ok(super::coverage_map::draw(&map))
     }
 
     /// A district's walking model.

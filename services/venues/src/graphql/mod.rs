@@ -3,6 +3,7 @@
 
 mod activity;
 mod circle;
+pub mod coverage_map;
 mod org;
 mod venue;
 

@@ -1,10 +1,16 @@
 //! The coverage map as one self-contained SVG document: residents (covered or not), venues
 //! with their walking circles, and suggested sites, with a title, a legend and a scale bar.
 //!
-//! It is a plain string so the same picture can travel through the GraphQL field
-//! `coverageMap` and be written by `tongxin coverage --out file.svg`, and frontends need no map
-//! library to show it. Output is deterministic (no hash maps, fixed number formatting) so it
-//! can be cached and snapshot-tested.
+//! This is presentation, so it lives beside the GraphQL field `coverageMap` that answers with
+//! it; `tongxin coverage --out file.svg` writes the same picture. The circle service
+//! ([`crate::circle::Circle::coverage_map`]) gathers what to draw, [`draw`] names and draws
+//! it. It is a plain string so frontends need no map library to show it. Output is
+//! deterministic (no hash maps, fixed number formatting) so it can be cached and
+//! snapshot-tested.
+//!
+//! The document is written with `quick-xml`'s writer: elements are closed by construction and
+//! every attribute value and text is escaped by the library, so a venue's name cannot break
+//! the markup.
 //!
 //! Projection: equirectangular around the middle of the drawing, longitudes scaled by the
 //! cosine of the middle latitude, y pointing south, then scaled so the map's longer side is
@@ -13,11 +19,14 @@
 //! is what one-unit-per-metre would need at district scale). Good at district and city scale.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::io;
 
+use quick_xml::Writer;
+use quick_xml::events::BytesText;
 use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
 
-use super::coverage::ResidentPoint;
+use crate::circle::CoverageMap;
+use crate::domain::coverage::ResidentPoint;
 
 /// Above this many resident points the map draws aggregated grid cells instead of one dot
 /// per resident, so a whole district (670 000 points) stays a document of about a megabyte.
@@ -66,6 +75,35 @@ pub struct MapInput<'a> {
     pub suggestions: &'a [Coordinates],
 }
 
+/// The coverage map of one unit, titled with its name, the circle's minutes and the share of
+/// residents covered.
+pub fn draw(map: &CoverageMap) -> String {
+    let venues: Vec<MapVenue<'_>> = map
+        .places
+        .iter()
+        .map(|p| MapVenue {
+            name: p.name(),
+            at: p.at(),
+            courtyard: p.is_courtyard(),
+        })
+        .collect();
+    let sites: Vec<Coordinates> = map.coverage.suggestions.iter().map(|s| s.at).collect();
+    let title = format!(
+        "{} — {:.0} 分钟文明实践圈 覆盖 {:.1}%",
+        map.unit_name,
+        map.coverage.minutes,
+        map.coverage.share.unwrap_or(0.0) * 100.0
+    );
+    render_coverage_map(&MapInput {
+        title: &title,
+        residents: &map.residents,
+        covered: &map.covered,
+        venues: &venues,
+        reach_m: map.reach_m,
+        suggestions: &sites,
+    })
+}
+
 /// Longer side of the map itself, in user units (pixels at natural size).
 const MAP_SIDE_PX: f64 = 1000.0;
 /// Narrowest picture, so the legend always has room.
@@ -74,8 +112,22 @@ const PAD_PX: f64 = 20.0;
 const HEADER_PX: f64 = 48.0;
 const LEGEND_PX: f64 = 84.0;
 
+/// The document being written.
+type Svg = Writer<Vec<u8>>;
+
 /// Renders the coverage map as an SVG document whose view box fits everything drawn.
 pub fn render_coverage_map(input: &MapInput<'_>) -> String {
+    let mut svg = Writer::new(Vec::new());
+    // Writing into memory cannot fail (an allocation failure aborts rather than returning an
+    // error), so there is no error to pass on.
+    let _ = write_document(&mut svg, input);
+    // Only `&str` pieces were written, so the bytes are UTF-8 and the lossy branch is never
+    // taken.
+    String::from_utf8(svg.into_inner())
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn write_document(svg: &mut Svg, input: &MapInput<'_>) -> io::Result<()> {
     let reach = if input.reach_m.is_finite() && input.reach_m > 0.0 {
         input.reach_m
     } else {
@@ -84,58 +136,98 @@ pub fn render_coverage_map(input: &MapInput<'_>) -> String {
     let projection = Projection::fitting(input);
     let extent = drawn_extent(input, &projection, reach);
     let frame = Frame::new(projection, &extent);
-
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" font-family="sans-serif">"#,
-        w = num(frame.width),
-        h = num(frame.height),
-    );
-    let _ = write!(svg, "<title>{}</title>", escape(input.title));
-    let _ = write!(
-        svg,
-        r##"<rect id="background" x="0" y="0" width="{}" height="{}" fill="#ffffff"/>"##,
-        num(frame.width),
-        num(frame.height),
-    );
-
-    if input.residents.len() > AGGREGATE_ABOVE {
-        draw_resident_cells(&mut svg, input, &frame, &extent);
-    } else {
-        draw_resident_dots(&mut svg, input, &frame);
-    }
-    let reach_px = reach * frame.scale;
-    if reach > 0.0 {
-        let _ = write!(
-            svg,
-            r#"<g id="reach" fill="{REACH}" fill-opacity="0.08" stroke="{REACH}" stroke-opacity="0.6" stroke-width="1">"#,
-        );
-        for venue in input.venues {
-            let (x, y) = frame.point(venue.at);
-            let _ = write!(
-                svg,
-                r#"<circle class="reach" cx="{}" cy="{}" r="{}"/>"#,
-                num(x),
-                num(y),
-                num(reach_px)
-            );
+    let (width, height) = (num(frame.width), num(frame.height));
+    let view_box = format!("0 0 {width} {height}");
+    let root = [
+        ("xmlns", "http://www.w3.org/2000/svg"),
+        ("viewBox", view_box.as_str()),
+        ("width", width.as_str()),
+        ("height", height.as_str()),
+        ("font-family", "sans-serif"),
+    ];
+    group(svg, "svg", &root, |svg| {
+        text(svg, "title", &[], input.title)?;
+        let background = [
+            ("id", "background"),
+            ("x", "0"),
+            ("y", "0"),
+            ("width", width.as_str()),
+            ("height", height.as_str()),
+            ("fill", "#ffffff"),
+        ];
+        empty(svg, "rect", &background)?;
+        if input.residents.len() > AGGREGATE_ABOVE {
+            draw_resident_cells(svg, input, &frame, &extent)?;
+        } else {
+            draw_resident_dots(svg, input, &frame)?;
         }
-        svg.push_str("</g>");
-    }
-    draw_venues(&mut svg, input.venues, &frame);
-    draw_suggestions(&mut svg, input.suggestions, &frame, reach_px);
+        let reach_px = reach * frame.scale;
+        if reach > 0.0 {
+            let attrs = [
+                ("id", "reach"),
+                ("fill", REACH),
+                ("fill-opacity", "0.08"),
+                ("stroke", REACH),
+                ("stroke-opacity", "0.6"),
+                ("stroke-width", "1"),
+            ];
+            let r = num(reach_px);
+            group(svg, "g", &attrs, |svg| {
+                for venue in input.venues {
+                    let (x, y) = frame.point(venue.at);
+                    let (cx, cy) = (num(x), num(y));
+                    empty(
+                        svg,
+                        "circle",
+                        &[("class", "reach"), ("cx", &cx), ("cy", &cy), ("r", &r)],
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        draw_venues(svg, input.venues, &frame)?;
+        draw_suggestions(svg, input.suggestions, &frame, reach_px)?;
+        let (x, y) = (num(PAD_PX), num(PAD_PX + 18.0));
+        let heading = [
+            ("class", "heading"),
+            ("x", x.as_str()),
+            ("y", y.as_str()),
+            ("font-size", "22"),
+            ("font-weight", "bold"),
+            ("fill", "#222222"),
+        ];
+        text(svg, "text", &heading, input.title)?;
+        draw_legend(svg, &frame)
+    })
+}
 
-    let _ = write!(
-        svg,
-        r##"<text class="heading" x="{}" y="{}" font-size="22" font-weight="bold" fill="#222222">{}</text>"##,
-        num(PAD_PX),
-        num(PAD_PX + 18.0),
-        escape(input.title),
-    );
-    draw_legend(&mut svg, &frame);
-    svg.push_str("</svg>");
-    svg
+/// `<name attrs…/>`.
+fn empty(svg: &mut Svg, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
+    svg.create_element(name)
+        .with_attributes(attrs.iter().copied())
+        .write_empty()?;
+    Ok(())
+}
+
+/// `<name attrs…>text</name>`.
+fn text(svg: &mut Svg, name: &str, attrs: &[(&str, &str)], content: &str) -> io::Result<()> {
+    svg.create_element(name)
+        .with_attributes(attrs.iter().copied())
+        .write_text_content(BytesText::from_escaped(escape(content)))?;
+    Ok(())
+}
+
+/// `<name attrs…>…</name>` with what `inner` writes inside.
+fn group(
+    svg: &mut Svg,
+    name: &str,
+    attrs: &[(&str, &str)],
+    inner: impl FnOnce(&mut Svg) -> io::Result<()>,
+) -> io::Result<()> {
+    svg.create_element(name)
+        .with_attributes(attrs.iter().copied())
+        .write_inner_content(inner)?;
+    Ok(())
 }
 
 /// Where the map sits in the picture: metres to user units.
@@ -274,32 +366,45 @@ fn drawn_extent(input: &MapInput<'_>, projection: &Projection, reach: f64) -> Ex
     extent
 }
 
-fn draw_resident_dots(svg: &mut String, input: &MapInput<'_>, frame: &Frame) {
+fn draw_resident_dots(svg: &mut Svg, input: &MapInput<'_>, frame: &Frame) -> io::Result<()> {
     for (covered, id, colour) in [(true, "covered", COVERED), (false, "uncovered", UNCOVERED)] {
-        let _ = write!(
-            svg,
-            r#"<g id="residents-{id}" fill="{}" fill-opacity="0.8">"#,
-            hex(colour)
+        let (group_id, class, fill) = (
+            format!("residents-{id}"),
+            format!("resident {id}"),
+            hex(colour),
         );
-        for (i, resident) in input.residents.iter().enumerate() {
-            if input.covered.get(i).copied().unwrap_or(false) != covered {
-                continue;
+        let attrs = [
+            ("id", group_id.as_str()),
+            ("fill", fill.as_str()),
+            ("fill-opacity", "0.8"),
+        ];
+        group(svg, "g", &attrs, |svg| {
+            for (i, resident) in input.residents.iter().enumerate() {
+                if input.covered.get(i).copied().unwrap_or(false) != covered {
+                    continue;
+                }
+                let (x, y) = frame.point(resident.at);
+                let (cx, cy) = (num(x), num(y));
+                empty(
+                    svg,
+                    "circle",
+                    &[("class", &class), ("cx", &cx), ("cy", &cy), ("r", "3")],
+                )?;
             }
-            let (x, y) = frame.point(resident.at);
-            let _ = write!(
-                svg,
-                r#"<circle class="resident {id}" cx="{}" cy="{}" r="3"/>"#,
-                num(x),
-                num(y),
-            );
-        }
-        svg.push_str("</g>");
+            Ok(())
+        })?;
     }
+    Ok(())
 }
 
 /// Residents summed into square cells; each cell's colour goes from the uncovered colour to
 /// the covered one with its covered share, and its opacity grows with its weight.
-fn draw_resident_cells(svg: &mut String, input: &MapInput<'_>, frame: &Frame, extent: &Extent) {
+fn draw_resident_cells(
+    svg: &mut Svg,
+    input: &MapInput<'_>,
+    frame: &Frame,
+    extent: &Extent,
+) -> io::Result<()> {
     let side = (extent.max_x - extent.min_x).max(extent.max_y - extent.min_y) / CELLS_ACROSS;
     // (covered weight, total weight, covered points, points) per cell
     let mut cells: BTreeMap<(i64, i64), [u64; 4]> = BTreeMap::new();
@@ -328,104 +433,143 @@ fn draw_resident_cells(svg: &mut String, input: &MapInput<'_>, frame: &Frame, ex
         .max()
         .unwrap_or(1)
         .max(1);
-    let side_px = side * frame.scale;
-    svg.push_str(r#"<g id="residents-cells" stroke="none">"#);
-    for (&(row, col), cell) in &cells {
-        let (covered, total) = if any_weight {
-            (cell[0], cell[1])
-        } else {
-            (cell[2], cell[3])
-        };
-        // Counts are far below 2^52, so the conversions are exact.
-        #[allow(clippy::cast_precision_loss)]
-        let (share, density, corner) = (
-            if total > 0 {
-                covered as f64 / total as f64
-            } else {
-                0.0
-            },
-            total as f64 / heaviest as f64,
-            (
-                extent.min_x + col as f64 * side,
-                extent.min_y + row as f64 * side,
-            ),
-        );
-        let (x, y) = frame.metres(corner);
-        let _ = write!(
-            svg,
-            r#"<rect class="cell" x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="{:.2}"/>"#,
-            num(x),
-            num(y),
-            num(side_px),
-            num(side_px),
-            hex(mix(UNCOVERED, COVERED, share)),
-            0.25 + 0.7 * density.sqrt(),
-        );
-    }
-    svg.push_str("</g>");
-}
-
-fn draw_venues(svg: &mut String, venues: &[MapVenue<'_>], frame: &Frame) {
-    svg.push_str(r##"<g id="venues" stroke="#ffffff" stroke-width="1">"##);
-    for venue in venues {
-        let (x, y) = frame.point(venue.at);
-        if venue.courtyard {
-            let _ = write!(
-                svg,
-                r#"<circle class="venue courtyard" cx="{}" cy="{}" r="6" fill="{COURTYARD}"><title>{}</title></circle>"#,
-                num(x),
-                num(y),
-                escape(venue.name)
-            );
-        } else {
-            let _ = write!(
-                svg,
-                r#"<rect class="venue other" x="{}" y="{}" width="10" height="10" fill="{OTHER_VENUE}"><title>{}</title></rect>"#,
-                num(x - 5.0),
-                num(y - 5.0),
-                escape(venue.name)
-            );
-        }
-    }
-    svg.push_str("</g>");
-}
-
-fn draw_suggestions(svg: &mut String, sites: &[Coordinates], frame: &Frame, reach_px: f64) {
-    let _ = write!(
+    let side_px = num(side * frame.scale);
+    group(
         svg,
-        r#"<g id="suggestions" stroke="{SITE}" stroke-width="1.5">"#
-    );
-    for (rank, site) in sites.iter().enumerate() {
-        let (x, y) = frame.point(*site);
-        if reach_px > 0.0 {
-            let _ = write!(
-                svg,
-                r##"<circle class="site-reach" cx="{}" cy="{}" r="{}" fill="none" stroke="#333333" stroke-dasharray="6 4"/>"##,
-                num(x),
-                num(y),
-                num(reach_px),
-            );
+        "g",
+        &[("id", "residents-cells"), ("stroke", "none")],
+        |svg| {
+            for (&(row, col), cell) in &cells {
+                let (covered, total) = if any_weight {
+                    (cell[0], cell[1])
+                } else {
+                    (cell[2], cell[3])
+                };
+                // Counts are far below 2^52, so the conversions are exact.
+                #[allow(clippy::cast_precision_loss)]
+                let (share, density, corner) = (
+                    if total > 0 {
+                        covered as f64 / total as f64
+                    } else {
+                        0.0
+                    },
+                    total as f64 / heaviest as f64,
+                    (
+                        extent.min_x + col as f64 * side,
+                        extent.min_y + row as f64 * side,
+                    ),
+                );
+                let (x, y) = frame.metres(corner);
+                let (x, y) = (num(x), num(y));
+                let fill = hex(mix(UNCOVERED, COVERED, share));
+                let opacity = format!("{:.2}", 0.25 + 0.7 * density.sqrt());
+                let attrs = [
+                    ("class", "cell"),
+                    ("x", x.as_str()),
+                    ("y", y.as_str()),
+                    ("width", side_px.as_str()),
+                    ("height", side_px.as_str()),
+                    ("fill", fill.as_str()),
+                    ("fill-opacity", opacity.as_str()),
+                ];
+                empty(svg, "rect", &attrs)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+fn draw_venues(svg: &mut Svg, venues: &[MapVenue<'_>], frame: &Frame) -> io::Result<()> {
+    let attrs = [
+        ("id", "venues"),
+        ("stroke", "#ffffff"),
+        ("stroke-width", "1"),
+    ];
+    group(svg, "g", &attrs, |svg| {
+        for venue in venues {
+            let (x, y) = frame.point(venue.at);
+            let tooltip = |svg: &mut Svg| text(svg, "title", &[], venue.name);
+            if venue.courtyard {
+                let (cx, cy) = (num(x), num(y));
+                let marker = [
+                    ("class", "venue courtyard"),
+                    ("cx", cx.as_str()),
+                    ("cy", cy.as_str()),
+                    ("r", "6"),
+                    ("fill", COURTYARD),
+                ];
+                group(svg, "circle", &marker, tooltip)?;
+            } else {
+                let (x, y) = (num(x - 5.0), num(y - 5.0));
+                let marker = [
+                    ("class", "venue other"),
+                    ("x", x.as_str()),
+                    ("y", y.as_str()),
+                    ("width", "10"),
+                    ("height", "10"),
+                    ("fill", OTHER_VENUE),
+                ];
+                group(svg, "rect", &marker, tooltip)?;
+            }
         }
-        let _ = write!(
-            svg,
-            r##"<path class="site" d="{}" fill="{SITE}" stroke="#ffffff"/>"##,
-            diamond(x, y, 8.0)
-        );
-        let _ = write!(
-            svg,
-            r##"<text class="site-label" x="{}" y="{}" font-size="13" fill="#222222" stroke="none">{}</text>"##,
-            num(x + 10.0),
-            num(y + 4.0),
-            rank + 1
-        );
-    }
-    svg.push_str("</g>");
+        Ok(())
+    })
+}
+
+fn draw_suggestions(
+    svg: &mut Svg,
+    sites: &[Coordinates],
+    frame: &Frame,
+    reach_px: f64,
+) -> io::Result<()> {
+    let attrs = [
+        ("id", "suggestions"),
+        ("stroke", SITE),
+        ("stroke-width", "1.5"),
+    ];
+    group(svg, "g", &attrs, |svg| {
+        for (rank, site) in sites.iter().enumerate() {
+            let (x, y) = frame.point(*site);
+            let (cx, cy) = (num(x), num(y));
+            if reach_px > 0.0 {
+                let r = num(reach_px);
+                let reach = [
+                    ("class", "site-reach"),
+                    ("cx", cx.as_str()),
+                    ("cy", cy.as_str()),
+                    ("r", r.as_str()),
+                    ("fill", "none"),
+                    ("stroke", "#333333"),
+                    ("stroke-dasharray", "6 4"),
+                ];
+                empty(svg, "circle", &reach)?;
+            }
+            let d = diamond(x, y, 8.0);
+            let marker = [
+                ("class", "site"),
+                ("d", d.as_str()),
+                ("fill", SITE),
+                ("stroke", "#ffffff"),
+            ];
+            empty(svg, "path", &marker)?;
+            let (lx, ly) = (num(x + 10.0), num(y + 4.0));
+            let label = [
+                ("class", "site-label"),
+                ("x", lx.as_str()),
+                ("y", ly.as_str()),
+                ("font-size", "13"),
+                ("fill", "#222222"),
+                ("stroke", "none"),
+            ];
+            text(svg, "text", &label, &(rank + 1).to_string())?;
+        }
+        Ok(())
+    })
 }
 
 /// Two rows of three legend entries under the map, then a scale bar.
-fn draw_legend(svg: &mut String, frame: &Frame) {
+fn draw_legend(svg: &mut Svg, frame: &Frame) -> io::Result<()> {
     let top = frame.offset.1 + frame.map_size.1 + PAD_PX + 4.0;
-    svg.push_str(r##"<g id="legend" font-size="13" fill="#222222">"##);
     let entries = [
         ("covered", "已覆盖 covered"),
         ("uncovered", "未覆盖 not covered"),
@@ -435,63 +579,90 @@ fn draw_legend(svg: &mut String, frame: &Frame) {
         ("site", "建议选址 suggested site"),
     ];
     let column = (frame.width - 2.0 * PAD_PX) / 3.0;
-    for (i, (kind, label)) in entries.into_iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
-        let (x, baseline) = (
-            PAD_PX + (i % 3) as f64 * column,
-            top + 12.0 + (i / 3) as f64 * 22.0,
-        );
-        let (cx, cy) = (x + 6.0, baseline - 4.5);
-        let swatch = match kind {
-            "covered" | "uncovered" | "courtyard" => format!(
-                r#"<circle cx="{}" cy="{}" r="5" fill="{}"/>"#,
-                num(cx),
-                num(cy),
-                match kind {
-                    "covered" => hex(COVERED),
-                    "uncovered" => hex(UNCOVERED),
-                    _ => COURTYARD.to_owned(),
-                }
-            ),
-            "other" => format!(
-                r#"<rect x="{}" y="{}" width="10" height="10" fill="{OTHER_VENUE}"/>"#,
-                num(cx - 5.0),
-                num(cy - 5.0),
-            ),
-            "reach" => format!(
-                r#"<circle cx="{}" cy="{}" r="5" fill="{REACH}" fill-opacity="0.15" stroke="{REACH}"/>"#,
-                num(cx),
-                num(cy),
-            ),
-            _ => format!(r#"<path d="{}" fill="{SITE}"/>"#, diamond(cx, cy, 6.0)),
-        };
-        let _ = write!(
-            svg,
-            r#"<g class="legend-entry">{swatch}<text x="{}" y="{}">{}</text></g>"#,
-            num(x + 16.0),
-            num(baseline),
-            escape(label)
-        );
-    }
-    // Scale bar: the round length nearest below a fifth of the map's width.
-    let length_m = nice_length(frame.map_size.0.max(frame.map_size.1) / 5.0 / frame.scale);
-    let (x, y) = (PAD_PX, top + 62.0);
-    let _ = write!(
-        svg,
-        r##"<g class="scale-bar"><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#222222" stroke-width="2"/><text x="{}" y="{}">{}</text></g>"##,
-        num(x),
-        num(y),
-        num(x + length_m * frame.scale),
-        num(y),
-        num(x + length_m * frame.scale + 6.0),
-        num(y + 4.5),
-        if length_m >= 1000.0 {
+    let attrs = [("id", "legend"), ("font-size", "13"), ("fill", "#222222")];
+    group(svg, "g", &attrs, |svg| {
+        for (i, (kind, label)) in entries.into_iter().enumerate() {
+            #[allow(clippy::cast_precision_loss)]
+            let (x, baseline) = (
+                PAD_PX + (i % 3) as f64 * column,
+                top + 12.0 + (i / 3) as f64 * 22.0,
+            );
+            let (cx, cy) = (x + 6.0, baseline - 4.5);
+            group(svg, "g", &[("class", "legend-entry")], |svg| {
+                legend_swatch(svg, kind, cx, cy)?;
+                let (tx, ty) = (num(x + 16.0), num(baseline));
+                text(svg, "text", &[("x", &tx), ("y", &ty)], label)
+            })?;
+        }
+        // Scale bar: the round length nearest below a fifth of the map's width.
+        let length_m = nice_length(frame.map_size.0.max(frame.map_size.1) / 5.0 / frame.scale);
+        let (x, y) = (PAD_PX, top + 62.0);
+        let end = x + length_m * frame.scale;
+        let caption = if length_m >= 1000.0 {
             format!("{} km", length_m / 1000.0)
         } else {
             format!("{length_m} m")
+        };
+        group(svg, "g", &[("class", "scale-bar")], |svg| {
+            let (x1, y1, x2) = (num(x), num(y), num(end));
+            let line = [
+                ("x1", x1.as_str()),
+                ("y1", y1.as_str()),
+                ("x2", x2.as_str()),
+                ("y2", y1.as_str()),
+                ("stroke", "#222222"),
+                ("stroke-width", "2"),
+            ];
+            empty(svg, "line", &line)?;
+            let (tx, ty) = (num(end + 6.0), num(y + 4.5));
+            text(svg, "text", &[("x", &tx), ("y", &ty)], &caption)
+        })
+    })
+}
+
+/// The legend's sample of how `kind` is drawn, centred on (`cx`, `cy`).
+fn legend_swatch(svg: &mut Svg, kind: &str, cx: f64, cy: f64) -> io::Result<()> {
+    let (x, y) = (num(cx), num(cy));
+    match kind {
+        "covered" | "uncovered" | "courtyard" => {
+            let fill = match kind {
+                "covered" => hex(COVERED),
+                "uncovered" => hex(UNCOVERED),
+                _ => COURTYARD.to_owned(),
+            };
+            empty(
+                svg,
+                "circle",
+                &[("cx", &x), ("cy", &y), ("r", "5"), ("fill", &fill)],
+            )
         }
-    );
-    svg.push_str("</g>");
+        "other" => {
+            let (x, y) = (num(cx - 5.0), num(cy - 5.0));
+            let square = [
+                ("x", x.as_str()),
+                ("y", y.as_str()),
+                ("width", "10"),
+                ("height", "10"),
+                ("fill", OTHER_VENUE),
+            ];
+            empty(svg, "rect", &square)
+        }
+        "reach" => {
+            let circle = [
+                ("cx", x.as_str()),
+                ("cy", y.as_str()),
+                ("r", "5"),
+                ("fill", REACH),
+                ("fill-opacity", "0.15"),
+                ("stroke", REACH),
+            ];
+            empty(svg, "circle", &circle)
+        }
+        _ => {
+            let d = diamond(cx, cy, 6.0);
+            empty(svg, "path", &[("d", &d), ("fill", SITE)])
+        }
+    }
 }
 
 /// 1, 2 or 5 × a power of ten, the largest not above `target` metres (at least 1 m).
@@ -547,23 +718,15 @@ fn mix(from: (u8, u8, u8), to: (u8, u8, u8), t: f64) -> (u8, u8, u8) {
     )
 }
 
-/// Escapes text for XML content and attributes, and drops the control characters XML 1.0
-/// does not allow at all (they would make the whole document unreadable).
+/// Text as XML content: the control characters XML 1.0 does not allow at all are dropped
+/// (quick-xml passes them through, and they would make the whole document unreadable), then
+/// quick-xml escapes the five markup characters.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed: String = text
+        .chars()
+        .filter(|c| matches!(c, '\t' | '\n' | '\r') || !c.is_control())
+        .collect();
+    quick_xml::escape::escape(allowed).into_owned()
 }
 
 #[cfg(test)]
