@@ -57,27 +57,33 @@ pub fn parse_residents_csv(
             "the header must be lat,lon,weight or lat,lon,weight,unit_path",
         ));
     }
-    // Rows are read by position with the names the checks above settled, whatever the case
-    // of the file's own header.
-    let names = csv::StringRecord::from(vec!["lat", "lon", "weight", "unit_path"]);
     let mut lines = Lines::new(csv);
     let mut rows = Vec::new();
     let mut broken = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
+    // One record reused for every row; bytes, since the text is already UTF-8 (a `&str`)
+    // and serde reads the numbers from bytes as well.
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 broken.push(format!("line {line}: {e}"));
+                // A record-level error leaves the reader at the next record; reading text
+                // from memory has no other kind, but one would not move on.
+                if e.is_io_error() {
+                    break;
+                }
                 continue;
             }
-        };
+        }
         // A line of spaces reads as one empty cell: blank, like an empty line.
         if record.len() == 1 && record[0].is_empty() {
             continue;
         }
         let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
-        match parse_row(&record, &names, header.len()) {
+        match parse_row(&record, header.len()) {
             Ok(row) => rows.push(row),
             Err(reason) => broken.push(format!("line {line}: {reason}")),
         }
@@ -141,8 +147,7 @@ impl<'a> Lines<'a> {
 }
 
 fn parse_row(
-    record: &csv::StringRecord,
-    names: &csv::StringRecord,
+    record: &csv::ByteRecord,
     columns: usize,
 ) -> Result<(Coordinates, u32, Option<String>), String> {
     if record.len() != columns {
@@ -151,7 +156,8 @@ fn parse_row(
             record.len()
         ));
     }
-    let row: Row = record.deserialize(Some(names)).map_err(|e| {
+    // By position (the header was checked above, whatever its case).
+    let row: Row = record.deserialize(None).map_err(|e| {
         let field = match e.kind() {
             csv::ErrorKind::Deserialize { err, .. } => err.field(),
             _ => None,
