@@ -542,6 +542,7 @@ mod tests {
         assert_eq!(report.covered_weight(), 28);
         assert_eq!(report.uncovered_weight(), 27);
         assert_eq!(report.covered_residents(), 5);
+        assert_eq!(report.residents(), 10);
         let share = report.share().expect("residents exist");
         assert!((share - 28.0 / 55.0).abs() < 1e-12);
         assert_eq!(
@@ -731,5 +732,249 @@ mod tests {
             .map(|(r, _)| u64::from(r.weight))
             .sum();
         assert_eq!(report.covered_weight(), expected_weight);
+    }
+
+    /// The centre of cell (row, col) of the clustering grid for cells of `cell_m` metres
+    /// whose residents' middle latitude is `mid_lat` (longitude scaled by its cosine), so a
+    /// test can put residents in exactly the cells it means, half a cell from any border.
+    fn cell_centre(row: i64, col: i64, cell_m: f64, mid_lat: f64) -> Coordinates {
+        let cell_lat_deg = cell_m / METRES_PER_DEGREE;
+        let cell_lon_deg = cell_lat_deg / mid_lat.to_radians().cos();
+        #[allow(clippy::cast_precision_loss)]
+        let (row, col) = (row as f64, col as f64);
+        at((row + 0.5) * cell_lat_deg, (col + 0.5) * cell_lon_deg)
+    }
+
+    /// A 5 × 5 block of cells of `cell_m` around 29.4 N 105.5 E, one resident in the centre
+    /// of each: `weight(dr, dc)` for the cell `dr` rows north and `dc` columns east of the
+    /// middle one. Returns the residents and the centre of cell (dr, dc).
+    fn block(
+        cell_m: f64,
+        weight: impl Fn(i64, i64) -> u32,
+    ) -> (Vec<ResidentPoint>, impl Fn(i64, i64) -> Coordinates) {
+        #[allow(clippy::cast_possible_truncation)]
+        let row0 = (29.4 * METRES_PER_DEGREE / cell_m).floor() as i64;
+        #[allow(clippy::cast_precision_loss)]
+        let mid_lat = (row0 as f64 + 0.5) * cell_m / METRES_PER_DEGREE;
+        #[allow(clippy::cast_possible_truncation)]
+        let col0 = (105.5 * METRES_PER_DEGREE * mid_lat.to_radians().cos() / cell_m).floor() as i64;
+        let centre = move |dr: i64, dc: i64| cell_centre(row0 + dr, col0 + dc, cell_m, mid_lat);
+        let mut residents = Vec::new();
+        for dr in -2..=2 {
+            for dc in -2..=2 {
+                residents.push(resident(centre(dr, dc), weight(dr, dc)));
+            }
+        }
+        // Set-up check: 25 residents in 25 distinct cells.
+        assert_eq!(bucket(&residents, cell_m).len(), 25);
+        (residents, centre)
+    }
+
+    #[test]
+    fn a_cluster_reaches_two_cells_from_its_seed_and_no_further() {
+        // Reach 2000 m → cells of 1000 m. The heavy middle cell seeds the first cluster; it
+        // grows through sides and corners to every cell within two cells of the seed (centre
+        // distance ≤ 2 cells): the 3 × 3 around it plus the four cells two straight steps
+        // away, 13 cells. The 12 cells left form four corner groups of three cells, each
+        // touching only at a corner ((2, 1) and (1, 2)) or a side, which become four clusters.
+        let (residents, centre) = block(1000.0, |dr, dc| if (dr, dc) == (0, 0) { 10 } else { 1 });
+        let clusters = uncovered_clusters(&residents, 2000.0);
+        let summary: Vec<_> = clusters
+            .iter()
+            .map(|c| (c.weight, c.residents, c.cells))
+            .collect();
+        assert_eq!(
+            summary,
+            [(22, 13, 13), (3, 3, 3), (3, 3, 3), (3, 3, 3), (3, 3, 3)]
+        );
+        // The first cluster spans the straight steps two cells away, and its weighted centre
+        // is the middle cell (the block is symmetric around it).
+        let first = &clusters[0];
+        for (dr, dc) in [(2, 0), (-2, 0), (0, 2), (0, -2)] {
+            assert!(first.bounds.contains(centre(dr, dc)), "({dr}, {dc})");
+        }
+        assert!(distance_m(first.centroid, centre(0, 0)) < 1.0);
+        // Each corner group holds its corner cell and the two beside it, and its weighted
+        // centre lies between them: (2, 2), (2, 1), (1, 2) have their centre ⅓ of a cell from
+        // (2, 2) towards (1, 1) in each direction.
+        let mut corners = [(2, 2), (2, -2), (-2, 2), (-2, -2)].to_vec();
+        for cluster in &clusters[1..] {
+            let held: Vec<_> = corners
+                .iter()
+                .copied()
+                .filter(|&(dr, dc)| cluster.bounds.contains(centre(dr, dc)))
+                .collect();
+            assert_eq!(held.len(), 1, "{cluster:?}");
+            let (dr, dc) = held[0];
+            let inner = centre(dr - dr.signum(), dc - dc.signum());
+            assert!(cluster.bounds.contains(centre(dr, dc - dc.signum())));
+            assert!(cluster.bounds.contains(centre(dr - dr.signum(), dc)));
+            let expected_lat = (2.0 * centre(dr, dc).lat() + inner.lat()) / 3.0;
+            let expected_lon = (2.0 * centre(dr, dc).lon() + inner.lon()) / 3.0;
+            assert!(distance_m(cluster.centroid, at(expected_lat, expected_lon)) < 1.0);
+            corners.retain(|&corner| corner != (dr, dc));
+        }
+        assert!(corners.is_empty());
+    }
+
+    #[test]
+    fn a_cluster_of_touching_cells_joins_them_at_sides_and_corners() {
+        // The 3 × 3 cells around the heavy middle one, and nothing else: one cluster of nine
+        // cells, whatever direction a cell lies in.
+        let (residents, _) = block(1000.0, |dr, dc| match (dr.abs(), dc.abs()) {
+            (0, 0) => 10,
+            (0 | 1, 0 | 1) => 1,
+            _ => 0,
+        });
+        let inner: Vec<_> = residents.into_iter().filter(|r| r.weight > 0).collect();
+        let clusters = uncovered_clusters(&inner, 2000.0);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        assert_eq!((clusters[0].weight, clusters[0].residents), (18, 9));
+        assert_eq!(clusters[0].cells, 9);
+
+        // Two single cells touching only at a corner are one gap, two cells apart are two.
+        let (_, centre) = block(1000.0, |_, _| 1);
+        let pick = |cells: &[(i64, i64)]| -> Vec<ResidentPoint> {
+            cells
+                .iter()
+                .map(|&(dr, dc)| resident(centre(dr, dc), 4))
+                .collect()
+        };
+        for diagonal in [[(0, 0), (1, 1)], [(0, 0), (1, -1)], [(0, 0), (-1, 1)]] {
+            let clusters = uncovered_clusters(&pick(&diagonal), 2000.0);
+            let summary: Vec<_> = clusters
+                .iter()
+                .map(|c| (c.weight, c.residents, c.cells))
+                .collect();
+            assert_eq!(summary, [(8, 2, 2)], "{diagonal:?}");
+        }
+        let apart = uncovered_clusters(&pick(&[(0, 0), (2, 0)]), 2000.0);
+        assert_eq!(apart.len(), 2);
+    }
+
+    #[test]
+    fn residents_without_weight_are_placed_but_weigh_nothing() {
+        // Points with weight 0 (an empty household) still form a gap of their own, centred
+        // on the plain mean of their positions.
+        let o = at(29.40, 105.50);
+        let zero = [
+            resident(o, 0),
+            resident(north(o, 100.0), 0),
+            resident(east(o, 100.0), 0),
+        ];
+        let clusters = uncovered_clusters(&zero, 2000.0);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        assert_eq!((clusters[0].weight, clusters[0].residents), (0, 3));
+        let mean = east(north(o, 100.0 / 3.0), 100.0 / 3.0);
+        assert!(
+            distance_m(clusters[0].centroid, mean) < 0.1,
+            "{}",
+            distance_m(clusters[0].centroid, mean)
+        );
+        let sites = candidate_sites(&zero[..1], 1000.0);
+        assert_eq!(sites.len(), 1);
+        assert!(distance_m(sites[0], o) < 1e-6);
+
+        // Next to a weighted resident, they do not pull the centre.
+        let mixed = [resident(o, 0), resident(north(o, 100.0), 5)];
+        let clusters = uncovered_clusters(&mixed, 2000.0);
+        assert_eq!((clusters[0].weight, clusters[0].residents), (5, 2));
+        assert!(distance_m(clusters[0].centroid, mixed[1].at) < 1e-6);
+    }
+
+    #[test]
+    fn a_suggested_site_covers_exactly_what_a_venue_there_would() {
+        // One resident 4 mm inside the 15-minute reach of the site, one 4 mm outside:
+        // a venue built there covers the first only, and so must the suggestion.
+        let model = WalkingModel::default();
+        let reach = model.reach_m(15.0);
+        let site = at(29.40, 105.50);
+        let residents = [
+            resident(north(site, reach - 0.004), 3),
+            resident(north(site, -(reach + 0.004)), 5),
+        ];
+        let built = VenueIndex::new([IndexedVenue {
+            key: 'S',
+            at: site,
+            courtyard: true,
+        }]);
+        let after = coverage(&residents, &built, 15.0, &model);
+        assert_eq!(after.covered(), [true, false]);
+
+        let nothing: VenueIndex<char> = VenueIndex::new([]);
+        let baseline = coverage(&residents, &nothing, 15.0, &model);
+        let uncovered = baseline.uncovered_residents(&residents);
+        let picks = suggest_sites(&uncovered, &[site], 1, &model, &baseline);
+        assert_eq!(picks.len(), 1);
+        assert_eq!(
+            (
+                picks[0].newly_covered_weight,
+                picks[0].newly_covered_residents
+            ),
+            (3, 1)
+        );
+        assert_eq!(picks[0].cumulative_covered_weight, after.covered_weight());
+    }
+
+    #[test]
+    fn without_candidates_the_sites_come_from_cells_of_half_the_reach() {
+        let model = WalkingModel::default();
+        let reach = model.reach_m(15.0);
+        // 51 uncovered residents every 100 m along 5 km of meridian, heaviest in the middle.
+        let start = at(29.30, 105.40);
+        let line: Vec<_> = (0..=50u32)
+            .map(|i| resident(north(start, f64::from(i) * 100.0), 1 + 25 - i.abs_diff(25)))
+            .collect();
+        let nothing: VenueIndex<char> = VenueIndex::new([]);
+        let baseline = coverage(&line, &nothing, 15.0, &model);
+        let generated = candidate_sites(&line, reach / 2.0);
+        // 5 km in cells of 461.5 m: 11 or 12 cells.
+        assert!((11..=12).contains(&generated.len()), "{}", generated.len());
+        let own = suggest_sites(&line, &[], 4, &model, &baseline);
+        let given = suggest_sites(&line, &generated, 4, &model, &baseline);
+        assert_eq!(own, given);
+        assert!(!own.is_empty());
+        assert!(own.iter().all(|s| generated.contains(&s.at)));
+    }
+
+    #[test]
+    fn a_nonsensical_cell_size_falls_back_to_a_kilometre() {
+        let start = at(29.30, 105.40);
+        let line: Vec<_> = (0..=50u32)
+            .map(|i| resident(north(start, f64::from(i) * 100.0), 2))
+            .collect();
+        let kilometre = candidate_sites(&line, 1000.0);
+        // 5 km of residents in 1 km cells: 5 or 6 cells.
+        assert!((5..=6).contains(&kilometre.len()), "{}", kilometre.len());
+        for cell_m in [
+            0.0,
+            -0.0,
+            -100.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(candidate_sites(&line, cell_m), kilometre, "{cell_m}");
+        }
+        // A positive size below a metre is a metre: 100 m apart, every resident its own cell.
+        assert_eq!(candidate_sites(&line, 0.25).len(), line.len());
+    }
+
+    #[test]
+    fn candidate_cells_are_square_in_metres() {
+        // 20 km of residents every 50 m, once along the meridian and once along the parallel
+        // at 29.4 N (where a degree of longitude is only 0.87 of a degree of latitude): in
+        // cells of 1 km both lines span 20 or 21 cells.
+        let o = at(29.40, 105.50);
+        let north_line: Vec<_> = (0..=400u32)
+            .map(|i| resident(north(o, f64::from(i) * 50.0), 1))
+            .collect();
+        let east_line: Vec<_> = (0..=400u32)
+            .map(|i| resident(east(o, f64::from(i) * 50.0), 1))
+            .collect();
+        let along_meridian = candidate_sites(&north_line, 1000.0).len();
+        let along_parallel = candidate_sites(&east_line, 1000.0).len();
+        assert!((20..=21).contains(&along_meridian), "{along_meridian}");
+        assert!((20..=21).contains(&along_parallel), "{along_parallel}");
     }
 }
