@@ -654,4 +654,196 @@ mod tests {
         });
         assert_eq!(seen, [(2, 0.0)]);
     }
+
+    #[test]
+    fn the_index_keeps_every_venue_in_the_order_given() {
+        let venues = [
+            venue(5, 29.41, 105.5, true),
+            venue(2, 29.40, 105.5, false),
+            venue(5, 29.39, 105.5, false),
+        ];
+        let index = VenueIndex::new(venues);
+        assert_eq!(index.len(), 3);
+        assert!(!index.is_empty());
+        // Duplicate keys are kept, and nothing is reordered by the grid.
+        assert_eq!(index.venues(), venues);
+        let empty: VenueIndex<u32> = VenueIndex::new([]);
+        assert_eq!(empty.len(), 0);
+        assert!(empty.venues().is_empty());
+    }
+
+    #[test]
+    fn zero_minutes_cover_only_a_venue_standing_on_the_point() {
+        let model = WalkingModel::default();
+        let point = at(29.40, 105.50);
+        let on_the_point = VenueIndex::new([venue(1, 29.40, 105.50, true)]);
+        assert!(on_the_point.covers(point, 0.0, &model));
+        // 5 mm north: inside the centimetre of search slack, but 0 minutes walk no distance.
+        let five_mm = VenueIndex::new([venue(1, 29.40 + 0.005 / M_PER_DEG, 105.50, true)]);
+        assert!(!five_mm.covers(point, 0.0, &model));
+        assert!(five_mm.within(point, 0.0, &model).is_empty());
+        // A thousandth of a minute reaches 6 cm.
+        assert!(five_mm.covers(point, 0.001, &model));
+    }
+
+    #[test]
+    fn the_circle_edge_is_settled_by_walking_minutes_to_the_last_bit() {
+        let model = WalkingModel::default();
+        let point = at(29.40, 105.50);
+        let courtyard = at(29.408, 105.50); // 889.56 m north: 14.455 minutes
+        let index = VenueIndex::new([IndexedVenue {
+            key: 1,
+            at: courtyard,
+            courtyard: true,
+        }]);
+        let exact = model.walking_minutes(point, courtyard);
+        assert!((exact - 14.455_361).abs() < 1e-5, "{exact}");
+        // Exactly the walking time: covered, by every query.
+        assert!(index.covers(point, exact, &model));
+        assert_eq!(index.within(point, exact, &model).len(), 1);
+        assert_eq!(
+            index
+                .covering_courtyard(point, exact, &model)
+                .map(|r| r.key),
+            Some(1)
+        );
+        // A nanosecond-scale fraction of a minute short (0.06 µm of reach): not covered.
+        let short = exact - 1e-9;
+        assert!(!index.covers(point, short, &model));
+        assert!(index.within(point, short, &model).is_empty());
+        assert!(index.covering_courtyard(point, short, &model).is_none());
+    }
+
+    #[test]
+    fn inside_answers_match_accept_at_the_edge_and_the_chord_decides_the_rest() {
+        let center = at(29.40, 105.50);
+        let north = |metres: f64| at(29.40 + metres / M_PER_DEG, 105.50);
+        let points = [
+            north(400.0),     // 0: deep inside
+            north(999.995),   // 1: 5 mm inside the radius
+            north(1_000.005), // 2: 5 mm outside
+            north(1_000.03),  // 3: 3 cm outside, beyond the slack
+            north(3_000.0),   // 4: far outside
+            center,           // 5: on the centre
+        ];
+        let d = |i: usize| distance_m(center, points[i]);
+        let radius = d(1) + 0.005;
+        assert!(d(2) > radius && d(2) < radius + SEARCH_SLACK_M);
+        assert!(d(3) > radius + SEARCH_SLACK_M);
+        let grid = PointGrid::build(&points, DEFAULT_CELL_M);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let mut inside = Vec::new();
+        let _ = grid.for_each_inside(
+            center,
+            radius,
+            |distance| {
+                asked.borrow_mut().push(distance);
+                distance <= radius
+            },
+            |item| {
+                inside.push(item);
+                ControlFlow::<()>::Continue(())
+            },
+        );
+        inside.sort_unstable();
+        // The same answer as testing `accept` on every point…
+        assert_eq!(inside, [0, 1, 5]);
+        // …but only the two points within a centimetre of the edge needed the haversine.
+        let mut asked = asked.into_inner();
+        asked.sort_by(f64::total_cmp);
+        assert_eq!(asked, [d(1), d(2)]);
+
+        // A zero radius holds the centre only, not a point 5 mm away inside the slack.
+        let points = [north(0.005), center];
+        let grid = PointGrid::build(&points, DEFAULT_CELL_M);
+        let mut inside = Vec::new();
+        let _ = grid.for_each_inside(
+            center,
+            0.0,
+            |distance| distance <= 0.0,
+            |item| {
+                inside.push(item);
+                ControlFlow::<()>::Continue(())
+            },
+        );
+        assert_eq!(inside, [1]);
+    }
+
+    #[test]
+    fn a_negative_or_nan_radius_reaches_nothing_not_even_the_centre() {
+        let center = at(29.40, 105.50);
+        let grid = PointGrid::build(&[center], DEFAULT_CELL_M);
+        for radius in [-1.0, f64::NAN] {
+            let mut seen = 0;
+            let _ = grid.for_each_near(center, radius, |_, _| {
+                seen += 1;
+                ControlFlow::<()>::Continue(())
+            });
+            let _ = grid.for_each_inside(
+                center,
+                radius,
+                |_| true,
+                |_| {
+                    seen += 1;
+                    ControlFlow::<()>::Continue(())
+                },
+            );
+            assert_eq!(seen, 0, "radius {radius}");
+        }
+    }
+
+    #[test]
+    fn the_grid_uses_the_asked_cell_or_the_default_and_no_cell_is_narrower() {
+        // A district of 0.2° × 0.2° (22 km × 19 km) around 29.5°N.
+        let district = [at(29.4, 105.4), at(29.6, 105.6), at(29.5, 105.5)];
+        let widest = 29.6_f64.to_radians().cos();
+        for (asked, used) in [
+            (250.0, 250.0),
+            (DEFAULT_CELL_M, DEFAULT_CELL_M),
+            (2_500.0, 2_500.0),
+            (0.0, DEFAULT_CELL_M),
+            (-5.0, DEFAULT_CELL_M),
+            (f64::NAN, DEFAULT_CELL_M),
+            (f64::INFINITY, DEFAULT_CELL_M),
+            (f64::NEG_INFINITY, DEFAULT_CELL_M),
+        ] {
+            let grid = PointGrid::build(&district, asked);
+            let north_south = grid.cell_lat_deg * METRES_PER_DEGREE;
+            // Measured along the district's northern edge, where a degree of longitude is
+            // shortest: exactly the cell, so nowhere narrower.
+            let east_west = grid.cell_lon_deg * METRES_PER_DEGREE * widest;
+            assert!((north_south - used).abs() < 1e-6, "{asked}: {north_south}");
+            assert!((east_west - used).abs() < 1e-6, "{asked}: {east_west}");
+            let rows = (0.2 * METRES_PER_DEGREE / used).floor() as usize + 1;
+            let cols = (0.2 * METRES_PER_DEGREE * widest / used).floor() as usize + 1;
+            assert_eq!((grid.rows, grid.cols), (rows, cols), "{asked}");
+        }
+    }
+
+    #[test]
+    fn a_widely_spread_grid_doubles_its_cell_until_it_fits() {
+        let points = [at(-60.0, -170.0), at(70.0, 170.0), at(0.0, 0.0)];
+        let grid = PointGrid::build(&points, 1.0);
+        // 1 m doubled 16 times: at 32 768 m the grid would need 442 × 395 = 174 590 cells,
+        // more than 2^16; at 65 536 m it needs 221 × 198 = 43 758.
+        let cell_m = grid.cell_lat_deg * METRES_PER_DEGREE;
+        assert!((cell_m - 65_536.0).abs() < 1e-6, "{cell_m}");
+        assert_eq!((grid.rows, grid.cols), (221, 198));
+    }
+
+    #[test]
+    fn cells_are_counted_from_the_origin_and_clamped_to_the_grid() {
+        // Cells of 0.5 from origin 1.0, ten of them: [1.0, 1.5), [1.5, 2.0), …
+        assert_eq!(cell_index(2.7, 1.0, 0.5, 10), 3);
+        assert_eq!(cell_index(1.0, 1.0, 0.5, 10), 0);
+        assert_eq!(cell_index(0.2, 1.0, 0.5, 10), 0);
+        assert_eq!(cell_index(9.0, 1.0, 0.5, 10), 9);
+        // Four cells of 0.5 from origin 0: the window's cells, or none when it misses.
+        assert_eq!(cell_range(0.7, 1.2, 0.0, 0.5, 4), Some((1, 2)));
+        assert_eq!(cell_range(-1.0, 0.7, 0.0, 0.5, 4), Some((0, 1)));
+        assert_eq!(cell_range(1.2, 9.0, 0.0, 0.5, 4), Some((2, 3)));
+        assert_eq!(cell_range(-2.0, -1.0, 0.0, 0.5, 4), None);
+        assert_eq!(cell_range(-2.0, -0.1, 0.0, 0.5, 4), None);
+        assert_eq!(cell_range(2.0, 3.0, 0.0, 0.5, 4), None);
+    }
 }
