@@ -8,7 +8,7 @@ use tongxin_platform::auth::{Principal, Role};
 use uuid::Uuid;
 
 use crate::domain::menu::{Category, FieldKind, FormField, Sla};
-use crate::domain::{Level, OrderId};
+use crate::domain::Level;
 use crate::error::OrdersError;
 use crate::service::{Move, NewOrder, Orders};
 use crate::store::{categories, orders};
@@ -227,7 +227,7 @@ pub async fn seed_orders(
             )
             .await?;
         placed += 1;
-        let id = OrderId(view.row.id);
+        let id = view.order.id;
         let moves: Vec<(&crate::service::Caller, Move)> = vec![
             (
                 &staff,

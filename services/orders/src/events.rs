@@ -4,9 +4,8 @@
 use prost::Message;
 use tongxin_proto::events as pb;
 
-use crate::domain::machine::ChainUnit;
+use crate::domain::order::Order;
 use crate::domain::{Level, OrderState};
-use crate::store::orders::Model;
 
 /// CloudEvents source of everything orders publishes.
 pub const SOURCE: &str = "tongxin/orders";
@@ -46,56 +45,41 @@ pub fn level_pb(level: Level) -> pb::OrderLevel {
     }
 }
 
-/// Hours as stored.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StoredHours {
-    /// Volunteer id.
-    pub volunteer_id: uuid::Uuid,
-    /// Hours.
-    pub hours: f64,
-}
-
 /// The body of every `tongxin.orders.order_*` event: the order after the move.
 pub fn order_changed(
-    row: &Model,
+    order: &Order,
     previous: Option<OrderState>,
     actor: &str,
     note: &str,
 ) -> Vec<u8> {
-    let state = OrderState::parse(&row.state).unwrap_or(OrderState::Placed);
-    let level = Level::parse(&row.holding_level).unwrap_or(Level::Center);
-    let ids = |text: &str| serde_json::from_str::<Vec<uuid::Uuid>>(text).unwrap_or_default();
-    let mut volunteers = ids(&row.accepted);
-    if volunteers.is_empty() {
-        volunteers = ids(&row.dispatched);
-    }
-    let hours = serde_json::from_str::<Vec<StoredHours>>(&row.hours).unwrap_or_default();
+    let holding = order.holding_unit();
     pb::OrderChanged {
-        order_id: row.id.to_string(),
-        order_no: row.order_no.clone(),
-        state: state_pb(state) as i32,
+        order_id: order.id.to_string(),
+        order_no: order.number.clone(),
+        state: state_pb(order.state) as i32,
         previous_state: previous.map(|p| state_pb(p) as i32).unwrap_or_default(),
-        category_code: row.category_code.clone(),
-        holding_unit_id: row.holding_unit_id.to_string(),
-        holding_unit_path: row.holding_unit_path.clone(),
-        holding_level: level_pb(level) as i32,
-        courtyard_id: row.courtyard_id.map(|c| c.to_string()).unwrap_or_default(),
-        district: row.district.clone(),
-        volunteer_ids: volunteers.iter().map(ToString::to_string).collect(),
-        team_id: row.team_id.map(|t| t.to_string()),
-        hours: hours
+        category_code: order.category.clone(),
+        holding_unit_id: holding.id.to_string(),
+        holding_unit_path: holding.path.clone(),
+        holding_level: level_pb(holding.level) as i32,
+        courtyard_id: order.courtyard.map(|c| c.to_string()).unwrap_or_default(),
+        district: order.district.clone(),
+        volunteer_ids: order.volunteers().iter().map(ToString::to_string).collect(),
+        team_id: order.team.map(|t| t.0.to_string()),
+        hours: order
+            .hours
             .iter()
             .map(|h| pb::VolunteerHours {
-                volunteer_id: h.volunteer_id.to_string(),
-                hours: h.hours,
+                volunteer_id: h.volunteer.to_string(),
+                hours: h.hours.get(),
             })
             .collect(),
-        rating: row.rating.map(|r| r as u32),
+        rating: order.rating.map(|r| u32::from(r.get())),
         actor: actor.to_owned(),
         note: note.to_owned(),
-        occurred_at_ms: row.updated_at.timestamp_millis(),
-        placed_at_ms: row.placed_at.timestamp_millis(),
-        deadline_at_ms: row.deadline_at.map(|d| d.timestamp_millis()),
+        occurred_at_ms: order.updated_at.timestamp_millis(),
+        placed_at_ms: order.placed_at.timestamp_millis(),
+        deadline_at_ms: order.deadline.map(|d| d.at.timestamp_millis()),
     }
     .encode_to_vec()
 }
@@ -151,9 +135,4 @@ impl tongxin_platform::events::consumer::Handler for UnitsHandler {
         }
         Ok(())
     }
-}
-
-/// The chain as stored.
-pub fn chain_of(row: &Model) -> Vec<ChainUnit> {
-    serde_json::from_str(&row.chain).unwrap_or_default()
 }

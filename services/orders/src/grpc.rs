@@ -6,7 +6,7 @@ use tongxin_proto::orders::order_service_server::{OrderService, OrderServiceServ
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::domain::{DomainError, Level, OrderId, OrderState};
+use crate::domain::{DomainError, OrderId};
 use crate::error::OrdersError;
 use crate::events::{level_pb, state_from_pb, state_pb};
 use crate::service::{OrderFilter, OrderView, Orders};
@@ -23,36 +23,31 @@ pub fn order_service(orders: Orders) -> OrderServiceServer<OrderGrpc> {
 pub const SERVICE_NAMES: &[&str] = &["tongxin.orders.v1.OrderService"];
 
 fn to_proto(view: &OrderView) -> pb::Order {
-    let row = &view.row;
-    let state = OrderState::parse(&row.state).unwrap_or(OrderState::Placed);
-    let level = Level::parse(&row.holding_level).unwrap_or(Level::Center);
-    let mut volunteers: Vec<Uuid> = serde_json::from_str(&row.accepted).unwrap_or_default();
-    if volunteers.is_empty() {
-        volunteers = serde_json::from_str(&row.dispatched).unwrap_or_default();
-    }
+    let order = &view.order;
+    let holding = order.holding_unit();
     pb::Order {
-        id: row.id.to_string(),
-        order_no: row.order_no.clone(),
-        state: state_pb(state) as i32,
-        category_code: row.category_code.clone(),
-        description: row.description.clone(),
-        holding_unit_id: row.holding_unit_id.to_string(),
-        holding_unit_path: row.holding_unit_path.clone(),
-        holding_level: level_pb(level) as i32,
-        courtyard_id: row.courtyard_id.map(|c| c.to_string()).unwrap_or_default(),
-        district: row.district.clone(),
-        lat: row.lat,
-        lon: row.lon,
+        id: order.id.to_string(),
+        order_no: order.number.clone(),
+        state: state_pb(order.state) as i32,
+        category_code: order.category.clone(),
+        description: order.description.clone(),
+        holding_unit_id: holding.id.to_string(),
+        holding_unit_path: holding.path.clone(),
+        holding_level: level_pb(holding.level) as i32,
+        courtyard_id: order.courtyard.map(|c| c.to_string()).unwrap_or_default(),
+        district: order.district.clone(),
+        lat: order.location.lat(),
+        lon: order.location.lon(),
         phone: view.phone.clone(),
         phone_masked: view.phone_masked,
-        volunteer_ids: volunteers.iter().map(ToString::to_string).collect(),
-        team_id: row.team_id.map(|t| t.to_string()),
-        rating: row.rating.map(|r| r as u32),
-        placed_at_ms: row.placed_at.timestamp_millis(),
-        deadline_at_ms: row.deadline_at.map(|d| d.timestamp_millis()),
-        routing_note: row.routing_note.clone(),
-        likely_duplicate: row.duplicate_of.is_some(),
-        version: row.version,
+        volunteer_ids: order.volunteers().iter().map(ToString::to_string).collect(),
+        team_id: order.team.map(|t| t.0.to_string()),
+        rating: order.rating.map(|r| u32::from(r.get())),
+        placed_at_ms: order.placed_at.timestamp_millis(),
+        deadline_at_ms: order.deadline.map(|d| d.at.timestamp_millis()),
+        routing_note: order.routing_note.clone(),
+        likely_duplicate: order.duplicate_of.is_some(),
+        version: order.version,
     }
 }
 
@@ -111,7 +106,7 @@ impl OrderService for OrderGrpc {
         let next_page_token = if more {
             views
                 .last()
-                .map(|v| v.row.id.to_string())
+                .map(|v| v.order.id.to_string())
                 .unwrap_or_default()
         } else {
             String::new()

@@ -20,6 +20,7 @@ use tongxin_platform::events::outbox;
 use uuid::Uuid;
 
 use crate::domain::machine::{Actor, Command};
+use crate::domain::order::Order;
 use crate::error::OrdersError;
 use crate::events;
 use crate::service::Orders;
@@ -78,20 +79,27 @@ impl Scheduler {
         let mut round = Round::default();
         let db = self.orders.db();
         let txn = db.begin().await.map_err(classify)?;
-        for row in orders::claim_overdue(&txn, now, self.batch).await? {
-            let at_top = usize::try_from(row.holding).unwrap_or(usize::MAX) + 1
-                >= events::chain_of(&row).len();
-            if at_top {
-                if self.notice(&txn, &row, "overdue_alert", now).await? {
+        let overdue = orders::claim_overdue(&txn, now, self.batch).await?;
+        // A row that does not parse is logged by `parse` and left for a person: the other
+        // deadlines must still fire.
+        for order in overdue
+            .into_iter()
+            .filter_map(|row| orders::parse(row).ok())
+        {
+            if order.route.at_top() {
+                if self.notice(&txn, &order, "overdue_alert", now).await? {
                     round.alerted += 1;
                 }
                 continue;
             }
-            let note = format!("not received within the {} deadline", row.holding_level);
+            let note = format!(
+                "not received within the {} deadline",
+                order.holding_unit().level.as_str()
+            );
             let who = moves_actor(Actor::Scheduler, ACTOR);
             if self
                 .orders
-                .apply(&txn, &row, &who, &Command::AutoEscalate, &note, now)
+                .apply(&txn, &order, &who, &Command::AutoEscalate, &note, now)
                 .await?
                 .is_some()
             {
@@ -101,8 +109,9 @@ impl Scheduler {
         txn.commit().await.map_err(classify)?;
 
         let txn = db.begin().await.map_err(classify)?;
-        for row in orders::claim_reminders(&txn, now, self.batch).await? {
-            if self.notice(&txn, &row, "reminder", now).await? {
+        let due = orders::claim_reminders(&txn, now, self.batch).await?;
+        for order in due.into_iter().filter_map(|row| orders::parse(row).ok()) {
+            if self.notice(&txn, &order, "reminder", now).await? {
                 round.reminded += 1;
             }
         }
@@ -118,55 +127,56 @@ impl Scheduler {
     async fn notice<C: ConnectionTrait>(
         &self,
         txn: &C,
-        row: &orders::Model,
+        order: &Order,
         event: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, OrdersError> {
-        let mut next = row.clone();
-        match event {
-            "reminder" => next.remind_at = None,
-            _ => next.alerted_at = Some(now),
-        }
-        // No version bump: a notice must not make a staff member's concurrent move fail.
-        if !orders::update_if_version(txn, &next, row.version).await? {
+        // No version bump (see `Order::reminded`): a notice must not make a staff member's
+        // concurrent move fail.
+        let next = match event {
+            "reminder" => order.reminded(),
+            _ => order.alerted(now),
+        };
+        if !orders::update_if_version(txn, &orders::Model::from(&next), order.version).await? {
             return Ok(false);
         }
         let note = match event {
-            "reminder" => format!("reminder: receive before {}", deadline_text(row)),
-            _ => format!("overdue at the center since {}", deadline_text(row)),
+            "reminder" => format!("reminder: receive before {}", deadline_text(order)),
+            _ => format!("overdue at the center since {}", deadline_text(order)),
         };
+        let holding = order.holding_unit();
         timeline::append(
             txn,
             timeline::Model {
                 id: Uuid::now_v7(),
-                order_id: row.id,
-                from_state: Some(row.state.clone()),
-                to_state: row.state.clone(),
+                order_id: order.id.0,
+                from_state: Some(order.state.into()),
+                to_state: order.state.into(),
                 event: event.to_owned(),
                 actor: ACTOR.to_owned(),
                 role: ACTOR.to_owned(),
-                unit_id: row.holding_unit_id,
-                unit_path: row.holding_unit_path.clone(),
-                level: row.holding_level.clone(),
+                unit_id: holding.id.0,
+                unit_path: holding.path.clone(),
+                level: holding.level,
                 note: note.clone(),
                 at: now,
             },
         )
         .await?;
-        let state = crate::domain::OrderState::parse(&row.state).ok();
         outbox::enqueue(
             txn,
             &events::subject(event),
             events::SOURCE,
-            events::order_changed(&next, state, ACTOR, &note),
+            events::order_changed(&next, Some(order.state), ACTOR, &note),
         )
         .await?;
         Ok(true)
     }
 }
 
-fn deadline_text(row: &orders::Model) -> String {
-    row.deadline_at
-        .map(|d| d.to_rfc3339())
+fn deadline_text(order: &Order) -> String {
+    order
+        .deadline
+        .map(|d| d.at.to_rfc3339())
         .unwrap_or_else(|| "-".to_owned())
 }

@@ -30,12 +30,12 @@ use tongxin_platform::pii::{Phone, PiiCipher};
 
 use crate::clients::{VenuesClient, VolunteersClient};
 use crate::clock::Clock;
+use crate::domain::order::Order;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
-use crate::store::orders::Model;
 
 pub use identity::VolunteerLink;
 pub use moves::Move;
@@ -73,8 +73,8 @@ impl Caller {
 /// An order as one caller may see it.
 #[derive(Debug, Clone)]
 pub struct OrderView {
-    /// The stored row (the ciphertext is never shown).
-    pub row: Model,
+    /// The order (its phone ciphertext is never shown).
+    pub order: Order,
     /// The contact phone, full or masked for this caller.
     pub phone: String,
     /// Whether `phone` is masked.
@@ -82,9 +82,9 @@ pub struct OrderView {
 }
 
 impl OrderView {
-    /// The parsed state.
+    /// Where it stands.
     pub fn state(&self) -> OrderState {
-        OrderState::parse(&self.row.state).unwrap_or(OrderState::Placed)
+        self.order.state
     }
 }
 
@@ -194,23 +194,22 @@ impl Orders {
         }
     }
 
-    /// The view of a row for `caller`, or NOT_FOUND if they may not see it.
-    pub fn view(&self, caller: &Caller, row: Model) -> Result<OrderView, OrdersError> {
-        let owner = caller.principal.subject == row.citizen;
+    /// The view of an order for `caller`, or NOT_FOUND if they may not see it.
+    pub fn view(&self, caller: &Caller, order: Order) -> Result<OrderView, OrdersError> {
+        let owner = caller.principal.subject == order.citizen;
         let holding_in_scope = caller
             .scope
             .as_ref()
-            .is_some_and(|s| caller.is_staff() && s.covers(&row.holding_unit_path));
+            .is_some_and(|s| caller.is_staff() && s.covers(&order.holding_unit().path));
         let routed_in_scope = caller
             .scope
             .as_ref()
-            .is_some_and(|s| caller.is_staff() && s.covers(&row.routed_path));
-        let volunteer = caller.volunteer_id().map(|v| v.0);
-        let ids = |text: &str| serde_json::from_str::<Vec<uuid::Uuid>>(text).unwrap_or_default();
-        let accepted = volunteer.is_some_and(|v| ids(&row.accepted).contains(&v));
+            .is_some_and(|s| caller.is_staff() && s.covers(&order.route.routed_unit().path));
+        let volunteer = caller.volunteer_id();
+        let accepted = volunteer.is_some_and(|v| order.accepted.contains(&v));
         // Who declined keeps sight of the order (masked), so the decline's answer is theirs.
-        let dispatched = volunteer
-            .is_some_and(|v| ids(&row.dispatched).contains(&v) || ids(&row.declined).contains(&v));
+        let dispatched =
+            volunteer.is_some_and(|v| order.dispatched.contains(&v) || order.declined.contains(&v));
         if !(owner || holding_in_scope || routed_in_scope || accepted || dispatched) {
             // Not knowing who the volunteer is must not read as "no such order".
             if let VolunteerLink::Unknown(cause) = &caller.volunteer {
@@ -220,7 +219,7 @@ impl Orders {
             }
             return Err(DomainError::NotFound("no such order".to_owned()).into());
         }
-        let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
+        let phone = Phone::parse(&self.cipher.decrypt(&order.phone_cipher)?)?;
         let full = owner || holding_in_scope || accepted;
         Ok(OrderView {
             phone: if full {
@@ -229,7 +228,7 @@ impl Orders {
                 phone.masked()
             },
             phone_masked: !full,
-            row,
+            order,
         })
     }
 }

@@ -7,10 +7,12 @@
 pub mod machine;
 pub mod menu;
 pub mod metrics;
+pub mod order;
 pub mod scope;
 
 use std::fmt;
 
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 use tongxin_platform::pii::PiiError;
 use uuid::Uuid;
@@ -63,16 +65,37 @@ impl fmt::Display for VolunteerId {
 pub struct TeamId(pub Uuid);
 
 /// The four levels of the org tree, bottom to top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Stored as its lowercase name (an active enum, so a column of it is typed); the platform's
+/// org vocabulary will own this type with the same strings.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum Level {
     /// 小院.
+    #[sea_orm(string_value = "courtyard")]
     Courtyard,
     /// 实践站.
+    #[sea_orm(string_value = "station")]
     Station,
     /// 实践所.
+    #[sea_orm(string_value = "institute")]
     Institute,
     /// 中心.
+    #[sea_orm(string_value = "center")]
     Center,
 }
 

@@ -11,6 +11,7 @@ use super::order::LevelGql;
 
 /// The type of a form field.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "FieldKind")]
 pub enum FormFieldKind {
     /// Free text.
     Text,
@@ -20,28 +21,6 @@ pub enum FormFieldKind {
     Date,
     /// One of the field's choices.
     Choice,
-}
-
-impl From<FieldKind> for FormFieldKind {
-    fn from(k: FieldKind) -> Self {
-        match k {
-            FieldKind::Text => Self::Text,
-            FieldKind::Number => Self::Number,
-            FieldKind::Date => Self::Date,
-            FieldKind::Choice => Self::Choice,
-        }
-    }
-}
-
-impl From<FormFieldKind> for FieldKind {
-    fn from(k: FormFieldKind) -> Self {
-        match k {
-            FormFieldKind::Text => Self::Text,
-            FormFieldKind::Number => Self::Number,
-            FormFieldKind::Date => Self::Date,
-            FormFieldKind::Choice => Self::Choice,
-        }
-    }
 }
 
 /// One question a category asks when it is ordered.

@@ -11,14 +11,13 @@ use tongxin_platform::ApiError;
 use tongxin_platform::graphql::ContextExt;
 use uuid::Uuid;
 
-use crate::domain::{Level, OrderId, OrderState};
-use crate::events::StoredHours;
+use crate::domain::{Level, OrderId, OrderState, VolunteerId};
 use crate::service::{Caller, Move, NewOrder, OrderFilter, OrderView, Orders, TimelineEntry};
 use crate::store::orders::{self, Model};
 
 /// Where an order stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "OrderState")]
+#[graphql(name = "OrderState", remote = "OrderState")]
 pub enum OrderStateGql {
     /// Placed by the citizen, waiting for the holding unit to receive it.
     Placed,
@@ -40,41 +39,9 @@ pub enum OrderStateGql {
     Cancelled,
 }
 
-impl From<OrderState> for OrderStateGql {
-    fn from(s: OrderState) -> Self {
-        match s {
-            OrderState::Placed => Self::Placed,
-            OrderState::Received => Self::Received,
-            OrderState::Escalated => Self::Escalated,
-            OrderState::Dispatched => Self::Dispatched,
-            OrderState::Accepted => Self::Accepted,
-            OrderState::InProgress => Self::InProgress,
-            OrderState::Completed => Self::Completed,
-            OrderState::Rated => Self::Rated,
-            OrderState::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<OrderStateGql> for OrderState {
-    fn from(s: OrderStateGql) -> Self {
-        match s {
-            OrderStateGql::Placed => Self::Placed,
-            OrderStateGql::Received => Self::Received,
-            OrderStateGql::Escalated => Self::Escalated,
-            OrderStateGql::Dispatched => Self::Dispatched,
-            OrderStateGql::Accepted => Self::Accepted,
-            OrderStateGql::InProgress => Self::InProgress,
-            OrderStateGql::Completed => Self::Completed,
-            OrderStateGql::Rated => Self::Rated,
-            OrderStateGql::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
 /// A level of the org tree.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "OrderLevel")]
+#[graphql(name = "OrderLevel", remote = "Level")]
 pub enum LevelGql {
     /// 小院.
     Courtyard,
@@ -84,28 +51,6 @@ pub enum LevelGql {
     Institute,
     /// 中心.
     Center,
-}
-
-impl From<Level> for LevelGql {
-    fn from(l: Level) -> Self {
-        match l {
-            Level::Courtyard => Self::Courtyard,
-            Level::Station => Self::Station,
-            Level::Institute => Self::Institute,
-            Level::Center => Self::Center,
-        }
-    }
-}
-
-impl From<LevelGql> for Level {
-    fn from(l: LevelGql) -> Self {
-        match l {
-            LevelGql::Courtyard => Self::Courtyard,
-            LevelGql::Station => Self::Station,
-            LevelGql::Institute => Self::Institute,
-            LevelGql::Center => Self::Center,
-        }
-    }
 }
 
 /// An org unit (owned by the venues subgraph), referenced by id.
@@ -151,13 +96,8 @@ pub struct OrderHours {
     pub hours: f64,
 }
 
-fn ids(text: &str) -> Vec<Uuid> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-fn volunteers(text: &str) -> Vec<Volunteer> {
-    ids(text)
-        .into_iter()
+fn volunteers(ids: &[VolunteerId]) -> Vec<Volunteer> {
+    ids.iter()
         .map(|id| Volunteer {
             id: ID(id.to_string()),
         })
@@ -173,42 +113,46 @@ pub struct OrderNode(pub OrderView);
 impl OrderNode {
     /// Internal id (UUID).
     async fn id(&self) -> ID {
-        ID(self.0.row.id.to_string())
+        ID(self.0.order.id.to_string())
     }
     /// The public order number shown to the citizen.
     async fn order_no(&self) -> &str {
-        &self.0.row.order_no
+        &self.0.order.number
     }
     /// Where it stands.
     async fn state(&self) -> OrderStateGql {
-        self.0.state().into()
+        self.0.order.state.into()
     }
     /// Menu category code.
     async fn category_code(&self) -> &str {
-        &self.0.row.category_code
+        &self.0.order.category
     }
     /// What the citizen needs.
     async fn description(&self) -> &str {
-        &self.0.row.description
+        &self.0.order.description
     }
     /// Answers to the category's form.
     async fn form(&self) -> Vec<FormAnswer> {
-        serde_json::from_str::<BTreeMap<String, String>>(&self.0.row.form)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(key, value)| FormAnswer { key, value })
+        self.0
+            .order
+            .form
+            .iter()
+            .map(|(key, value)| FormAnswer {
+                key: key.clone(),
+                value: value.clone(),
+            })
             .collect()
     }
     /// Where the service is needed.
     async fn location(&self) -> OrderLocation {
         OrderLocation {
-            lat: self.0.row.lat,
-            lon: self.0.row.lon,
+            lat: self.0.order.location.lat(),
+            lon: self.0.order.location.lon(),
         }
     }
     /// When the citizen would like it.
     async fn preferred_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row.preferred_at
+        self.0.order.preferred_at
     }
     /// Contact phone: in full for the citizen, staff whose scope covers the holding unit and
     /// the accepted volunteer; otherwise 138****1234.
@@ -220,106 +164,105 @@ impl OrderNode {
         self.0.phone_masked
     }
     /// Photo URLs.
-    async fn photos(&self) -> Vec<String> {
-        serde_json::from_str(&self.0.row.photos).unwrap_or_default()
+    async fn photos(&self) -> &[String] {
+        &self.0.order.photos
     }
     /// District code.
     async fn district(&self) -> &str {
-        &self.0.row.district
+        &self.0.order.district
     }
     /// The unit that holds the order now and must act on it.
     async fn holding_unit(&self) -> OrgUnit {
         OrgUnit {
-            id: ID(self.0.row.holding_unit_id.to_string()),
+            id: ID(self.0.order.holding_unit().id.to_string()),
         }
     }
     /// Path of the holding unit, e.g. `/rc/changyuan/hongqiao`.
     async fn holding_unit_path(&self) -> &str {
-        &self.0.row.holding_unit_path
+        &self.0.order.holding_unit().path
     }
     /// Level of the holding unit.
     async fn holding_level(&self) -> LevelGql {
-        Level::parse(&self.0.row.holding_level)
-            .unwrap_or(Level::Center)
-            .into()
+        self.0.order.holding_unit().level.into()
     }
     /// The courtyard whose 15-minute circle covers the location; null when routing could not
     /// use one (see `routingNote`).
     async fn courtyard(&self) -> Option<OrgUnit> {
-        self.0.row.courtyard_id.map(|id| OrgUnit {
+        self.0.order.courtyard.map(|id| OrgUnit {
             id: ID(id.to_string()),
         })
     }
     /// Why routing did something unusual (venues unreachable, no covering courtyard); empty
     /// otherwise.
     async fn routing_note(&self) -> &str {
-        &self.0.row.routing_note
+        &self.0.order.routing_note
     }
     /// Whether an order of the same category within 100 m was placed in the 24 hours before
     /// (flagged for staff, not rejected).
     async fn likely_duplicate(&self) -> bool {
-        self.0.row.duplicate_of.is_some()
+        self.0.order.duplicate_of.is_some()
     }
     /// The earlier order this one likely duplicates.
     async fn duplicate_of_id(&self) -> Option<ID> {
-        self.0.row.duplicate_of.map(|d| ID(d.to_string()))
+        self.0.order.duplicate_of.map(|d| ID(d.to_string()))
     }
     /// Volunteers the order is dispatched to and who have not declined.
     async fn dispatched_volunteers(&self) -> Vec<Volunteer> {
-        volunteers(&self.0.row.dispatched)
+        volunteers(&self.0.order.dispatched)
     }
     /// The team it is dispatched to.
     async fn team_id(&self) -> Option<ID> {
-        self.0.row.team_id.map(|t| ID(t.to_string()))
+        self.0.order.team.map(|t| ID(t.0.to_string()))
     }
     /// The volunteers who accepted.
     async fn accepted_volunteers(&self) -> Vec<Volunteer> {
-        volunteers(&self.0.row.accepted)
+        volunteers(&self.0.order.accepted)
     }
     /// Hours per volunteer, once completed.
     async fn hours(&self) -> Vec<OrderHours> {
-        serde_json::from_str::<Vec<StoredHours>>(&self.0.row.hours)
-            .unwrap_or_default()
-            .into_iter()
+        self.0
+            .order
+            .hours
+            .iter()
             .map(|h| OrderHours {
                 volunteer: Volunteer {
-                    id: ID(h.volunteer_id.to_string()),
+                    id: ID(h.volunteer.to_string()),
                 },
-                hours: h.hours,
+                hours: h.hours.get(),
             })
             .collect()
     }
     /// The citizen's rating, 1 to 5.
     async fn rating(&self) -> Option<i32> {
-        self.0.row.rating.map(i32::from)
+        self.0.order.rating.map(|r| i32::from(r.get()))
     }
     /// The rating's comment.
     async fn rating_comment(&self) -> Option<&str> {
-        self.0.row.rating_comment.as_deref()
+        self.0.order.rating_comment.as_deref()
     }
     /// Why the citizen cancelled.
     async fn cancel_reason(&self) -> Option<&str> {
-        self.0.row.cancel_reason.as_deref()
+        self.0.order.cancel_reason.as_deref()
     }
     /// When placed.
     async fn placed_at(&self) -> DateTime<Utc> {
-        self.0.row.placed_at
+        self.0.order.placed_at
     }
     /// When last moved.
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.row.updated_at
+        self.0.order.updated_at
     }
     /// The holding unit's receive deadline, while the order waits to be received.
     async fn receive_deadline(&self) -> Option<DateTime<Utc>> {
-        self.0.row.deadline_at
+        self.0.order.deadline.map(|d| d.at)
     }
     /// Whether the receive deadline has passed.
     async fn overdue(&self) -> bool {
-        self.0.row.deadline_at.is_some_and(|d| d <= Utc::now())
+        self.0.order.deadline.is_some_and(|d| d.at <= Utc::now())
     }
     /// Bumped by every move.
     async fn version(&self) -> i64 {
-        self.0.row.version
+        self.0.order.version
     }
 }
 
@@ -340,17 +283,11 @@ impl TimelineNode {
     }
     /// State before the move (null for the placement).
     async fn from_state(&self) -> Option<OrderStateGql> {
-        self.0
-            .from_state
-            .as_deref()
-            .and_then(|s| OrderState::parse(s).ok())
-            .map(Into::into)
+        self.0.from_state.map(|s| OrderState::from(s).into())
     }
     /// State after the move.
     async fn to_state(&self) -> OrderStateGql {
-        OrderState::parse(&self.0.to_state)
-            .unwrap_or(OrderState::Placed)
-            .into()
+        OrderState::from(self.0.to_state).into()
     }
     /// Who moved it: a principal subject or `scheduler`.
     async fn actor(&self) -> &str {
@@ -372,7 +309,7 @@ impl TimelineNode {
     }
     /// Its level.
     async fn level(&self) -> LevelGql {
-        Level::parse(&self.0.level).unwrap_or(Level::Center).into()
+        self.0.level.into()
     }
     /// The reason or note.
     async fn note(&self) -> &str {
@@ -439,7 +376,7 @@ fn connection(after: Option<Uuid>, (views, more): (Vec<OrderView>, bool)) -> Ord
     c.edges.extend(
         views
             .into_iter()
-            .map(|v| Edge::new(OpaqueCursor(v.row.id), OrderNode(v))),
+            .map(|v| Edge::new(OpaqueCursor(v.order.id.0), OrderNode(v))),
     );
     c
 }
@@ -484,7 +421,8 @@ impl OrderQuery {
             .load_one(id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("no such order"))?;
-        Ok(OrderNode(orders.view(&caller, row)?))
+        let order = orders::parse(row).map_err(ApiError::from)?;
+        Ok(OrderNode(orders.view(&caller, order)?))
     }
 
     /// The caller's own orders, newest first.
@@ -609,11 +547,11 @@ impl OrderQuery {
     ) -> async_graphql::Result<Option<OrderNode>> {
         let (orders, caller) = caller(ctx).await?;
         let loader = ctx.data::<DataLoader<OrderLoader>>()?;
-        Ok(loader
-            .load_one(order_id(&id, "id")?.0)
-            .await?
-            .and_then(|row| orders.view(&caller, row).ok())
-            .map(OrderNode))
+        let Some(row) = loader.load_one(order_id(&id, "id")?.0).await? else {
+            return Ok(None);
+        };
+        let order = orders::parse(row).map_err(ApiError::from)?;
+        Ok(orders.view(&caller, order).ok().map(OrderNode))
     }
 }
 

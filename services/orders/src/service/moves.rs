@@ -10,12 +10,11 @@ use tongxin_platform::events::outbox;
 use uuid::Uuid;
 
 use super::{Caller, OrderView, Orders};
-use crate::domain::machine::{self, Actor, Assignee, Command, Facts};
-use crate::domain::{
-    DomainError, Hours, Level, OrderId, OrderState, Rating, TeamId, VolunteerId, text,
-};
+use crate::domain::machine::{self, Actor, Assignee, Command};
+use crate::domain::order::{Order, ReceiveDeadline};
+use crate::domain::{DomainError, Hours, Level, OrderId, Rating, TeamId, VolunteerId, text};
 use crate::error::OrdersError;
-use crate::events::{self, StoredHours};
+use crate::events;
 use crate::store::{categories, orders, timeline};
 
 /// A move as a front door receives it, before parsing.
@@ -195,48 +194,6 @@ fn actor_for<'a>(caller: &'a Caller, command: &Command) -> Result<Actor<'a>, Ord
     Ok(citizen())
 }
 
-fn ids(text: &str) -> Vec<VolunteerId> {
-    serde_json::from_str::<Vec<Uuid>>(text)
-        .unwrap_or_default()
-        .into_iter()
-        .map(VolunteerId)
-        .collect()
-}
-
-fn ids_text(ids: &[VolunteerId]) -> String {
-    serde_json::to_string(&ids.iter().map(|v| v.0).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
-
-/// The parts of a stored row the state machine reads, parsed.
-struct Stored {
-    chain: Vec<machine::ChainUnit>,
-    dispatched: Vec<VolunteerId>,
-    accepted: Vec<VolunteerId>,
-}
-
-impl Stored {
-    fn of(row: &orders::Model) -> Self {
-        Self {
-            chain: events::chain_of(row),
-            dispatched: ids(&row.dispatched),
-            accepted: ids(&row.accepted),
-        }
-    }
-
-    fn facts<'a>(&'a self, row: &'a orders::Model) -> Result<Facts<'a>, DomainError> {
-        Ok(Facts {
-            state: OrderState::parse(&row.state)?,
-            citizen: &row.citizen,
-            chain: &self.chain,
-            holding: usize::try_from(row.holding).unwrap_or(usize::MAX),
-            dispatched: &self.dispatched,
-            team: row.team_id.map(TeamId),
-            accepted: &self.accepted,
-        })
-    }
-}
-
 /// Who made a move, for the timeline and the event.
 pub(crate) struct MoveActor<'a> {
     pub actor: Actor<'a>,
@@ -256,6 +213,7 @@ impl Orders {
         let row = orders::get(&self.db, id.0)
             .await?
             .ok_or_else(|| DomainError::NotFound("no such order".to_owned()))?;
+        let order = orders::parse(row)?;
         let actor = MoveActor {
             actor: actor_for(caller, &command)?,
             subject: &caller.principal.subject,
@@ -263,21 +221,20 @@ impl Orders {
         if let Command::Dispatch { to } = &command {
             // Refuse a move that is not allowed before asking volunteers about its targets
             // (and without revealing to someone out of scope which ids exist).
-            machine::decide(&Stored::of(&row).facts(&row)?, &actor.actor, &command)?;
+            machine::decide(&order.facts(), &actor.actor, &command)?;
             self.check_assignee(&caller.principal, to).await?;
         }
         let txn = self.db.begin().await.map_err(classify)?;
         let moved = self
-            .apply(&txn, &row, &actor, &command, &note, self.now())
+            .apply(&txn, &order, &actor, &command, &note, self.now())
             .await?;
         let Some(moved) = moved else {
             drop(txn);
-            let now = orders::get(&self.db, id.0).await?.map(|r| r.state);
-            let state = now
-                .as_deref()
-                .and_then(|s| OrderState::parse(s).ok())
-                .map(OrderState::as_str)
-                .unwrap_or("gone");
+            // The state the move lost to; a row that no longer parses is INTERNAL.
+            let state = match orders::get(&self.db, id.0).await? {
+                Some(row) => orders::parse(row)?.state.as_str(),
+                None => "gone",
+            };
             return Err(DomainError::WrongState {
                 state,
                 action: command.action(),
@@ -286,7 +243,7 @@ impl Orders {
         };
         txn.commit().await.map_err(classify)?;
         self.waker.wake();
-        tracing::info!(state = %moved.state, "order moved");
+        tracing::info!(state = moved.state.as_str(), "order moved");
         self.view(caller, moved)
     }
 
@@ -295,81 +252,42 @@ impl Orders {
     pub(crate) async fn apply<C: ConnectionTrait>(
         &self,
         txn: &C,
-        row: &orders::Model,
+        order: &Order,
         who: &MoveActor<'_>,
         command: &Command,
         note: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<orders::Model>, OrdersError> {
-        let stored = Stored::of(row);
-        let facts = stored.facts(row)?;
-        let state = facts.state;
-        let outcome = machine::decide(&facts, &who.actor, command)?;
-        let chain = &stored.chain;
-        let holding = &chain[outcome.holding];
+    ) -> Result<Option<Order>, OrdersError> {
+        let outcome = machine::decide(&order.facts(), &who.actor, command)?;
+        let restarted = match order.route.chain().get(outcome.holding) {
+            Some(unit) if outcome.restart_deadline => {
+                let sla = self.sla_minutes(txn, &order.category, unit.level).await?;
+                Some(ReceiveDeadline {
+                    at: now + Duration::minutes(sla),
+                    remind_at: self.remind_at(now, sla),
+                })
+            }
+            _ => None,
+        };
+        let next = order.apply(&who.actor, command, outcome, note, now, restarted)?;
 
-        let mut next = row.clone();
-        next.state = outcome.to.as_str().to_owned();
-        next.version = row.version + 1;
-        next.updated_at = now;
-        next.holding = outcome.holding as i32;
-        next.holding_unit_id = holding.id.0;
-        next.holding_unit_path = holding.path.clone();
-        next.holding_level = holding.level.as_str().to_owned();
-        next.dispatched = ids_text(&outcome.dispatched);
-        next.team_id = outcome.team.map(|t| t.0);
-        next.accepted = ids_text(&outcome.accepted);
-        if outcome.restart_deadline {
-            let sla = self
-                .sla_minutes(txn, &row.category_code, holding.level)
-                .await?;
-            next.deadline_at = Some(now + Duration::minutes(sla));
-            next.remind_at = self.remind_at(now, sla);
-            next.alerted_at = None;
-        } else if !outcome.to.awaits_receipt() {
-            next.deadline_at = None;
-            next.remind_at = None;
-        }
-        match command {
-            Command::Decline { .. } => {
-                let mut declined = ids(&row.declined);
-                declined.extend(caller_volunteer(&who.actor));
-                next.declined = ids_text(&declined);
-            }
-            Command::Complete { hours } => {
-                let stored: Vec<StoredHours> = hours
-                    .iter()
-                    .map(|(v, h)| StoredHours {
-                        volunteer_id: v.0,
-                        hours: h.get(),
-                    })
-                    .collect();
-                next.hours = serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into());
-            }
-            Command::Rate { rating } => {
-                next.rating = Some(i16::from(rating.get()));
-                next.rating_comment = Some(note.to_owned()).filter(|c| !c.is_empty());
-            }
-            Command::Cancel { reason } => next.cancel_reason = Some(reason.clone()),
-            _ => {}
-        }
-
-        if !orders::update_if_version(txn, &next, row.version).await? {
+        if !orders::update_if_version(txn, &orders::Model::from(&next), order.version).await? {
             return Ok(None);
         }
+        let holding = next.holding_unit();
         timeline::append(
             txn,
             timeline::Model {
                 id: Uuid::now_v7(),
-                order_id: row.id,
-                from_state: Some(row.state.clone()),
-                to_state: next.state.clone(),
+                order_id: next.id.0,
+                from_state: Some(order.state.into()),
+                to_state: next.state.into(),
                 event: command.event().to_owned(),
                 actor: who.subject.to_owned(),
                 role: who.actor.role().to_owned(),
-                unit_id: next.holding_unit_id,
-                unit_path: next.holding_unit_path.clone(),
-                level: next.holding_level.clone(),
+                unit_id: holding.id.0,
+                unit_path: holding.path.clone(),
+                level: holding.level,
                 note: note.to_owned(),
                 at: now,
             },
@@ -379,7 +297,7 @@ impl Orders {
             txn,
             &events::subject(command.event()),
             events::SOURCE,
-            events::order_changed(&next, Some(state), who.subject, note),
+            events::order_changed(&next, Some(order.state), who.subject, note),
         )
         .await?;
         Ok(Some(next))
@@ -396,12 +314,5 @@ impl Orders {
             None => crate::domain::menu::Sla::default(),
         };
         Ok(i64::from(sla.minutes(level)))
-    }
-}
-
-fn caller_volunteer(actor: &Actor<'_>) -> Option<VolunteerId> {
-    match actor {
-        Actor::Volunteer { id } => *id,
-        _ => None,
     }
 }

@@ -24,7 +24,8 @@ use super::{Caller, OrderView, Orders};
 use crate::clients::CallError;
 use crate::domain::machine::ChainUnit;
 use crate::domain::menu::Category;
-use crate::domain::{DomainError, Level, OrderState, UnitId, text};
+use crate::domain::order::{Order, Placement, ReceiveDeadline, Route};
+use crate::domain::{DomainError, Level, OrderId, UnitId, text};
 use crate::error::OrdersError;
 use crate::events;
 use crate::store::{known_units, orders, timeline};
@@ -58,10 +59,9 @@ pub struct NewOrder {
 }
 
 /// Where routing put an order.
-struct Route {
-    chain: Vec<ChainUnit>,
-    holding: usize,
-    courtyard: Option<Uuid>,
+struct Routed {
+    route: Route,
+    courtyard: Option<UnitId>,
     note: String,
 }
 
@@ -111,7 +111,7 @@ impl Orders {
             // pass again (the menu changed, the center became unknown): the key decides. The
             // usual retry does not come here: it passes and meets the key at insert.
             Err(e) => match orders::by_idempotency(&self.db, &citizen, &key).await {
-                Ok(Some(existing)) => self.view(caller, existing),
+                Ok(Some(existing)) => self.view(caller, orders::parse(existing)?),
                 _ => Err(e),
             },
         }
@@ -165,62 +165,44 @@ impl Orders {
             .route(&district_code, district.center_unit_id, point, &category)
             .await?;
         let now = self.now();
-        let holding = &route.chain[route.holding];
-        let sla = i64::from(category.sla.minutes(holding.level));
+        let sla = i64::from(category.sla.minutes(route.route.holding_unit().level));
         let duplicate_of = self.likely_duplicate(&category.code, point, now).await?;
-        let row = orders::Model {
-            id: Uuid::now_v7(),
-            order_no: order_number(&district_code, now),
+        let mut order = Order::place(Placement {
+            id: OrderId(Uuid::now_v7()),
+            number: order_number(&district_code, now),
             citizen: citizen.to_owned(),
             idempotency_key: key.to_owned(),
-            category_code: category.code.clone(),
+            category: category.code.clone(),
             description,
-            form: serde_json::to_string(&form).unwrap_or_else(|_| "{}".into()),
-            lat: point.lat(),
-            lon: point.lon(),
+            form,
+            location: point,
             preferred_at: input.preferred_at,
             phone_cipher: self.cipher.encrypt(phone.expose())?,
-            photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
-            state: OrderState::Placed.as_str().to_owned(),
-            version: 1,
+            photos,
             district: district_code.clone(),
-            courtyard_id: route.courtyard,
-            chain: serde_json::to_string(&route.chain).unwrap_or_else(|_| "[]".into()),
-            holding: route.holding as i32,
-            holding_unit_id: holding.id.0,
-            holding_unit_path: holding.path.clone(),
-            holding_level: holding.level.as_str().to_owned(),
-            routed_path: route.chain[0].path.clone(),
+            courtyard: route.courtyard,
+            route: route.route,
             routing_note: route.note.clone(),
-            duplicate_of,
-            dispatched: "[]".into(),
-            team_id: None,
-            accepted: "[]".into(),
-            declined: "[]".into(),
-            hours: "[]".into(),
-            rating: None,
-            rating_comment: None,
-            cancel_reason: None,
-            placed_at: now,
-            updated_at: now,
-            deadline_at: Some(now + Duration::minutes(sla)),
-            remind_at: self.remind_at(now, sla),
-            alerted_at: None,
-        };
+            duplicate_of: duplicate_of.map(OrderId),
+            deadline: ReceiveDeadline {
+                at: now + Duration::minutes(sla),
+                remind_at: self.remind_at(now, sla),
+            },
+            at: now,
+        });
 
-        let mut row = row;
         for _ in 0..3 {
-            if self.store_placed(&row, &route.note).await? {
+            if self.store_placed(&order, &route.note).await? {
                 self.waker.wake();
-                tracing::info!(order_id = %row.id, holding = %row.holding_unit_path, "order placed");
-                return self.view(caller, row);
+                tracing::info!(order_id = %order.id, holding = %order.holding_unit().path, "order placed");
+                return self.view(caller, order);
             }
             match orders::by_idempotency(&self.db, citizen, key).await? {
                 // The same key raced in from another request (or this is a retry): that
                 // order is this one.
-                Some(existing) => return self.view(caller, existing),
+                Some(existing) => return self.view(caller, orders::parse(existing)?),
                 // Not the key: the random order number was taken. Draw another.
-                None => row.order_no = order_number(&row.district, now),
+                None => order.number = order_number(&order.district, now),
             }
         }
         Err(DbError::Other("no free order number after 3 draws".into()).into())
@@ -229,28 +211,29 @@ impl Orders {
     /// Writes a new order, its first timeline row and `order_placed` in one transaction;
     /// `false` (nothing written) when a unique key (the citizen's idempotency key or the order
     /// number) is taken.
-    async fn store_placed(&self, row: &orders::Model, note: &str) -> Result<bool, OrdersError> {
+    async fn store_placed(&self, order: &Order, note: &str) -> Result<bool, OrdersError> {
         let txn = self.db.begin().await.map_err(classify)?;
-        match orders::insert(&txn, row.clone()).await {
+        match orders::insert(&txn, orders::Model::from(order)).await {
             Ok(()) => {}
             Err(DbError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
+        let holding = order.holding_unit();
         timeline::append(
             &txn,
             timeline::Model {
                 id: Uuid::now_v7(),
-                order_id: row.id,
+                order_id: order.id.0,
                 from_state: None,
-                to_state: row.state.clone(),
+                to_state: order.state.into(),
                 event: "placed".into(),
-                actor: row.citizen.clone(),
+                actor: order.citizen.clone(),
                 role: "citizen".into(),
-                unit_id: row.holding_unit_id,
-                unit_path: row.holding_unit_path.clone(),
-                level: row.holding_level.clone(),
+                unit_id: holding.id.0,
+                unit_path: holding.path.clone(),
+                level: holding.level,
                 note: note.to_owned(),
-                at: row.placed_at,
+                at: order.placed_at,
             },
         )
         .await?;
@@ -258,7 +241,7 @@ impl Orders {
             &txn,
             &events::subject("placed"),
             events::SOURCE,
-            events::order_changed(row, None, &row.citizen, note),
+            events::order_changed(order, None, &order.citizen, note),
         )
         .await?;
         match txn.commit().await.map_err(classify) {
@@ -290,7 +273,7 @@ impl Orders {
         configured_center: Option<Uuid>,
         point: Coordinates,
         category: &Category,
-    ) -> Result<Route, OrdersError> {
+    ) -> Result<Routed, OrdersError> {
         let venues = &self.deps.venues;
         let found = venues.covering_courtyard(point.lat(), point.lon()).await;
         let note = match found {
@@ -311,10 +294,10 @@ impl Orders {
                     if fetched {
                         known_units::remember_chain(&self.db, &units).await?;
                     }
-                    return Ok(Route {
-                        holding: holding_index(&chain, category.default_level),
-                        chain,
-                        courtyard: Some(courtyard.id),
+                    let holding = holding_index(&chain, category.default_level);
+                    return Ok(Routed {
+                        route: Route::new(chain, holding)?,
+                        courtyard: Some(UnitId(courtyard.id)),
                         note: String::new(),
                     });
                 }
@@ -338,13 +321,13 @@ impl Orders {
             )));
         };
         tracing::warn!(%district, %note, "order routed to the district center");
-        Ok(Route {
-            chain: vec![ChainUnit {
-                id: UnitId(center),
-                path: center_path,
-                level: Level::Center,
-            }],
-            holding: 0,
+        let chain = vec![ChainUnit {
+            id: UnitId(center),
+            path: center_path,
+            level: Level::Center,
+        }];
+        Ok(Routed {
+            route: Route::new(chain, 0)?,
             courtyard: None,
             note: format!("{note}: routed to the center of district {district}"),
         })

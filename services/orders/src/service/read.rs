@@ -41,7 +41,7 @@ impl Orders {
         let row = orders::get(&self.db, id.0)
             .await?
             .ok_or_else(|| DomainError::NotFound("no such order".to_owned()))?;
-        self.view(caller, row)
+        self.view(caller, orders::parse(row)?)
     }
 
     /// The orders among `ids` the caller may see, in one query.
@@ -50,10 +50,9 @@ impl Orders {
         caller: &Caller,
         ids: &[Uuid],
     ) -> Result<Vec<OrderView>, OrdersError> {
-        Ok(orders::get_many(&self.db, ids)
-            .await?
+        Ok(orders::parse_all(orders::get_many(&self.db, ids).await?)?
             .into_iter()
-            .filter_map(|row| self.view(caller, row).ok())
+            .filter_map(|order| self.view(caller, order).ok())
             .collect())
     }
 
@@ -109,11 +108,7 @@ impl Orders {
 
     fn store_filter(&self, filter: &OrderFilter) -> orders::Filter {
         orders::Filter {
-            states: filter
-                .states
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
+            states: filter.states.iter().map(|s| (*s).into()).collect(),
             category: filter.category.clone(),
             overdue_at: filter.overdue.then(Utc::now),
             from: filter.from,
@@ -134,8 +129,9 @@ impl Orders {
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         Ok((
-            rows.into_iter()
-                .filter_map(|row| self.view(caller, row).ok())
+            orders::parse_all(rows)?
+                .into_iter()
+                .filter_map(|order| self.view(caller, order).ok())
                 .collect(),
             more,
         ))
@@ -165,7 +161,7 @@ impl Orders {
             && caller
                 .scope
                 .as_ref()
-                .is_some_and(|s| s.covers(&view.row.holding_unit_path));
+                .is_some_and(|s| s.covers(&view.order.holding_unit().path));
         if !in_scope && !caller.principal.has_role(Role::Admin) {
             return Err(
                 DomainError::Forbidden("the order is held outside your scope".to_owned()).into(),
@@ -174,22 +170,22 @@ impl Orders {
         if !(1..=100).contains(&count) {
             return Err(DomainError::invalid("count", "must be 1 to 100").into());
         }
-        let skills = match self.category(&view.row.category_code).await? {
+        let order = &view.order;
+        let skills = match self.category(&order.category).await? {
             Some(c) => c.skills,
             None => Vec::new(),
         };
-        let start = view.row.preferred_at.unwrap_or_else(Utc::now);
-        let declined: Vec<Uuid> = serde_json::from_str(&view.row.declined).unwrap_or_default();
+        let start = order.preferred_at.unwrap_or_else(Utc::now);
         let request = volunteers_pb::MatchCandidatesRequest {
             location: Some(volunteers_pb::Location {
-                lat: view.row.lat,
-                lon: view.row.lon,
+                lat: order.location.lat(),
+                lon: order.location.lon(),
             }),
             skills,
             window_start_ms: start.timestamp_millis(),
             window_end_ms: (start + chrono::Duration::hours(2)).timestamp_millis(),
             count,
-            exclude_volunteer_ids: declined.iter().map(ToString::to_string).collect(),
+            exclude_volunteer_ids: order.declined.iter().map(ToString::to_string).collect(),
         };
         match self
             .deps

@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use tongxin_platform::db::{DbError, classify};
 use uuid::Uuid;
 
+use super::columns::HoursList;
 use super::{orders, timeline};
 use crate::domain::metrics::{Completion, Move, OrderNow, Period};
 
@@ -144,7 +145,7 @@ pub async fn completed<C: ConnectionTrait>(
                 .add(under(timeline::Column::UnitPath, under_path)),
         )
         .to_owned();
-    let rows: Vec<(String, Option<i16>)> = orders::Entity::find()
+    let rows: Vec<(HoursList, Option<i16>)> = orders::Entity::find()
         .select_only()
         .columns([orders::Column::Hours, orders::Column::Rating])
         .filter(orders::Column::Id.in_subquery(ids))
@@ -155,8 +156,8 @@ pub async fn completed<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|(hours, rating)| Completion {
-            hours: serde_json::from_str::<Vec<crate::events::StoredHours>>(&hours)
-                .unwrap_or_default()
+            hours: hours
+                .0
                 .into_iter()
                 .map(|h| (h.volunteer_id, h.hours))
                 .collect(),

@@ -1,6 +1,11 @@
 //! The `orders` table. The contact phone is AES-GCM ciphertext; lists (chain, dispatched,
 //! accepted, declined volunteers, hours, photos, form answers) are JSON text so one row is
-//! one order on both PostgreSQL and SQLite.
+//! one order on both PostgreSQL and SQLite. Columns are typed (see [`super::columns`]): a
+//! state or a list that does not parse fails the read instead of becoming a default.
+//!
+//! A row and the domain [`Order`] convert both ways: `From<&Order>` to write, `TryFrom<Model>`
+//! to read, refusing what the columns alone cannot check (the holding unit outside the chain,
+//! a rating outside 1..=5, hours that are not quarter hours, coordinates out of range).
 //!
 //! Every change after placement is [`update_if_version`]: a conditional UPDATE on
 //! `(id, version)`, so of two racing moves exactly one changes the row.
@@ -11,6 +16,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{Condition, ConnectionTrait, DbBackend, QueryOrder, QuerySelect};
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
+
+use super::columns::{Chain, FormAnswers, HoursList, Photos, State, StoredHours, VolunteerIds};
+use crate::domain::order::{Order, ReceiveDeadline, Route, ServedHours};
+use crate::domain::{DomainError, Hours, Level, OrderId, Rating, TeamId, UnitId};
 
 /// One order as stored.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -31,7 +40,7 @@ pub struct Model {
     /// What the citizen needs.
     pub description: String,
     /// JSON object of form answers.
-    pub form: String,
+    pub form: FormAnswers,
     /// Latitude of the service location.
     pub lat: f64,
     /// Longitude.
@@ -41,9 +50,9 @@ pub struct Model {
     /// AES-GCM ciphertext of the contact phone.
     pub phone_cipher: Vec<u8>,
     /// JSON array of photo URLs.
-    pub photos: String,
+    pub photos: Photos,
     /// Current state.
-    pub state: String,
+    pub state: State,
     /// Bumped by every move; the condition of every UPDATE.
     pub version: i64,
     /// District code.
@@ -51,7 +60,7 @@ pub struct Model {
     /// The courtyard routing found, if any.
     pub courtyard_id: Option<Uuid>,
     /// JSON array of the chain from the routed unit up to the center.
-    pub chain: String,
+    pub chain: Chain,
     /// Index of the holding unit in `chain`.
     pub holding: i32,
     /// Holding unit id (denormalised from `chain` for queries).
@@ -59,7 +68,7 @@ pub struct Model {
     /// Holding unit path.
     pub holding_unit_path: String,
     /// Holding level.
-    pub holding_level: String,
+    pub holding_level: Level,
     /// Path of the first unit of the chain (where the order was routed).
     pub routed_path: String,
     /// Why routing did what it did, when not the usual.
@@ -67,15 +76,15 @@ pub struct Model {
     /// An earlier order of the same category within 100 m and 24 h.
     pub duplicate_of: Option<Uuid>,
     /// JSON array of volunteer ids still dispatched.
-    pub dispatched: String,
+    pub dispatched: VolunteerIds,
     /// Dispatched team.
     pub team_id: Option<Uuid>,
     /// JSON array of volunteer ids who accepted.
-    pub accepted: String,
+    pub accepted: VolunteerIds,
     /// JSON array of volunteer ids who declined.
-    pub declined: String,
+    pub declined: VolunteerIds,
     /// JSON array of `{volunteer_id, hours}`.
-    pub hours: String,
+    pub hours: HoursList,
     /// 1..=5 once rated.
     pub rating: Option<i16>,
     /// The rating's comment.
@@ -100,6 +109,211 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// The row of `order`.
+impl From<&Order> for Model {
+    fn from(o: &Order) -> Self {
+        let holding = o.holding_unit();
+        let ids = |v: &[crate::domain::VolunteerId]| VolunteerIds(v.to_vec());
+        Self {
+            id: o.id.0,
+            order_no: o.number.clone(),
+            citizen: o.citizen.clone(),
+            idempotency_key: o.idempotency_key.clone(),
+            category_code: o.category.clone(),
+            description: o.description.clone(),
+            form: FormAnswers(o.form.clone()),
+            lat: o.location.lat(),
+            lon: o.location.lon(),
+            preferred_at: o.preferred_at,
+            phone_cipher: o.phone_cipher.clone(),
+            photos: Photos(o.photos.clone()),
+            state: o.state.into(),
+            version: o.version,
+            district: o.district.clone(),
+            courtyard_id: o.courtyard.map(|c| c.0),
+            chain: Chain(o.route.chain().to_vec()),
+            // A chain is a handful of units: the index always fits.
+            holding: i32::try_from(o.route.holding()).unwrap_or(i32::MAX),
+            holding_unit_id: holding.id.0,
+            holding_unit_path: holding.path.clone(),
+            holding_level: holding.level,
+            routed_path: o.route.routed_unit().path.clone(),
+            routing_note: o.routing_note.clone(),
+            duplicate_of: o.duplicate_of.map(|d| d.0),
+            dispatched: ids(&o.dispatched),
+            team_id: o.team.map(|t| t.0),
+            accepted: ids(&o.accepted),
+            declined: ids(&o.declined),
+            hours: HoursList(
+                o.hours
+                    .iter()
+                    .map(|h| StoredHours {
+                        volunteer_id: h.volunteer.0,
+                        hours: h.hours.get(),
+                    })
+                    .collect(),
+            ),
+            rating: o.rating.map(|r| i16::from(r.get())),
+            rating_comment: o.rating_comment.clone(),
+            cancel_reason: o.cancel_reason.clone(),
+            placed_at: o.placed_at,
+            updated_at: o.updated_at,
+            deadline_at: o.deadline.map(|d| d.at),
+            remind_at: o.deadline.and_then(|d| d.remind_at),
+            alerted_at: o.alerted_at,
+        }
+    }
+}
+
+/// A stored row that is not a valid order. Names the column, never its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored order {order}: {column}: {reason}")]
+pub struct BadRow {
+    /// The order's id.
+    pub order: Uuid,
+    /// The column.
+    pub column: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The order a row holds; what the typed columns cannot check is checked here.
+impl TryFrom<Model> for Order {
+    type Error = BadRow;
+
+    fn try_from(row: Model) -> Result<Self, BadRow> {
+        let id = row.id;
+        let bad = |column: &'static str| {
+            move |e: DomainError| BadRow {
+                order: id,
+                column,
+                reason: e.to_string(),
+            }
+        };
+        let location = Coordinates::parse(row.lat, row.lon)
+            .map_err(|e| bad("lat/lon")(DomainError::invalid("location", e.to_string())))?;
+        let holding = usize::try_from(row.holding)
+            .map_err(|_| bad("holding")(DomainError::invalid("holding", "negative")))?;
+        let route = Route::new(row.chain.0.clone(), holding).map_err(bad("holding"))?;
+        let unit = route.holding_unit();
+        if (unit.id.0, unit.path.as_str(), unit.level)
+            != (
+                row.holding_unit_id,
+                row.holding_unit_path.as_str(),
+                row.holding_level,
+            )
+        {
+            return Err(bad("holding_unit_id")(DomainError::invalid(
+                "holding",
+                "the holding unit columns disagree with the chain",
+            )));
+        }
+        if route.routed_unit().path != row.routed_path {
+            return Err(bad("routed_path")(DomainError::invalid(
+                "routed_path",
+                "disagrees with the chain",
+            )));
+        }
+        let hours = row
+            .hours
+            .0
+            .iter()
+            .map(|h| {
+                Ok(ServedHours {
+                    volunteer: crate::domain::VolunteerId(h.volunteer_id),
+                    hours: Hours::parse(h.hours)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()
+            .map_err(bad("hours"))?;
+        let rating = row
+            .rating
+            .map(|r| Rating::parse(i64::from(r)))
+            .transpose()
+            .map_err(bad("rating"))?;
+        let deadline = match (row.deadline_at, row.remind_at) {
+            (Some(at), remind_at) => Some(ReceiveDeadline { at, remind_at }),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(bad("remind_at")(DomainError::invalid(
+                    "remind_at",
+                    "a reminder without a deadline",
+                )));
+            }
+        };
+        Ok(Order {
+            id: OrderId(row.id),
+            number: row.order_no,
+            citizen: row.citizen,
+            idempotency_key: row.idempotency_key,
+            category: row.category_code,
+            description: row.description,
+            form: row.form.0,
+            location,
+            preferred_at: row.preferred_at,
+            phone_cipher: row.phone_cipher,
+            photos: row.photos.0,
+            state: row.state.into(),
+            version: row.version,
+            district: row.district,
+            courtyard: row.courtyard_id.map(UnitId),
+            route,
+            routing_note: row.routing_note,
+            duplicate_of: row.duplicate_of.map(OrderId),
+            dispatched: row.dispatched.0,
+            team: row.team_id.map(TeamId),
+            accepted: row.accepted.0,
+            declined: row.declined.0,
+            hours,
+            rating,
+            rating_comment: row.rating_comment,
+            cancel_reason: row.cancel_reason,
+            placed_at: row.placed_at,
+            updated_at: row.updated_at,
+            deadline,
+            alerted_at: row.alerted_at,
+        })
+    }
+}
+
+/// A failed read. A row whose typed columns do not decode (an unknown state, JSON text that
+/// is not its list) fails the whole read: it is logged as such with the ids that were asked
+/// for (a listing has none), and reported as an internal database error. Anything else is
+/// classified as usual.
+fn read_error(err: DbErr, asked: &[Uuid]) -> DbError {
+    if matches!(
+        err,
+        DbErr::TryIntoErr { .. } | DbErr::Type(_) | DbErr::Json(_)
+    ) {
+        match asked {
+            [] => tracing::error!(error = %err, "a stored order in a listing does not parse"),
+            [order_id] => tracing::error!(%order_id, error = %err, "stored order does not parse"),
+            ids => tracing::error!(
+                order_ids = ?ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                error = %err,
+                "one of these stored orders does not parse"
+            ),
+        }
+        return DbError::Other("stored order does not parse".to_owned());
+    }
+    classify(err)
+}
+
+/// The order `row` holds. A row that is not a valid order is logged with its id (the
+/// column and what is wrong, never the content) and reported as an internal database error,
+/// never replaced by a default.
+pub fn parse(row: Model) -> Result<Order, DbError> {
+    Order::try_from(row).map_err(|e| {
+        tracing::error!(order_id = %e.order, column = e.column, error = %e, "stored order does not parse");
+        DbError::Other("stored order does not parse".to_owned())
+    })
+}
+
+/// Rows into orders; the first that does not parse fails them all (see [`parse`]).
+pub fn parse_all(rows: Vec<Model>) -> Result<Vec<Order>, DbError> {
+    rows.into_iter().map(parse).collect()
+}
+
 /// Inserts a new order; a repeated (citizen, idempotency key) is [`DbError::Conflict`].
 pub async fn insert<C: ConnectionTrait>(conn: &C, row: Model) -> Result<(), DbError> {
     Entity::insert(ActiveModel::from(row).reset_all())
@@ -111,7 +325,10 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, row: Model) -> Result<(), DbEr
 
 /// One order.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Model>, DbError> {
-    Entity::find_by_id(id).one(conn).await.map_err(classify)
+    Entity::find_by_id(id)
+        .one(conn)
+        .await
+        .map_err(|e| read_error(e, &[id]))
 }
 
 /// Orders by id, one query.
@@ -123,7 +340,7 @@ pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<Vec<
         .filter(Column::Id.is_in(ids.iter().copied()))
         .all(conn)
         .await
-        .map_err(classify)
+        .map_err(|e| read_error(e, ids))
 }
 
 /// The citizen's order placed with `key`.
@@ -137,7 +354,7 @@ pub async fn by_idempotency<C: ConnectionTrait>(
         .filter(Column::IdempotencyKey.eq(key))
         .one(conn)
         .await
-        .map_err(classify)
+        .map_err(|e| read_error(e, &[]))
 }
 
 /// Writes `row` if the stored version is still `expected`; `false` when another move got
@@ -190,7 +407,7 @@ pub async fn earliest_nearby<C: ConnectionTrait>(
                 .add(dlon.clone().mul(dlon))
                 .lte(radius_deg * radius_deg),
         )
-        .filter(Column::State.ne("cancelled"))
+        .filter(Column::State.ne(State::Cancelled))
         .order_by_asc(Column::PlacedAt)
         .into_tuple::<Uuid>()
         .one(conn)
@@ -206,7 +423,7 @@ pub struct Filter {
     /// Placed by this citizen.
     pub citizen: Option<String>,
     /// Only these states (empty: all).
-    pub states: Vec<String>,
+    pub states: Vec<State>,
     /// Only this category.
     pub category: Option<String>,
     /// Only orders whose receive deadline has passed at `now`.
@@ -240,7 +457,7 @@ pub async fn list<C: ConnectionTrait>(
         cond = cond.add(Column::Citizen.eq(citizen.as_str()));
     }
     if !filter.states.is_empty() {
-        cond = cond.add(Column::State.is_in(filter.states.iter().cloned()));
+        cond = cond.add(Column::State.is_in(filter.states.iter().copied()));
     }
     if let Some(category) = &filter.category {
         cond = cond.add(Column::CategoryCode.eq(category.as_str()));
@@ -263,7 +480,7 @@ pub async fn list<C: ConnectionTrait>(
         .limit(limit)
         .all(conn)
         .await
-        .map_err(classify)
+        .map_err(|e| read_error(e, &[]))
 }
 
 /// Claims up to `limit` orders whose receive deadline passed at `now` and that still need
@@ -276,11 +493,11 @@ pub async fn claim_overdue<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Model>, DbError> {
     let mut query = Entity::find()
-        .filter(Column::State.is_in(["placed", "escalated"]))
+        .filter(Column::State.is_in([State::Placed, State::Escalated]))
         .filter(Column::DeadlineAt.lte(now))
         .filter(
             Condition::any()
-                .add(Column::HoldingLevel.ne("center"))
+                .add(Column::HoldingLevel.ne(Level::Center))
                 .add(Column::AlertedAt.is_null()),
         )
         .order_by_asc(Column::DeadlineAt)
@@ -288,7 +505,7 @@ pub async fn claim_overdue<C: ConnectionTrait>(
     if conn.get_database_backend() == DbBackend::Postgres {
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    query.all(conn).await.map_err(classify)
+    query.all(conn).await.map_err(|e| read_error(e, &[]))
 }
 
 /// Claims up to `limit` orders whose reminder is due (same locking as [`claim_overdue`]).
@@ -298,12 +515,105 @@ pub async fn claim_reminders<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Model>, DbError> {
     let mut query = Entity::find()
-        .filter(Column::State.is_in(["placed", "escalated"]))
+        .filter(Column::State.is_in([State::Placed, State::Escalated]))
         .filter(Column::RemindAt.lte(now))
         .order_by_asc(Column::RemindAt)
         .limit(limit);
     if conn.get_database_backend() == DbBackend::Postgres {
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    query.all(conn).await.map_err(classify)
+    query.all(conn).await.map_err(|e| read_error(e, &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::machine::ChainUnit;
+    use crate::domain::order::Placement;
+
+    fn order() -> Order {
+        let unit = |path: &str, level| ChainUnit {
+            id: UnitId(Uuid::new_v5(&Uuid::NAMESPACE_URL, path.as_bytes())),
+            path: path.to_owned(),
+            level,
+        };
+        let at = Utc::now();
+        Order::place(Placement {
+            id: OrderId(Uuid::now_v7()),
+            number: "RC1".into(),
+            citizen: "alice".into(),
+            idempotency_key: "k".into(),
+            category: "elder_visit".into(),
+            description: "d".into(),
+            form: BTreeMap::from([("age".to_owned(), "80".to_owned())]),
+            location: Coordinates::parse(29.4, 105.5).expect("point"),
+            preferred_at: None,
+            phone_cipher: vec![9; 12],
+            photos: vec!["https://x/y.jpg".into()],
+            district: "rc".into(),
+            courtyard: None,
+            route: Route::new(
+                vec![unit("/rc/a/b", Level::Station), unit("/rc", Level::Center)],
+                0,
+            )
+            .expect("route"),
+            routing_note: String::new(),
+            duplicate_of: None,
+            deadline: ReceiveDeadline {
+                at,
+                remind_at: Some(at),
+            },
+            at,
+        })
+    }
+
+    #[test]
+    fn an_order_survives_its_row() {
+        let o = order();
+        let row = Model::from(&o);
+        assert_eq!(row.state, State::Placed);
+        assert_eq!(row.holding_level, Level::Station);
+        assert_eq!(row.routed_path, "/rc/a/b");
+        assert_eq!(Order::try_from(row), Ok(o));
+    }
+
+    #[test]
+    fn a_row_that_is_not_an_order_names_the_column() {
+        let o = order();
+        let broken = |f: fn(&mut Model)| {
+            let mut row = Model::from(&o);
+            f(&mut row);
+            Order::try_from(row)
+                .map(|_| ())
+                .map_err(|e| (e.order, e.column))
+        };
+        let id = o.id.0;
+        assert_eq!(broken(|r| r.holding = 2), Err((id, "holding")));
+        assert_eq!(broken(|r| r.holding = -1), Err((id, "holding")));
+        assert_eq!(
+            broken(|r| r.holding_level = Level::Courtyard),
+            Err((id, "holding_unit_id"))
+        );
+        assert_eq!(broken(|r| r.rating = Some(9)), Err((id, "rating")));
+        assert_eq!(broken(|r| r.lat = 91.0), Err((id, "lat/lon")));
+        assert_eq!(
+            broken(|r| {
+                r.deadline_at = None;
+            }),
+            Err((id, "remind_at"))
+        );
+        assert_eq!(
+            broken(|r| {
+                r.hours = HoursList(vec![StoredHours {
+                    volunteer_id: Uuid::nil(),
+                    hours: 0.3,
+                }]);
+            }),
+            Err((id, "hours"))
+        );
+    }
 }

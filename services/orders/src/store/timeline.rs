@@ -6,6 +6,9 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder};
 use tongxin_platform::db::{DbError, classify};
 
+use super::columns::State;
+use crate::domain::Level;
+
 /// One move.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_timeline")]
@@ -16,9 +19,9 @@ pub struct Model {
     /// The order.
     pub order_id: Uuid,
     /// State before; none for the placement.
-    pub from_state: Option<String>,
+    pub from_state: Option<State>,
     /// State after.
-    pub to_state: String,
+    pub to_state: State,
     /// The move (`placed`, `received`, …, `reminder`, `overdue_alert`).
     pub event: String,
     /// Principal subject or `scheduler`.
@@ -30,7 +33,7 @@ pub struct Model {
     /// Its path.
     pub unit_path: String,
     /// Its level.
-    pub level: String,
+    pub level: Level,
     /// Reason or note.
     pub note: String,
     /// When.

@@ -199,9 +199,9 @@ async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
         )
         .await
         .expect("placed");
-    assert_eq!(placed.row.holding_unit_path, "/rc");
+    assert_eq!(placed.order.holding_unit().path, "/rc");
     let staff = app.caller(&app.staff_principal(paths::CENTER)).await;
-    let id = tongxin_orders::domain::OrderId(placed.row.id);
+    let id = placed.order.id;
     // Overdue at the center: one alert and one reminder, then nothing more, on SQLite
     // without row locks.
     let scheduler = Scheduler::new(orders.clone(), Duration::from_millis(10), 10);
@@ -226,7 +226,10 @@ async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
         )
         .await
         .expect("receive");
-    assert_eq!(moved.row.state, "received");
+    assert_eq!(
+        moved.order.state,
+        tongxin_orders::domain::OrderState::Received
+    );
     assert_eq!(
         app.timeline_events(&id.0.to_string()).await,
         ["placed", "overdue_alert", "reminder", "received"]

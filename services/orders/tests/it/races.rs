@@ -107,7 +107,7 @@ fn lost(result: &Moved, state: OrderState, action: &str, round: usize) {
         }
         Ok(view) => panic!(
             "round {round}: the {action} should lose with CONFLICT, it moved the order to {}",
-            view.row.state
+            view.order.state.as_str()
         ),
         Err(e) => panic!("round {round}: the {action} should lose with CONFLICT: {e:?}"),
     }
@@ -219,8 +219,8 @@ async fn placed(app: &TestApp, cast: &Cast, key: &str) -> OrderId {
         )
         .await
         .unwrap_or_else(|e| panic!("place: {e:?}"));
-    assert_eq!(view.row.holding_unit_path, paths::CAIJIABA);
-    OrderId(view.row.id)
+    assert_eq!(view.order.holding_unit().path, paths::CAIJIABA);
+    view.order.id
 }
 
 async fn step(app: &TestApp, who: &Caller, id: OrderId, mv: Move, to: OrderState) {
@@ -280,7 +280,11 @@ async fn cancel_and_accept_race(app: &TestApp) {
             assert_eq!(view.state(), OrderState::Cancelled, "round {round}");
             lost(&accepted, OrderState::Cancelled, "accept", round);
             exactly_one_move(app, &before, "cancelled", round).await;
-            assert_eq!(row(app, id).await.accepted, "[]", "round {round}");
+            assert_eq!(
+                row(app, id).await.accepted.to_string(),
+                "[]",
+                "round {round}"
+            );
             wins[0] += 1;
         } else {
             let view = accepted
@@ -318,7 +322,11 @@ async fn two_escalations_race(app: &TestApp) {
             _ => panic!("round {round}: neither won: {a:?} / {b:?}"),
         };
         assert_eq!(won.state(), OrderState::Escalated, "round {round}");
-        assert_eq!(won.row.holding_unit_path, paths::HONGQIAO, "round {round}");
+        assert_eq!(
+            won.order.holding_unit().path,
+            paths::HONGQIAO,
+            "round {round}"
+        );
         lost(loser, OrderState::Escalated, "escalate", round);
         exactly_one_move(app, &before, "escalated", round).await;
     }
@@ -356,7 +364,12 @@ async fn decline_and_accept_race(app: &TestApp) {
             exactly_one_move(app, &before, "declined", round).await;
             let now = row(app, id).await;
             assert_eq!(
-                (now.dispatched, now.declined, now.accepted),
+                // The stored JSON text, exactly.
+                (
+                    now.dispatched.to_string(),
+                    now.declined.to_string(),
+                    now.accepted.to_string()
+                ),
                 (stored(&[v2]), stored(&[v1]), stored(&[])),
                 "round {round}"
             );
@@ -370,7 +383,7 @@ async fn decline_and_accept_race(app: &TestApp) {
             exactly_one_move(app, &before, "accepted", round).await;
             let now = row(app, id).await;
             assert_eq!(
-                (now.declined, now.accepted),
+                (now.declined.to_string(), now.accepted.to_string()),
                 (stored(&[]), stored(&[v2])),
                 "round {round}"
             );

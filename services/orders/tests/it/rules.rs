@@ -1,7 +1,8 @@
 //! Rules through the orders subgraph that the state machine's unit tests cannot show on
 //! their own: staff accepting for a team and the completion naming the team, cancelling from
-//! every state, a moved unit taking its staff's scope along, and a failing database answered
-//! as INTERNAL without its cause.
+//! every state, a moved unit taking its staff's scope along, a failing database answered
+//! as INTERNAL without its cause, and a stored order that does not parse answered as
+//! INTERNAL and logged with its id (never silently read as a default).
 //!
 //! The first two do not depend on the store and run on SQLite with the in-process bus
 //! (seconds cheaper than three PostgreSQL databases); the unit move (the venues event over
@@ -375,4 +376,138 @@ async fn a_failing_database_is_internal_and_its_cause_stays_in_the_log() {
         }
     }
     app.stop().await;
+}
+
+/// Log lines written while a test holds the guard of [`capture_logs`].
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures this thread's logs (the test runtime is single-threaded, so the services'
+/// tasks log here too) until the guard drops.
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::ERROR)
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// Writes `value` into `column` of order `id` behind the typed model's back.
+async fn corrupt(
+    app: &TestApp,
+    id: &str,
+    column: tongxin_orders::store::orders::Column,
+    value: sea_orm::Value,
+) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use tongxin_orders::store::orders;
+    let changed = orders::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .filter(orders::Column::Id.eq(Uuid::parse_str(id).expect("id")))
+        .exec(&app.db)
+        .await
+        .expect("corrupt");
+    assert_eq!(changed.rows_affected, 1);
+}
+
+async fn a_stored_order_that_does_not_parse_is_internal_and_logged_with_its_id(app: TestApp) {
+    use tongxin_orders::store::orders::Column;
+    let alice = app.citizen("alice");
+    let staff = app.staff(paths::CENTER);
+    // A phone number as the "chain": the log must not echo it.
+    let secret = "13812345678";
+    let cases: [(&str, Column, sea_orm::Value); 4] = [
+        ("an unknown state", Column::State, "lost".into()),
+        (
+            "a chain that is not JSON",
+            Column::Chain,
+            format!("\"{secret}\"").into(),
+        ),
+        (
+            "hours that are not quarter hours",
+            Column::Hours,
+            r#"[{"volunteer_id":"00000000-0000-0000-0000-000000000000","hours":0.3}]"#.into(),
+        ),
+        (
+            "a holding unit outside the chain",
+            Column::Holding,
+            7.into(),
+        ),
+    ];
+    for (i, (what, column, value)) in cases.into_iter().enumerate() {
+        let id = app
+            .place_ok("alice", "elder_visit", &format!("corrupt-{i}"))
+            .await;
+        corrupt(&app, &id, column, value).await;
+        let (logs, guard) = capture_logs();
+        for (via, r) in [
+            (
+                "order",
+                app.graphql(Some(&alice), ORDER, json!({"id": id})).await,
+            ),
+            ("a move", app.act(&alice, CANCEL, &id, json!({})).await),
+            (
+                "a unit list",
+                app.graphql(
+                    Some(&staff),
+                    "query($u: ID!) { unitOrders(unitId: $u) { edges { node { id } } } }",
+                    json!({"u": demo::unit_id(paths::CENTER).0.to_string()}),
+                )
+                .await,
+            ),
+        ] {
+            assert_eq!(
+                error_code(&r),
+                Some("INTERNAL_SERVER_ERROR"),
+                "{what} via {via}: {r}"
+            );
+            assert_eq!(
+                r["errors"][0]["message"], "internal error",
+                "{what} via {via}: {r}"
+            );
+        }
+        drop(guard);
+        let log = logs.text();
+        assert!(log.contains("does not parse"), "{what}: {log}");
+        assert!(log.contains(&id), "{what}: the log names the order: {log}");
+        assert!(
+            !log.contains(secret),
+            "{what}: the log echoes stored data: {log}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stored_order_that_does_not_parse_is_internal_on_postgres() {
+    a_stored_order_that_does_not_parse_is_internal_and_logged_with_its_id(TestApp::spawn().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_stored_order_that_does_not_parse_is_internal_on_sqlite() {
+    a_stored_order_that_does_not_parse_is_internal_and_logged_with_its_id(
+        TestApp::spawn_embedded().await,
+    )
+    .await;
 }

@@ -69,7 +69,7 @@ async fn two_schedulers_escalate_an_overdue_order_once() {
         .expect("get")
         .expect("row");
     assert_eq!(row.holding_unit_path, paths::HONGQIAO);
-    assert_eq!(row.state, "escalated");
+    assert_eq!(row.state, tongxin_orders::store::columns::State::Escalated);
     let timeline = tongxin_orders::store::timeline::of_order(&app.db, row.id)
         .await
         .expect("timeline");
