@@ -9,6 +9,7 @@ use tongxin_proto::volunteers::volunteer_service_server::{
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::domain::team::TeamLevel;
 use crate::domain::{DomainError, VolunteerId};
 use crate::error::VolunteersError;
 use crate::service::{VolunteerView, Volunteers};
@@ -134,7 +135,7 @@ impl VolunteerService for VolunteerGrpc {
         Ok(Response::new(pb::Team {
             id: team.id.to_string(),
             name: team.name,
-            level: team.level,
+            level: TeamLevel::from(team.level).as_str().to_owned(),
             unit_id: team.unit_id.to_string(),
             unit_path: team.unit_path,
             parent_id: team.parent_id.map(|p| p.to_string()),

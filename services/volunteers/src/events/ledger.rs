@@ -62,7 +62,9 @@ pub fn team_created(t: &teams::Model, actor: &str) -> Vec<u8> {
     pb_events::TeamCreated {
         team_id: t.id.to_string(),
         name: t.name.clone(),
-        level: t.level.clone(),
+        level: crate::domain::team::TeamLevel::from(t.level)
+            .as_str()
+            .to_owned(),
         unit_id: t.unit_id.to_string(),
         unit_path: t.unit_path.clone(),
         parent_team_id: t.parent_id.map(|p| p.to_string()),

@@ -22,7 +22,7 @@ use crate::store::teams::{self, Model, members};
 
 /// The level of a volunteer team.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "TeamLevel")]
+#[graphql(name = "TeamLevel", remote = "TeamLevel")]
 pub enum TeamLevelGql {
     /// 总队: the district-wide brigade.
     Brigade,
@@ -32,26 +32,6 @@ pub enum TeamLevelGql {
     Squad,
     /// 小院支队: the unit of one courtyard.
     CourtyardUnit,
-}
-
-impl From<TeamLevelGql> for TeamLevel {
-    fn from(l: TeamLevelGql) -> Self {
-        match l {
-            TeamLevelGql::Brigade => Self::Brigade,
-            TeamLevelGql::Detachment => Self::Detachment,
-            TeamLevelGql::Squad => Self::Squad,
-            TeamLevelGql::CourtyardUnit => Self::CourtyardUnit,
-        }
-    }
-}
-
-fn level_gql(stored: &str) -> TeamLevelGql {
-    match TeamLevel::parse(stored) {
-        Ok(TeamLevel::Brigade) => TeamLevelGql::Brigade,
-        Ok(TeamLevel::Detachment) => TeamLevelGql::Detachment,
-        Ok(TeamLevel::CourtyardUnit) => TeamLevelGql::CourtyardUnit,
-        _ => TeamLevelGql::Squad,
-    }
 }
 
 /// A volunteer team attached to an org unit. Other subgraphs reference it by `id` (e.g. an
@@ -78,7 +58,7 @@ impl TeamNode {
 
     /// Level: brigade, detachment, squad or courtyard unit.
     async fn level(&self) -> TeamLevelGql {
-        level_gql(&self.0.level)
+        TeamLevel::from(self.0.level).into()
     }
 
     /// Id of the org unit the team is attached to (owned by the venues service).

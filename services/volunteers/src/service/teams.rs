@@ -79,7 +79,7 @@ impl Volunteers {
             let parent = teams::get(self.db(), parent_id).await?.ok_or_else(|| {
                 VolunteersError::from(DomainError::invalid("parent_id", "is not a team"))
             })?;
-            let parent_level = TeamLevel::parse(&parent.level)?;
+            let parent_level = TeamLevel::from(parent.level);
             if !input.level.may_hang_under(parent_level) {
                 return Err(DomainError::invalid(
                     "parent_id",
@@ -106,7 +106,7 @@ impl Volunteers {
         let row = Model {
             id: Uuid::now_v7(),
             name: name.as_str().to_owned(),
-            level: input.level.as_str().to_owned(),
+            level: input.level.into(),
             unit_id: input.unit_id,
             unit_path,
             parent_id: input.parent_id,
@@ -256,14 +256,8 @@ impl Volunteers {
         let path = known_units::path_of(self.db(), unit_id)
             .await?
             .ok_or_else(|| VolunteersError::NotFound(format!("unit {unit_id} is not known")))?;
-        let mut rows = teams::list(
-            self.db(),
-            &path,
-            level.map(TeamLevel::as_str),
-            after,
-            first + 1,
-        )
-        .await?;
+        let mut rows =
+            teams::list(self.db(), &path, level.map(Into::into), after, first + 1).await?;
         let more = rows.len() as u64 > first;
         rows.truncate(first as usize);
         Ok((rows, more))

@@ -1,9 +1,53 @@
-//! `teams` and `team_members`.
+//! `teams` and `team_members`. A team's level is a typed column ([`Level`]): a stored name
+//! that is not a level fails the read instead of becoming a default.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, QueryOrder, QuerySelect};
 use tongxin_platform::db::{DbError, classify};
+
+use crate::domain::team::TeamLevel;
+
+/// The stored names of [`TeamLevel`]. The domain enum stays free of sea-orm; the two
+/// conversions below are checked by the compiler for every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Level {
+    /// See [`TeamLevel::Brigade`].
+    #[sea_orm(string_value = "brigade")]
+    Brigade,
+    /// See [`TeamLevel::Detachment`].
+    #[sea_orm(string_value = "detachment")]
+    Detachment,
+    /// See [`TeamLevel::Squad`].
+    #[sea_orm(string_value = "squad")]
+    Squad,
+    /// See [`TeamLevel::CourtyardUnit`].
+    #[sea_orm(string_value = "courtyard_unit")]
+    CourtyardUnit,
+}
+
+impl From<TeamLevel> for Level {
+    fn from(l: TeamLevel) -> Self {
+        match l {
+            TeamLevel::Brigade => Self::Brigade,
+            TeamLevel::Detachment => Self::Detachment,
+            TeamLevel::Squad => Self::Squad,
+            TeamLevel::CourtyardUnit => Self::CourtyardUnit,
+        }
+    }
+}
+
+impl From<Level> for TeamLevel {
+    fn from(l: Level) -> Self {
+        match l {
+            Level::Brigade => Self::Brigade,
+            Level::Detachment => Self::Detachment,
+            Level::Squad => Self::Squad,
+            Level::CourtyardUnit => Self::CourtyardUnit,
+        }
+    }
+}
 
 /// One team as stored.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -15,7 +59,7 @@ pub struct Model {
     /// Name, unique within its unit.
     pub name: String,
     /// `brigade`, `detachment`, `squad`, `courtyard_unit`.
-    pub level: String,
+    pub level: Level,
     /// The org unit it is attached to.
     pub unit_id: Uuid,
     /// That unit's path (rewritten when the unit moves in the org tree).
@@ -94,7 +138,7 @@ pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<Vec<
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     under: &str,
-    level: Option<&str>,
+    level: Option<Level>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Model>, DbError> {
