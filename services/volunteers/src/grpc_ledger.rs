@@ -1,6 +1,7 @@
 //! Translation for the ledger RPC (`RecordHours`) between protobuf and the service.
 
 use chrono::NaiveDate;
+use sea_orm::ActiveEnum;
 use tonic::Status;
 use uuid::Uuid;
 
@@ -43,14 +44,14 @@ pub fn entry_to_proto(row: entries::Model) -> pb::HoursEntry {
     pb::HoursEntry {
         id: row.id.to_string(),
         volunteer_id: row.volunteer_id.to_string(),
-        source: row.source,
+        source: row.source.to_value(),
         source_id: row.source_id.map(|s| s.to_string()),
         hours: f64::from(row.quarters) / 4.0,
         service_date: row.service_date.to_string(),
         place: row.place,
         content: row.content,
         evaluation: row.evaluation,
-        status: row.status,
+        status: row.status.to_value(),
         recorder: row.recorder,
         recorded_at_ms: row.recorded_at.timestamp_millis(),
     }

@@ -28,6 +28,7 @@ use crate::domain::record_code::RecordCode;
 use crate::error::VolunteersError;
 use crate::service::Volunteers;
 use crate::service::ledger::RecordProof;
+use crate::store::ledger::entries::Source;
 
 /// The path of the proof of volunteer `id` for `from`..=`to`.
 pub fn url(id: Uuid, from: NaiveDate, to: NaiveDate) -> String {
@@ -183,11 +184,11 @@ dt { font-weight: bold; }
 }
 "#;
 
-fn source_label(source: &str) -> &'static str {
+fn source_label(source: Source) -> &'static str {
     match source {
-        "order" => "点单服务 order",
-        "activity" => "活动 activity",
-        _ => "登记 manual",
+        Source::Order => "点单服务 order",
+        Source::Activity => "活动 activity",
+        Source::Manual => "登记 manual",
     }
 }
 
@@ -229,7 +230,7 @@ pub fn page(p: &RecordProof, code: &RecordCode, check: &str) -> Markup {
                                 td { (f64::from(e.quarters) / 4.0) }
                                 td { (e.place) }
                                 td { (e.content) }
-                                td { (source_label(&e.source)) }
+                                td { (source_label(e.source)) }
                                 td { (e.evaluation.as_deref().unwrap_or("")) }
                             }
                         }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::paging;
 use super::volunteer::{VolunteerNode, caller, load, volunteer_id};
 use crate::domain::VolunteerId;
+use crate::domain::hours::EntryStatus;
 use crate::service::ledger::{DistrictRules, NewHours, RankingTarget, Totals};
 use crate::service::{VolunteerView, Volunteers};
 use crate::store::ledger::{EntryFilter, RankingMeasure, entries, points};
@@ -31,6 +32,7 @@ pub struct HoursTotals {
 
 /// Where a ledger entry's hours come from.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entries::Source")]
 pub enum HoursSource {
     /// A completed order.
     Order,
@@ -48,18 +50,11 @@ impl HoursSource {
             Self::Manual => "manual",
         }
     }
-
-    fn from_stored(s: &str) -> Self {
-        match s {
-            "order" => Self::Order,
-            "activity" => Self::Activity,
-            _ => Self::Manual,
-        }
-    }
 }
 
 /// Approval state of a ledger entry.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "EntryStatus")]
 pub enum HoursStatus {
     /// Waiting for staff in scope.
     Pending,
@@ -67,24 +62,6 @@ pub enum HoursStatus {
     Approved,
     /// Kept in the record, counts for nothing.
     Declined,
-}
-
-impl HoursStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Declined => "declined",
-        }
-    }
-
-    fn from_stored(s: &str) -> Self {
-        match s {
-            "approved" => Self::Approved,
-            "declined" => Self::Declined,
-            _ => Self::Pending,
-        }
-    }
 }
 
 /// One entry of a volunteer's service-hours ledger. Entries are never changed except by
@@ -105,7 +82,7 @@ impl HoursEntryNode {
 
     /// Where the hours come from.
     async fn source(&self) -> HoursSource {
-        HoursSource::from_stored(&self.0.source)
+        self.0.source.into()
     }
 
     /// The order or activity id; null for manual entries.
@@ -140,7 +117,7 @@ impl HoursEntryNode {
 
     /// Approval state.
     async fn status(&self) -> HoursStatus {
-        HoursStatus::from_stored(&self.0.status)
+        EntryStatus::from(self.0.status).into()
     }
 
     /// Who recorded it (principal subject, or the upstream service).
@@ -349,7 +326,7 @@ impl LedgerQuery {
         let filter = EntryFilter {
             volunteer_id: volunteer_id.as_ref().map(volunteer_id_arg).transpose()?,
             under: None,
-            status: status.map(|s| s.as_str().to_owned()),
+            status: status.map(|s| EntryStatus::from(s).as_str().to_owned()),
             from,
             to,
         };

@@ -18,7 +18,7 @@ use crate::store::volunteers::{self, Model};
 
 /// Whether a volunteer takes assignments.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "VolunteerStatus")]
+#[graphql(name = "VolunteerStatus", remote = "VolunteerStatus")]
 pub enum VolunteerStatusGql {
     /// Takes assignments.
     Active,
@@ -26,24 +26,6 @@ pub enum VolunteerStatusGql {
     Paused,
     /// No longer a volunteer; the record is kept for the service history.
     Left,
-}
-
-impl From<VolunteerStatusGql> for VolunteerStatus {
-    fn from(s: VolunteerStatusGql) -> Self {
-        match s {
-            VolunteerStatusGql::Active => Self::Active,
-            VolunteerStatusGql::Paused => Self::Paused,
-            VolunteerStatusGql::Left => Self::Left,
-        }
-    }
-}
-
-fn status_gql(stored: &str) -> VolunteerStatusGql {
-    match stored {
-        "paused" => VolunteerStatusGql::Paused,
-        "left" => VolunteerStatusGql::Left,
-        _ => VolunteerStatusGql::Active,
-    }
 }
 
 /// Gender as encoded in the ID-card number.
@@ -141,8 +123,14 @@ impl VolunteerNode {
     }
 
     /// Registry status.
-    async fn status(&self) -> VolunteerStatusGql {
-        status_gql(&self.0.row.status)
+    async fn status(&self) -> async_graphql::Result<VolunteerStatusGql> {
+        // A stored status that is not one is our data's fault: INTERNAL, logged with the
+        // volunteer id, never shown as ACTIVE.
+        let status = VolunteerStatus::parse(&self.0.row.status).map_err(|_| {
+            tracing::error!(volunteer_id = %self.0.row.id, "stored volunteer status does not parse");
+            ApiError::internal(&"stored volunteer status does not parse")
+        })?;
+        Ok(status.into())
     }
 
     /// When the volunteer consented to the registration (RFC 3339).

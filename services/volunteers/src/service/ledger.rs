@@ -198,7 +198,7 @@ impl Volunteers {
         let row = entries::Model {
             id: Uuid::now_v7(),
             volunteer_id: volunteer.id,
-            source: source.kind().to_owned(),
+            source: (&source).into(),
             source_id: source.reference(),
             quarters: i16::from(hours.quarters()),
             service_date: date.date(),
@@ -207,7 +207,7 @@ impl Volunteers {
             evaluation,
             recorder: actor.subject.clone(),
             recorded_at: Utc::now(),
-            status: EntryStatus::Pending.as_str().to_owned(),
+            status: EntryStatus::Pending.into(),
             decided_by: None,
             decided_at: None,
             decline_reason: None,
@@ -277,7 +277,7 @@ impl Volunteers {
                 "the volunteer's home unit is outside your scope".to_owned(),
             ));
         }
-        let from = EntryStatus::parse(&entry.status)?;
+        let from = EntryStatus::from(entry.status);
         from.transition(to)?;
         let txn = self.db().begin().await.map_err(classify)?;
         if !ledger::decide(
@@ -697,7 +697,7 @@ pub async fn credit_upstream<C: ConnectionTrait>(
     let entry = entries::Model {
         id: Uuid::now_v7(),
         volunteer_id: volunteer.id,
-        source: credit.source.kind().to_owned(),
+        source: (&credit.source).into(),
         source_id: Some(source_id),
         quarters: i16::from(credit.hours.quarters()),
         service_date: credit.service_date,
@@ -706,7 +706,7 @@ pub async fn credit_upstream<C: ConnectionTrait>(
         evaluation: credit.evaluation.map(|e| truncate(&e, 1000)),
         recorder: truncate(&credit.recorder, 200),
         recorded_at: Utc::now(),
-        status: EntryStatus::Approved.as_str().to_owned(),
+        status: EntryStatus::Approved.into(),
         decided_by: Some(crate::events::SOURCE.to_owned()),
         decided_at: Some(Utc::now()),
         decline_reason: None,

@@ -14,10 +14,73 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{Condition, ConnectionTrait, QueryOrder, QuerySelect, Statement};
 use tongxin_platform::db::{DbError, classify};
 
-/// `hours_entries`: one append-only ledger entry.
+/// `hours_entries`: one append-only ledger entry. Its source kind and status are typed
+/// columns: a stored name that is neither fails the read instead of becoming a default.
 pub mod entries {
     use chrono::{DateTime, NaiveDate, Utc};
     use sea_orm::entity::prelude::*;
+
+    use crate::domain::hours::{EntryStatus, LedgerSource};
+
+    /// The stored kind of a [`LedgerSource`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum Source {
+        /// A completed order.
+        #[sea_orm(string_value = "order")]
+        Order,
+        /// Attendance at an activity.
+        #[sea_orm(string_value = "activity")]
+        Activity,
+        /// Entered by staff.
+        #[sea_orm(string_value = "manual")]
+        Manual,
+    }
+
+    impl From<&LedgerSource> for Source {
+        fn from(s: &LedgerSource) -> Self {
+            match s {
+                LedgerSource::Order(_) => Self::Order,
+                LedgerSource::Activity(_) => Self::Activity,
+                LedgerSource::Manual => Self::Manual,
+            }
+        }
+    }
+
+    /// The stored names of [`EntryStatus`] (the domain enum stays free of sea-orm).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum Status {
+        /// See [`EntryStatus::Pending`].
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// See [`EntryStatus::Approved`].
+        #[sea_orm(string_value = "approved")]
+        Approved,
+        /// See [`EntryStatus::Declined`].
+        #[sea_orm(string_value = "declined")]
+        Declined,
+    }
+
+    impl From<EntryStatus> for Status {
+        fn from(s: EntryStatus) -> Self {
+            match s {
+                EntryStatus::Pending => Self::Pending,
+                EntryStatus::Approved => Self::Approved,
+                EntryStatus::Declined => Self::Declined,
+            }
+        }
+    }
+
+    impl From<Status> for EntryStatus {
+        fn from(s: Status) -> Self {
+            match s {
+                Status::Pending => Self::Pending,
+                Status::Approved => Self::Approved,
+                Status::Declined => Self::Declined,
+            }
+        }
+    }
 
     /// One entry as stored.
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -29,7 +92,7 @@ pub mod entries {
         /// Whose hours.
         pub volunteer_id: Uuid,
         /// `order`, `activity` or `manual`.
-        pub source: String,
+        pub source: Source,
         /// The order or activity id (none for manual entries).
         pub source_id: Option<Uuid>,
         /// Hours in quarter hours, 1..=96.
@@ -47,7 +110,7 @@ pub mod entries {
         /// When recorded.
         pub recorded_at: DateTime<Utc>,
         /// `pending`, `approved`, `declined`.
-        pub status: String,
+        pub status: Status,
         /// Who approved or declined it.
         pub decided_by: Option<String>,
         /// When.

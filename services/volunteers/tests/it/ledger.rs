@@ -690,7 +690,7 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
 /// (volunteer, source, source id, quarter hours, status, service date) of every ledger row,
 /// by volunteer.
 async fn ledger_rows(app: &TestApp) -> Vec<(String, String, String, i16, String, String)> {
-    use sea_orm::{EntityTrait, QueryOrder};
+    use sea_orm::{ActiveEnum, EntityTrait, QueryOrder};
     use tongxin_volunteers::store::ledger::entries;
     let mut rows: Vec<_> = entries::Entity::find()
         .order_by_asc(entries::Column::Id)
@@ -701,10 +701,11 @@ async fn ledger_rows(app: &TestApp) -> Vec<(String, String, String, i16, String,
         .map(|e| {
             (
                 e.volunteer_id.to_string(),
-                e.source,
+                // The stored names.
+                e.source.to_value(),
                 e.source_id.map(|s| s.to_string()).unwrap_or_default(),
                 e.quarters,
-                e.status,
+                e.status.to_value(),
                 e.service_date.to_string(),
             )
         })
