@@ -1,8 +1,9 @@
 //! What callers see when the database fails under a running volunteers service: UNAVAILABLE
 //! (with the generic reason, nothing of the cause) while it cannot be reached, nothing
 //! half-written when a registration is cut before its COMMIT, recovery when it is back, and
-//! INTERNAL hiding the cause of an unexpected database error or of stored data that cannot
-//! be decrypted.
+//! INTERNAL hiding the cause of an unexpected database error, of stored data that cannot
+//! be decrypted, or of a stored status, source or team level that is not one (never read
+//! as a default).
 
 use std::time::Duration;
 
@@ -243,5 +244,66 @@ async fn unexpected_failures_are_internal_and_hide_their_cause() {
     internal(&r);
     assert!(!r.to_string().contains("name_before"), "{r}");
     internal_status(&get_volunteer(&app, &ids[1], &staff_principal(units::CHANGYUAN)).await);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stored_names_that_are_not_one_are_internal_never_a_default() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let r = register_named(&app, 6, "孙七").await;
+    let id = r["data"]["registerVolunteer"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let r = app
+        .graphql(
+            Some(&staff),
+            crate::ledger::RECORD,
+            crate::ledger::hours(&id, 2.0, "2026-11-20"),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    const ENTRIES: &str = r#"query($v: ID) { hoursEntries(volunteerId: $v) { edges { node { id status source } } } }"#;
+    const STATUS: &str = r#"query($id: ID!) { volunteer(id: $id) { id status } }"#;
+    let ok = app.graphql(Some(&staff), ENTRIES, json!({ "v": id })).await;
+    assert_eq!(
+        ok["data"]["hoursEntries"]["edges"][0]["node"]["status"], "PENDING",
+        "{ok}"
+    );
+    let internal = |what: &str, r: &Value| {
+        assert_eq!(error_code(r), Some("INTERNAL_SERVER_ERROR"), "{what}: {r}");
+        assert_eq!(r["errors"][0]["message"], "internal error", "{what}: {r}");
+        assert_no_cause(r);
+    };
+    for (what, column) in [("an entry status", "status"), ("an entry source", "source")] {
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE hours_entries SET {column} = 'maybe' WHERE volunteer_id = '{id}'"
+            ))
+            .await
+            .expect("damage");
+        internal(
+            what,
+            &app.graphql(Some(&staff), ENTRIES, json!({ "v": id })).await,
+        );
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE hours_entries SET status = 'pending', source = 'manual' WHERE volunteer_id = '{id}'"
+            ))
+            .await
+            .expect("repair");
+    }
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE volunteers SET status = 'maybe' WHERE id = '{id}'"
+        ))
+        .await
+        .expect("damage");
+    internal(
+        "a volunteer status",
+        &app.graphql(Some(&staff), STATUS, json!({ "id": id })).await,
+    );
     app.stop().await;
 }
