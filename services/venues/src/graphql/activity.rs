@@ -21,7 +21,7 @@ use crate::store::activities::Activity;
 
 /// The seven themes (七讲) plus holiday and custom themes.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "Theme")]
+#[graphql(name = "Theme", remote = "Theme")]
 pub enum ThemeGql {
     /// 理论: theory.
     Theory,
@@ -43,41 +43,9 @@ pub enum ThemeGql {
     Custom,
 }
 
-impl From<Theme> for ThemeGql {
-    fn from(theme: Theme) -> Self {
-        match theme {
-            Theme::Theory => Self::Theory,
-            Theme::Policy => Self::Policy,
-            Theme::Law => Self::Law,
-            Theme::Science => Self::Science,
-            Theme::Health => Self::Health,
-            Theme::RoleModels => Self::RoleModels,
-            Theme::Changes => Self::Changes,
-            Theme::Holiday => Self::Holiday,
-            Theme::Custom => Self::Custom,
-        }
-    }
-}
-
-impl From<ThemeGql> for Theme {
-    fn from(theme: ThemeGql) -> Self {
-        match theme {
-            ThemeGql::Theory => Self::Theory,
-            ThemeGql::Policy => Self::Policy,
-            ThemeGql::Law => Self::Law,
-            ThemeGql::Science => Self::Science,
-            ThemeGql::Health => Self::Health,
-            ThemeGql::RoleModels => Self::RoleModels,
-            ThemeGql::Changes => Self::Changes,
-            ThemeGql::Holiday => Self::Holiday,
-            ThemeGql::Custom => Self::Custom,
-        }
-    }
-}
-
 /// Where an activity is in its lifecycle: planned → held, or planned → cancelled.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "ActivityStatus")]
+#[graphql(name = "ActivityStatus", remote = "ActivityStatus")]
 pub enum ActivityStatusGql {
     /// Scheduled.
     Planned,
@@ -85,26 +53,6 @@ pub enum ActivityStatusGql {
     Held,
     /// Called off, with a reason. Final.
     Cancelled,
-}
-
-impl From<ActivityStatus> for ActivityStatusGql {
-    fn from(status: ActivityStatus) -> Self {
-        match status {
-            ActivityStatus::Planned => Self::Planned,
-            ActivityStatus::Held => Self::Held,
-            ActivityStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<ActivityStatusGql> for ActivityStatus {
-    fn from(status: ActivityStatusGql) -> Self {
-        match status {
-            ActivityStatusGql::Planned => Self::Planned,
-            ActivityStatusGql::Held => Self::Held,
-            ActivityStatusGql::Cancelled => Self::Cancelled,
-        }
-    }
 }
 
 /// Loads activities by id in one query per batch.

@@ -19,7 +19,7 @@ use crate::store::venues::Venue;
 
 /// What kind of place a venue is.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "VenueKind")]
+#[graphql(name = "VenueKind", remote = "VenueKind")]
 pub enum VenueKindGql {
     /// 小院讲堂: a courtyard's lecture venue; anchors the 15-minute circle.
     Courtyard,
@@ -37,51 +37,14 @@ pub enum VenueKindGql {
     Other,
 }
 
-impl From<VenueKind> for VenueKindGql {
-    fn from(kind: VenueKind) -> Self {
-        match kind {
-            VenueKind::Courtyard => Self::Courtyard,
-            VenueKind::Park => Self::Park,
-            VenueKind::HeritageWorkshop => Self::HeritageWorkshop,
-            VenueKind::CultureStation => Self::CultureStation,
-            VenueKind::PatrioticBase => Self::PatrioticBase,
-            VenueKind::CivilizedUnit => Self::CivilizedUnit,
-            VenueKind::Other => Self::Other,
-        }
-    }
-}
-
-impl From<VenueKindGql> for VenueKind {
-    fn from(kind: VenueKindGql) -> Self {
-        match kind {
-            VenueKindGql::Courtyard => Self::Courtyard,
-            VenueKindGql::Park => Self::Park,
-            VenueKindGql::HeritageWorkshop => Self::HeritageWorkshop,
-            VenueKindGql::CultureStation => Self::CultureStation,
-            VenueKindGql::PatrioticBase => Self::PatrioticBase,
-            VenueKindGql::CivilizedUnit => Self::CivilizedUnit,
-            VenueKindGql::Other => Self::Other,
-        }
-    }
-}
-
 /// Whether a venue takes new activities.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "VenueStatus")]
+#[graphql(name = "VenueStatus", remote = "VenueStatus")]
 pub enum VenueStatusGql {
     /// In use.
     Active,
     /// Kept for the activities that reference it; takes no new ones.
     Archived,
-}
-
-impl From<VenueStatus> for VenueStatusGql {
-    fn from(status: VenueStatus) -> Self {
-        match status {
-            VenueStatus::Active => Self::Active,
-            VenueStatus::Archived => Self::Archived,
-        }
-    }
 }
 
 /// Loads venues by id in one query per batch.
