@@ -3,6 +3,8 @@
 //! Values are parsed, not checked ([`menu::Category::parse`], [`Rating::parse`],
 //! [`Hours::parse`], [`tongxin_platform::pii::Phone::parse`]); the state machine in [`machine`] decides every
 //! move from the facts of one order and the actor, so the service only loads, asks, writes.
+//! The order itself is [`order::Order`]: what the store reads (or refuses), what the service
+//! changes with [`order::Order::apply`], and what GraphQL, gRPC and the events show.
 
 pub mod machine;
 pub mod menu;
