@@ -21,8 +21,8 @@ pub struct Model {
     pub name: String,
     /// Theme or group.
     pub group_name: String,
-    /// Default handling level.
-    pub default_level: String,
+    /// Default handling level (typed: a stored name that is not a level fails the read).
+    pub default_level: Level,
     /// JSON array of skill codes.
     pub skills: String,
     /// JSON array of form fields.
@@ -51,7 +51,7 @@ impl Model {
             code: self.code.clone(),
             name: self.name.clone(),
             group: self.group_name.clone(),
-            default_level: Level::parse(&self.default_level).map_err(|_| bad("level"))?,
+            default_level: self.default_level,
             skills: serde_json::from_str(&self.skills).map_err(|_| bad("skills"))?,
             fields: serde_json::from_str(&self.fields).map_err(|_| bad("fields"))?,
             sla: serde_json::from_str::<Sla>(&self.sla).map_err(|_| bad("sla"))?,
@@ -65,7 +65,7 @@ impl Model {
             code: c.code.clone(),
             name: c.name.clone(),
             group_name: c.group.clone(),
-            default_level: c.default_level.as_str().to_owned(),
+            default_level: c.default_level,
             skills: serde_json::to_string(&c.skills).unwrap_or_else(|_| "[]".into()),
             fields: serde_json::to_string(&c.fields).unwrap_or_else(|_| "[]".into()),
             sla: serde_json::to_string(&c.sla).unwrap_or_else(|_| "{}".into()),
