@@ -138,7 +138,8 @@ impl TryFrom<Model> for Activity {
             org_unit_id: OrgUnitId(row.org_unit_id),
             starts_at: row.starts_at,
             ends_at: row.ends_at,
-            capacity: u32::try_from(row.capacity).unwrap_or(0),
+            capacity: u32::try_from(row.capacity)
+                .map_err(|_| bad(format!("negative capacity {}", row.capacity)))?,
             speakers: split_list(&row.speakers),
             cancel_reason: row.cancel_reason,
             attendance: row.attendance.and_then(|a| u32::try_from(a).ok()),
@@ -290,7 +291,7 @@ pub async fn served_for<C: ConnectionTrait>(
     if activities.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(served::Entity::find()
+    served::Entity::find()
         .filter(served::Column::ActivityId.is_in(activities.iter().map(|a| a.0)))
         .order_by_asc(served::Column::ActivityId)
         .order_by_asc(served::Column::VolunteerId)
@@ -299,15 +300,22 @@ pub async fn served_for<C: ConnectionTrait>(
         .map_err(classify)?
         .into_iter()
         .map(|row| {
-            (
+            // A stored count that does not fit is our data's fault, never "no hours".
+            let quarter_hours = u8::try_from(row.quarter_hours).map_err(|_| {
+                DbError::Other(format!(
+                    "activity_served_hours {}: quarter hours {} out of range",
+                    row.activity_id, row.quarter_hours
+                ))
+            })?;
+            Ok((
                 ActivityId(row.activity_id),
                 ServedHours {
                     volunteer_id: row.volunteer_id,
-                    quarter_hours: u8::try_from(row.quarter_hours).unwrap_or(0),
+                    quarter_hours,
                 },
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// What [`page`] lists.

@@ -122,7 +122,8 @@ impl TryFrom<Model> for Venue {
             name: row.name,
             address: row.address,
             location,
-            capacity: u32::try_from(row.capacity).unwrap_or(0),
+            capacity: u32::try_from(row.capacity)
+                .map_err(|_| bad(format!("negative capacity {}", row.capacity)))?,
             facilities: split_list(&row.facilities),
             opening_hours: row.opening_hours,
             photo_urls: split_list(&row.photo_urls),
