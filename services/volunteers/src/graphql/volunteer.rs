@@ -30,6 +30,7 @@ pub enum VolunteerStatusGql {
 
 /// Gender as encoded in the ID-card number.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::id_card::Gender")]
 pub enum Gender {
     /// 男
     Male,
@@ -71,12 +72,18 @@ impl VolunteerNode {
     }
 
     /// Gender, from the ID-card number.
-    async fn gender(&self) -> Gender {
-        if self.0.row.gender == "female" {
-            Gender::Female
-        } else {
-            Gender::Male
-        }
+    async fn gender(&self) -> async_graphql::Result<Gender> {
+        use crate::domain::id_card::Gender as Stored;
+        // Anything but the two stored names is our data's fault: INTERNAL, logged with the
+        // volunteer id only, never read as male.
+        let stored = [Stored::Male, Stored::Female]
+            .into_iter()
+            .find(|g| g.as_str() == self.0.row.gender)
+            .ok_or_else(|| {
+                tracing::error!(volunteer_id = %self.0.row.id, "stored gender does not parse");
+                ApiError::internal(&"stored gender does not parse")
+            })?;
+        Ok(stored.into())
     }
 
     /// The ID-card number with the 16 middle characters hidden; never in full.

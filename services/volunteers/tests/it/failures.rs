@@ -2,8 +2,8 @@
 //! (with the generic reason, nothing of the cause) while it cannot be reached, nothing
 //! half-written when a registration is cut before its COMMIT, recovery when it is back, and
 //! INTERNAL hiding the cause of an unexpected database error, of stored data that cannot
-//! be decrypted, or of a stored status, source or team level that is not one (never read
-//! as a default).
+//! be decrypted, or of a stored status, source or gender that is not one (never read as a
+//! default).
 
 use std::time::Duration;
 
@@ -304,6 +304,21 @@ async fn stored_names_that_are_not_one_are_internal_never_a_default() {
     internal(
         "a volunteer status",
         &app.graphql(Some(&staff), STATUS, json!({ "id": id })).await,
+    );
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE volunteers SET status = 'active', gender = 'x' WHERE id = '{id}'"
+        ))
+        .await
+        .expect("damage");
+    internal(
+        "a gender",
+        &app.graphql(
+            Some(&staff),
+            r#"query($id: ID!) { volunteer(id: $id) { id gender } }"#,
+            json!({ "id": id }),
+        )
+        .await,
     );
     app.stop().await;
 }
