@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
-use super::DomainError;
+use super::{DomainError, OrderState};
 
 /// Quarters follow China Standard Time (UTC+8), where every district served lies: 2026Q4
 /// starts at local midnight on 1 October.
@@ -159,7 +159,7 @@ pub struct Move {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderNow {
     /// Current state.
-    pub state: String,
+    pub state: OrderState,
     /// Current holding unit.
     pub holding_unit_id: Uuid,
     /// The receive deadline while it awaits receipt.
@@ -303,7 +303,7 @@ pub fn evaluate(
         }
         // Still waiting at its last unit with the deadline passed.
         if let (Some(now_facts), Some((unit, _, _, stay))) = (current, stays.last_mut()) {
-            let waiting = matches!(now_facts.state.as_str(), "placed" | "escalated");
+            let waiting = now_facts.state.awaits_receipt();
             if waiting
                 && now_facts.holding_unit_id == *unit
                 && now_facts.deadline_at.is_some_and(|d| d <= now)
@@ -548,7 +548,7 @@ mod tests {
 
     fn now(state: &str, at: U, deadline: Option<i64>, rating: Option<i16>) -> OrderNow {
         OrderNow {
-            state: state.into(),
+            state: OrderState::parse(state).expect("state"),
             holding_unit_id: unit(at.0).0,
             deadline_at: deadline.map(t),
             rating,

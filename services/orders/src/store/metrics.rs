@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use tongxin_platform::db::{DbError, classify};
 use uuid::Uuid;
 
-use super::columns::HoursList;
+use super::columns::{HoursList, State};
 use super::{orders, timeline};
 use crate::domain::metrics::{Completion, Move, OrderNow, Period};
 
@@ -79,7 +79,7 @@ pub async fn arrived<C: ConnectionTrait>(
         .all(conn)
         .await
         .map_err(classify)?;
-    type OrderRow = (Uuid, String, Uuid, Option<DateTime<Utc>>, Option<i16>);
+    type OrderRow = (Uuid, State, Uuid, Option<DateTime<Utc>>, Option<i16>);
     let orders: Vec<OrderRow> = orders::Entity::find()
         .select_only()
         .columns([
@@ -115,7 +115,7 @@ pub async fn arrived<C: ConnectionTrait>(
                 (
                     id,
                     OrderNow {
-                        state,
+                        state: state.into(),
                         holding_unit_id,
                         deadline_at,
                         rating,
