@@ -20,7 +20,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-pub use app::{App, Shared};
+pub use app::{NAME, OrdersModule};
 pub use settings::OrdersSettings;
 
 /// Default settings: HTTP on 8083, gRPC on 9083, the `tongxin_orders` PostgreSQL database,

@@ -17,7 +17,7 @@ pub mod service;
 pub mod store;
 pub mod venue_proto;
 
-pub use app::{App, Shared};
+pub use app::{NAME, VenuesModule};
 
 use tongxin_platform::config::ServiceSettings;
 

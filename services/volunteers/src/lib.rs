@@ -26,7 +26,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-pub use app::{App, Shared};
+pub use app::{NAME, VolunteersModule};
 pub use settings::{PiiSettings, VolunteersSettings};
 
 /// Default settings: HTTP on 8082, gRPC on 9082, the `tongxin_volunteers` PostgreSQL

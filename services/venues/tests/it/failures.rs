@@ -76,7 +76,7 @@ async fn units_and_events(app: &TestApp) -> (i64, i64) {
 #[tokio::test]
 async fn without_its_database_venues_answers_unavailable_and_recovers() {
     let app = TestApp::spawn_behind_proxy().await;
-    let proxy = app.proxy.as_ref().expect("proxy");
+    let proxy = app.proxy().expect("proxy");
     let staff = app.token(&[Role::Staff], Some(paths::CENTER));
     let id = demo::unit_id(paths::YEHEWAN).to_string();
     let before = units_and_events(&app).await;
@@ -124,7 +124,7 @@ async fn without_its_database_venues_answers_unavailable_and_recovers() {
 #[tokio::test]
 async fn a_write_cut_before_its_commit_is_unavailable_and_leaves_nothing() {
     let app = TestApp::spawn_behind_proxy().await;
-    let proxy = app.proxy.as_ref().expect("proxy");
+    let proxy = app.proxy().expect("proxy");
     let staff = app.token(&[Role::Staff], Some(paths::CENTER));
     let before = units_and_events(&app).await;
 

@@ -99,7 +99,7 @@ async fn get_volunteer(app: &TestApp, id: &str, as_: &Principal) -> tonic::Statu
 #[tokio::test]
 async fn without_its_database_volunteers_answers_unavailable_and_recovers() {
     let app = TestApp::spawn_behind_proxy().await;
-    let proxy = app.proxy.as_ref().expect("proxy");
+    let proxy = app.proxy().expect("proxy");
     let staff = app.staff(units::CHANGYUAN);
     let registered = register_named(&app, 1, "张三").await;
     let id = registered["data"]["registerVolunteer"]["id"]
@@ -150,7 +150,7 @@ async fn without_its_database_volunteers_answers_unavailable_and_recovers() {
 #[tokio::test]
 async fn a_registration_cut_before_its_commit_is_unavailable_and_leaves_nothing() {
     let app = TestApp::spawn_behind_proxy().await;
-    let proxy = app.proxy.as_ref().expect("proxy");
+    let proxy = app.proxy().expect("proxy");
     let before = volunteers_and_events(&app).await;
 
     // The record and its event are written in one transaction; its COMMIT never arrives.
