@@ -37,11 +37,7 @@ impl Platform {
             .service(tongxin_venues::VenuesModule::new(
                 tongxin_venues::default_settings(),
             ))
-            .after(tongxin_venues::NAME, |started| async move {
-                let venues = started.get(tongxin_venues::NAME).expect("venues");
-                demo::seed(venues.db()).await.expect("seed venues");
-                Ok(())
-            });
+            .hook(tongxin_venues::app::seed_demo_tree());
         if subgraphs == Subgraphs::OrderLoop {
             let mut orders = tongxin_orders::OrdersSettings {
                 pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
@@ -60,12 +56,7 @@ impl Platform {
                 // (staff scopes, home units); a deployment follows the venues unit events.
                 .hook(tongxin::embedded::volunteers_learn_units())
                 .service(tongxin_orders::OrdersModule::new(orders))
-                .after(tongxin_orders::NAME, |started| async move {
-                    let orders: &tongxin_orders::service::Orders =
-                        started.state(tongxin_orders::NAME).expect("orders");
-                    tongxin_orders::demo::seed_menu(orders).await.expect("menu");
-                    Ok(())
-                });
+                .hook(tongxin_orders::app::seed_menu());
         }
         let mut spawned = spawn.start().await;
         let nats = spawned.take_nats().expect("NATS");

@@ -92,21 +92,10 @@ impl Platform {
             .service(tongxin_venues::VenuesModule::new(
                 tongxin_venues::default_settings(),
             ))
-            .after(tongxin_venues::NAME, |started| async move {
-                let venues = started.get(tongxin_venues::NAME).expect("venues");
-                demo::seed(venues.db()).await?;
-                Ok(())
-            })
+            .hook(tongxin_venues::app::seed_demo_tree())
             .service(tongxin_orders::OrdersModule::new(settings))
             .pool_size(tongxin_orders::NAME, 32)
-            .after(tongxin_orders::NAME, |started| async move {
-                let orders: &tongxin_orders::service::Orders =
-                    started.state(tongxin_orders::NAME).expect("orders");
-                tongxin_orders::demo::seed_menu(orders)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("seeding the menu: {e:?}"))?;
-                Ok(())
-            })
+            .hook(tongxin_orders::app::seed_menu())
             .start()
             .await;
         let orders_http = spawned.service(tongxin_orders::NAME).http_addr();

@@ -7,10 +7,9 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
-use tongxin_platform::config::DatabaseSettings;
-use tongxin_platform::registry::{Context, Grpc, Module, Parts, Placement, Task};
+use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
 use crate::clock::Clock;
 use crate::migration::Migrator;
@@ -44,14 +43,11 @@ impl OrdersModule {
 }
 
 #[async_trait]
-impl Module for OrdersModule {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+impl Service for OrdersModule {
+    const NAME: &'static str = NAME;
+    type Migrator = Migrator;
 
-    fn deps(&self) -> &'static [&'static str] {
-        &["venues", "volunteers"]
-    }
+    const DEPS: &'static [&'static str] = &["venues", "volunteers"];
 
     fn placement(&mut self) -> Placement<'_> {
         Placement {
@@ -63,13 +59,6 @@ impl Module for OrdersModule {
 
     fn check(&self) -> anyhow::Result<()> {
         self.settings.cipher().map(drop)
-    }
-
-    async fn connect_and_migrate(
-        &self,
-        database: &DatabaseSettings,
-    ) -> anyhow::Result<DatabaseConnection> {
-        Ok(tongxin_platform::db::connect_and_migrate::<Migrator>(database).await?)
     }
 
     fn sdl(&self) -> String {
@@ -115,4 +104,16 @@ impl Module for OrdersModule {
         }
         Ok(parts)
     }
+}
+
+/// A start hook giving the orders service the demo service menu (the tests, tests/e2e, the
+/// benches).
+pub fn seed_menu() -> Hook {
+    Hook::after(NAME, |started| async move {
+        let orders: &Orders = started.state(NAME).context("orders is not running")?;
+        crate::demo::seed_menu(orders)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the service menu: {e:?}"))?;
+        Ok(())
+    })
 }

@@ -2,10 +2,10 @@
 //! ([`tongxin_platform::registry`]): its settings, migrations, state, subgraph and gRPC
 //! routes. Connecting, the outbox relay, serving, health and draining are the platform's.
 
+use anyhow::Context as _;
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
-use tongxin_platform::config::{DatabaseSettings, ServiceSettings};
-use tongxin_platform::registry::{Context, Grpc, Module, Parts, Placement};
+use tongxin_platform::config::ServiceSettings;
+use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service};
 
 use crate::migration::Migrator;
 use crate::service::Venues;
@@ -26,10 +26,9 @@ impl VenuesModule {
 }
 
 #[async_trait]
-impl Module for VenuesModule {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+impl Service for VenuesModule {
+    const NAME: &'static str = NAME;
+    type Migrator = Migrator;
 
     fn placement(&mut self) -> Placement<'_> {
         Placement {
@@ -37,13 +36,6 @@ impl Module for VenuesModule {
             grpc_addr: &mut self.settings.grpc_addr,
             database: &mut self.settings.database,
         }
-    }
-
-    async fn connect_and_migrate(
-        &self,
-        database: &DatabaseSettings,
-    ) -> anyhow::Result<DatabaseConnection> {
-        Ok(tongxin_platform::db::connect_and_migrate::<Migrator>(database).await?)
     }
 
     fn sdl(&self) -> String {
@@ -63,4 +55,13 @@ impl Module for VenuesModule {
         };
         Ok(Parts::new(venues, http, grpc))
     }
+}
+
+/// A start hook seeding the demo district's org tree (the tests, tests/e2e, the benches).
+pub fn seed_demo_tree() -> Hook {
+    Hook::after(NAME, |started| async move {
+        let venues = started.get(NAME).context("venues is not running")?;
+        crate::demo::seed(venues.db()).await?;
+        Ok(())
+    })
 }

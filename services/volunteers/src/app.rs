@@ -5,9 +5,7 @@
 //! health and draining are the platform's.
 
 use async_trait::async_trait;
-use sea_orm::DatabaseConnection;
-use tongxin_platform::config::DatabaseSettings;
-use tongxin_platform::registry::{Context, Grpc, Module, Parts, Placement, Task};
+use tongxin_platform::registry::{Context, Grpc, Parts, Placement, Service, Task};
 
 use crate::migration::Migrator;
 use crate::service::Volunteers;
@@ -29,10 +27,9 @@ impl VolunteersModule {
 }
 
 #[async_trait]
-impl Module for VolunteersModule {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+impl Service for VolunteersModule {
+    const NAME: &'static str = NAME;
+    type Migrator = Migrator;
 
     fn placement(&mut self) -> Placement<'_> {
         Placement {
@@ -48,13 +45,6 @@ impl Module for VolunteersModule {
             .cipher()
             .map(drop)
             .map_err(|e| anyhow::anyhow!("volunteers.{e}"))
-    }
-
-    async fn connect_and_migrate(
-        &self,
-        database: &DatabaseSettings,
-    ) -> anyhow::Result<DatabaseConnection> {
-        Ok(tongxin_platform::db::connect_and_migrate::<Migrator>(database).await?)
     }
 
     fn sdl(&self) -> String {

@@ -28,6 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Verifier;
@@ -38,7 +39,70 @@ use crate::events::{ConsumerSpec, SharedBus};
 
 pub use start::{Handle, Hook, Options, Running, Started, dependency_order, start};
 
-/// One service, as the registry sees it. Implemented once per service crate (its `app.rs`).
+/// One service as a service crate describes it (in its `app.rs`); every `Service` is a
+/// [`Module`] the registry can start.
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// The name used on the command line, in logs and as the settings section.
+    const NAME: &'static str;
+
+    /// See [`Module::deps`].
+    const DEPS: &'static [&'static str] = &[];
+
+    /// Its migrations, run at every start and by `tongxin migrate`.
+    type Migrator: MigratorTrait;
+
+    /// See [`Module::placement`].
+    fn placement(&mut self) -> Placement<'_>;
+
+    /// See [`Module::check`].
+    fn check(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// See [`Module::sdl`].
+    fn sdl(&self) -> String;
+
+    /// See [`Module::init`].
+    async fn init(&self, ctx: &Context) -> anyhow::Result<Parts>;
+}
+
+#[async_trait]
+impl<S: Service> Module for S {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn deps(&self) -> &'static [&'static str] {
+        S::DEPS
+    }
+
+    fn placement(&mut self) -> Placement<'_> {
+        Service::placement(self)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        Service::check(self)
+    }
+
+    async fn connect_and_migrate(
+        &self,
+        database: &DatabaseSettings,
+    ) -> anyhow::Result<DatabaseConnection> {
+        Ok(crate::db::connect_and_migrate::<S::Migrator>(database).await?)
+    }
+
+    async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {
+        Service::init(self, ctx).await
+    }
+
+    fn sdl(&self) -> String {
+        Service::sdl(self)
+    }
+}
+
+/// One service, as the registry sees it (object-safe, so a list can hold every service).
+/// Service crates implement [`Service`], which provides this.
 #[async_trait]
 pub trait Module: Send + Sync + 'static {
     /// The name used on the command line, in logs and as the settings section.

@@ -147,19 +147,11 @@ impl TestApp {
                 .service(tongxin_venues::VenuesModule::new(
                     tongxin_venues::default_settings(),
                 ))
-                .after(tongxin_venues::NAME, |started| async move {
-                    let venues = started.get(tongxin_venues::NAME).expect("venues");
-                    demo::seed(venues.db()).await.expect("seed venues");
-                    Ok(())
-                });
+                .hook(tongxin_venues::app::seed_demo_tree());
         }
         let spawned = spawn
             .service(tongxin_orders::OrdersModule::new(settings.clone()).with_clock(clock))
-            .after(tongxin_orders::NAME, |started| async move {
-                let orders: &Orders = started.state(tongxin_orders::NAME).expect("orders");
-                tongxin_orders::demo::seed_menu(orders).await.expect("menu");
-                Ok(())
-            })
+            .hook(tongxin_orders::app::seed_menu())
             .start()
             .await;
         let service = spawned.service(tongxin_orders::NAME);

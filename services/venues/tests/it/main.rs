@@ -49,11 +49,7 @@ impl TestApp {
             spawn = spawn.behind_proxy(tongxin_venues::NAME);
         }
         if seed {
-            spawn = spawn.after(tongxin_venues::NAME, |started| async move {
-                let venues = started.get(tongxin_venues::NAME).expect("venues");
-                demo::seed(venues.db()).await?;
-                Ok(())
-            });
+            spawn = spawn.hook(tongxin_venues::app::seed_demo_tree());
         }
         let mut spawned = spawn.start().await;
         let nats = spawned.take_nats().expect("NATS");
