@@ -207,7 +207,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema { service } => {
-            let modules = tongxin::settings::select(&Settings::default(), &[service.clone()]);
+            let modules =
+                tongxin::settings::select(&Settings::default(), std::slice::from_ref(&service));
             let Some(module) = modules.first() else {
                 bail!("unknown service {service}");
             };
