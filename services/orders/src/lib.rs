@@ -3,6 +3,9 @@
 //! the category's level, the state machine with its four-level receive ladder (每级必接),
 //! an append-only timeline and one event per move, the deadline scheduler, the `orders`
 //! subgraph and `tongxin.orders.v1.OrderService`.
+//!
+//! [`app`] is its entry in the platform's service registry: how it is built and what it
+//! serves and runs (subgraph, gRPC, consumers, background jobs).
 
 pub mod app;
 pub mod clients;

@@ -1,6 +1,7 @@
 //! The venues service: the org tree (center → institute → station → courtyard), venues,
 //! activities and the 15-minute circle. A federation subgraph and a gRPC server over its own
-//! database; events through the outbox.
+//! database; events through the outbox. [`app`] is its entry in the platform's service
+//! registry: how it is built and what it serves and runs.
 
 pub mod app;
 pub mod circle;

@@ -7,6 +7,9 @@
 //! [`events::ledger`]), RecordHours, and the printable service-record proof ([`proof`]).
 //! Candidate matching ([`matcher`], kept current by [`order_events`]), self-service, and
 //! the spreadsheet import ([`import`]).
+//!
+//! [`app`] is its entry in the platform's service registry: how it is built and what it
+//! serves and runs (subgraph, gRPC, consumers, background jobs).
 
 pub mod app;
 pub mod demo;
