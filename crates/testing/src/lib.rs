@@ -77,6 +77,38 @@ pub async fn graphql(
         .expect("a JSON response")
 }
 
+/// The first GraphQL error's `extensions.code`.
+pub fn error_code(response: &serde_json::Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts that the GraphQL errors of `response` (messages and extensions) show nothing of
+/// their cause: no SQL, driver, pool or address words, and none of `own_words` (the
+/// service's tables, its cipher).
+pub fn assert_no_cause(response: &serde_json::Value, own_words: &[&str]) {
+    let errors = response["errors"].as_array().expect("errors");
+    let text = errors
+        .iter()
+        .map(|e| format!("{} {}", e["message"], e["extensions"]))
+        .collect::<String>()
+        .to_lowercase();
+    let common = [
+        "outbox",
+        "column",
+        "select",
+        "insert",
+        "sqlx",
+        "postgres",
+        "database",
+        "connection",
+        "pool",
+        "127.0.0.1",
+    ];
+    for word in own_words.iter().chain(&common) {
+        assert!(!text.contains(word), "{word:?} leaked: {response}");
+    }
+}
+
 /// A database that exists for one test.
 pub struct TestDb {
     name: String,

@@ -273,6 +273,13 @@ impl Spawned {
             .unwrap_or_else(|| panic!("{service} has no PostgreSQL database"))
     }
 
+    /// A connection straight to `service`'s PostgreSQL database, past any proxy.
+    pub async fn direct_db(&self, service: &str) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self.database_url(service))
+            .await
+            .expect("direct connection")
+    }
+
     /// The local key pair tokens are signed with.
     pub fn keys(&self) -> &DevKeys {
         &self.keys

@@ -327,13 +327,8 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(
-            &format!("http://{}/graphql", self.http),
-            token,
-            query,
-            variables,
-        )
-        .await
+        let url = format!("http://{}/graphql", self.http);
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     /// Places an order of `category` at `point` as `citizen` with `key`; the response.
@@ -412,10 +407,7 @@ impl TestApp {
     }
 }
 
-/// The first error's `extensions.code`.
-pub fn error_code(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["code"].as_str()
-}
+pub use tongxin_testing::error_code;
 
 pub const ORDER_FIELDS: &str = "id orderNo state holdingUnitPath holdingLevel routingNote likelyDuplicate contactPhone contactPhoneMasked version courtyard { id } holdingUnit { id } rating";
 

@@ -87,20 +87,13 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(
-            &format!("http://{}/graphql", self.http),
-            token,
-            query,
-            variables,
-        )
-        .await
+        let url = format!("http://{}/graphql", self.http);
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     /// A connection straight to the test database, past any proxy.
     pub async fn direct_db(&self) -> sea_orm::DatabaseConnection {
-        sea_orm::Database::connect(self.spawned.database_url(tongxin_venues::NAME))
-            .await
-            .expect("direct connection")
+        self.spawned.direct_db(tongxin_venues::NAME).await
     }
 
     pub async fn unit_count(&self) -> u64 {
@@ -124,7 +117,4 @@ impl TestApp {
     }
 }
 
-/// The first error's `extensions.code`.
-pub fn error_code(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["code"].as_str()
-}
+pub use tongxin_testing::error_code;

@@ -126,20 +126,13 @@ impl TestApp {
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(
-            &format!("http://{}/graphql", self.http),
-            token,
-            query,
-            variables,
-        )
-        .await
+        let url = format!("http://{}/graphql", self.http);
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     /// A connection straight to the test database, past any proxy.
     pub async fn direct_db(&self) -> sea_orm::DatabaseConnection {
-        sea_orm::Database::connect(self.spawned.database_url(tongxin_volunteers::NAME))
-            .await
-            .expect("direct connection")
+        self.spawned.direct_db(tongxin_volunteers::NAME).await
     }
 
     pub async fn volunteer_count(&self) -> u64 {
@@ -155,10 +148,7 @@ impl TestApp {
     }
 }
 
-/// The first error's `extensions.code`.
-pub fn error_code(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["code"].as_str()
-}
+pub use tongxin_testing::error_code;
 
 /// A valid ID-card number from its first 17 digits (appends the check character).
 pub fn id_card(first17: &str) -> String {
