@@ -1,11 +1,15 @@
 //! The service skeleton: one way to describe a service and one way to start a set of them.
 //!
-//! Modelled on Grafana Loki's module registry (`pkg/util/modules`): every service is a
-//! [`Module`] with a name, the services it must start after, and an `init` that builds its
+//! Modelled on Grafana Loki's module registry (`pkg/util/modules`): a service crate
+//! implements [`Service`] (every `Service` is a [`Module`], the object-safe form a list holds):
+//! a name, the services it must start after, its migrator, and an `init` that builds its
 //! parts from what the process gives it ([`Context`]: its migrated database, the bus, the
 //! token verifier, the outbox waker, the addresses of services already running beside it).
 //! [`start`] brings a set of modules up in dependency order and returns [`Running`], which
-//! stops them (cancellation, then a bounded drain).
+//! stops them (cancellation, then a bounded drain). Unlike Loki, naming a service does not
+//! pull in its dependencies: `tongxin serve orders` runs orders alone (venues and volunteers
+//! are their own Deployments); dependencies only order the start when they run together.
+//! [`Hook`]s run work between a service's build and its serving (demo data, test setup).
 //!
 //! A service crate writes only what is its own (in its `app.rs`): its settings section, its
 //! migrator, its state, its subgraph and plain HTTP routes, its gRPC routes, its consumers
