@@ -11,10 +11,10 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
-use crate::clock::Clock;
 use crate::migration::Migrator;
-use crate::scheduler::Scheduler;
 use crate::service::Orders;
+use crate::service::clock::Clock;
+use crate::service::scheduler::Scheduler;
 use crate::settings::OrdersSettings;
 
 /// The service's name: on the command line, in the registry, its settings section.
@@ -78,7 +78,7 @@ impl Service for OrdersModule {
             .with_clock(self.clock.clone());
         let schema = crate::graphql::schema(orders.clone(), ctx.bus.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
-            crate::metrics_csv::routes(orders.clone(), ctx.verifier.clone()),
+            crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()),
         );
         let grpc = Grpc {
             routes: tonic::service::Routes::new(crate::grpc::order_service(orders.clone())),

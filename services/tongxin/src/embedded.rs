@@ -207,7 +207,7 @@ async fn seed_venues(started: &Started) -> anyhow::Result<()> {
     if seeded > 0 {
         let units = tongxin_venues::store::org_units::all(db).await?;
         let (places, activities) =
-            tongxin_venues::demo_venues::seed_venues_and_activities(db, &units).await?;
+            tongxin_venues::demo::venues::seed_venues_and_activities(db, &units).await?;
         tracing::info!(
             units = seeded,
             venues = places,

@@ -62,7 +62,7 @@ impl Service for VolunteersModule {
         tracing::info!(volunteers = loaded, "candidate index loaded");
         let schema = crate::graphql::schema(volunteers.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
-            crate::proof::routes(volunteers.clone(), ctx.verifier.clone()),
+            crate::http::proof::routes(volunteers.clone(), ctx.verifier.clone()),
         );
         let grpc = Grpc {
             routes: tonic::service::Routes::new(crate::grpc::volunteer_service(volunteers.clone())),
@@ -70,13 +70,20 @@ impl Service for VolunteersModule {
             service_names: crate::grpc::SERVICE_NAMES,
         };
         let units = ctx.consumer_spec(crate::events::UNITS_CONSUMER, crate::events::UNITS_FILTER);
-        let orders = ctx.consumer_spec(crate::order_events::CONSUMER, crate::order_events::FILTER);
+        let orders = ctx.consumer_spec(
+            crate::events::consumers::orders::CONSUMER,
+            crate::events::consumers::orders::FILTER,
+        );
         let (db, bus, waker) = (ctx.db.clone(), ctx.bus.clone(), volunteers.waker().clone());
         let max_deliver = ctx.common.events.max_deliver;
         let crediting = Task::new("hours-crediting", move |stop| async move {
-            for consumer in
-                crate::events::ledger::spawn_consumers(&db, &bus, max_deliver, &waker, &stop)
-            {
+            for consumer in crate::events::consumers::ledger::spawn_consumers(
+                &db,
+                &bus,
+                max_deliver,
+                &waker,
+                &stop,
+            ) {
                 if let Ok(Err(e)) = consumer.await {
                     tracing::warn!(error = %e, "hours-crediting consumer stopped with an error");
                 }
@@ -94,7 +101,7 @@ impl Service for VolunteersModule {
             .task(Task::consumer(
                 ctx,
                 orders,
-                crate::order_events::OrderLoadHandler,
+                crate::events::consumers::orders::OrderLoadHandler,
             ))
             .task(refresh))
     }

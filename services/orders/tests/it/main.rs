@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tongxin_orders::OrdersSettings;
-use tongxin_orders::clock::{Clock, ClockHand};
+use tongxin_orders::service::clock::{Clock, ClockHand};
 use tongxin_orders::service::{Caller, Orders};
 use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::events::SharedBus;
