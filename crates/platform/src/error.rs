@@ -1,8 +1,8 @@
 //! The one error every service answers with.
 //!
 //! Each service has its own error enum (thiserror) and converts it into [`ApiError`]; this
-//! module is the single place that maps it to GraphQL `extensions.code` and to a gRPC status
-//! with a machine-readable reason. Internal causes are logged here and never sent out.
+//! module is the single place that maps it to GraphQL `extensions.code`, to a gRPC status
+//! with a machine-readable reason, and to the HTTP status of a plain route. Internal causes are logged here and never sent out.
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql converts any
 //! `Display` type into an error without extensions, so leaving it out makes the compiler
@@ -40,6 +40,20 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The HTTP status of a plain route (CSV exports, printable proofs) answering with it.
+    pub fn http_status(self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::BadUserInput => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -5,7 +5,8 @@
 //! error classification, the [`events`] bus with its transactional outbox and idempotent
 //! consumers, [`auth`] (JWT → [`auth::Principal`]), one [`error::ApiError`] mapped to GraphQL
 //! `extensions.code` and gRPC status, [`pii`] (encryption, keyed hashes and phones for
-//! personal data), and the [`graphql`], [`grpc`] and [`health`] serving helpers.
+//! personal data), the [`graphql`], [`grpc`] and [`health`] serving helpers, and the
+//! [`registry`]: one way to describe a service and to start a set of them.
 
 pub mod auth;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod grpc;
 pub mod health;
 pub mod metrics;
 pub mod pii;
+pub mod registry;
 pub mod shutdown;
 pub mod telemetry;
 pub mod ttl_cache;

@@ -4,7 +4,10 @@
 //! - [`TestNats`]: a NATS server with JetStream per test, on a free port, with its own store
 //!   directory; it can be killed (SIGKILL) and restarted on the same port and store;
 //! - [`free_port`] and [`wait_until`];
-//! - [`ws`]: a graphql-transport-ws client for subscriptions.
+//! - [`ws`]: a graphql-transport-ws client for subscriptions;
+//! - [`spawn`]: services for one test, started through the platform registry, on
+//!   PostgreSQL and NATS or SQLite and the in-process bus;
+//! - [`dbproxy`]: a TCP proxy in front of a database that a test can break.
 //!
 //! PostgreSQL is reached at `$TONGXIN_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `nats-server` must be on `$PATH`.
@@ -16,7 +19,11 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod dbproxy;
+mod spawn;
 pub mod ws;
+
+pub use spawn::{Spawn, Spawned, Store, spawn};
 
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {
@@ -68,6 +75,38 @@ pub async fn graphql(
         .json()
         .await
         .expect("a JSON response")
+}
+
+/// The first GraphQL error's `extensions.code`.
+pub fn error_code(response: &serde_json::Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts that the GraphQL errors of `response` (messages and extensions) show nothing of
+/// their cause: no SQL, driver, pool or address words, and none of `own_words` (the
+/// service's tables, its cipher).
+pub fn assert_no_cause(response: &serde_json::Value, own_words: &[&str]) {
+    let errors = response["errors"].as_array().expect("errors");
+    let text = errors
+        .iter()
+        .map(|e| format!("{} {}", e["message"], e["extensions"]))
+        .collect::<String>()
+        .to_lowercase();
+    let common = [
+        "outbox",
+        "column",
+        "select",
+        "insert",
+        "sqlx",
+        "postgres",
+        "database",
+        "connection",
+        "pool",
+        "127.0.0.1",
+    ];
+    for word in own_words.iter().chain(&common) {
+        assert!(!text.contains(word), "{word:?} leaked: {response}");
+    }
 }
 
 /// A database that exists for one test.

@@ -22,7 +22,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -32,9 +31,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings, ServiceSettings};
-use tongxin_testing::{TestDb, TestNats, free_port};
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest};
+use tongxin_platform::config::EventsSettings;
+use tongxin_testing::{Spawned, free_port};
 use tongxin_venues::demo;
 use uuid::Uuid;
 
@@ -74,95 +73,48 @@ struct Platform {
     orders_graphql: String,
     gateway_ws: String,
     orders_db_url: String,
-    keys: DevKeys,
-    stop: CancellationToken,
     router: Child,
-    _dbs: (TestDb, TestDb),
-    _nats: TestNats,
+    spawned: Spawned,
     _dir: tempfile::TempDir,
 }
 
 impl Platform {
     async fn start() -> anyhow::Result<Self> {
-        let (orders_db, venues_db) = (TestDb::new().await, TestDb::new().await);
-        let nats = TestNats::start().await;
         let dir = tempfile::tempdir()?;
-        let keys = DevKeys::load_or_generate(dir.path())?;
-        let verifier = Arc::new(Verifier::from_jwks_json(
-            keys.jwks_json(),
-            "tongxin",
-            "tongxin",
-        )?);
-        let common = CommonSettings {
-            events: EventsSettings {
-                nats_url: nats.url(),
-                ..EventsSettings::default()
-            },
-            shutdown_timeout_secs: 5,
-            ..CommonSettings::default()
-        };
-        let bus = tongxin_platform::events::connect(&common.events).await?;
-        let stop = CancellationToken::new();
-
-        let venues = tongxin_venues::App::build(
-            &ServiceSettings {
-                http_addr: "127.0.0.1:0".parse()?,
-                grpc_addr: "127.0.0.1:0".parse()?,
-                database: DatabaseSettings::new(venues_db.url()),
-            },
-            &common,
-            tongxin_venues::Shared {
-                bus: bus.clone(),
-                verifier: verifier.clone(),
-            },
-        )
-        .await?;
-        demo::seed(venues.db()).await?;
-        let venues_url = format!("http://{}", venues.grpc_addr());
-        tokio::spawn(venues.run_until_stopped(stop.clone()));
-
-        let mut database = DatabaseSettings::new(orders_db.url());
-        database.max_connections = 32;
         let mut settings = OrdersSettings {
-            http_addr: "127.0.0.1:0".parse()?,
-            grpc_addr: "127.0.0.1:0".parse()?,
-            database,
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-            venues_url,
             volunteers_url: format!("http://127.0.0.1:{}", free_port()),
             ..tongxin_orders::default_settings()
         };
         settings.scheduler.enabled = false;
-        let orders = tongxin_orders::App::build(
-            &settings,
-            &common,
-            tongxin_orders::Shared { bus, verifier },
-        )
-        .await?;
-        tongxin_orders::demo::seed_menu(orders.orders())
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding the menu: {e:?}"))?;
-        let orders_http = orders.http_addr();
-        tokio::spawn(orders.run_until_stopped(stop.clone()));
-
+        let spawned = tongxin_testing::spawn()
+            .relay_interval_ms(EventsSettings::default().relay_interval_ms)
+            .service(tongxin_venues::VenuesModule::new(
+                tongxin_venues::default_settings(),
+            ))
+            .hook(tongxin_venues::app::seed_demo_tree())
+            .service(tongxin_orders::OrdersModule::new(settings))
+            .pool_size(tongxin_orders::NAME, 32)
+            .hook(tongxin_orders::app::seed_menu())
+            .start()
+            .await;
+        let orders_http = spawned.service(tongxin_orders::NAME).http_addr();
         let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let router = start_router(&dir, &keys, listen, orders_http).await?;
+        let router = start_router(&dir, spawned.keys(), listen, orders_http).await?;
         Ok(Self {
             gateway: format!("http://{listen}/graphql"),
             orders_graphql: format!("http://{orders_http}/graphql"),
             gateway_ws: format!("ws://{listen}/graphql"),
-            orders_db_url: orders_db.url().to_owned(),
-            keys,
-            stop,
+            orders_db_url: spawned.database_url(tongxin_orders::NAME).to_owned(),
             router,
-            _dbs: (orders_db, venues_db),
-            _nats: nats,
+            spawned,
             _dir: dir,
         })
     }
 
     fn token(&self, subject: &str, role: Role, unit: Option<Uuid>) -> String {
-        self.keys
+        self.spawned
+            .keys()
             .sign(&TokenRequest {
                 subject,
                 roles: &[role],
@@ -177,8 +129,7 @@ impl Platform {
 
     async fn stop(mut self) {
         let _ = self.router.kill().await;
-        self.stop.cancel();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.spawned.stop().await;
     }
 }
 

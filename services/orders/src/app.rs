@@ -1,180 +1,119 @@
-//! Building and running the orders service: `App::build(settings)` then
-//! `run_until_stopped(shutdown)`, like every Tongxin service.
+//! The orders service's entry in the service registry ([`tongxin_platform::registry`]):
+//! its settings (phone key, venues/volunteers gRPC URLs, districts, scheduler), migrations,
+//! state, subgraph and CSV export routes, gRPC routes, the known-units consumer and the
+//! deadline scheduler. It depends on venues (routing) and volunteers (dispatch): started
+//! beside them, it calls their in-process addresses. Connecting, the outbox relay, serving,
+//! health and draining are the platform's.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::Verifier;
-use tongxin_platform::config::CommonSettings;
-use tongxin_platform::events::outbox::OutboxRelay;
-use tongxin_platform::events::{ConsumerSpec, SharedBus};
-use tongxin_platform::health::{self, Readiness};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
-use crate::graphql::{self, OrdersSchema};
 use crate::migration::Migrator;
 use crate::service::Orders;
 use crate::service::clock::Clock;
 use crate::service::scheduler::Scheduler;
 use crate::settings::OrdersSettings;
 
-/// What the process shares between its services.
-#[derive(Clone)]
-pub struct Shared {
-    /// The event bus.
-    pub bus: SharedBus,
-    /// Token verification.
-    pub verifier: Arc<Verifier>,
+/// The service's name: on the command line, in the registry, its settings section.
+pub const NAME: &str = "orders";
+
+/// The orders service as a registry module; its state is [`Orders`].
+pub struct OrdersModule {
+    settings: OrdersSettings,
+    clock: Clock,
 }
 
-/// A built, bound, not yet running orders service.
-pub struct App {
-    http: TcpListener,
-    grpc: TcpListener,
-    db: DatabaseConnection,
-    bus: SharedBus,
-    relay: OutboxRelay,
-    schema: OrdersSchema,
-    orders: Orders,
-    scheduler: Option<Scheduler>,
-    verifier: Arc<Verifier>,
-    drain: Duration,
-    units: ConsumerSpec,
-}
-
-impl App {
-    /// Checks the PII key, connects and migrates the database, binds both listeners.
-    pub async fn build(
-        settings: &OrdersSettings,
-        common: &CommonSettings,
-        shared: Shared,
-    ) -> anyhow::Result<Self> {
-        Self::build_with_clock(settings, common, shared, Clock::system()).await
+impl OrdersModule {
+    /// The module configured by the `[orders]` section, reading the system clock.
+    pub fn new(settings: OrdersSettings) -> Self {
+        Self {
+            settings,
+            clock: Clock::system(),
+        }
     }
 
-    /// [`App::build`] with the service reading the time from `clock` (tests).
-    pub async fn build_with_clock(
-        settings: &OrdersSettings,
-        common: &CommonSettings,
-        shared: Shared,
-        clock: Clock,
-    ) -> anyhow::Result<Self> {
+    /// The service reads the time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+#[async_trait]
+impl Service for OrdersModule {
+    const NAME: &'static str = NAME;
+    type Migrator = Migrator;
+
+    const DEPS: &'static [&'static str] = &["venues", "volunteers"];
+
+    fn placement(&mut self) -> Placement<'_> {
+        Placement {
+            http_addr: &mut self.settings.http_addr,
+            grpc_addr: &mut self.settings.grpc_addr,
+            database: &mut self.settings.database,
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        self.settings.cipher().map(drop)
+    }
+
+    fn sdl(&self) -> String {
+        crate::graphql::sdl()
+    }
+
+    async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {
+        let mut settings = self.settings.clone();
+        if let Some(url) = ctx.peer_grpc_url("venues") {
+            settings.venues_url = url;
+        }
+        if let Some(url) = ctx.peer_grpc_url("volunteers") {
+            settings.volunteers_url = url;
+        }
         let cipher = settings.cipher()?;
-        let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
-        let relay = OutboxRelay::new(
-            db.clone(),
-            shared.bus.clone(),
-            common.events.relay_batch,
-            Duration::from_millis(common.events.relay_interval_ms),
+        let orders = Orders::new(ctx.db.clone(), ctx.outbox.clone(), cipher, &settings)?
+            .with_clock(self.clock.clone());
+        let schema = crate::graphql::schema(orders.clone(), ctx.bus.clone());
+        let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
+            crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()),
         );
-        let orders = Orders::new(db.clone(), relay.waker(), cipher, settings)?.with_clock(clock);
-        let schema = graphql::schema(orders.clone(), shared.bus.clone());
-        let scheduler = settings.scheduler.enabled.then(|| {
-            Scheduler::new(
-                orders.clone(),
+        let grpc = Grpc {
+            routes: tonic::service::Routes::new(crate::grpc::order_service(orders.clone())),
+            descriptor: tongxin_proto::FILE_DESCRIPTOR_SET,
+            service_names: crate::grpc::SERVICE_NAMES,
+        };
+        let units = ctx.consumer_spec(crate::events::UNITS_CONSUMER, crate::events::UNITS_FILTER);
+        let mut parts = Parts::new(orders.clone(), http, grpc).task(Task::consumer(
+            ctx,
+            units,
+            crate::events::UnitsHandler,
+        ));
+        if settings.scheduler.enabled {
+            let scheduler = Scheduler::new(
+                orders,
                 Duration::from_millis(settings.scheduler.interval_ms),
                 settings.scheduler.batch,
-            )
-        });
-        Ok(Self {
-            http: TcpListener::bind(settings.http_addr).await?,
-            grpc: TcpListener::bind(settings.grpc_addr).await?,
-            db,
-            bus: shared.bus,
-            relay,
-            schema,
-            orders,
-            scheduler,
-            verifier: shared.verifier,
-            drain: common.shutdown_timeout(),
-            units: ConsumerSpec {
-                name: crate::events::UNITS_CONSUMER.to_owned(),
-                filter: crate::events::UNITS_FILTER.to_owned(),
-                max_deliver: common.events.max_deliver,
-                ack_wait: Duration::from_secs(30),
-            },
-        })
-    }
-
-    /// Where GraphQL, health and metrics are served.
-    pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
-    /// Where gRPC is served.
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
-    /// The service's database (seeding, tests).
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    /// The operations (seeding, tests).
-    pub fn orders(&self) -> &Orders {
-        &self.orders
-    }
-
-    /// Serves HTTP and gRPC, relays the outbox, follows the venues unit events and runs the
-    /// deadline scheduler until `shutdown`, then drains.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let csv = crate::http::metrics_csv::routes(self.orders.clone(), self.verifier.clone());
-        let http_router = tongxin_platform::graphql::router(self.schema, self.verifier).merge(
-            health::routes(Readiness {
-                db: self.db.clone(),
-                bus: self.bus.clone(),
-            }),
-        );
-        let http_router = http_router.merge(csv);
-        let routes = tonic::service::Routes::new(crate::grpc::order_service(self.orders.clone()));
-        tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "orders listening");
-        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
-        let units = tokio::spawn(tongxin_platform::events::consumer::run_consumer(
-            self.db.clone(),
-            self.bus.clone(),
-            self.units,
-            Arc::new(crate::events::UnitsHandler),
-            shutdown.clone(),
-        ));
-        let scheduler = self
-            .scheduler
-            .map(|s| tokio::spawn(s.run(shutdown.clone())));
-        let (http, grpc) = tokio::join!(
-            health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
-            tongxin_platform::grpc::serve(
-                routes,
-                self.grpc,
-                tongxin_proto::FILE_DESCRIPTOR_SET,
-                crate::grpc::SERVICE_NAMES,
-                shutdown.clone(),
-                self.drain,
-            ),
-        );
-        shutdown.cancel();
-        let _ = relay.await;
-        if let Some(s) = scheduler {
-            let _ = s.await;
+            );
+            parts = parts.task(Task::new("deadline-scheduler", move |stop| async move {
+                scheduler.run(stop).await;
+                Ok(())
+            }));
         }
-        if let Ok(Err(e)) = units.await {
-            tracing::warn!(error = %e, "known-units consumer stopped with an error");
-        }
-        http?;
-        grpc?;
-        tracing::info!("orders stopped");
-        Ok(())
+        Ok(parts)
     }
 }
 
-/// Brings a database up to date without starting the service (`tongxin migrate`).
-pub async fn migrate(settings: &OrdersSettings) -> anyhow::Result<()> {
-    tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
-    Ok(())
+/// A start hook giving the orders service the demo service menu (the tests, tests/e2e, the
+/// benches).
+pub fn seed_menu() -> Hook {
+    Hook::after(NAME, |started| async move {
+        let orders: &Orders = started.state(NAME).context("orders is not running")?;
+        crate::demo::seed_menu(orders)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the service menu: {e:?}"))?;
+        Ok(())
+    })
 }

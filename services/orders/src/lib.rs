@@ -5,6 +5,8 @@
 //! subgraph and `tongxin.orders.v1.OrderService`.
 //!
 //! The crate has the rooms every Tongxin service has:
+//! - [`app`]: its entry in the platform's service registry (how it is built, what it serves
+//!   and runs: subgraph, gRPC, consumers, background jobs);
 //! - [`domain`]: pure rules (no I/O): the state machine, the menu, escalation, metrics;
 //! - [`store`]: sea-orm entities and queries; [`migration`]: the schema;
 //! - [`service`]: the operations shared by every front door, with the deadline
@@ -27,7 +29,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-pub use app::{App, Shared};
+pub use app::{NAME, OrdersModule};
 pub use settings::OrdersSettings;
 
 /// Default settings: HTTP on 8083, gRPC on 9083, the `tongxin_orders` PostgreSQL database,

@@ -9,12 +9,14 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, EventsBackend, EventsSettings, ServiceSettings};
-use tongxin_platform::events::SharedBus;
+use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
 use tongxin_platform::events::memory::MemoryBus;
+use tongxin_platform::registry::{self, Handle, Hook, Module, Started};
 use tongxin_venues::demo;
+use tongxin_venues::store::org_units::OrgUnit;
 
 use crate::router::{RouterOptions, RouterProcess};
+use crate::settings::Settings;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -85,20 +87,27 @@ pub fn demo_token(keys: &DevKeys, user: &DemoUser) -> anyhow::Result<String> {
     })?)
 }
 
-fn sqlite(data_dir: &Path, service: &str) -> anyhow::Result<ServiceSettings> {
+fn sqlite(data_dir: &Path, service: &str) -> anyhow::Result<DatabaseSettings> {
     let path = data_dir.canonicalize()?.join(format!("{service}.db"));
-    let mut settings = ServiceSettings::on_ports(
-        0,
-        0,
-        &format!(
-            "sqlite://{}",
-            path.to_str().context("data dir is not UTF-8")?
-        ),
-    );
-    // Loopback only: in embedded mode everything but the router is internal.
-    settings.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.grpc_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    Ok(settings)
+    Ok(DatabaseSettings::new(&format!(
+        "sqlite://{}",
+        path.to_str().context("data dir is not UTF-8")?
+    )))
+}
+
+/// Every service in the registry on embedded defaults: a SQLite file each under the data
+/// dir, loopback ports (everything but the router is internal), keys from the keys dir.
+fn embedded_modules(data_dir: &Path) -> anyhow::Result<Vec<Box<dyn Module>>> {
+    let keys = keys_dir(data_dir);
+    let mut settings = Settings::default();
+    settings.volunteers.pii = pii_keys(&keys)?;
+    settings.orders.pii_key = orders_pii_key(&keys)?.into();
+    let mut modules = crate::settings::registry(&settings);
+    for module in &mut modules {
+        let database = sqlite(data_dir, module.name())?;
+        registry::on_loopback(module.as_mut(), database);
+    }
+    Ok(modules)
 }
 
 /// Runs until `shutdown`; prints the URL and demo tokens once everything is up.
@@ -112,8 +121,6 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         "tongxin",
         "tongxin",
     )?);
-    let bus: SharedBus = Arc::new(MemoryBus::new());
-
     let common = CommonSettings {
         // In one process the relay is woken on every commit; polling is only a fallback.
         events: EventsSettings {
@@ -124,108 +131,33 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         shutdown_timeout_secs: 5,
         ..CommonSettings::default()
     };
-
-    let shared = tongxin_venues::Shared {
-        bus: bus.clone(),
-        verifier: verifier.clone(),
+    let registry_options = registry::Options {
+        common,
+        bus: Arc::new(MemoryBus::new()),
+        verifier,
+        // Orders calls venues (routing) and volunteers (matching) over gRPC at their
+        // in-process addresses, like separate deployments would.
+        local_peers: true,
+        hooks: vec![
+            Hook::after(tongxin_venues::NAME, |started| async move {
+                seed_venues(&started).await
+            }),
+            volunteers_learn_units(),
+            Hook::after(tongxin_volunteers::NAME, |started| async move {
+                seed_volunteers(&started).await
+            }),
+            Hook::after(tongxin_orders::NAME, |started| async move {
+                seed_orders(&started).await
+            }),
+        ],
     };
-    let venues =
-        tongxin_venues::App::build(&sqlite(&options.data_dir, "venues")?, &common, shared).await?;
-    let seeded = demo::seed(venues.db()).await?;
-    if seeded > 0 {
-        let units = tongxin_venues::store::org_units::all(venues.db()).await?;
-        let (places, activities) =
-            tongxin_venues::demo::venues::seed_venues_and_activities(venues.db(), &units).await?;
-        tracing::info!(
-            units = seeded,
-            venues = places,
-            activities,
-            "demo district seeded"
-        );
-    }
-    let venues_url = format!("http://{}/graphql", venues.http_addr());
-    let venues_grpc = format!("http://{}", venues.grpc_addr());
-    let units = tongxin_venues::store::org_units::all(venues.db()).await?;
-    let venues_task = tokio::spawn(venues.run_until_stopped(shutdown.clone()));
-
-    let mut volunteer_settings = tongxin_volunteers::VolunteersSettings {
-        pii: pii_keys(&keys_dir(&options.data_dir))?,
-        ..tongxin_volunteers::default_settings()
-    };
-    let service = sqlite(&options.data_dir, "volunteers")?;
-    volunteer_settings.http_addr = service.http_addr;
-    volunteer_settings.grpc_addr = service.grpc_addr;
-    volunteer_settings.database = service.database;
-    let volunteers = tongxin_volunteers::App::build(
-        &volunteer_settings,
-        &common,
-        tongxin_volunteers::Shared {
-            bus: bus.clone(),
-            verifier: verifier.clone(),
-        },
-    )
-    .await?;
-    // In one process the volunteers service learns the demo tree directly (in a
-    // deployment it will follow the venues unit events), so demo staff have their scope.
-    for unit in &units {
-        volunteers
-            .volunteers()
-            .remember_unit_details(
-                unit.id.0,
-                &unit.path,
-                &unit.name,
-                (unit.location.lat(), unit.location.lon()),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
-    }
-    // Synthetic volunteers around the courtyards, so `matchCandidates` answers.
-    let courtyards: Vec<tongxin_volunteers::demo::HomeUnit> = units
+    let modules = embedded_modules(&options.data_dir)?;
+    let running = registry::start(modules, registry_options, shutdown.clone()).await?;
+    let subgraphs: Vec<(&str, String)> = running
+        .started()
         .iter()
-        .filter(|u| u.kind == tongxin_venues::domain::org::UnitKind::Courtyard)
-        .map(|u| tongxin_volunteers::demo::HomeUnit {
-            id: u.id.0,
-            path: u.path.clone(),
-            lat: u.location.lat(),
-            lon: u.location.lon(),
-        })
+        .map(|service| (service.name(), service.graphql_url()))
         .collect();
-    let seeded = volunteers
-        .volunteers()
-        .seed_demo(&courtyards)
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding demo volunteers: {e:?}"))?;
-    if seeded > 0 {
-        tracing::info!(volunteers = seeded, "demo volunteers seeded");
-    }
-    let volunteers_url = format!("http://{}/graphql", volunteers.http_addr());
-    let volunteers_grpc = format!("http://{}", volunteers.grpc_addr());
-    let volunteers_task = tokio::spawn(volunteers.run_until_stopped(shutdown.clone()));
-
-    // Orders calls venues (routing) and volunteers (matching) over gRPC at their in-process
-    // addresses, like separate deployments would.
-    let service = sqlite(&options.data_dir, "orders")?;
-    let orders_settings = tongxin_orders::OrdersSettings {
-        http_addr: service.http_addr,
-        grpc_addr: service.grpc_addr,
-        database: service.database,
-        pii_key: orders_pii_key(&keys_dir(&options.data_dir))?.into(),
-        venues_url: venues_grpc,
-        volunteers_url: volunteers_grpc,
-        ..tongxin_orders::default_settings()
-    };
-    let orders = tongxin_orders::App::build(
-        &orders_settings,
-        &common,
-        tongxin_orders::Shared {
-            bus: bus.clone(),
-            verifier: verifier.clone(),
-        },
-    )
-    .await?;
-    seed_orders(orders.orders(), &units).await?;
-    let orders_url = format!("http://{}/graphql", orders.http_addr());
-    let orders_task = tokio::spawn(orders.run_until_stopped(shutdown.clone()));
 
     let router_dir = options.data_dir.join("router");
     let router = RouterProcess::start(RouterOptions {
@@ -233,21 +165,14 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         work_dir: &router_dir,
         listen: options.listen,
         jwks: keys.jwks_path(),
-        subgraphs: &[
-            ("venues", venues_url),
-            ("volunteers", volunteers_url),
-            ("orders", orders_url),
-        ],
+        subgraphs: &subgraphs,
         log_file: Some(&router_dir.join("router.log")),
     })
     .await;
     let router = match router {
         Ok(router) => router,
         Err(e) => {
-            shutdown.cancel();
-            let _ = venues_task.await;
-            let _ = volunteers_task.await;
-            let _ = orders_task.await;
+            let _ = running.stop().await;
             return Err(e);
         }
     };
@@ -256,27 +181,103 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     shutdown.cancelled().await;
     tracing::info!("stopping");
     let router_stopped = router.stop(Duration::from_secs(5)).await;
-    let venues_stopped = venues_task.await?;
-    let volunteers_stopped = volunteers_task.await?;
-    let orders_stopped = orders_task.await?;
+    let services_stopped = running.wait().await;
     router_stopped?;
-    venues_stopped?;
-    volunteers_stopped?;
-    orders_stopped?;
+    services_stopped?;
     println!("Tongxin stopped.");
+    Ok(())
+}
+
+/// The venues service running in this process.
+fn venues(started: &Started) -> anyhow::Result<&Handle> {
+    started
+        .get(tongxin_venues::NAME)
+        .context("the venues service is not running in this process")
+}
+
+/// The demo district's units, read from the venues database of this process.
+async fn demo_units(started: &Started) -> anyhow::Result<Vec<OrgUnit>> {
+    Ok(tongxin_venues::store::org_units::all(venues(started)?.db()).await?)
+}
+
+/// On the first run: the demo district's tree, venues and activities.
+async fn seed_venues(started: &Started) -> anyhow::Result<()> {
+    let db = venues(started)?.db();
+    let seeded = demo::seed(db).await?;
+    if seeded > 0 {
+        let units = tongxin_venues::store::org_units::all(db).await?;
+        let (places, activities) =
+            tongxin_venues::demo::venues::seed_venues_and_activities(db, &units).await?;
+        tracing::info!(
+            units = seeded,
+            venues = places,
+            activities,
+            "demo district seeded"
+        );
+    }
+    Ok(())
+}
+
+/// In one process the volunteers service learns the org tree directly from venues (in a
+/// deployment it follows the venues unit events), so staff have their scope from the start.
+pub fn volunteers_learn_units() -> Hook {
+    Hook::after(tongxin_volunteers::NAME, |started| async move {
+        let volunteers = volunteers_of(&started)?;
+        for unit in demo_units(&started).await? {
+            volunteers
+                .remember_unit_details(
+                    unit.id.0,
+                    &unit.path,
+                    &unit.name,
+                    (unit.location.lat(), unit.location.lon()),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
+        }
+        Ok(())
+    })
+}
+
+fn volunteers_of(started: &Started) -> anyhow::Result<&tongxin_volunteers::service::Volunteers> {
+    started
+        .state(tongxin_volunteers::NAME)
+        .context("the volunteers service is not running in this process")
+}
+
+/// Synthetic volunteers around the courtyards, so `matchCandidates` answers.
+async fn seed_volunteers(started: &Started) -> anyhow::Result<()> {
+    let courtyards: Vec<tongxin_volunteers::demo::HomeUnit> = demo_units(started)
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == tongxin_venues::domain::org::UnitKind::Courtyard)
+        .map(|u| tongxin_volunteers::demo::HomeUnit {
+            id: u.id.0,
+            lat: u.location.lat(),
+            lon: u.location.lon(),
+            path: u.path,
+        })
+        .collect();
+    let seeded = volunteers_of(started)?
+        .seed_demo(&courtyards)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding demo volunteers: {e:?}"))?;
+    if seeded > 0 {
+        tracing::info!(volunteers = seeded, "demo volunteers seeded");
+    }
     Ok(())
 }
 
 /// The embedded orders service learns the demo tree, gets the demo menu and, on the first
 /// run, a handful of demo orders in every state (placed through venues routing). A failure
 /// to place demo orders is logged, not fatal: the menu and the service still work.
-async fn seed_orders(
-    orders: &tongxin_orders::service::Orders,
-    units: &[tongxin_venues::store::org_units::OrgUnit],
-) -> anyhow::Result<()> {
+async fn seed_orders(started: &Started) -> anyhow::Result<()> {
+    let orders: &tongxin_orders::service::Orders = started
+        .state(tongxin_orders::NAME)
+        .context("the orders service is not running in this process")?;
+    let units = demo_units(started).await?;
     use tongxin_orders::domain::Level;
     use tongxin_venues::domain::org::UnitKind;
-    for unit in units {
+    for unit in &units {
         let level = match unit.kind {
             UnitKind::Center => Level::Center,
             UnitKind::Institute => Level::Institute,

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use tongxin::settings::{SERVICES, Settings};
+use tongxin::settings::{Settings, service_names};
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{LogFormat, TelemetrySettings};
+use tongxin_platform::registry;
 
 /// Tongxin (同心): the district's civilization-practice volunteer service.
 ///
@@ -42,7 +43,7 @@ enum Command {
     /// and TONGXIN_<SECTION>__<KEY> environment variables.
     Serve {
         /// Which services: venues, volunteers, orders.
-        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(service_names()))]
         services: Vec<String>,
         /// A TOML file (default: ./tongxin.toml when present).
         #[arg(long)]
@@ -51,7 +52,7 @@ enum Command {
     /// Bring the services' databases up to date, then exit.
     Migrate {
         /// Which services (default: all).
-        #[arg(value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(service_names()))]
         services: Vec<String>,
         /// A TOML file (default: ./tongxin.toml when present).
         #[arg(long)]
@@ -60,7 +61,7 @@ enum Command {
     /// Print a service's GraphQL subgraph SDL (what `make schema` writes to schema/).
     Schema {
         /// Which service.
-        #[arg(value_parser = clap::builder::PossibleValuesParser::new(SERVICES))]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(service_names()))]
         service: String,
     },
     /// Draw the 15-minute-circle coverage map of a unit (the whole district without --unit)
@@ -198,29 +199,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { services, config } => serve(services, config).await,
         Command::Migrate { services, config } => {
             let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
-            let services = if services.is_empty() {
-                SERVICES.iter().map(|s| (*s).to_owned()).collect()
-            } else {
-                services
-            };
-            for service in services {
-                match service.as_str() {
-                    "venues" => tongxin_venues::app::migrate(&settings.venues).await?,
-                    "volunteers" => tongxin_volunteers::app::migrate(&settings.volunteers).await?,
-                    "orders" => tongxin_orders::app::migrate(&settings.orders).await?,
-                    other => bail!("unknown service {other}"),
-                }
-                println!("{service}: migrated");
+            for mut module in tongxin::settings::select(&settings, &services) {
+                let database = module.placement().database.clone();
+                module.connect_and_migrate(&database).await?;
+                println!("{}: migrated", module.name());
             }
             Ok(())
         }
         Command::Schema { service } => {
-            match service.as_str() {
-                "venues" => print!("{}", tongxin_venues::graphql::sdl()),
-                "volunteers" => print!("{}", tongxin_volunteers::graphql::sdl()),
-                "orders" => print!("{}", tongxin_orders::graphql::sdl()),
-                other => bail!("unknown service {other}"),
-            }
+            let modules =
+                tongxin::settings::select(&Settings::default(), std::slice::from_ref(&service));
+            let Some(module) = modules.first() else {
+                bail!("unknown service {service}");
+            };
+            print!("{}", module.sdl());
             Ok(())
         }
         Command::Coverage {
@@ -325,54 +317,24 @@ async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result
     )?);
     let bus = tongxin_platform::events::connect(&common.events).await?;
     let shutdown = tongxin_platform::shutdown::token_on_signal();
-    let mut tasks = Vec::new();
-    for service in &services {
-        match service.as_str() {
-            "venues" => {
-                let shared = tongxin_venues::Shared {
-                    bus: bus.clone(),
-                    verifier: verifier.clone(),
-                };
-                let app = tongxin_venues::App::build(&settings.venues, &common, shared).await?;
-                println!(
-                    "venues listening: http={} grpc={}",
-                    app.http_addr(),
-                    app.grpc_addr()
-                );
-                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
-            }
-            "volunteers" => {
-                let shared = tongxin_volunteers::Shared {
-                    bus: bus.clone(),
-                    verifier: verifier.clone(),
-                };
-                let app =
-                    tongxin_volunteers::App::build(&settings.volunteers, &common, shared).await?;
-                println!(
-                    "volunteers listening: http={} grpc={}",
-                    app.http_addr(),
-                    app.grpc_addr()
-                );
-                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
-            }
-            "orders" => {
-                let shared = tongxin_orders::Shared {
-                    bus: bus.clone(),
-                    verifier: verifier.clone(),
-                };
-                let app = tongxin_orders::App::build(&settings.orders, &common, shared).await?;
-                println!(
-                    "orders listening: http={} grpc={}",
-                    app.http_addr(),
-                    app.grpc_addr()
-                );
-                tasks.push(tokio::spawn(app.run_until_stopped(shutdown.clone())));
-            }
-            other => bail!("unknown service {other}"),
-        }
+    let options = registry::Options {
+        common,
+        bus,
+        verifier,
+        // Each service calls the others at the URLs in its settings, as separate
+        // deployments would, even when several share this process.
+        local_peers: false,
+        hooks: Vec::new(),
+    };
+    let modules = tongxin::settings::select(&settings, &services);
+    let running = registry::start(modules, options, shutdown).await?;
+    for service in running.started().iter() {
+        println!(
+            "{} listening: http={} grpc={}",
+            service.name(),
+            service.http_addr(),
+            service.grpc_addr()
+        );
     }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(())
+    running.wait().await
 }

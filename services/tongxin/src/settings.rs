@@ -1,4 +1,6 @@
-//! The process's settings: the shared sections plus one section per service.
+//! The process's settings (the shared sections plus one section per service) and the
+//! service registry: every service the binary knows, as a
+//! [`tongxin_platform::registry::Module`] built from its section.
 
 use serde::{Deserialize, Serialize};
 use tongxin_orders::OrdersSettings;
@@ -6,6 +8,7 @@ use tongxin_platform::config::{
     AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
     Validate,
 };
+use tongxin_platform::registry::Module;
 use tongxin_volunteers::VolunteersSettings;
 
 /// Everything `tongxin serve` and `tongxin migrate` read (defaults → tongxin.toml → env).
@@ -68,5 +71,30 @@ impl Validate for Settings {
     }
 }
 
-/// The services `serve` and `migrate` know.
-pub const SERVICES: &[&str] = &["venues", "volunteers", "orders"];
+/// The registry: every service this binary can start, configured by its section. Adding a
+/// service is one entry here plus its section in [`Settings`].
+pub fn registry(settings: &Settings) -> Vec<Box<dyn Module>> {
+    vec![
+        Box::new(tongxin_venues::VenuesModule::new(settings.venues.clone())),
+        Box::new(tongxin_volunteers::VolunteersModule::new(
+            settings.volunteers.clone(),
+        )),
+        Box::new(tongxin_orders::OrdersModule::new(settings.orders.clone())),
+    ]
+}
+
+/// The modules named in `names`, in registry order (all of them when `names` is empty).
+pub fn select(settings: &Settings, names: &[String]) -> Vec<Box<dyn Module>> {
+    registry(settings)
+        .into_iter()
+        .filter(|m| names.is_empty() || names.iter().any(|n| n == m.name()))
+        .collect()
+}
+
+/// The names of the services in the registry (for the command line).
+pub fn service_names() -> Vec<&'static str> {
+    registry(&Settings::default())
+        .iter()
+        .map(|m| m.name())
+        .collect()
+}

@@ -1,136 +1,67 @@
-//! Building and running the venues service: `App::build(settings)` then
-//! `run_until_stopped(shutdown)`, like every Tongxin service.
+//! The venues service's entry in the service registry
+//! ([`tongxin_platform::registry`]): its settings, migrations, state, subgraph and gRPC
+//! routes. Connecting, the outbox relay, serving, health and draining are the platform's.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use tongxin_platform::config::ServiceSettings;
+use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service};
 
-use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::Verifier;
-use tongxin_platform::config::{CommonSettings, ServiceSettings};
-use tongxin_platform::events::SharedBus;
-use tongxin_platform::events::outbox::OutboxRelay;
-use tongxin_platform::health::{self, Readiness};
-
-use crate::graphql::{self, VenuesSchema};
 use crate::migration::Migrator;
 use crate::service::Venues;
 
-/// What the process shares between its services.
-#[derive(Clone)]
-pub struct Shared {
-    /// The event bus.
-    pub bus: SharedBus,
-    /// Token verification.
-    pub verifier: Arc<Verifier>,
+/// The service's name: on the command line, in the registry, its settings section.
+pub const NAME: &str = "venues";
+
+/// The venues service as a registry module; its state is [`Venues`].
+pub struct VenuesModule {
+    settings: ServiceSettings,
 }
 
-/// A built, bound, not yet running venues service.
-pub struct App {
-    http: TcpListener,
-    grpc: TcpListener,
-    db: DatabaseConnection,
-    bus: SharedBus,
-    relay: OutboxRelay,
-    schema: VenuesSchema,
-    venues: Venues,
-    verifier: Arc<Verifier>,
-    drain: Duration,
+impl VenuesModule {
+    /// The module configured by the `[venues]` section.
+    pub fn new(settings: ServiceSettings) -> Self {
+        Self { settings }
+    }
 }
 
-impl App {
-    /// Connects and migrates the database, binds both listeners (port 0 picks a free one).
-    pub async fn build(
-        settings: &ServiceSettings,
-        common: &CommonSettings,
-        shared: Shared,
-    ) -> anyhow::Result<Self> {
-        let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
-        let relay = OutboxRelay::new(
-            db.clone(),
-            shared.bus.clone(),
-            common.events.relay_batch,
-            Duration::from_millis(common.events.relay_interval_ms),
-        );
-        let venues = Venues::new(db.clone(), relay.waker());
-        let schema = graphql::schema(venues.clone(), shared.bus.clone());
-        Ok(Self {
-            http: TcpListener::bind(settings.http_addr).await?,
-            grpc: TcpListener::bind(settings.grpc_addr).await?,
-            db,
-            bus: shared.bus,
-            relay,
-            schema,
-            venues,
-            verifier: shared.verifier,
-            drain: common.shutdown_timeout(),
-        })
+#[async_trait]
+impl Service for VenuesModule {
+    const NAME: &'static str = NAME;
+    type Migrator = Migrator;
+
+    fn placement(&mut self) -> Placement<'_> {
+        Placement {
+            http_addr: &mut self.settings.http_addr,
+            grpc_addr: &mut self.settings.grpc_addr,
+            database: &mut self.settings.database,
+        }
     }
 
-    /// Where GraphQL, health and metrics are served.
-    pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    fn sdl(&self) -> String {
+        crate::graphql::sdl()
     }
 
-    /// Where gRPC is served.
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {
+        let venues = Venues::new(ctx.db.clone(), ctx.outbox.clone());
+        let schema = crate::graphql::schema(venues.clone(), ctx.bus.clone());
+        let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone());
+        let routes = tonic::service::Routes::new(crate::grpc::org_service(venues.clone()))
+            .add_service(crate::grpc::venue_service(venues.clone()));
+        let grpc = Grpc {
+            routes,
+            descriptor: tongxin_proto::FILE_DESCRIPTOR_SET,
+            service_names: crate::grpc::SERVICE_NAMES,
+        };
+        Ok(Parts::new(venues, http, grpc))
     }
+}
 
-    /// The service's database (for seeding and tests).
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    /// The operations (for seeding and tests).
-    pub fn venues(&self) -> &Venues {
-        &self.venues
-    }
-
-    /// Serves HTTP and gRPC and relays the outbox until `shutdown`, then drains.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let http_router =
-            graphql_router(self.schema, self.verifier).merge(health::routes(Readiness {
-                db: self.db.clone(),
-                bus: self.bus.clone(),
-            }));
-        let routes = tonic::service::Routes::new(crate::grpc::org_service(self.venues.clone()))
-            .add_service(crate::grpc::venue_service(self.venues.clone()));
-        tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "venues listening");
-        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
-        let (http, grpc) = tokio::join!(
-            health::serve_http(http_router, self.http, shutdown.clone(), self.drain),
-            tongxin_platform::grpc::serve(
-                routes,
-                self.grpc,
-                tongxin_proto::FILE_DESCRIPTOR_SET,
-                crate::grpc::SERVICE_NAMES,
-                shutdown.clone(),
-                self.drain,
-            ),
-        );
-        // Whichever server ended first (an error), stop the rest too.
-        shutdown.cancel();
-        let _ = relay.await;
-        http?;
-        grpc?;
-        tracing::info!("venues stopped");
+/// A start hook seeding the demo district's org tree (the tests, tests/e2e, the benches).
+pub fn seed_demo_tree() -> Hook {
+    Hook::after(NAME, |started| async move {
+        let venues = started.get(NAME).context("venues is not running")?;
+        crate::demo::seed(venues.db()).await?;
         Ok(())
-    }
-}
-
-fn graphql_router(schema: VenuesSchema, verifier: Arc<Verifier>) -> axum::Router {
-    tongxin_platform::graphql::router(schema, verifier)
-}
-
-/// Brings a database up to date without starting the service (`tongxin migrate`).
-pub async fn migrate(settings: &ServiceSettings) -> anyhow::Result<()> {
-    tongxin_platform::db::connect_and_migrate::<Migrator>(&settings.database).await?;
-    Ok(())
+    })
 }

@@ -3,6 +3,8 @@
 //! database; events through the outbox.
 //!
 //! The crate has the rooms every Tongxin service has:
+//! - [`app`]: its entry in the platform's service registry (how it is built, what it serves
+//!   and runs: subgraph, gRPC, consumers, background jobs);
 //! - [`domain`]: pure rules (no I/O): the org tree, venues, activities, the circle and
 //!   coverage geometry;
 //! - [`store`]: sea-orm entities and queries; [`migration`]: the schema;
@@ -27,7 +29,7 @@ pub mod migration;
 pub mod service;
 pub mod store;
 
-pub use app::{App, Shared};
+pub use app::{NAME, VenuesModule};
 
 use tongxin_platform::config::ServiceSettings;
 

@@ -4,6 +4,8 @@
 //! self-service, and the spreadsheet import.
 //!
 //! The crate has the rooms every Tongxin service has:
+//! - [`app`]: its entry in the platform's service registry (how it is built, what it serves
+//!   and runs: subgraph, gRPC, consumers, background jobs);
 //! - [`domain`]: pure rules (no I/O): ID cards, skills, availability, hours, matching scores;
 //! - [`store`]: sea-orm entities and queries; [`migration`]: the schema;
 //! - [`service`]: the operations shared by every front door, including the in-process
@@ -28,7 +30,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-pub use app::{App, Shared};
+pub use app::{NAME, VolunteersModule};
 pub use settings::{PiiSettings, VolunteersSettings};
 
 /// Default settings: HTTP on 8082, gRPC on 9082, the `tongxin_volunteers` PostgreSQL

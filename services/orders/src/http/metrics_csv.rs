@@ -14,14 +14,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tongxin_platform::ApiError;
 use tongxin_platform::auth::{Verifier, bearer};
-use tongxin_platform::error::ErrorCode;
 use uuid::Uuid;
 
 use crate::domain::Level;
@@ -149,18 +148,6 @@ fn write_csv(header: &[&str], records: Vec<Vec<String>>) -> Result<Vec<u8>, ApiE
         .map_err(|e| ApiError::internal(&e.error().to_string()))
 }
 
-fn status(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 fn respond(result: Result<(String, Vec<u8>), ApiError>) -> Response {
     match result {
         Ok((name, body)) => (
@@ -175,7 +162,7 @@ fn respond(result: Result<(String, Vec<u8>), ApiError>) -> Response {
         )
             .into_response(),
         Err(e) => (
-            status(e.code),
+            e.code.http_status(),
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             format!("{}: {}", e.code.as_str(), e.message),
         )

@@ -15,23 +15,18 @@ mod scheduler;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
 use tongxin_orders::service::clock::{Clock, ClockHand};
 use tongxin_orders::service::{Caller, Orders};
-use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{
-    CommonSettings, DatabaseSettings, EventsBackend, EventsSettings, ServiceSettings,
-};
+use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::events::SharedBus;
-use tongxin_platform::events::memory::MemoryBus;
-use tongxin_testing::{TestDb, TestNats};
+pub use tongxin_testing::Store;
+use tongxin_testing::{Spawned, TestNats};
 use tongxin_venues::demo;
 use uuid::Uuid;
 
@@ -54,15 +49,6 @@ pub enum Venues {
     Down,
 }
 
-/// Where the services keep their data and send their events.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Store {
-    /// A fresh PostgreSQL database each, one NATS server.
-    Postgres,
-    /// A SQLite file each and the in-process bus (`tongxin run`).
-    Sqlite,
-}
-
 /// Orders, venues and volunteers with their own databases, one NATS (or the in-process bus
 /// on SQLite), local keys.
 pub struct TestApp {
@@ -76,8 +62,6 @@ pub struct TestApp {
     /// Account subject of each volunteer registered through [`TestApp::new_volunteer`].
     accounts: Mutex<HashMap<Uuid, String>>,
     registered: AtomicU32,
-    volunteers_stop: CancellationToken,
-    volunteers_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub settings: OrdersSettings,
     pub db: sea_orm::DatabaseConnection,
     /// Which store the services run on.
@@ -85,12 +69,7 @@ pub struct TestApp {
     /// The bus the services share (NATS, or the in-process bus on SQLite).
     pub bus: SharedBus,
     hand: Option<ClockHand>,
-    nats: Option<TestNats>,
-    keys: DevKeys,
-    stop: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dbs: Vec<TestDb>,
-    _key_dir: tempfile::TempDir,
+    spawned: Spawned,
 }
 
 impl TestApp {
@@ -118,131 +97,16 @@ impl TestApp {
     }
 
     async fn spawn_full(store: Store, venues: Venues, at: Option<DateTime<Utc>>) -> Self {
-        let key_dir = tempfile::tempdir().expect("tempdir");
-        let mut dbs = vec![];
-        // A database for one service: its own PostgreSQL database, or its own SQLite file.
-        let mut database = async |name: &str| match store {
-            Store::Postgres => {
-                let db = TestDb::new().await;
-                let settings = DatabaseSettings::new(db.url());
-                dbs.push(db);
-                settings
-            }
-            Store::Sqlite => DatabaseSettings::new(&format!(
-                "sqlite://{}",
-                key_dir.path().join(format!("{name}.db")).display()
-            )),
-        };
-        let orders_database = database("orders").await;
-        let volunteers_database = database("volunteers").await;
-        let venues_database = database("venues").await;
-        let nats = match store {
-            Store::Postgres => Some(TestNats::start().await),
-            Store::Sqlite => None,
-        };
-        let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
-        let verifier = Arc::new(
-            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
-        );
-        let common = CommonSettings {
-            events: match &nats {
-                Some(nats) => EventsSettings {
-                    nats_url: nats.url(),
-                    relay_interval_ms: 50,
-                    ..EventsSettings::default()
-                },
-                None => EventsSettings {
-                    backend: EventsBackend::Memory,
-                    relay_interval_ms: 50,
-                    ..EventsSettings::default()
-                },
-            },
-            shutdown_timeout_secs: 5,
-            ..CommonSettings::default()
-        };
-        let bus: SharedBus = match store {
-            Store::Postgres => tongxin_platform::events::connect(&common.events)
-                .await
-                .expect("bus"),
-            Store::Sqlite => Arc::new(MemoryBus::new()),
-        };
-        let stop = CancellationToken::new();
-        let mut tasks = Vec::new();
-
-        // Volunteers: who a volunteer token acts as, and what a dispatch may name.
-        let volunteers_app = tongxin_volunteers::App::build(
-            &tongxin_volunteers::VolunteersSettings {
-                http_addr: "127.0.0.1:0".parse().expect("addr"),
-                grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-                database: volunteers_database,
-                pii: tongxin_volunteers::PiiSettings::generate(),
-            },
-            &common,
-            tongxin_volunteers::Shared {
-                bus: bus.clone(),
-                verifier: verifier.clone(),
-            },
-        )
-        .await
-        .expect("volunteers");
-        let volunteers = volunteers_app.volunteers().clone();
-        for path in [
-            paths::CENTER,
-            paths::CHANGYUAN,
-            paths::HONGQIAO,
-            paths::CAIJIABA,
-            paths::FENGGAO,
-        ] {
-            volunteers
-                .remember_unit(demo::unit_id(path).0, path)
-                .await
-                .expect("unit");
-        }
-        let volunteers_url = format!("http://{}", volunteers_app.grpc_addr());
-        let volunteers_stop = CancellationToken::new();
-        let volunteers_task =
-            tokio::spawn(volunteers_app.run_until_stopped(volunteers_stop.clone()));
-
-        let mut venues_service = None;
-        let venues_url = match venues {
-            Venues::Up => {
-                let settings = ServiceSettings {
-                    http_addr: "127.0.0.1:0".parse().expect("addr"),
-                    grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-                    database: venues_database,
-                };
-                let app = tongxin_venues::App::build(
-                    &settings,
-                    &common,
-                    tongxin_venues::Shared {
-                        bus: bus.clone(),
-                        verifier: verifier.clone(),
-                    },
-                )
-                .await
-                .expect("venues");
-                demo::seed(app.db()).await.expect("seed venues");
-                venues_service = Some(app.venues().clone());
-                let url = format!("http://{}", app.grpc_addr());
-                tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
-                url
-            }
-            Venues::Down => format!("http://127.0.0.1:{}", tongxin_testing::free_port()),
-        };
-
         let mut settings = OrdersSettings {
-            http_addr: "127.0.0.1:0".parse().expect("addr"),
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: orders_database,
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-            venues_url,
-            volunteers_url,
             ..tongxin_orders::default_settings()
         };
         settings.rpc_timeout_ms = 2_000;
         // The tests drive the scheduler themselves.
         settings.scheduler.enabled = false;
         if venues == Venues::Down {
+            // Venues is not running: its address is a closed port.
+            settings.venues_url = format!("http://127.0.0.1:{}", tongxin_testing::free_port());
             settings.districts[0].center_unit_id = Some(demo::unit_id(paths::CENTER).0);
         }
         let (clock, hand) = match at {
@@ -252,48 +116,72 @@ impl TestApp {
             }
             None => (Clock::system(), None),
         };
-        let app = tongxin_orders::App::build_with_clock(
-            &settings,
-            &common,
-            tongxin_orders::Shared {
-                bus: bus.clone(),
-                verifier,
-            },
-            clock,
-        )
-        .await
-        .expect("orders");
-        tongxin_orders::demo::seed_menu(app.orders())
-            .await
-            .expect("menu");
-        let (http, grpc, db, orders) = (
-            app.http_addr(),
-            app.grpc_addr(),
-            app.db().clone(),
-            app.orders().clone(),
-        );
-        tasks.push(tokio::spawn(app.run_until_stopped(stop.clone())));
+        // Volunteers: who a volunteer token acts as, and what a dispatch may name.
+        let mut spawn = tongxin_testing::spawn()
+            .store(store)
+            .service(tongxin_volunteers::VolunteersModule::new(
+                tongxin_volunteers::VolunteersSettings {
+                    pii: tongxin_volunteers::PiiSettings::generate(),
+                    ..tongxin_volunteers::default_settings()
+                },
+            ))
+            .after(tongxin_volunteers::NAME, |started| async move {
+                let volunteers: &tongxin_volunteers::service::Volunteers =
+                    started.state(tongxin_volunteers::NAME).expect("volunteers");
+                for path in [
+                    paths::CENTER,
+                    paths::CHANGYUAN,
+                    paths::HONGQIAO,
+                    paths::CAIJIABA,
+                    paths::FENGGAO,
+                ] {
+                    volunteers
+                        .remember_unit(demo::unit_id(path).0, path)
+                        .await
+                        .expect("unit");
+                }
+                Ok(())
+            });
+        if venues == Venues::Up {
+            spawn = spawn
+                .service(tongxin_venues::VenuesModule::new(
+                    tongxin_venues::default_settings(),
+                ))
+                .hook(tongxin_venues::app::seed_demo_tree());
+        }
+        let spawned = spawn
+            .service(tongxin_orders::OrdersModule::new(settings.clone()).with_clock(clock))
+            .hook(tongxin_orders::app::seed_menu())
+            .start()
+            .await;
+        let service = spawned.service(tongxin_orders::NAME);
+        // The settings as the running service has them (tests build a second `Orders`).
+        settings.http_addr = service.http_addr();
+        settings.grpc_addr = service.grpc_addr();
+        settings.database = spawned.database(tongxin_orders::NAME).clone();
+        settings.volunteers_url = spawned.service(tongxin_volunteers::NAME).grpc_url();
+        if let Some(venues) = spawned.started().get(tongxin_venues::NAME) {
+            settings.venues_url = venues.grpc_url();
+        }
         Self {
-            http,
-            grpc,
-            orders,
-            volunteers,
-            venues: venues_service,
+            http: service.http_addr(),
+            grpc: service.grpc_addr(),
+            db: service.db().clone(),
+            orders: spawned.state::<Orders>(tongxin_orders::NAME).clone(),
+            volunteers: spawned
+                .state::<tongxin_volunteers::service::Volunteers>(tongxin_volunteers::NAME)
+                .clone(),
+            venues: spawned
+                .started()
+                .state::<tongxin_venues::service::Venues>(tongxin_venues::NAME)
+                .cloned(),
             accounts: Mutex::default(),
             registered: AtomicU32::new(0),
-            volunteers_stop,
-            volunteers_task: Some(volunteers_task),
             settings,
-            db,
             store,
-            bus,
+            bus: spawned.bus.clone(),
             hand,
-            nats,
-            keys,
-            stop,
-            tasks,
-            _dbs: dbs,
-            _key_dir: key_dir,
+            spawned,
         }
     }
 
@@ -306,23 +194,11 @@ impl TestApp {
 
     /// The NATS server (PostgreSQL store only: SQLite runs on the in-process bus).
     pub fn nats(&self) -> &TestNats {
-        self.nats
-            .as_ref()
-            .expect("NATS runs only with Store::Postgres")
+        self.spawned.nats()
     }
 
     fn sign(&self, subject: &str, roles: &[Role], unit: Option<Uuid>) -> String {
-        self.keys
-            .sign(&TokenRequest {
-                subject,
-                roles,
-                unit,
-                district: Some("rc"),
-                issuer: "tongxin",
-                audience: "tongxin",
-                ttl: Duration::from_secs(600),
-            })
-            .expect("sign")
+        self.spawned.sign(subject, roles, unit, Some("rc"))
     }
 
     /// A citizen token.
@@ -447,20 +323,12 @@ impl TestApp {
 
     /// Stops the volunteers service (orders keeps running and finds it unreachable).
     pub async fn stop_volunteers(&mut self) {
-        self.volunteers_stop.cancel();
-        if let Some(task) = self.volunteers_task.take() {
-            task.await.expect("join").expect("volunteers stops cleanly");
-        }
+        self.spawned.stop_service(tongxin_volunteers::NAME).await;
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(
-            &format!("http://{}/graphql", self.http),
-            token,
-            query,
-            variables,
-        )
-        .await
+        let url = format!("http://{}/graphql", self.http);
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     /// Places an order of `category` at `point` as `citizen` with `key`; the response.
@@ -534,26 +402,12 @@ impl TestApp {
             .collect()
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        self.stop_volunteers().await;
-        for task in self.tasks.drain(..) {
-            task.await.expect("join").expect("clean stop");
-        }
+    pub async fn stop(self) {
+        self.spawned.stop().await;
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-        self.volunteers_stop.cancel();
-    }
-}
-
-/// The first error's `extensions.code`.
-pub fn error_code(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["code"].as_str()
-}
+pub use tongxin_testing::error_code;
 
 pub const ORDER_FIELDS: &str = "id orderNo state holdingUnitPath holdingLevel routingNote likelyDuplicate contactPhone contactPhoneMasked version courtyard { id } holdingUnit { id } rating";
 

@@ -21,7 +21,6 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use tongxin_platform::ApiError;
 use tongxin_platform::auth::{Verifier, bearer};
-use tongxin_platform::error::ErrorCode;
 use uuid::Uuid;
 
 use crate::domain::record_code::RecordCode;
@@ -57,15 +56,7 @@ struct Period {
 }
 
 fn error(err: ApiError) -> Response {
-    let status = match err.code {
-        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.code.http_status();
     let mut response = (status, format!("{}: {}", err.code.as_str(), err.message)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response

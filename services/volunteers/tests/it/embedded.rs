@@ -2,16 +2,13 @@
 //! same statements (upserts, RETURNING, the ranking aggregate, the register of issued
 //! proofs) must work there too.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use prost::Message;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use tongxin_platform::ErrorCode;
-use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
+use tongxin_platform::auth::{Principal, Role, TokenRequest};
 use tongxin_platform::events::Event;
 use tongxin_proto::events as pb_events;
 use tongxin_volunteers::domain::team::TeamLevel;
@@ -29,75 +26,45 @@ struct Embedded {
     volunteers: tongxin_volunteers::service::Volunteers,
     bus: tongxin_platform::events::SharedBus,
     http: std::net::SocketAddr,
-    keys: DevKeys,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    spawned: tongxin_testing::Spawned,
 }
 
 impl Embedded {
     /// Starts it knowing the units at `paths`.
     async fn start(paths: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let keys = DevKeys::load_or_generate(dir.path()).expect("keys");
-        let verifier = Arc::new(
-            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
-        );
-        let common = CommonSettings {
-            events: EventsSettings {
-                backend: EventsBackend::Memory,
-                relay_interval_ms: 50,
-                ..EventsSettings::default()
-            },
-            shutdown_timeout_secs: 5,
-            ..CommonSettings::default()
-        };
-        let bus = tongxin_platform::events::connect(&common.events)
-            .await
-            .expect("bus");
-        let settings = VolunteersSettings {
-            http_addr: "127.0.0.1:0".parse().expect("addr"),
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database: DatabaseSettings::new(&format!(
-                "sqlite://{}/volunteers.db",
-                dir.path().display()
-            )),
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let module = tongxin_volunteers::VolunteersModule::new(VolunteersSettings {
             pii: PiiSettings::generate(),
-        };
-        let app = tongxin_volunteers::App::build(
-            &settings,
-            &common,
-            tongxin_volunteers::Shared {
-                bus: bus.clone(),
-                verifier,
-            },
-        )
-        .await
-        .expect("build");
-        let volunteers = app.volunteers().clone();
-        for path in paths {
-            volunteers
-                .remember_unit(units::id(path), path)
-                .await
-                .expect("unit");
-        }
-        let http = app.http_addr();
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+            ..tongxin_volunteers::default_settings()
+        });
+        let spawned = tongxin_testing::spawn()
+            .store(tongxin_testing::Store::Sqlite)
+            .service(module)
+            .after(tongxin_volunteers::NAME, |started| async move {
+                let volunteers: &tongxin_volunteers::service::Volunteers =
+                    started.state(tongxin_volunteers::NAME).expect("volunteers");
+                for path in &paths {
+                    volunteers
+                        .remember_unit(units::id(path), path)
+                        .await
+                        .expect("unit");
+                }
+                Ok(())
+            })
+            .start()
+            .await;
         Self {
-            volunteers,
-            bus,
-            http,
-            keys,
-            stop,
-            task,
-            _dir: dir,
+            volunteers: spawned
+                .state::<tongxin_volunteers::service::Volunteers>(tongxin_volunteers::NAME)
+                .clone(),
+            bus: spawned.bus.clone(),
+            http: spawned.service(tongxin_volunteers::NAME).http_addr(),
+            spawned,
         }
     }
 
     async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("clean stop");
+        self.spawned.stop().await;
     }
 }
 
@@ -135,7 +102,7 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
         embedded.volunteers.clone(),
         embedded.bus.clone(),
         embedded.http,
-        &embedded.keys,
+        embedded.spawned.keys(),
     );
 
     let staff = Principal {

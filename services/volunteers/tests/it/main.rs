@@ -1,8 +1,6 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
-#[path = "../../../venues/tests/it/dbproxy.rs"]
-mod dbproxy;
 mod embedded;
 mod entities;
 mod failures;
@@ -16,16 +14,13 @@ mod teams;
 mod vsupport;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsSettings};
-use tongxin_testing::{TestDb, TestNats};
+use tongxin_platform::auth::Role;
+use tongxin_testing::dbproxy::DbProxy;
+use tongxin_testing::{Spawned, TestNats};
 use tongxin_volunteers::service::Volunteers;
-use tongxin_volunteers::{PiiSettings, VolunteersSettings};
+use tongxin_volunteers::{PiiSettings, VolunteersModule, VolunteersSettings};
 use uuid::Uuid;
 
 /// Org units the tests know (the volunteers service learns them through `remember_unit`).
@@ -44,15 +39,9 @@ pub struct TestApp {
     pub http: SocketAddr,
     pub grpc: SocketAddr,
     pub db: sea_orm::DatabaseConnection,
-    pub nats: TestNats,
     pub volunteers: Volunteers,
-    /// Between the service and its database, when spawned with [`TestApp::spawn_behind_proxy`].
-    pub proxy: Option<dbproxy::DbProxy>,
-    keys: DevKeys,
-    stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _test_db: TestDb,
-    _key_dir: tempfile::TempDir,
+    spawned: Spawned,
+    pub nats: TestNats,
 }
 
 impl TestApp {
@@ -60,79 +49,52 @@ impl TestApp {
         Self::spawn_opts(false).await
     }
 
-    /// Reaching its database through a [`dbproxy::DbProxy`] the test can break, and waiting
-    /// at most a second for a connection.
+    /// Reaching its database through a [`DbProxy`] the test can break, and waiting at most
+    /// a second for a connection.
     pub async fn spawn_behind_proxy() -> Self {
         Self::spawn_opts(true).await
     }
 
     async fn spawn_opts(behind_proxy: bool) -> Self {
-        let test_db = TestDb::new().await;
-        let proxy = match behind_proxy {
-            true => Some(dbproxy::DbProxy::start(test_db.url()).await),
-            false => None,
-        };
-        let database = match &proxy {
-            Some(proxy) => DatabaseSettings {
-                connect_timeout_secs: 1,
-                ..DatabaseSettings::new(&proxy.url(test_db.url()))
-            },
-            None => DatabaseSettings::new(test_db.url()),
-        };
-        let nats = TestNats::start().await;
-        let key_dir = tempfile::tempdir().expect("tempdir");
-        let keys = DevKeys::load_or_generate(key_dir.path()).expect("keys");
-        let verifier = Arc::new(
-            Verifier::from_jwks_json(keys.jwks_json(), "tongxin", "tongxin").expect("verifier"),
-        );
-        let common = CommonSettings {
-            events: EventsSettings {
-                nats_url: nats.url(),
-                relay_interval_ms: 50,
-                ..EventsSettings::default()
-            },
-            shutdown_timeout_secs: 5,
-            ..CommonSettings::default()
-        };
-        let bus = tongxin_platform::events::connect(&common.events)
-            .await
-            .expect("bus");
-        let settings = VolunteersSettings {
-            http_addr: "127.0.0.1:0".parse().expect("addr"),
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            database,
+        let module = VolunteersModule::new(VolunteersSettings {
             pii: PiiSettings::generate(),
-        };
-        let app = tongxin_volunteers::App::build(
-            &settings,
-            &common,
-            tongxin_volunteers::Shared { bus, verifier },
-        )
-        .await
-        .expect("build");
-        let volunteers = app.volunteers().clone();
-        for path in [units::CHANGYUAN, units::HONGQIAO, units::FENGGAO] {
-            volunteers
-                .remember_unit(units::id(path), path)
-                .await
-                .expect("unit");
+            ..tongxin_volunteers::default_settings()
+        });
+        let mut spawn = tongxin_testing::spawn().service(module).after(
+            tongxin_volunteers::NAME,
+            |started| async move {
+                let volunteers: &Volunteers =
+                    started.state(tongxin_volunteers::NAME).expect("volunteers");
+                for path in [units::CHANGYUAN, units::HONGQIAO, units::FENGGAO] {
+                    volunteers
+                        .remember_unit(units::id(path), path)
+                        .await
+                        .expect("unit");
+                }
+                Ok(())
+            },
+        );
+        if behind_proxy {
+            spawn = spawn.behind_proxy(tongxin_volunteers::NAME);
         }
-        let (http, grpc, db) = (app.http_addr(), app.grpc_addr(), app.db().clone());
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+        let mut spawned = spawn.start().await;
+        let nats = spawned.take_nats().expect("NATS");
+        let service = spawned.service(tongxin_volunteers::NAME);
         Self {
-            http,
-            grpc,
-            db,
+            http: service.http_addr(),
+            grpc: service.grpc_addr(),
+            db: service.db().clone(),
+            volunteers: spawned
+                .state::<Volunteers>(tongxin_volunteers::NAME)
+                .clone(),
+            spawned,
             nats,
-            volunteers,
-            proxy,
-            keys,
-            stop,
-            task: Some(task),
-            _test_db: test_db,
-            _key_dir: key_dir,
         }
+    }
+
+    /// Between the service and its database ([`TestApp::spawn_behind_proxy`] only).
+    pub fn proxy(&self) -> Option<&DbProxy> {
+        self.spawned.proxy(tongxin_volunteers::NAME)
     }
 
     /// A staff token scoped to the unit at `path`.
@@ -160,34 +122,17 @@ impl TestApp {
     }
 
     fn sign(&self, subject: String, roles: &[Role], unit: Option<Uuid>) -> String {
-        self.keys
-            .sign(&TokenRequest {
-                subject: &subject,
-                roles,
-                unit,
-                district: Some("rc"),
-                issuer: "tongxin",
-                audience: "tongxin",
-                ttl: Duration::from_secs(600),
-            })
-            .expect("sign")
+        self.spawned.sign(&subject, roles, unit, Some("rc"))
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        tongxin_testing::graphql(
-            &format!("http://{}/graphql", self.http),
-            token,
-            query,
-            variables,
-        )
-        .await
+        let url = format!("http://{}/graphql", self.http);
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     /// A connection straight to the test database, past any proxy.
     pub async fn direct_db(&self) -> sea_orm::DatabaseConnection {
-        sea_orm::Database::connect(self._test_db.url())
-            .await
-            .expect("direct connection")
+        self.spawned.direct_db(tongxin_volunteers::NAME).await
     }
 
     pub async fn volunteer_count(&self) -> u64 {
@@ -198,24 +143,12 @@ impl TestApp {
             .expect("count")
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.expect("join").expect("clean stop");
-        }
+    pub async fn stop(self) {
+        self.spawned.stop().await;
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// The first error's `extensions.code`.
-pub fn error_code(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["code"].as_str()
-}
+pub use tongxin_testing::error_code;
 
 /// A valid ID-card number from its first 17 digits (appends the check character).
 pub fn id_card(first17: &str) -> String {

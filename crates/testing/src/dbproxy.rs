@@ -3,8 +3,8 @@
 //! one transaction's connection just before its COMMIT reaches the server, so the server
 //! rolls it back while the service is in the middle of it.
 //!
-//! The volunteers tests use the same file (`#[path]`), so both services are broken the same
-//! way.
+//! Every service's tests use this one proxy (through [`crate::Spawn::behind_proxy`]), so
+//! every service is broken the same way.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
