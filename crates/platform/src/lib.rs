@@ -4,8 +4,10 @@
 //! [`config`], [`telemetry`] (initialised once, by the binary), the [`db`] connection and
 //! error classification, the [`events`] bus with its transactional outbox and idempotent
 //! consumers, [`auth`] (JWT → [`auth::Principal`]), one [`error::ApiError`] mapped to GraphQL
-//! `extensions.code` and gRPC status, [`pii`] (encryption, keyed hashes and phones for
-//! personal data), and the [`graphql`], [`grpc`] and [`health`] serving helpers.
+//! `extensions.code` and gRPC status, [`org`] (the org vocabulary: unit ids, paths, levels,
+//! the district clock, the known-units table and its consumer), [`pii`] (encryption, keyed
+//! hashes and phones for personal data), and the [`graphql`], [`grpc`] and [`health`]
+//! serving helpers.
 
 pub mod auth;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod graphql;
 pub mod grpc;
 pub mod health;
 pub mod metrics;
+pub mod org;
 pub mod pii;
 pub mod shutdown;
 pub mod telemetry;

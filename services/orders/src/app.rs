@@ -141,7 +141,7 @@ impl App {
             self.db.clone(),
             self.bus.clone(),
             self.units,
-            Arc::new(crate::events::UnitsHandler),
+            Arc::new(tongxin_platform::org::consumer::KnownUnitsConsumer::new(())),
             shutdown.clone(),
         ));
         let scheduler = self

@@ -134,7 +134,9 @@ impl App {
             self.db.clone(),
             self.bus.clone(),
             self.units,
-            Arc::new(crate::events::UnitsHandler),
+            Arc::new(tongxin_platform::org::consumer::KnownUnitsConsumer::new(
+                crate::events::UnitsHook,
+            )),
             shutdown.clone(),
         ));
         let credit = crate::events::ledger::spawn_consumers(

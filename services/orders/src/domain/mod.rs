@@ -12,6 +12,7 @@ pub mod scope;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use tongxin_platform::org::OrgError;
 use tongxin_platform::pii::PiiError;
 use uuid::Uuid;
 
@@ -35,80 +36,14 @@ impl OrderId {
     }
 }
 
-/// An org unit's id (owned by venues).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UnitId(pub Uuid);
-
-impl fmt::Display for UnitId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A volunteer's id (owned by volunteers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct VolunteerId(pub Uuid);
-
-impl fmt::Display for VolunteerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// The org vocabulary (unit ids and levels, volunteer ids) is the platform's, shared with
+// every service; re-exported so `crate::domain::Level` and friends keep working.
+pub use tongxin_platform::org::{Level, UnitId, VolunteerId};
 
 /// A volunteer team's id (owned by volunteers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TeamId(pub Uuid);
-
-/// The four levels of the org tree, bottom to top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// 小院.
-    Courtyard,
-    /// 实践站.
-    Station,
-    /// 实践所.
-    Institute,
-    /// 中心.
-    Center,
-}
-
-impl Level {
-    /// Every level, bottom to top.
-    pub const ALL: [Level; 4] = [
-        Level::Courtyard,
-        Level::Station,
-        Level::Institute,
-        Level::Center,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Courtyard => "courtyard",
-            Self::Station => "station",
-            Self::Institute => "institute",
-            Self::Center => "center",
-        }
-    }
-
-    /// Parses a stored or client-supplied name.
-    pub fn parse(text: &str) -> Result<Self, DomainError> {
-        match text.trim() {
-            "courtyard" => Ok(Self::Courtyard),
-            "station" => Ok(Self::Station),
-            "institute" => Ok(Self::Institute),
-            "center" => Ok(Self::Center),
-            _ => Err(DomainError::invalid(
-                "level",
-                "must be courtyard, station, institute or center",
-            )),
-        }
-    }
-}
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -329,6 +264,16 @@ impl DomainError {
     }
 }
 
+/// An org value (unit path, level, unit id) that does not parse is the caller's mistake.
+impl From<OrgError> for DomainError {
+    fn from(e: OrgError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 /// Personal-data failures keep their class: a bad phone is the caller's (`BAD_USER_INPUT`
 /// naming `phone`), a bad key or an unopenable ciphertext is ours (`INTERNAL`).
 impl From<PiiError> for DomainError {
@@ -386,5 +331,9 @@ mod tests {
         for l in Level::ALL {
             assert_eq!(Level::parse(l.as_str()), Ok(l));
         }
+        assert_eq!(
+            DomainError::from(Level::parse("planet").unwrap_err()),
+            DomainError::invalid("level", "must be courtyard, station, institute or center")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The orders service's tables and queries (sea-orm).
 
 pub mod categories;
-pub mod known_units;
 pub mod metrics;
 pub mod orders;
 pub mod timeline;
+
+/// The units this service has learnt: the platform's table, shared with volunteers.
+pub use tongxin_platform::org::known_units;
