@@ -141,7 +141,9 @@ impl App {
             self.db.clone(),
             self.bus.clone(),
             self.units,
-            Arc::new(tongxin_platform::org::consumer::KnownUnitsConsumer::new(())),
+            Arc::new(
+                tongxin_platform::org::consumer::KnownUnitsConsumer::new(()).level_required(),
+            ),
             shutdown.clone(),
         ));
         let scheduler = self

@@ -31,8 +31,9 @@ pub struct AnnouncedUnit {
     pub id: Uuid,
     /// Its (new) path.
     pub path: UnitPath,
-    /// Its level.
-    pub level: Level,
+    /// Its level; `None` when the event names no known kind (only accepted by a consumer
+    /// that does not [require levels](KnownUnitsConsumer::level_required)).
+    pub level: Option<Level>,
     /// Its display name.
     pub name: String,
     /// Its location (lat, lon), when venues knows it.
@@ -69,12 +70,24 @@ impl KnownUnitsHook for () {}
 /// The consumer's handler: applies unit events to `known_units`, then the hook.
 pub struct KnownUnitsConsumer<H = ()> {
     hook: H,
+    level_required: bool,
 }
 
 impl<H: KnownUnitsHook> KnownUnitsConsumer<H> {
-    /// A handler running `hook` after each write.
+    /// A handler running `hook` after each write. An event without a known unit kind is
+    /// applied without a level.
     pub fn new(hook: H) -> Self {
-        Self { hook }
+        Self {
+            hook,
+            level_required: false,
+        }
+    }
+
+    /// Parks an event without a known unit kind instead (orders routes by level, and its
+    /// table requires one).
+    pub fn level_required(mut self) -> Self {
+        self.level_required = true;
+        self
     }
 }
 
@@ -110,8 +123,7 @@ fn decode(event: &Event) -> Result<Option<(AnnouncedUnit, Option<String>)>, Hand
         id: Uuid::parse_str(&unit.id)
             .map_err(|_| HandlerError::Poison("unit id is not a UUID".to_owned()))?,
         path: UnitPath::parse(&unit.path).map_err(|e| HandlerError::Poison(e.to_string()))?,
-        level: level_of(unit.kind)
-            .ok_or_else(|| HandlerError::Poison("unknown unit kind".to_owned()))?,
+        level: level_of(unit.kind),
         name: unit.name,
         location: unit.location.map(|l| (l.lat, l.lon)),
     };
@@ -124,7 +136,10 @@ impl<H: KnownUnitsHook> Handler for KnownUnitsConsumer<H> {
         let Some((unit, old_path)) = decode(event)? else {
             return Ok(());
         };
-        known_units::remember(txn, unit.id, unit.path.as_str(), Some(unit.level)).await?;
+        if self.level_required && unit.level.is_none() {
+            return Err(HandlerError::Poison("unknown unit kind".to_owned()));
+        }
+        known_units::remember(txn, unit.id, unit.path.as_str(), unit.level).await?;
         self.hook.announced(txn, &unit).await?;
         if let Some(old) = old_path
             && old != unit.path.as_str()
