@@ -266,22 +266,22 @@ mod tests {
     #[test]
     fn covers_on_segment_boundaries() {
         let changyuan = p("/rc/changyuan");
-        assert!(covers(&changyuan, &p("/rc/changyuan")));
-        assert!(covers(&changyuan, &p("/rc/changyuan/hongqiao")));
-        assert!(covers(&changyuan, &p("/rc/changyuan/hongqiao/caijiaba")));
-        assert!(covers(&p("/rc"), &p("/rc/changyuan/x")));
+        assert!(covers(&changyuan, p("/rc/changyuan")));
+        assert!(covers(&changyuan, p("/rc/changyuan/hongqiao")));
+        assert!(covers(&changyuan, p("/rc/changyuan/hongqiao/caijiaba")));
+        assert!(covers(p("/rc"), p("/rc/changyuan/x")));
         // Same letters, different unit.
-        assert!(!covers(&p("/rc/chang"), &p("/rc/changyuan/x")));
-        assert!(!covers(&p("/rc/chang"), &p("/rc/changyuan")));
+        assert!(!covers(p("/rc/chang"), p("/rc/changyuan/x")));
+        assert!(!covers(p("/rc/chang"), p("/rc/changyuan")));
         // Upwards and sideways are not covered.
-        assert!(!covers(&p("/rc/changyuan/hongqiao"), &changyuan));
-        assert!(!covers(&changyuan, &p("/rc/fenggao")));
+        assert!(!covers(p("/rc/changyuan/hongqiao"), &changyuan));
+        assert!(!covers(&changyuan, p("/rc/fenggao")));
         // Never across districts, even with a matching tail.
-        assert!(!covers(&p("/rc"), &p("/rcx/changyuan")));
-        assert!(!covers(&p("/rc"), &p("/yc/rc")));
+        assert!(!covers(p("/rc"), p("/rcx/changyuan")));
+        assert!(!covers(p("/rc"), p("/yc/rc")));
         // The method says the same as the function it names.
-        assert!(changyuan.covers(&p("/rc/changyuan/hongqiao")));
-        assert!(!changyuan.covers(&p("/rc/fenggao")));
+        assert!(changyuan.covers(p("/rc/changyuan/hongqiao")));
+        assert!(!changyuan.covers(p("/rc/fenggao")));
     }
 
     // From venues `domain/org.rs`.
