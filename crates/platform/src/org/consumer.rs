@@ -152,3 +152,115 @@ impl<H: KnownUnitsHook> Handler for KnownUnitsConsumer<H> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tongxin_proto::venues::{Location, OrgUnit};
+
+    use super::*;
+
+    fn event(subject: &str, payload: Vec<u8>) -> Event {
+        Event {
+            id: Uuid::now_v7(),
+            subject: subject.to_owned(),
+            ce_type: subject.to_owned(),
+            source: "tongxin/venues".to_owned(),
+            time: chrono::Utc::now(),
+            traceparent: None,
+            payload: payload.into(),
+        }
+    }
+
+    fn unit(path: &str, kind: UnitKind) -> OrgUnit {
+        OrgUnit {
+            id: Uuid::nil().to_string(),
+            kind: kind as i32,
+            name: "虹桥社区".to_owned(),
+            path: path.to_owned(),
+            location: Some(Location {
+                lat: 29.4,
+                lon: 105.6,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn poison(result: Result<Option<(AnnouncedUnit, Option<String>)>, HandlerError>) -> String {
+        match result {
+            Err(HandlerError::Poison(why)) => why,
+            other => panic!("expected a poison event, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_created_and_moved_units() {
+        let created = pb::UnitCreated {
+            unit: Some(unit("/rc/changyuan/hongqiao", UnitKind::Station)),
+            actor: "venues".to_owned(),
+        };
+        let (announced, old) = decode(&event(UNIT_CREATED, created.encode_to_vec()))
+            .expect("decodes")
+            .expect("a unit event");
+        assert_eq!(
+            announced,
+            AnnouncedUnit {
+                id: Uuid::nil(),
+                path: UnitPath::parse("/rc/changyuan/hongqiao").expect("path"),
+                level: Some(Level::Station),
+                name: "虹桥社区".to_owned(),
+                location: Some((29.4, 105.6)),
+            }
+        );
+        assert_eq!(old, None);
+
+        let moved = pb::UnitUpdated {
+            unit: Some(unit("/rc/fenggao/hongqiao", UnitKind::Unspecified)),
+            change: "moved".to_owned(),
+            old_path: "/rc/changyuan/hongqiao".to_owned(),
+            ..Default::default()
+        };
+        let (announced, old) = decode(&event(UNIT_UPDATED, moved.encode_to_vec()))
+            .expect("decodes")
+            .expect("a unit event");
+        assert_eq!(announced.level, None, "no kind: no level");
+        assert_eq!(old.as_deref(), Some("/rc/changyuan/hongqiao"));
+    }
+
+    #[test]
+    fn other_subjects_are_ignored_and_broken_units_parked() {
+        let other = event("tongxin.venues.activity_held", vec![1, 2, 3]);
+        assert!(decode(&other).expect("ignored").is_none());
+        assert!(!poison(decode(&event(UNIT_CREATED, vec![0xff]))).is_empty());
+        let without_unit = pb::UnitCreated::default().encode_to_vec();
+        assert_eq!(
+            poison(decode(&event(UNIT_CREATED, without_unit))),
+            "event without a unit"
+        );
+        let bad_path = pb::UnitCreated {
+            unit: Some(unit("/rc/昌元", UnitKind::Institute)),
+            ..Default::default()
+        };
+        assert!(
+            poison(decode(&event(UNIT_CREATED, bad_path.encode_to_vec())))
+                .starts_with("unit_path: ")
+        );
+        let mut bad_id = unit("/rc", UnitKind::Center);
+        bad_id.id = "rc".to_owned();
+        let bad_id = pb::UnitCreated {
+            unit: Some(bad_id),
+            ..Default::default()
+        };
+        assert_eq!(
+            poison(decode(&event(UNIT_CREATED, bad_id.encode_to_vec()))),
+            "unit id is not a UUID"
+        );
+    }
+
+    #[test]
+    fn kinds_map_to_levels() {
+        assert_eq!(level_of(UnitKind::Courtyard as i32), Some(Level::Courtyard));
+        assert_eq!(level_of(UnitKind::Center as i32), Some(Level::Center));
+        assert_eq!(level_of(UnitKind::Unspecified as i32), None);
+        assert_eq!(level_of(99), None);
+    }
+}
