@@ -14,11 +14,11 @@ use tongxin_platform::events::outbox::OutboxRelay;
 use tongxin_platform::events::{ConsumerSpec, SharedBus};
 use tongxin_platform::health::{self, Readiness};
 
-use crate::clock::Clock;
 use crate::graphql::{self, OrdersSchema};
 use crate::migration::Migrator;
-use crate::scheduler::Scheduler;
 use crate::service::Orders;
+use crate::service::clock::Clock;
+use crate::service::scheduler::Scheduler;
 use crate::settings::OrdersSettings;
 
 /// What the process shares between its services.
@@ -126,7 +126,7 @@ impl App {
     /// Serves HTTP and gRPC, relays the outbox, follows the venues unit events and runs the
     /// deadline scheduler until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let csv = crate::metrics_csv::routes(self.orders.clone(), self.verifier.clone());
+        let csv = crate::http::metrics_csv::routes(self.orders.clone(), self.verifier.clone());
         let http_router = tongxin_platform::graphql::router(self.schema, self.verifier).merge(
             health::routes(Readiness {
                 db: self.db.clone(),

@@ -14,12 +14,14 @@
 //! volunteers service links to the principal's account (see [`identity`]).
 
 mod assignees;
+pub mod clock;
 mod identity;
 mod menu;
 mod metrics;
 mod moves;
 mod place;
 mod read;
+pub mod scheduler;
 
 use std::sync::Arc;
 
@@ -28,11 +30,11 @@ use tongxin_platform::auth::Principal;
 use tongxin_platform::events::outbox::OutboxWaker;
 use tongxin_platform::pii::{Phone, PiiCipher};
 
-use crate::clients::{VenuesClient, VolunteersClient};
-use crate::clock::Clock;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;
+use crate::grpc::clients::{VenuesClient, VolunteersClient};
+use crate::service::clock::Clock;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
 use crate::store::orders::Model;

@@ -135,7 +135,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     if seeded > 0 {
         let units = tongxin_venues::store::org_units::all(venues.db()).await?;
         let (places, activities) =
-            tongxin_venues::demo_venues::seed_venues_and_activities(venues.db(), &units).await?;
+            tongxin_venues::demo::venues::seed_venues_and_activities(venues.db(), &units).await?;
         tracing::info!(
             units = seeded,
             venues = places,

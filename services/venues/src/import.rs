@@ -1,6 +1,6 @@
 //! Reading the files a district imports: the resident-points CSV behind
 //! `tongxin import residents` and the `importResidentPoints` mutation. The circle service
-//! ([`crate::circle::Circle::import_residents`]) stores what this reads.
+//! ([`crate::service::circle::Circle::import_residents`]) stores what this reads.
 //!
 //! The file is read with the `csv` crate (quoting, CRLF and a byte-order mark handled there)
 //! and each row deserialized with serde; the checks that no format knows (coordinates in

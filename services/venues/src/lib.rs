@@ -1,11 +1,22 @@
 //! The venues service: the org tree (center → institute → station → courtyard), venues,
 //! activities and the 15-minute circle. A federation subgraph and a gRPC server over its own
 //! database; events through the outbox.
+//!
+//! The crate has the rooms every Tongxin service has:
+//! - [`domain`]: pure rules (no I/O): the org tree, venues, activities, the circle and
+//!   coverage geometry;
+//! - [`store`]: sea-orm entities and queries; [`migration`]: the schema;
+//! - [`service`]: the operations shared by every front door, including the in-memory
+//!   15-minute circle ([`service::circle`]);
+//! - [`graphql`] (the `venues` subgraph and the SVG coverage map), [`grpc`]
+//!   (`tongxin.venues.v1`, with the protobuf forms in [`grpc::proto`] that events share);
+//! - [`events`]: what it publishes (venues consumes nothing);
+//! - settings (the platform's `ServiceSettings`, see [`default_settings`]), [`error`], [`demo`]
+//!   (seed data for `tongxin run`), and
+//!   [`import`] (reading resident-point files).
 
 pub mod app;
-pub mod circle;
 pub mod demo;
-pub mod demo_venues;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -15,7 +26,6 @@ pub mod import;
 pub mod migration;
 pub mod service;
 pub mod store;
-pub mod venue_proto;
 
 pub use app::{App, Shared};
 

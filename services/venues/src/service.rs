@@ -10,14 +10,15 @@ use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
 use uuid::Uuid;
 
-use crate::circle::Circle;
 use crate::domain::org::{self, ContactPhone, OrgUnitId, UnitCode, UnitKind, UnitName};
 use crate::error::VenuesError;
 use crate::events;
+use crate::service::circle::Circle;
 use crate::store::contacts;
 use crate::store::org_units::{self, OrgUnit};
 
 mod activity;
+pub mod circle;
 mod venue;
 pub use activity::{ActivitiesWanted, ActivityPage, NewActivity, ThemeCounts};
 pub use venue::{NewVenue, VenuePatch};

@@ -334,8 +334,10 @@ async fn run() -> anyhow::Result<()> {
     let server = tokio::spawn(app.run_until_stopped(stop.clone()));
     // Measure the steady state: each replica re-reads rows changed within the refresh
     // overlap, which just after a bulk import is most of them.
-    tokio::time::sleep(tongxin_volunteers::matcher::OVERLAP.to_std()? + Duration::from_secs(2))
-        .await;
+    tokio::time::sleep(
+        tongxin_volunteers::service::matcher::OVERLAP.to_std()? + Duration::from_secs(2),
+    )
+    .await;
     let mut client = VolunteerServiceClient::connect(format!("http://{grpc}")).await?;
     let request = |q: &Query| pb::MatchCandidatesRequest {
         location: Some(pb::Location {

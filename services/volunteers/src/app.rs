@@ -86,8 +86,8 @@ impl App {
             },
             max_deliver: common.events.max_deliver,
             orders: ConsumerSpec {
-                name: crate::order_events::CONSUMER.to_owned(),
-                filter: crate::order_events::FILTER.to_owned(),
+                name: crate::events::consumers::orders::CONSUMER.to_owned(),
+                filter: crate::events::consumers::orders::FILTER.to_owned(),
                 max_deliver: common.events.max_deliver,
                 ack_wait: Duration::from_secs(30),
             },
@@ -125,7 +125,10 @@ impl App {
                 db: self.db.clone(),
                 bus: self.bus.clone(),
             }))
-            .merge(crate::proof::routes(self.volunteers.clone(), self.verifier));
+            .merge(crate::http::proof::routes(
+                self.volunteers.clone(),
+                self.verifier,
+            ));
         let routes =
             tonic::service::Routes::new(crate::grpc::volunteer_service(self.volunteers.clone()));
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "volunteers listening");
@@ -139,7 +142,7 @@ impl App {
             )),
             shutdown.clone(),
         ));
-        let credit = crate::events::ledger::spawn_consumers(
+        let credit = crate::events::consumers::ledger::spawn_consumers(
             &self.db,
             &self.bus,
             self.max_deliver,
@@ -150,7 +153,7 @@ impl App {
             self.db.clone(),
             self.bus.clone(),
             self.orders,
-            Arc::new(crate::order_events::OrderLoadHandler),
+            Arc::new(crate::events::consumers::orders::OrderLoadHandler),
             shutdown.clone(),
         ));
         let refresh = tokio::spawn(

@@ -1,12 +1,18 @@
-//! The volunteers service. This slice is the registry: registering a volunteer (ID-card
-//! number encrypted with AES-GCM plus a keyed hash for uniqueness, phone encrypted too),
-//! reading them back with the phone masked by scope, the `volunteer_registered` event, the
-//! `volunteers` subgraph and `tongxin.volunteers.v1.VolunteerService` (GetVolunteer,
-//! BatchGetVolunteers). Teams ([`service::teams`]), the service-hours ledger with stars,
-//! points and rankings ([`service::ledger`], fed also by the crediting consumers in
-//! [`events::ledger`]), RecordHours, and the printable service-record proof ([`proof`]).
-//! Candidate matching ([`matcher`], kept current by [`order_events`]), self-service, and
-//! the spreadsheet import ([`import`]).
+//! The volunteers service: the registry of volunteers (ID-card number encrypted with AES-GCM
+//! plus a keyed hash for uniqueness, phone encrypted too, masked by scope), teams, the
+//! service-hours ledger with stars, points and rankings, candidate matching for orders,
+//! self-service, and the spreadsheet import.
+//!
+//! The crate has the rooms every Tongxin service has:
+//! - [`domain`]: pure rules (no I/O): ID cards, skills, availability, hours, matching scores;
+//! - [`store`]: sea-orm entities and queries; [`migration`]: the schema;
+//! - [`service`]: the operations shared by every front door, including the in-process
+//!   candidate index ([`service::matcher`]);
+//! - [`graphql`] (the `volunteers` subgraph), [`grpc`] (`tongxin.volunteers.v1`, with the
+//!   ledger and matching translations), [`http`] (the printable service-record proof);
+//! - [`events`]: what it publishes, and [`events::consumers`]: the crediting consumers of the
+//!   ledger and the order-load consumer that keeps matching current;
+//! - [`settings`], [`error`], [`demo`] (seed data for `tongxin run`), and [`import`].
 
 pub mod app;
 pub mod demo;
@@ -15,13 +21,9 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod grpc;
-pub mod grpc_ledger;
-pub mod grpc_matching;
+pub mod http;
 pub mod import;
-pub mod matcher;
 pub mod migration;
-pub mod order_events;
-pub mod proof;
 pub mod service;
 pub mod settings;
 pub mod store;

@@ -17,6 +17,7 @@
 //! the two must agree.
 
 pub mod ledger;
+pub mod matcher;
 pub mod teams;
 
 use std::sync::Arc;
@@ -139,7 +140,7 @@ pub struct Volunteers {
     waker: OutboxWaker,
     cipher: Arc<HashingCipher>,
     catalog: Arc<SkillCatalog>,
-    matcher: crate::matcher::Matcher,
+    matcher: crate::service::matcher::Matcher,
     /// Staff units resolved to paths a moment ago (see [`Volunteers::unit_path`]).
     scopes: Arc<TtlCache<Uuid, String>>,
     /// Batched entity loads so far (one per DataLoader batch); tests assert on it.
@@ -154,7 +155,7 @@ impl Volunteers {
             db,
             waker,
             cipher: Arc::new(cipher),
-            matcher: crate::matcher::Matcher::new(catalog.clone()),
+            matcher: crate::service::matcher::Matcher::new(catalog.clone()),
             loader_batches: Arc::default(),
             scopes: Arc::new(TtlCache::new(SCOPE_TTL, 10_000)),
             catalog,
@@ -174,7 +175,7 @@ impl Volunteers {
     }
 
     /// The candidate index of this process.
-    pub fn matcher(&self) -> &crate::matcher::Matcher {
+    pub fn matcher(&self) -> &crate::service::matcher::Matcher {
         &self.matcher
     }
 

@@ -6,10 +6,10 @@
 use tongxin_platform::auth::Principal;
 
 use super::Orders;
-use crate::clients::CallError;
 use crate::domain::DomainError;
 use crate::domain::machine::Assignee;
 use crate::error::OrdersError;
+use crate::grpc::clients::CallError;
 
 fn unavailable(call: &str, cause: String) -> OrdersError {
     OrdersError::Unavailable(format!("volunteers {call}: {cause}"))

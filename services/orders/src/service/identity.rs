@@ -13,9 +13,9 @@ use tongxin_platform::auth::{Principal, Role};
 use tongxin_platform::ttl_cache::TtlCache;
 
 use super::Orders;
-use crate::clients::CallError;
 use crate::domain::VolunteerId;
 use crate::error::OrdersError;
+use crate::grpc::clients::CallError;
 
 /// How long a found link is trusted.
 pub const LINK_TTL: Duration = Duration::from_secs(300);

@@ -21,12 +21,12 @@ use tongxin_platform::pii::Phone;
 use uuid::Uuid;
 
 use super::{Caller, OrderView, Orders};
-use crate::clients::CallError;
 use crate::domain::machine::ChainUnit;
 use crate::domain::menu::Category;
 use crate::domain::{DomainError, Level, OrderState, UnitId, text};
 use crate::error::OrdersError;
 use crate::events;
+use crate::grpc::clients::CallError;
 use crate::store::{known_units, orders, timeline};
 
 /// Orders of the same category this close …

@@ -7,10 +7,10 @@ use tongxin_proto::volunteers as volunteers_pb;
 use uuid::Uuid;
 
 use super::{Caller, DEFAULT_PAGE, MAX_PAGE, OrderView, Orders};
-use crate::clients::CallError;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderId, OrderState};
 use crate::error::OrdersError;
+use crate::grpc::clients::CallError;
 use crate::store::{known_units, orders, timeline};
 
 /// Filters of a unit's orders.

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use prost::Message;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
-use tongxin_orders::scheduler::Scheduler;
+use tongxin_orders::service::scheduler::Scheduler;
 use tongxin_orders::service::{Move, NewOrder};
 use tongxin_platform::events::outbox::entity as outbox;
 use tongxin_venues::demo;
@@ -206,7 +206,7 @@ async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
     // without row locks.
     let scheduler = Scheduler::new(orders.clone(), Duration::from_millis(10), 10);
     let late = chrono::Utc::now() + chrono::Duration::days(2);
-    let once = tongxin_orders::scheduler::Round {
+    let once = tongxin_orders::service::scheduler::Round {
         escalated: 0,
         alerted: 1,
         reminded: 1,
@@ -214,7 +214,7 @@ async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
     assert_eq!(scheduler.round(late).await.expect("round"), once);
     assert_eq!(
         scheduler.round(late).await.expect("round"),
-        tongxin_orders::scheduler::Round::default()
+        tongxin_orders::service::scheduler::Round::default()
     );
     let moved = orders
         .make_move(

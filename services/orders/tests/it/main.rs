@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
-use tongxin_orders::clock::{Clock, ClockHand};
+use tongxin_orders::service::clock::{Clock, ClockHand};
 use tongxin_orders::service::{Caller, Orders};
 use tongxin_platform::auth::{DevKeys, Principal, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{

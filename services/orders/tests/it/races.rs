@@ -24,7 +24,7 @@ use sea_orm::{
 use tokio::sync::oneshot;
 use tongxin_orders::domain::{DomainError, OrderId, OrderState};
 use tongxin_orders::error::OrdersError;
-use tongxin_orders::scheduler::Scheduler;
+use tongxin_orders::service::scheduler::Scheduler;
 use tongxin_orders::service::{Caller, Move, NewOrder, OrderView};
 use tongxin_orders::store::orders;
 use tongxin_platform::events::outbox::entity as outbox;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, EntityTrait};
-use tongxin_orders::scheduler::Scheduler;
 use tongxin_orders::service::Orders;
+use tongxin_orders::service::scheduler::Scheduler;
 use tongxin_orders::store::categories;
 
 use crate::{TestApp, paths};

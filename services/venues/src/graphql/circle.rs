@@ -9,11 +9,11 @@ use tongxin_platform::graphql::ContextExt;
 
 use super::org::{Location, OrgUnitNode};
 use super::venue::{VenueKindGql, VenueNode, load_venue};
-use crate::circle::{Coverage, Place, Reached};
 use crate::domain::DomainError;
 use crate::domain::org::{OrgUnitId, UnitKind};
 use crate::error::VenuesError;
 use crate::service::Venues;
+use crate::service::circle::{Coverage, Place, Reached};
 use crate::store::org_units::OrgUnit;
 
 /// How the circle is travelled.

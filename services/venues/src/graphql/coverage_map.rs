@@ -3,7 +3,7 @@
 //!
 //! This is presentation, so it lives beside the GraphQL field `coverageMap` that answers with
 //! it; `tongxin coverage --out file.svg` writes the same picture. The circle service
-//! ([`crate::circle::Circle::coverage_map`]) gathers what to draw, [`draw`] names and draws
+//! ([`crate::service::circle::Circle::coverage_map`]) gathers what to draw, [`draw`] names and draws
 //! it. It is a plain string so frontends need no map library to show it. Output is
 //! deterministic (no hash maps, fixed number formatting) so it can be cached and
 //! snapshot-tested.
@@ -25,8 +25,8 @@ use quick_xml::Writer;
 use quick_xml::events::BytesText;
 use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
 
-use crate::circle::CoverageMap;
 use crate::domain::coverage::ResidentPoint;
+use crate::service::circle::CoverageMap;
 
 /// Above this many resident points the map draws aggregated grid cells instead of one dot
 /// per resident, so a whole district (670 000 points) stays a document of about a megabyte.

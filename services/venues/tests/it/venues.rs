@@ -373,13 +373,13 @@ async fn demo_venues_and_activities_are_seeded_once_inside_the_district() {
         .iter()
         .filter(|u| u.kind == tongxin_venues::domain::org::UnitKind::Courtyard)
         .count();
-    let (v, a) = tongxin_venues::demo_venues::seed_venues_and_activities(&app.db, &units)
+    let (v, a) = tongxin_venues::demo::venues::seed_venues_and_activities(&app.db, &units)
         .await
         .expect("seed");
     assert_eq!(v, courtyards + 1 + 80);
     assert!(a >= 300, "{a}");
     assert_eq!(
-        tongxin_venues::demo_venues::seed_venues_and_activities(&app.db, &units)
+        tongxin_venues::demo::venues::seed_venues_and_activities(&app.db, &units)
             .await
             .expect("again"),
         (0, 0)
@@ -449,7 +449,7 @@ async fn venues_and_activities_work_on_sqlite() {
         .into_iter()
         .map(|m| m.try_into().expect("unit"))
         .collect();
-    let (v, a) = tongxin_venues::demo_venues::seed_venues_and_activities(&db, &units)
+    let (v, a) = tongxin_venues::demo::venues::seed_venues_and_activities(&db, &units)
         .await
         .expect("seed");
     assert!(v > 80 && a > 300);
@@ -462,7 +462,7 @@ async fn venues_and_activities_work_on_sqlite() {
         unit: Some(demo::unit_id(paths::CENTER).0),
         district: Some("rc".to_owned()),
     };
-    let venue = tongxin_venues::demo_venues::venue_id(paths::CAIJIABA);
+    let venue = tongxin_venues::demo::venues::venue_id(paths::CAIJIABA);
     let created = service
         .create_activity(
             &actor,

@@ -317,7 +317,7 @@ pub fn record_proof_url(id: Uuid, from: NaiveDate, to: NaiveDate) -> Result<Stri
     if from > to {
         return Err(ApiError::bad_input("from: must not be after to"));
     }
-    Ok(crate::proof::url(id, from, to))
+    Ok(crate::http::proof::url(id, from, to))
 }
 
 /// Ledger queries.

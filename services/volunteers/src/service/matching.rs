@@ -1,5 +1,5 @@
 //! "Who should go?": ranked candidates for dispatch, each with the explanation of its
-//! score, answered from this process's candidate index ([`crate::matcher`]) and then one
+//! score, answered from this process's candidate index ([`crate::service::matcher`]) and then one
 //! batched read of the chosen volunteers' records.
 
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,7 @@ use crate::domain::availability::{CHINA_STANDARD_TIME, TimeWindow};
 use crate::domain::matching::Match;
 use crate::domain::{DomainError, VolunteerId};
 use crate::error::VolunteersError;
-use crate::matcher::MAX_COUNT;
+use crate::service::matcher::MAX_COUNT;
 
 /// A matching request before parsing.
 #[derive(Debug, Clone)]

@@ -34,7 +34,7 @@ pub struct Model {
     pub period_quarters: i64,
     /// Star level at issue.
     pub star_level: i16,
-    /// HMAC-SHA256 of the page's canonical content (see [`crate::proof::canonical`]).
+    /// HMAC-SHA256 of the page's canonical content (see [`crate::http::proof::canonical`]).
     pub content_digest: Vec<u8>,
     /// When issued.
     pub issued_at: DateTime<Utc>,

@@ -222,7 +222,7 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
         use sea_orm::EntityTrait;
         use tongxin_platform::events::consumer::processed;
         processed::Entity::find_by_id((
-            tongxin_volunteers::events::ledger::ORDERS_CONSUMER.to_owned(),
+            tongxin_volunteers::events::consumers::ledger::ORDERS_CONSUMER.to_owned(),
             marker.id,
         ))
         .one(volunteers.db())

@@ -781,7 +781,7 @@ async fn a_team_completion_credits_each_member_once_however_often_it_arrives() {
     for result in bus.publish_batch(std::slice::from_ref(&first)).await {
         result.expect("published");
     }
-    let consumer = tongxin_volunteers::events::ledger::ORDERS_CONSUMER;
+    let consumer = tongxin_volunteers::events::consumers::ledger::ORDERS_CONSUMER;
     assert_eq!(
         crate::vsupport::wait_settled(&app, consumer, &[first.id]).await,
         (1, 0)

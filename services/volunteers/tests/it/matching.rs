@@ -8,7 +8,7 @@ use tongxin_platform::events::{Acker, BusError, Delivery};
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::volunteers as pb;
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
-use tongxin_volunteers::order_events::{CONSUMER, OrderLoadHandler};
+use tongxin_volunteers::events::consumers::orders::{CONSUMER, OrderLoadHandler};
 use tongxin_volunteers::store::load::volunteer_load;
 use uuid::Uuid;
 
@@ -270,7 +270,7 @@ async fn open_assignments_follow_order_events_idempotently() {
     for expected in [Outcome::Applied, Outcome::Duplicate] {
         let outcome = process(
             &app.db,
-            tongxin_volunteers::order_events::CONSUMER,
+            tongxin_volunteers::events::consumers::orders::CONSUMER,
             5,
             &OrderLoadHandler as &dyn Handler,
             Delivery {

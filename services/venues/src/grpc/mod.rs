@@ -1,5 +1,7 @@
 //! The venues gRPC server: translate, call [`Venues`], translate back.
 
+pub mod proto;
+
 use tongxin_platform::grpc::require_principal;
 use tongxin_proto::venues as pb;
 use tongxin_proto::venues::org_service_server::{OrgService, OrgServiceServer};
@@ -175,7 +177,7 @@ impl tongxin_proto::venues::venue_service_server::VenueService for VenueGrpc {
         Ok(Response::new(pb::BatchGetVenuesResponse {
             venues: found
                 .iter()
-                .map(crate::venue_proto::venue_to_proto)
+                .map(crate::grpc::proto::venue_to_proto)
                 .collect(),
             missing_ids,
         }))
@@ -198,7 +200,7 @@ impl tongxin_proto::venues::venue_service_server::VenueService for VenueGrpc {
             .await?
             .remove(&id)
             .unwrap_or_default();
-        Ok(Response::new(crate::venue_proto::activity_to_proto(
+        Ok(Response::new(crate::grpc::proto::activity_to_proto(
             &activity, &served,
         )))
     }

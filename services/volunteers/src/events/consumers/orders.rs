@@ -14,7 +14,7 @@
 //!   before acceptance changes nothing;
 //! - `order_rated`: the stars count once for each volunteer who was on the order.
 //!
-//! Replicas see the changed rows through their periodic refresh (see [`crate::matcher`]).
+//! Replicas see the changed rows through their periodic refresh (see [`crate::service::matcher`]).
 
 use chrono::Utc;
 use prost::Message;

@@ -103,7 +103,7 @@ pub fn activity_held(
     pb_events::ActivityHeld {
         activity_id: activity.id.to_string(),
         title: activity.title.clone(),
-        theme: crate::venue_proto::theme_to_proto(activity.theme) as i32,
+        theme: crate::grpc::proto::theme_to_proto(activity.theme) as i32,
         theme_label: activity.theme_label.clone(),
         venue_id: activity.venue_id.to_string(),
         org_unit_id: activity.org_unit_id.to_string(),
@@ -112,7 +112,7 @@ pub fn activity_held(
         attendance,
         served: served
             .iter()
-            .map(crate::venue_proto::served_to_proto)
+            .map(crate::grpc::proto::served_to_proto)
             .collect(),
         actor: actor.to_owned(),
     }

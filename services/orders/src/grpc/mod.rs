@@ -1,5 +1,7 @@
 //! The orders gRPC server: translate, call [`Orders`], translate back.
 
+pub mod clients;
+
 use tongxin_platform::grpc::require_principal;
 use tongxin_proto::orders as pb;
 use tongxin_proto::orders::order_service_server::{OrderService, OrderServiceServer};

@@ -1,6 +1,7 @@
 //! What the volunteers service publishes. Event bodies carry no personal data beyond a
 //! volunteer's id, public number and home unit.
 
+pub mod consumers;
 pub mod ledger;
 
 use prost::Message;

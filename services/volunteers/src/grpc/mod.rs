@@ -1,5 +1,8 @@
 //! The volunteers gRPC server: translate, call [`Volunteers`], translate back.
 
+pub mod ledger;
+pub mod matching;
+
 use tongxin_platform::auth::Role;
 use tongxin_platform::grpc::principal;
 use tongxin_proto::volunteers as pb;
@@ -148,12 +151,12 @@ impl VolunteerService for VolunteerGrpc {
     ) -> Result<Response<pb::MatchCandidatesResponse>, Status> {
         let actor = tongxin_platform::grpc::require_principal(&request)?;
         let req = request.into_inner();
-        let query = crate::grpc_matching::query(req)?;
+        let query = crate::grpc::matching::query(req)?;
         let found = self.0.match_candidates(&actor, query).await?;
         Ok(Response::new(pb::MatchCandidatesResponse {
             candidates: found
                 .into_iter()
-                .map(crate::grpc_matching::candidate)
+                .map(crate::grpc::matching::candidate)
                 .collect(),
         }))
     }
@@ -168,8 +171,8 @@ impl VolunteerService for VolunteerGrpc {
         let req = request.into_inner();
         let row = self
             .0
-            .record_hours(&actor, crate::grpc_ledger::new_hours(req)?)
+            .record_hours(&actor, crate::grpc::ledger::new_hours(req)?)
             .await?;
-        Ok(Response::new(crate::grpc_ledger::entry_to_proto(row)))
+        Ok(Response::new(crate::grpc::ledger::entry_to_proto(row)))
     }
 }

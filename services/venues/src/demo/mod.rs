@@ -3,7 +3,9 @@
 //! Named units come from the district's own account (../shared/seed); their coordinates are
 //! approximate. Ids are UUIDv5 of the path, so they are the same on every machine and
 //! `tongxin run` can print tokens scoped to them. Everything not named there is marked
-//! 合成 (synthetic).
+//! 合成 (synthetic). The demo venues and activities on top of the tree are in [`venues`].
+
+pub mod venues;
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tongxin_platform::db::classify;

@@ -1,0 +1,253 @@
+//! The two consumers that credit approved hours from upstream sources: attendance of venues
+//! activities (`tongxin.venues.activity_held`) and completed or rated orders
+//! (`tongxin.orders.>`). Both go through [`crate::service::ledger`], whose idempotent credit
+//! step makes a redelivered event change nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use prost::Message;
+use sea_orm::DatabaseTransaction;
+use tongxin_platform::events::Event;
+use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::events::outbox::OutboxWaker;
+use tongxin_proto::events as pb_events;
+use uuid::Uuid;
+
+use crate::domain::availability::CHINA_STANDARD_TIME;
+use crate::domain::hours::{Hours, LedgerSource};
+use crate::error::VolunteersError;
+use crate::service::ledger::{Credit, UpstreamCredit, credit_rating, credit_upstream};
+use crate::store::teams;
+
+/// The durable consumer crediting activity attendance.
+pub const ACTIVITY_CONSUMER: &str = "volunteers-credit-activities";
+/// What it listens to.
+pub const ACTIVITY_FILTER: &str = "tongxin.venues.activity_held";
+/// The durable consumer crediting completed orders (hours) and rated orders (points).
+pub const ORDERS_CONSUMER: &str = "volunteers-credit-orders";
+/// What it listens to (other order subjects are acknowledged and ignored).
+pub const ORDERS_FILTER: &str = "tongxin.orders.>";
+const ORDER_COMPLETED: &str = "tongxin.orders.order_completed";
+const ORDER_RATED: &str = "tongxin.orders.order_rated";
+
+fn poison(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Poison(e.to_string())
+}
+
+/// Database trouble is retried; anything else about one event cannot get better.
+fn handler_error(e: VolunteersError) -> HandlerError {
+    match e {
+        VolunteersError::Db(db) => HandlerError::from(db),
+        other => HandlerError::Poison(format!("{other:?}")),
+    }
+}
+
+/// The local (district) date of an instant given in Unix milliseconds.
+fn local_date(ms: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&CHINA_STANDARD_TIME).date_naive())
+}
+
+/// Credits each listed volunteer; bad or unknown volunteers are logged and skipped so the
+/// others are still credited (they are not a reason to park the whole event).
+async fn credit_all(
+    txn: &DatabaseTransaction,
+    event: &Event,
+    source: LedgerSource,
+    served: Vec<(String, f64)>,
+    template: UpstreamCredit,
+) -> Result<(), HandlerError> {
+    for (volunteer, hours) in served {
+        let Ok(volunteer_id) = Uuid::parse_str(&volunteer) else {
+            tracing::warn!(event_id = %event.id, volunteer, "skipping a credit: volunteer id is not a UUID");
+            continue;
+        };
+        let hours = match Hours::parse(hours) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, error = %e, "skipping a credit: bad hours");
+                continue;
+            }
+        };
+        let credit = UpstreamCredit {
+            source,
+            volunteer_id,
+            hours,
+            ..template.clone()
+        };
+        match credit_upstream(txn, credit).await.map_err(handler_error)? {
+            Credit::Credited => {
+                tracing::info!(event_id = %event.id, %volunteer_id, %hours, source = source.kind(), "hours credited")
+            }
+            Credit::AlreadyCredited => {
+                tracing::info!(event_id = %event.id, %volunteer_id, source = source.kind(), "already credited; nothing changed")
+            }
+            Credit::UnknownVolunteer => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, "skipping a credit: no such volunteer here")
+            }
+            Credit::OverDayLimit => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, %hours, "skipping a credit: the day would exceed 24 hours")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Credits approved hours from `tongxin.venues.activity_held`.
+pub struct ActivityHeldHandler(pub OutboxWaker);
+
+#[async_trait::async_trait]
+impl Handler for ActivityHeldHandler {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        if event.subject != ACTIVITY_FILTER {
+            return Ok(());
+        }
+        let body = pb_events::ActivityHeld::decode(event.payload.clone()).map_err(poison)?;
+        let activity =
+            Uuid::parse_str(&body.activity_id).map_err(|_| poison("activity id is not a UUID"))?;
+        let date = local_date(body.starts_at_ms).ok_or_else(|| poison("bad starts_at_ms"))?;
+        let template = UpstreamCredit {
+            source: LedgerSource::Activity(activity),
+            volunteer_id: Uuid::nil(),
+            hours: Hours::from_quarters(1).map_err(poison)?,
+            service_date: date,
+            place: format!("venue {}", body.venue_id),
+            content: body.title.clone(),
+            evaluation: None,
+            recorder: if body.actor.is_empty() {
+                event.source.clone()
+            } else {
+                body.actor.clone()
+            },
+        };
+        let served = body
+            .served
+            .into_iter()
+            .map(|s| (s.volunteer_id, s.hours))
+            .collect();
+        credit_all(
+            txn,
+            event,
+            LedgerSource::Activity(activity),
+            served,
+            template,
+        )
+        .await?;
+        // Star events may have been enqueued; the relay publishes them after commit.
+        self.0.wake();
+        Ok(())
+    }
+}
+
+/// Credits approved hours from `tongxin.orders.order_completed` (for a team dispatch, to
+/// the team's members only) and rating points from `tongxin.orders.order_rated`.
+pub struct OrdersHandler(pub OutboxWaker);
+
+#[async_trait::async_trait]
+impl Handler for OrdersHandler {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        if event.subject != ORDER_COMPLETED && event.subject != ORDER_RATED {
+            return Ok(());
+        }
+        let body = pb_events::OrderChanged::decode(event.payload.clone()).map_err(poison)?;
+        let order =
+            Uuid::parse_str(&body.order_id).map_err(|_| poison("order id is not a UUID"))?;
+        let date = local_date(body.occurred_at_ms).ok_or_else(|| poison("bad occurred_at_ms"))?;
+        if event.subject == ORDER_RATED {
+            let Some(stars) = body.rating.filter(|r| (1..=5).contains(r)) else {
+                return Err(poison("order_rated without a rating of 1 to 5"));
+            };
+            for volunteer in &body.volunteer_ids {
+                let Ok(volunteer_id) = Uuid::parse_str(volunteer) else {
+                    tracing::warn!(event_id = %event.id, volunteer, "skipping rating points: volunteer id is not a UUID");
+                    continue;
+                };
+                let outcome = credit_rating(txn, order, volunteer_id, stars, date)
+                    .await
+                    .map_err(handler_error)?;
+                tracing::info!(event_id = %event.id, %volunteer_id, ?outcome, "rating points");
+            }
+            return Ok(());
+        }
+        let template = UpstreamCredit {
+            source: LedgerSource::Order(order),
+            volunteer_id: Uuid::nil(),
+            hours: Hours::from_quarters(1).map_err(poison)?,
+            service_date: date,
+            place: body.holding_unit_path.clone(),
+            content: format!("order {} ({})", body.order_no, body.category_code),
+            evaluation: body.rating.map(|r| format!("rated {r}/5")),
+            recorder: if body.actor.is_empty() {
+                event.source.clone()
+            } else {
+                body.actor.clone()
+            },
+        };
+        let mut served: Vec<(String, f64)> = body
+            .hours
+            .into_iter()
+            .map(|h| (h.volunteer_id, h.hours))
+            .collect();
+        if let Some(team) = body.team_id.as_deref().filter(|t| !t.is_empty()) {
+            // A team dispatch: orders does not know the team's members (for a volunteer
+            // dispatch it refuses hours for anyone not dispatched), so only the team's
+            // members are credited here.
+            let team = Uuid::parse_str(team).map_err(|_| poison("team id is not a UUID"))?;
+            let listed: Vec<Uuid> = served
+                .iter()
+                .filter_map(|(v, _)| Uuid::parse_str(v).ok())
+                .collect();
+            let members: Vec<Uuid> = teams::memberships_of(txn, &listed)
+                .await?
+                .into_iter()
+                .filter(|m| m.team_id == team)
+                .map(|m| m.volunteer_id)
+                .collect();
+            served.retain(|(volunteer, _)| {
+                let member = Uuid::parse_str(volunteer).is_ok_and(|v| members.contains(&v));
+                if !member {
+                    tracing::warn!(event_id = %event.id, volunteer, %team, "skipping a credit: not a member of the dispatched team");
+                }
+                member
+            });
+        }
+        credit_all(txn, event, LedgerSource::Order(order), served, template).await?;
+        self.0.wake();
+        Ok(())
+    }
+}
+
+/// Starts the two crediting consumers (activities, orders) until `shutdown`.
+pub fn spawn_consumers(
+    db: &sea_orm::DatabaseConnection,
+    bus: &tongxin_platform::events::SharedBus,
+    max_deliver: i64,
+    waker: &OutboxWaker,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Vec<tokio::task::JoinHandle<Result<(), tongxin_platform::events::BusError>>> {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tongxin_platform::events::ConsumerSpec;
+    use tongxin_platform::events::consumer::run_consumer;
+    let spec = |name: &str, filter: &str| ConsumerSpec {
+        name: name.to_owned(),
+        filter: filter.to_owned(),
+        max_deliver,
+        ack_wait: Duration::from_secs(30),
+    };
+    vec![
+        tokio::spawn(run_consumer(
+            db.clone(),
+            bus.clone(),
+            spec(ACTIVITY_CONSUMER, ACTIVITY_FILTER),
+            Arc::new(ActivityHeldHandler(waker.clone())),
+            shutdown.clone(),
+        )),
+        tokio::spawn(run_consumer(
+            db.clone(),
+            bus.clone(),
+            spec(ORDERS_CONSUMER, ORDERS_FILTER),
+            Arc::new(OrdersHandler(waker.clone())),
+            shutdown.clone(),
+        )),
+    ]
+}
