@@ -34,7 +34,8 @@ pub fn volunteer_registered(row: &Model, actor: &str) -> Vec<u8> {
 
 /// The durable consumer that keeps `known_units` current from the venues org-tree events
 /// (the platform's
-/// [`KnownUnitsConsumer`](tongxin_platform::org::consumer::KnownUnitsConsumer), with [`UnitsHook`] for what volunteers adds).
+/// [`KnownUnitsConsumer`](tongxin_platform::org::consumer::KnownUnitsConsumer), with
+/// [`UnitsHook`] for what volunteers adds).
 pub const UNITS_CONSUMER: &str = "volunteers-known-units";
 /// What it listens to (other venues subjects are acknowledged and ignored).
 pub const UNITS_FILTER: &str = tongxin_platform::org::consumer::UNIT_EVENTS;
