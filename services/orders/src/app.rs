@@ -89,7 +89,7 @@ impl Service for OrdersModule {
         let mut parts = Parts::new(orders.clone(), http, grpc).task(Task::consumer(
             ctx,
             units,
-            crate::events::UnitsHandler,
+            tongxin_platform::org::consumer::KnownUnitsConsumer::new(()).level_required(),
         ));
         if settings.scheduler.enabled {
             let scheduler = Scheduler::new(

@@ -160,7 +160,7 @@ impl Orders {
         level: crate::domain::Level,
     ) -> Result<(), OrdersError> {
         let path = UnitPath::parse(path)?;
-        known_units::remember(&self.db, id, path.as_str(), level.as_str()).await?;
+        known_units::remember(&self.db, id, path.as_str(), Some(level)).await?;
         Ok(())
     }
 
@@ -185,7 +185,7 @@ impl Orders {
         }
         match self.deps.venues.unit(unit).await {
             Ok(Some(u)) => {
-                known_units::remember(&self.db, u.id, &u.path, u.level.as_str()).await?;
+                known_units::remember(&self.db, u.id, &u.path, Some(u.level)).await?;
                 Ok(UnitPath::parse(&u.path).ok())
             }
             Ok(None) => Ok(None),

@@ -2,6 +2,7 @@
 
 use tongxin_platform::ApiError;
 use tongxin_platform::db::DbError;
+use tongxin_platform::org::OrgError;
 
 use crate::domain::DomainError;
 
@@ -26,6 +27,13 @@ pub enum VenuesError {
 impl From<DomainError> for VenuesError {
     fn from(err: DomainError) -> Self {
         Self::Domain(err)
+    }
+}
+
+/// Through [`DomainError`]: a unit path, level or unit id that does not parse is bad input.
+impl From<OrgError> for VenuesError {
+    fn from(err: OrgError) -> Self {
+        Self::Domain(err.into())
     }
 }
 

@@ -96,7 +96,11 @@ impl Service for VolunteersModule {
             Ok(())
         });
         Ok(Parts::new(volunteers, http, grpc)
-            .task(Task::consumer(ctx, units, crate::events::UnitsHandler))
+            .task(Task::consumer(
+                ctx,
+                units,
+                tongxin_platform::org::consumer::KnownUnitsConsumer::new(crate::events::UnitsHook),
+            ))
             .task(crediting)
             .task(Task::consumer(
                 ctx,

@@ -2,6 +2,7 @@
 
 use tongxin_platform::ApiError;
 use tongxin_platform::db::DbError;
+use tongxin_platform::org::OrgError;
 use tongxin_platform::pii::PiiError;
 
 use crate::domain::{DomainError, ErrorKind};
@@ -35,6 +36,13 @@ impl From<DomainError> for VolunteersError {
 /// Through [`DomainError`], so a bad phone and an unopenable ciphertext keep its codes.
 impl From<PiiError> for VolunteersError {
     fn from(err: PiiError) -> Self {
+        Self::Domain(err.into())
+    }
+}
+
+/// Through [`DomainError`]: a unit path, level or unit id that does not parse is bad input.
+impl From<OrgError> for VolunteersError {
+    fn from(err: OrgError) -> Self {
         Self::Domain(err.into())
     }
 }

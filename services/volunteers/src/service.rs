@@ -202,7 +202,7 @@ impl Volunteers {
     /// Records the path of an org unit (seeding, tests; later the venues unit events).
     pub async fn remember_unit(&self, id: Uuid, path: &str) -> Result<(), VolunteersError> {
         let path = UnitPath::parse(path)?;
-        known_units::remember(&self.db, id, path.as_str()).await?;
+        known_units::remember(&self.db, id, path.as_str(), None).await?;
         self.scopes.clear();
         Ok(())
     }
@@ -275,7 +275,7 @@ impl Volunteers {
         let id_card = IdCardNumber::parse_on(&input.id_card_number, today)?;
         let phone = Phone::parse(&input.phone)?;
         let home = UnitPath::parse(&input.home_unit_path)
-            .map_err(|e| rename_field(e, "home_unit_path"))?;
+            .map_err(|e| rename_field(e.into(), "home_unit_path"))?;
         let location = Coordinates::parse(input.lat, input.lon)
             .map_err(|e| DomainError::invalid("location", e.to_string()))?;
         let skills = self.catalog.parse_set(&input.skills)?;

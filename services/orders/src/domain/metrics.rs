@@ -46,9 +46,9 @@ use uuid::Uuid;
 
 use super::{DomainError, OrderState};
 
-/// Quarters follow China Standard Time (UTC+8), where every district served lies: 2026Q4
-/// starts at local midnight on 1 October.
-const LOCAL_OFFSET_SECS: i32 = 8 * 3600;
+/// Quarters follow the district's wall clock (China Standard Time, UTC+8): 2026Q4 starts at
+/// local midnight on 1 October.
+const LOCAL: FixedOffset = tongxin_platform::org::CHINA_STANDARD_TIME;
 
 /// The most entries a ranking returns.
 pub const MAX_RANKING: usize = 1_000;
@@ -77,7 +77,7 @@ impl Period {
         Ok(Self { from, to })
     }
 
-    /// Parses a quarter such as `2026Q4` (local time, see [`LOCAL_OFFSET_SECS`]).
+    /// Parses a quarter such as `2026Q4` (local time, see [`LOCAL`]).
     pub fn quarter(text: &str) -> Result<Self, DomainError> {
         let bad = || DomainError::invalid("quarter", "must look like 2026Q4 (quarters 1 to 4)");
         let t = text.trim().to_ascii_uppercase();
@@ -88,11 +88,10 @@ impl Period {
             return Err(bad());
         }
         let start = |y: i32, m: u32| -> Result<DateTime<Utc>, DomainError> {
-            let offset = FixedOffset::east_opt(LOCAL_OFFSET_SECS).ok_or_else(bad)?;
             let day = NaiveDate::from_ymd_opt(y, m, 1)
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .ok_or_else(bad)?;
-            offset
+            LOCAL
                 .from_local_datetime(&day)
                 .single()
                 .map(|d| d.with_timezone(&Utc))
@@ -109,8 +108,7 @@ impl Period {
 
     /// The quarter's name (`2026Q4`) when this period is exactly one.
     pub fn quarter_name(&self) -> Option<String> {
-        let offset = FixedOffset::east_opt(LOCAL_OFFSET_SECS)?;
-        let local = self.from.with_timezone(&offset);
+        let local = self.from.with_timezone(&LOCAL);
         let name = format!("{}Q{}", local.year(), local.month0() / 3 + 1);
         (Self::quarter(&name).ok()? == *self).then_some(name)
     }

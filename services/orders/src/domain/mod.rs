@@ -16,6 +16,7 @@ use std::fmt;
 
 use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
+use tongxin_platform::org::OrgError;
 use tongxin_platform::pii::PiiError;
 use uuid::Uuid;
 
@@ -39,101 +40,14 @@ impl OrderId {
     }
 }
 
-/// An org unit's id (owned by venues).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UnitId(pub Uuid);
-
-impl fmt::Display for UnitId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A volunteer's id (owned by volunteers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct VolunteerId(pub Uuid);
-
-impl fmt::Display for VolunteerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// The org vocabulary (unit ids and levels, volunteer ids) is the platform's, shared with
+// every service; re-exported so `crate::domain::Level` and friends keep working.
+pub use tongxin_platform::org::{Level, UnitId, VolunteerId};
 
 /// A volunteer team's id (owned by volunteers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TeamId(pub Uuid);
-
-/// The four levels of the org tree, bottom to top.
-///
-/// Stored as its lowercase name (an active enum, so a column of it is typed); the platform's
-/// org vocabulary will own this type with the same strings.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    sea_orm::EnumIter,
-    sea_orm::DeriveActiveEnum,
-)]
-#[serde(rename_all = "lowercase")]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum Level {
-    /// 小院.
-    #[sea_orm(string_value = "courtyard")]
-    Courtyard,
-    /// 实践站.
-    #[sea_orm(string_value = "station")]
-    Station,
-    /// 实践所.
-    #[sea_orm(string_value = "institute")]
-    Institute,
-    /// 中心.
-    #[sea_orm(string_value = "center")]
-    Center,
-}
-
-impl Level {
-    /// Every level, bottom to top.
-    pub const ALL: [Level; 4] = [
-        Level::Courtyard,
-        Level::Station,
-        Level::Institute,
-        Level::Center,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Courtyard => "courtyard",
-            Self::Station => "station",
-            Self::Institute => "institute",
-            Self::Center => "center",
-        }
-    }
-
-    /// Parses a stored or client-supplied name.
-    pub fn parse(text: &str) -> Result<Self, DomainError> {
-        match text.trim() {
-            "courtyard" => Ok(Self::Courtyard),
-            "station" => Ok(Self::Station),
-            "institute" => Ok(Self::Institute),
-            "center" => Ok(Self::Center),
-            _ => Err(DomainError::invalid(
-                "level",
-                "must be courtyard, station, institute or center",
-            )),
-        }
-    }
-}
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -354,6 +268,16 @@ impl DomainError {
     }
 }
 
+/// An org value (unit path, level, unit id) that does not parse is the caller's mistake.
+impl From<OrgError> for DomainError {
+    fn from(e: OrgError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 /// Personal-data failures keep their class: a bad phone is the caller's (`BAD_USER_INPUT`
 /// naming `phone`), a bad key or an unopenable ciphertext is ours (`INTERNAL`).
 impl From<PiiError> for DomainError {
@@ -411,5 +335,9 @@ mod tests {
         for l in Level::ALL {
             assert_eq!(Level::parse(l.as_str()), Ok(l));
         }
+        assert_eq!(
+            DomainError::from(Level::parse("planet").unwrap_err()),
+            DomainError::invalid("level", "must be courtyard, station, institute or center")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What the orders service publishes (`tongxin.orders.order_*`, body `OrderChanged`, no
-//! personal data) and what it consumes (the venues unit events, to know unit paths).
+//! personal data) and what it consumes (the venues unit events, to know unit paths, through
+//! the platform's known-units consumer).
 
 use prost::Message;
 use tongxin_proto::events as pb;
@@ -84,55 +85,9 @@ pub fn order_changed(
     .encode_to_vec()
 }
 
-/// The durable consumer that keeps `known_units` current from the venues org-tree events.
+/// The durable consumer that keeps `known_units` current from the venues org-tree events
+/// (the platform's [`KnownUnitsConsumer`](tongxin_platform::org::consumer::KnownUnitsConsumer);
+/// orders adds no steps of its own: orders keep the paths they were routed with).
 pub const UNITS_CONSUMER: &str = "orders-known-units";
 /// What it listens to.
-pub const UNITS_FILTER: &str = "tongxin.venues.>";
-
-/// Applies `tongxin.venues.unit_created` / `unit_updated` to `known_units`. Idempotent by
-/// the platform's processed-events table (and an upsert anyway).
-pub struct UnitsHandler;
-
-#[async_trait::async_trait]
-impl tongxin_platform::events::consumer::Handler for UnitsHandler {
-    async fn handle(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        event: &tongxin_platform::events::Event,
-    ) -> Result<(), tongxin_platform::events::consumer::HandlerError> {
-        use tongxin_platform::events::consumer::HandlerError;
-        let poison = |e: prost::DecodeError| HandlerError::Poison(e.to_string());
-        let (unit, old_path) = match event.subject.as_str() {
-            "tongxin.venues.unit_created" => (
-                pb::UnitCreated::decode(event.payload.clone())
-                    .map_err(poison)?
-                    .unit,
-                None,
-            ),
-            "tongxin.venues.unit_updated" => {
-                let body = pb::UnitUpdated::decode(event.payload.clone()).map_err(poison)?;
-                (body.unit, Some(body.old_path).filter(|p| !p.is_empty()))
-            }
-            _ => return Ok(()),
-        };
-        let unit = unit.ok_or_else(|| HandlerError::Poison("event without a unit".to_owned()))?;
-        let id = uuid::Uuid::parse_str(&unit.id)
-            .map_err(|_| HandlerError::Poison("unit id is not a UUID".to_owned()))?;
-        let level = match tongxin_proto::venues::UnitKind::try_from(unit.kind) {
-            Ok(tongxin_proto::venues::UnitKind::Center) => Level::Center,
-            Ok(tongxin_proto::venues::UnitKind::Institute) => Level::Institute,
-            Ok(tongxin_proto::venues::UnitKind::Station) => Level::Station,
-            Ok(tongxin_proto::venues::UnitKind::Courtyard) => Level::Courtyard,
-            _ => return Err(HandlerError::Poison("unknown unit kind".to_owned())),
-        };
-        crate::store::known_units::remember(txn, id, &unit.path, level.as_str()).await?;
-        if let Some(old) = old_path
-            && old != unit.path
-        {
-            // Staff scopes below a moved unit follow it. Orders keep the paths they were
-            // routed with (their chain is a record of where they went).
-            crate::store::known_units::move_subtree(txn, &old, &unit.path).await?;
-        }
-        Ok(())
-    }
-}
+pub const UNITS_FILTER: &str = tongxin_platform::org::consumer::UNIT_EVENTS;

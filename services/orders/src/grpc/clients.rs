@@ -63,13 +63,7 @@ pub struct Unit {
 }
 
 fn unit_from(pb: &venues_pb::OrgUnit) -> Option<Unit> {
-    let level = match venues_pb::UnitKind::try_from(pb.kind).ok()? {
-        venues_pb::UnitKind::Center => Level::Center,
-        venues_pb::UnitKind::Institute => Level::Institute,
-        venues_pb::UnitKind::Station => Level::Station,
-        venues_pb::UnitKind::Courtyard => Level::Courtyard,
-        venues_pb::UnitKind::Unspecified => return None,
-    };
+    let level = tongxin_platform::org::consumer::level_of(pb.kind)?;
     Some(Unit {
         id: uuid::Uuid::parse_str(&pb.id).ok()?,
         path: pb.path.clone(),

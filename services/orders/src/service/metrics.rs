@@ -48,7 +48,8 @@ impl Orders {
         }
         let level = known_units::get(&self.db, unit)
             .await?
-            .map(|u| u.level)
+            .and_then(|u| u.level)
+            .map(|l| l.as_str().to_owned())
             .unwrap_or_default();
         let (moves, facts) = rows::arrived(&self.db, &Units::One(unit), period).await?;
         let facts: HashMap<_, _> = facts.into_iter().collect();

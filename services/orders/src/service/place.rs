@@ -287,9 +287,9 @@ impl Orders {
                             level: u.level,
                         })
                         .collect();
-                    let units: Vec<(Uuid, &str, &str)> = chain
+                    let units: Vec<(Uuid, &str, Level)> = chain
                         .iter()
-                        .map(|u| (u.id.0, u.path.as_str(), u.level.as_str()))
+                        .map(|u| (u.id.0, u.path.as_str(), u.level))
                         .collect();
                     if fetched {
                         known_units::remember_chain(&self.db, &units).await?;

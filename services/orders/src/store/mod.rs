@@ -2,7 +2,9 @@
 
 pub mod categories;
 pub mod columns;
-pub mod known_units;
 pub mod metrics;
 pub mod orders;
 pub mod timeline;
+
+/// The units this service has learnt: the platform's table, shared with volunteers.
+pub use tongxin_platform::org::known_units;

@@ -32,6 +32,14 @@ impl DomainError {
     }
 }
 
+/// An org value (unit code, path, level, unit id) that does not parse is bad input in its
+/// field.
+impl From<tongxin_platform::org::OrgError> for DomainError {
+    fn from(err: tongxin_platform::org::OrgError) -> Self {
+        Self::invalid(err.field, err.reason)
+    }
+}
+
 impl From<tongxin_platform::geo::GeoError> for DomainError {
     fn from(err: tongxin_platform::geo::GeoError) -> Self {
         Self::invalid(&format!("location.{}", err.field()), err.to_string())

@@ -92,7 +92,7 @@ impl Loader<Uuid> for UnitLoader {
     }
 }
 
-fn parse_id(id: &ID, field: &str) -> Result<OrgUnitId, VenuesError> {
+fn parse_id(id: &ID, field: &'static str) -> Result<OrgUnitId, VenuesError> {
     Ok(OrgUnitId::parse(id.as_str(), field)?)
 }
 

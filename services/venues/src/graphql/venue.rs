@@ -81,7 +81,7 @@ fn venue_id(id: &ID, field: &str) -> Result<VenueId, VenuesError> {
     Ok(VenueId::parse(id.as_str(), field)?)
 }
 
-pub(super) fn unit_id(id: &ID, field: &str) -> Result<OrgUnitId, VenuesError> {
+pub(super) fn unit_id(id: &ID, field: &'static str) -> Result<OrgUnitId, VenuesError> {
     Ok(OrgUnitId::parse(id.as_str(), field)?)
 }
 

@@ -79,7 +79,7 @@ impl OrgUnit {
 impl TryFrom<Model> for OrgUnit {
     type Error = DbError;
     fn try_from(row: Model) -> Result<Self, DbError> {
-        let kind = UnitKind::parse_stored(&row.kind).ok_or_else(|| {
+        let kind = UnitKind::parse(&row.kind).map_err(|_| {
             DbError::Other(format!("org_units {}: unknown kind {:?}", row.id, row.kind))
         })?;
         let location = Coordinates::parse(row.lat, row.lon)

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
@@ -26,16 +26,8 @@ const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// A window longer than a week would need every slot twice; nobody asks for that.
 const MAX_WINDOW: Duration = Duration::days(7);
 
-/// China Standard Time, UTC+8, no daylight saving.
-pub const CHINA_STANDARD_TIME: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("UTC+8 is a valid offset"), // evaluated at compile time
-};
-
-/// Today's date on the district's wall clock.
-pub fn local_today(offset: FixedOffset) -> NaiveDate {
-    Utc::now().with_timezone(&offset).date_naive()
-}
+// The district's wall clock is the platform's (orders reads quarters on it too).
+pub use tongxin_platform::org::{CHINA_STANDARD_TIME, local_today};
 
 /// Half-hour slots of a week in which someone is available (or, for a [`TimeWindow`],
 /// which it touches). Monday is day 0; bit `k` of a day is `[k*30 min, (k+1)*30 min)`.

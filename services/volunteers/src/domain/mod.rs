@@ -17,26 +17,12 @@ pub mod skills;
 pub mod stars;
 pub mod team;
 
-use std::fmt;
-
+use tongxin_platform::org::OrgError;
 use tongxin_platform::pii::PiiError;
 
-/// A volunteer's internal identifier.
-///
-/// Typed so a volunteer id cannot be passed where an order or unit id is expected. It is
-/// not the public volunteer number (that is issued by the registry) and never the ID-card
-/// number.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct VolunteerId(pub uuid::Uuid);
-
-impl fmt::Display for VolunteerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// A volunteer's internal id is the platform's (orders refers to volunteers by it too);
+// re-exported so `crate::domain::VolunteerId` keeps working.
+pub use tongxin_platform::org::VolunteerId;
 
 /// How the service should report a [`DomainError`]; one place in the service maps this
 /// to `extensions.code` and to a gRPC status.
@@ -123,6 +109,16 @@ impl DomainError {
             Self::Invalid { .. } => ErrorKind::BadUserInput,
             Self::Duplicate { .. } | Self::InvalidTransition { .. } => ErrorKind::Conflict,
             Self::Config { .. } | Self::Decrypt { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// An org value (unit path, level, unit id) that does not parse is the caller's mistake.
+impl From<OrgError> for DomainError {
+    fn from(e: OrgError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            reason: e.reason,
         }
     }
 }

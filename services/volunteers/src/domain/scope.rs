@@ -8,99 +8,9 @@
 
 use tongxin_platform::pii::Phone;
 
-use super::DomainError;
-
-const FIELD: &str = "unit_path";
-/// Deeper than any real tree (center, institute, station, courtyard, plus room to grow);
-/// bounds the work a hostile path can cause.
-const MAX_SEGMENTS: usize = 16;
-const MAX_SEGMENT_LEN: usize = 64;
-
-/// A parsed org-unit path: `/` followed by one or more non-empty segments separated by `/`.
-///
-/// Kept in canonical form (no trailing slash) so comparisons are plain string work.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UnitPath(String);
-
-impl UnitPath {
-    /// Parses a path; one trailing `/` is tolerated and removed.
-    ///
-    /// Segments may not be empty, `.` or `..`, nor contain whitespace or control
-    /// characters: any of those would let two spellings name one unit, and the prefix rule
-    /// relies on one spelling per unit.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
-        let Some(rest) = input.strip_prefix('/') else {
-            return Err(DomainError::invalid(FIELD, "must start with /"));
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must name at least a district"));
-        }
-        let mut count = 0;
-        for segment in rest.split('/') {
-            count += 1;
-            if count > MAX_SEGMENTS {
-                return Err(DomainError::invalid(
-                    FIELD,
-                    format!("has more than {MAX_SEGMENTS} segments"),
-                ));
-            }
-            if segment.is_empty() {
-                return Err(DomainError::invalid(FIELD, "has an empty segment"));
-            }
-            if segment == "." || segment == ".." {
-                return Err(DomainError::invalid(FIELD, "may not contain . or .."));
-            }
-            if segment.len() > MAX_SEGMENT_LEN {
-                return Err(DomainError::invalid(
-                    FIELD,
-                    format!("segment longer than {MAX_SEGMENT_LEN} bytes"),
-                ));
-            }
-            if segment.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(DomainError::invalid(
-                    FIELD,
-                    "may not contain spaces or control characters",
-                ));
-            }
-        }
-        Ok(Self(format!("/{rest}")))
-    }
-
-    /// The path as text, e.g. `/rc/changyuan`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The district code (first segment), e.g. `rc`.
-    pub fn district(&self) -> &str {
-        self.segments().next().unwrap_or_default()
-    }
-
-    /// The segments from the district down.
-    pub fn segments(&self) -> impl Iterator<Item = &str> {
-        self.0[1..].split('/')
-    }
-
-    /// Depth in the tree: 1 for the district center.
-    pub fn depth(&self) -> usize {
-        self.segments().count()
-    }
-
-    /// Whether this unit's subtree contains `subject` (a unit covers itself).
-    pub fn covers(&self, subject: &UnitPath) -> bool {
-        covers(self, subject)
-    }
-}
-
-/// Whether a caller acting for `caller` may act on things that hang on `subject`:
-/// true when `subject` is `caller` or lies below it, comparing whole segments.
-pub fn covers(caller: &UnitPath, subject: &UnitPath) -> bool {
-    match subject.0.strip_prefix(caller.0.as_str()) {
-        Some(rest) => rest.is_empty() || rest.starts_with('/'),
-        None => false,
-    }
-}
+// The path rule and the segment-wise prefix test are the platform's, shared with every
+// service; their tests live there too.
+pub use tongxin_platform::org::{UnitPath, covers};
 
 /// Who is looking at a volunteer record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,62 +79,8 @@ mod tests {
         UnitPath::parse(s).unwrap()
     }
 
-    #[test]
-    fn parses_and_canonicalises() {
-        assert_eq!(p("/rc/changyuan/").as_str(), "/rc/changyuan");
-        assert_eq!(p("/rc").district(), "rc");
-        assert_eq!(p("/rc/changyuan/hongqiao/caijiaba").depth(), 4);
-        assert_eq!(p("/rc/昌元街道").as_str(), "/rc/昌元街道");
-    }
-
-    #[test]
-    fn rejects_malformed_paths() {
-        for bad in [
-            "",
-            "/",
-            "rc/changyuan",
-            "//rc",
-            "/rc//x",
-            "/rc/../x",
-            "/rc/a b",
-            "/rc/./x",
-        ] {
-            let err = UnitPath::parse(bad).unwrap_err();
-            assert!(err.to_string().starts_with("unit_path: "), "{bad}: {err}");
-        }
-        let deep = "/a".repeat(MAX_SEGMENTS + 1);
-        assert!(UnitPath::parse(&deep).is_err());
-        assert!(UnitPath::parse(&"/a".repeat(MAX_SEGMENTS)).is_ok());
-        // A segment may be exactly as long as the limit, not a byte longer.
-        let longest = "x".repeat(MAX_SEGMENT_LEN);
-        assert!(UnitPath::parse(&format!("/rc/{longest}")).is_ok());
-        let err = UnitPath::parse(&format!("/rc/{longest}x")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("unit_path: segment longer than {MAX_SEGMENT_LEN} bytes")
-        );
-    }
-
-    #[test]
-    fn covers_on_segment_boundaries() {
-        let changyuan = p("/rc/changyuan");
-        assert!(covers(&changyuan, &p("/rc/changyuan")));
-        assert!(covers(&changyuan, &p("/rc/changyuan/hongqiao")));
-        assert!(covers(&changyuan, &p("/rc/changyuan/hongqiao/caijiaba")));
-        assert!(covers(&p("/rc"), &p("/rc/changyuan/x")));
-        // Same letters, different unit.
-        assert!(!covers(&p("/rc/chang"), &p("/rc/changyuan/x")));
-        assert!(!covers(&p("/rc/chang"), &p("/rc/changyuan")));
-        // Upwards and sideways are not covered.
-        assert!(!covers(&p("/rc/changyuan/hongqiao"), &changyuan));
-        assert!(!covers(&changyuan, &p("/rc/fenggao")));
-        // Never across districts, even with a matching tail.
-        assert!(!covers(&p("/rc"), &p("/rcx/changyuan")));
-        assert!(!covers(&p("/rc"), &p("/yc/rc")));
-        // The method says the same as the function it names.
-        assert!(changyuan.covers(&p("/rc/changyuan/hongqiao")));
-        assert!(!changyuan.covers(&p("/rc/fenggao")));
-    }
+    // `parses_and_canonicalises`, `rejects_malformed_paths` and `covers_on_segment_boundaries`
+    // moved with the rule to tongxin_platform::org::path.
 
     #[test]
     fn phone_is_full_only_within_scope_or_for_themselves() {

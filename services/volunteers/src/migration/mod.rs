@@ -6,6 +6,7 @@ mod m20261128_000100_volunteers;
 mod m20261128_000300_teams_ledger;
 mod m20261128_000500_matching_and_self_service;
 mod m20261128_000700_issued_proofs;
+mod m20261130_000900_known_unit_levels;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             m20261128_000500_matching_and_self_service::Migration,
         ));
         all.push(Box::new(m20261128_000700_issued_proofs::Migration));
+        all.push(Box::new(m20261130_000900_known_unit_levels::Migration));
         all
     }
 }

@@ -413,7 +413,9 @@ impl Volunteers {
             ));
         };
         let under = match unit_path {
-            Some(p) => UnitPath::parse(p).map_err(|e| super::rename_field(e, "unit_path"))?,
+            Some(p) => {
+                UnitPath::parse(p).map_err(|e| super::rename_field(e.into(), "unit_path"))?
+            }
             None => scope.clone(),
         };
         if !scope.covers(&under) {
