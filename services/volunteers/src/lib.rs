@@ -14,6 +14,7 @@
 //!   ledger and matching translations), [`http`] (the printable service-record proof);
 //! - [`events`]: what it publishes, and [`events::consumers`]: the crediting consumers of the
 //!   ledger and the order-load consumer that keeps matching current;
+//! - [`present`]: the sentences both front doors show (the match-score explanation);
 //! - [`settings`], [`error`], [`demo`] (seed data for `tongxin run`), and [`import`].
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod grpc;
 pub mod http;
 pub mod import;
 pub mod migration;
+pub mod present;
 pub mod service;
 pub mod settings;
 pub mod store;

@@ -18,8 +18,9 @@
 //!   the defaults μ = 4, C = 5) does not beat twenty 4.8s (≈4.64).
 //!
 //! Ties go to the smaller volunteer id, so the same state gives the same answer every time.
-//! Every match carries an [`Explanation`] in English and Chinese, because the volunteer and
-//! the citizen are entitled to know why an automated decision came out as it did.
+//! Every match carries an [`Explanation`] (its parts in numbers; `crate::present::matching`
+//! words it in English and Chinese), because the volunteer and the citizen are entitled to
+//! know why an automated decision came out as it did.
 //!
 //! # Search
 //! Volunteers are bucketed in a lat/lon grid (1 km cells by default). A query scans rings
@@ -331,7 +332,8 @@ pub struct Match {
     pub explanation: Explanation,
 }
 
-/// The parts of a candidate's score, in numbers and in words.
+/// The parts of a candidate's score, in numbers; `crate::present::matching` puts them
+/// into words.
 ///
 /// Points are the score × 100, split by part; each part's maximum is its weight × 100.
 #[derive(Debug, Clone, PartialEq)]
@@ -391,92 +393,6 @@ impl Explanation {
             rating_max_points: weights.rating * 100.0,
             total_points: (d + l + r) * 100.0,
         }
-    }
-
-    /// The explanation in English, for the volunteer, the citizen and staff.
-    pub fn english(&self) -> String {
-        let minutes = if self.walking_minutes < 0.5 {
-            "less than a minute".to_owned()
-        } else {
-            format!("about {:.0} min", self.walking_minutes)
-        };
-        let open = match self.open_assignments {
-            0 => "no open assignments".to_owned(),
-            1 => "1 open assignment".to_owned(),
-            n => format!("{n} open assignments"),
-        };
-        let rating = match self.rating_average {
-            None => format!("no ratings yet, counted as {:.2}", self.adjusted_rating),
-            Some(avg) => format!(
-                "{avg:.2} average from {} rating{}, adjusted to {:.2} for the number of ratings",
-                self.rating_count,
-                if self.rating_count == 1 { "" } else { "s" },
-                self.adjusted_rating
-            ),
-        };
-        format!(
-            "Score {:.1}/100. Walk: {minutes} ({}) → {:.1} of {:.0} points (nearer is better; half marks at {:.0} min). \
-             Load: {open} → {:.1} of {:.0} points (fewer is better). \
-             Rating: {rating} → {:.1} of {:.0} points. \
-             Eligible because active, has every required skill and is available for the whole time.",
-            self.total_points,
-            format_distance_en(self.distance_m),
-            self.distance_points,
-            self.distance_max_points,
-            self.half_score_minutes,
-            self.load_points,
-            self.load_max_points,
-            self.rating_points,
-            self.rating_max_points,
-        )
-    }
-
-    /// The explanation in Chinese.
-    pub fn chinese(&self) -> String {
-        let minutes = if self.walking_minutes < 0.5 {
-            "不到 1 分钟".to_owned()
-        } else {
-            format!("约 {:.0} 分钟", self.walking_minutes)
-        };
-        let rating = match self.rating_average {
-            None => format!("暂无评价，按 {:.2} 分计", self.adjusted_rating),
-            Some(avg) => format!(
-                "平均 {avg:.2} 分（共 {} 次），按评价次数修正为 {:.2} 分",
-                self.rating_count, self.adjusted_rating
-            ),
-        };
-        format!(
-            "综合得分 {:.1}（满分 100）。步行：{minutes}（{}），得 {:.1} 分（满分 {:.0}，越近越高，{:.0} 分钟得一半）。\
-             当前任务：{} 项未完成，得 {:.1} 分（满分 {:.0}，越少越高）。\
-             评价：{rating}，得 {:.1} 分（满分 {:.0}）。\
-             入选原因：状态正常、具备全部所需技能、该时段有空。",
-            self.total_points,
-            format_distance_zh(self.distance_m),
-            self.distance_points,
-            self.distance_max_points,
-            self.half_score_minutes,
-            self.open_assignments,
-            self.load_points,
-            self.load_max_points,
-            self.rating_points,
-            self.rating_max_points,
-        )
-    }
-}
-
-fn format_distance_en(m: f64) -> String {
-    if m < 1000.0 {
-        format!("{:.0} m", m)
-    } else {
-        format!("{:.1} km", m / 1000.0)
-    }
-}
-
-fn format_distance_zh(m: f64) -> String {
-    if m < 1000.0 {
-        format!("{:.0} 米", m)
-    } else {
-        format!("{:.1} 公里", m / 1000.0)
     }
 }
 
@@ -912,22 +828,22 @@ pub fn match_candidates(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::availability::CHINA_STANDARD_TIME;
     use super::super::skills::{Skill, SkillCatalog};
     use super::*;
     use chrono::{DateTime, TimeZone, Utc};
     use uuid::Uuid;
 
-    fn id(n: u128) -> VolunteerId {
+    pub(crate) fn id(n: u128) -> VolunteerId {
         VolunteerId(Uuid::from_u128(n))
     }
 
-    fn at(lat: f64, lon: f64) -> Coordinates {
+    pub(crate) fn at(lat: f64, lon: f64) -> Coordinates {
         Coordinates::parse(lat, lon).unwrap()
     }
 
-    fn cst(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    pub(crate) fn cst(d: u32, h: u32, m: u32) -> DateTime<Utc> {
         CHINA_STANDARD_TIME
             .with_ymd_and_hms(2025, 6, d, h, m, 0)
             .unwrap()
@@ -935,23 +851,28 @@ mod tests {
     }
 
     /// Monday 2 June 2025, 09:00-11:00 China time.
-    fn monday_morning() -> TimeWindow {
+    pub(crate) fn monday_morning() -> TimeWindow {
         TimeWindow::new(cst(2, 9, 0), cst(2, 11, 0), CHINA_STANDARD_TIME).unwrap()
     }
 
-    fn skills(list: &[Skill]) -> SkillSet {
+    pub(crate) fn skills(list: &[Skill]) -> SkillSet {
         list.iter().copied().collect()
     }
 
     /// A point `metres` north of `origin` (1 m of latitude is 1/111,195 degree).
-    fn north(origin: Coordinates, metres: f64) -> Coordinates {
+    pub(crate) fn north(origin: Coordinates, metres: f64) -> Coordinates {
         at(
             origin.lat() + (metres / EARTH_RADIUS_M).to_degrees(),
             origin.lon(),
         )
     }
 
-    fn candidate(n: u128, location: Coordinates, open: u16, rating: RatingSummary) -> Candidate {
+    pub(crate) fn candidate(
+        n: u128,
+        location: Coordinates,
+        open: u16,
+        rating: RatingSummary,
+    ) -> Candidate {
         Candidate {
             id: id(n),
             location,
@@ -963,7 +884,7 @@ mod tests {
         }
     }
 
-    fn rating(avg: f64, count: u32) -> RatingSummary {
+    pub(crate) fn rating(avg: f64, count: u32) -> RatingSummary {
         RatingSummary::new(avg, count).unwrap()
     }
 
@@ -1057,56 +978,6 @@ mod tests {
         let top2 = match_candidates(&index, order, need, &monday_morning(), 2, &model, &weights);
         let ids: Vec<u128> = top2.iter().map(|m| m.volunteer_id.0.as_u128()).collect();
         assert_eq!(ids, vec![1, 3]);
-    }
-
-    #[test]
-    fn explanation_reads_in_both_languages() {
-        let order = at(29.405, 105.594);
-        let index = CandidateIndex::from_candidates([candidate(
-            1,
-            north(order, 500.0),
-            1,
-            rating(4.8, 20),
-        )]);
-        let found = match_candidates(
-            &index,
-            order,
-            SkillSet::empty(),
-            &monday_morning(),
-            1,
-            &WalkingModel::default(),
-            &MatchWeights::default(),
-        );
-        let e = &found[0].explanation;
-        assert_eq!(
-            e.english(),
-            "Score 67.5/100. Walk: about 8 min (500 m) → 38.9 of 60 points (nearer is better; half marks at 15 min). \
-             Load: 1 open assignment → 10.0 of 20 points (fewer is better). \
-             Rating: 4.80 average from 20 ratings, adjusted to 4.64 for the number of ratings → 18.6 of 20 points. \
-             Eligible because active, has every required skill and is available for the whole time."
-        );
-        assert_eq!(
-            e.chinese(),
-            "综合得分 67.5（满分 100）。步行：约 8 分钟（500 米），得 38.9 分（满分 60，越近越高，15 分钟得一半）。\
-             当前任务：1 项未完成，得 10.0 分（满分 20，越少越高）。\
-             评价：平均 4.80 分（共 20 次），按评价次数修正为 4.64 分，得 18.6 分（满分 20）。\
-             入选原因：状态正常、具备全部所需技能、该时段有空。"
-        );
-        let unrated = Explanation::new(
-            &MatchWeights::default(),
-            0.2,
-            10.0,
-            0,
-            &RatingSummary::none(),
-        );
-        assert!(unrated.english().contains("less than a minute"));
-        assert!(
-            unrated
-                .english()
-                .contains("no ratings yet, counted as 4.00")
-        );
-        assert!(unrated.english().contains("no open assignments"));
-        assert!(unrated.chinese().contains("暂无评价，按 4.00 分计"));
     }
 
     #[test]

@@ -86,8 +86,8 @@ impl MatchCandidate {
             rating_points: e.rating_points,
             rating_max_points: e.rating_max_points,
             adjusted_rating: e.adjusted_rating,
-            text_en: e.english(),
-            text_zh: e.chinese(),
+            text_en: crate::present::matching::english(e),
+            text_zh: crate::present::matching::chinese(e),
         }
     }
 }

@@ -58,8 +58,8 @@ pub fn candidate(c: CandidateView) -> pb::Candidate {
             load_max_points: e.load_max_points,
             rating_points: e.rating_points,
             rating_max_points: e.rating_max_points,
-            text_en: e.english(),
-            text_zh: e.chinese(),
+            text_en: crate::present::matching::english(e),
+            text_zh: crate::present::matching::chinese(e),
         }),
         volunteer: Some(crate::grpc::to_proto(c.volunteer)),
     }
