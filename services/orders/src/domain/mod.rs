@@ -14,7 +14,6 @@ pub mod scope;
 
 use std::fmt;
 
-use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 use tongxin_platform::org::OrgError;
 use tongxin_platform::pii::PiiError;

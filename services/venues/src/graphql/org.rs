@@ -20,7 +20,7 @@ use crate::store::org_units::{self, OrgUnit};
 
 /// The four levels of the practice network.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "UnitKind")]
+#[graphql(name = "UnitKind", remote = "UnitKind")]
 pub enum UnitKindGql {
     /// 新时代文明实践中心: the district center, top of the tree.
     Center,
@@ -30,28 +30,6 @@ pub enum UnitKindGql {
     Station,
     /// 小院: a courtyard, the level nearest to residents.
     Courtyard,
-}
-
-impl From<UnitKind> for UnitKindGql {
-    fn from(kind: UnitKind) -> Self {
-        match kind {
-            UnitKind::Center => Self::Center,
-            UnitKind::Institute => Self::Institute,
-            UnitKind::Station => Self::Station,
-            UnitKind::Courtyard => Self::Courtyard,
-        }
-    }
-}
-
-impl From<UnitKindGql> for UnitKind {
-    fn from(kind: UnitKindGql) -> Self {
-        match kind {
-            UnitKindGql::Center => Self::Center,
-            UnitKindGql::Institute => Self::Institute,
-            UnitKindGql::Station => Self::Station,
-            UnitKindGql::Courtyard => Self::Courtyard,
-        }
-    }
 }
 
 /// A point on the map (WGS-84 degrees).

@@ -1,4 +1,4 @@
-//! `teams` and `team_members`. A team's level is a typed column ([`Level`]): a stored name
+//! `teams` and `team_members`. A team's level is a typed column ([`StoredLevel`]): a stored name
 //! that is not a level fails the read instead of becoming a default.
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use crate::domain::team::TeamLevel;
 /// conversions below are checked by the compiler for every variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-pub enum Level {
+pub enum StoredLevel {
     /// See [`TeamLevel::Brigade`].
     #[sea_orm(string_value = "brigade")]
     Brigade,
@@ -27,7 +27,7 @@ pub enum Level {
     CourtyardUnit,
 }
 
-impl From<TeamLevel> for Level {
+impl From<TeamLevel> for StoredLevel {
     fn from(l: TeamLevel) -> Self {
         match l {
             TeamLevel::Brigade => Self::Brigade,
@@ -38,13 +38,13 @@ impl From<TeamLevel> for Level {
     }
 }
 
-impl From<Level> for TeamLevel {
-    fn from(l: Level) -> Self {
+impl From<StoredLevel> for TeamLevel {
+    fn from(l: StoredLevel) -> Self {
         match l {
-            Level::Brigade => Self::Brigade,
-            Level::Detachment => Self::Detachment,
-            Level::Squad => Self::Squad,
-            Level::CourtyardUnit => Self::CourtyardUnit,
+            StoredLevel::Brigade => Self::Brigade,
+            StoredLevel::Detachment => Self::Detachment,
+            StoredLevel::Squad => Self::Squad,
+            StoredLevel::CourtyardUnit => Self::CourtyardUnit,
         }
     }
 }
@@ -59,7 +59,7 @@ pub struct Model {
     /// Name, unique within its unit.
     pub name: String,
     /// `brigade`, `detachment`, `squad`, `courtyard_unit`.
-    pub level: Level,
+    pub level: StoredLevel,
     /// The org unit it is attached to.
     pub unit_id: Uuid,
     /// That unit's path (rewritten when the unit moves in the org tree).
@@ -138,7 +138,7 @@ pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<Vec<
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     under: &str,
-    level: Option<Level>,
+    level: Option<StoredLevel>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Model>, DbError> {
