@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use tongxin_platform::auth::{Principal, Role};
 use uuid::Uuid;
 
-use crate::domain::menu::{Category, FieldKind, FormField, Sla};
 use crate::domain::Level;
+use crate::domain::menu::{Category, FieldKind, FormField, Sla};
 use crate::error::OrdersError;
 use crate::service::{Move, NewOrder, Orders};
 use crate::store::{categories, orders};
