@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -92,6 +92,17 @@ pub async fn enqueue<C: ConnectionTrait>(
         .await
         .map_err(classify)?;
     Ok(event)
+}
+
+/// How many events wait to be published (the `/metrics` gauge `tongxin_outbox_backlog`).
+/// Counted through the partial index of unpublished rows, so a scrape stays cheap however
+/// many published rows the table keeps.
+pub async fn backlog<C: ConnectionTrait>(conn: &C) -> Result<u64, DbError> {
+    entity::Entity::find()
+        .filter(entity::Column::PublishedAt.is_null())
+        .count(conn)
+        .await
+        .map_err(classify)
 }
 
 /// Wakes the relay right after a commit, so events leave within milliseconds instead of

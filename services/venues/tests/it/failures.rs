@@ -1,7 +1,9 @@
 //! What callers see when the database fails under a running venues service: UNAVAILABLE
 //! (with the generic reason, nothing of the cause) while it cannot be reached, nothing
 //! half-written when a transaction is cut before its COMMIT, recovery when it is back, and
-//! INTERNAL hiding the cause of an unexpected database error.
+//! INTERNAL hiding the cause of an unexpected database error. And what a NATS outage does not
+//! do: take the service out of rotation (`/readyz` stays 200, `/metrics` shows the outage and
+//! the outbox backlog until the relay catches up).
 
 use std::time::Duration;
 
@@ -166,5 +168,67 @@ async fn an_unexpected_database_error_is_internal_and_hides_its_cause() {
         Some("INTERNAL_SERVER_ERROR")
     );
     assert_eq!(status.message(), "internal error");
+    app.stop().await;
+}
+
+/// One gauge's value from `/metrics` (`None` when it is not there yet).
+async fn gauge(app: &TestApp, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{}/metrics", app.http))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn ready_status(app: &TestApp) -> reqwest::StatusCode {
+    reqwest::get(format!("http://{}/readyz", app.http))
+        .await
+        .expect("readyz")
+        .status()
+}
+
+#[tokio::test]
+async fn a_nats_outage_keeps_venues_ready_and_shows_on_metrics() {
+    let mut app = TestApp::spawn().await;
+    let staff = app.token(&[Role::Staff], Some(paths::CENTER));
+    assert_eq!(ready_status(&app).await, reqwest::StatusCode::OK);
+    assert_eq!(gauge(&app, "tongxin_event_bus_up").await, Some(1.0));
+
+    app.nats.kill();
+    let seen_down = tongxin_testing::wait_until(Duration::from_secs(10), || async {
+        gauge(&app, "tongxin_event_bus_up").await == Some(0.0)
+    })
+    .await;
+    assert!(seen_down, "the bus gauge never showed the outage");
+    // Ready means "can serve": the outbox keeps writes working without NATS.
+    assert_eq!(ready_status(&app).await, reqwest::StatusCode::OK);
+    let write = app
+        .graphql(Some(&staff), CREATE, courtyard("natsdown"))
+        .await;
+    assert_eq!(
+        write["data"]["createOrgUnit"]["path"],
+        format!("{}/natsdown", paths::HONGQIAO),
+        "{write}"
+    );
+    let backlog = gauge(&app, "tongxin_outbox_backlog").await;
+    assert!(
+        backlog >= Some(1.0),
+        "the unpublished event is counted: {backlog:?}"
+    );
+
+    app.nats.restart().await;
+    let caught_up = tongxin_testing::wait_until(Duration::from_secs(20), || async {
+        gauge(&app, "tongxin_event_bus_up").await == Some(1.0)
+            && gauge(&app, "tongxin_outbox_backlog").await == Some(0.0)
+    })
+    .await;
+    assert!(
+        caught_up,
+        "the relay did not publish the backlog once NATS was back"
+    );
+    assert_eq!(ready_status(&app).await, reqwest::StatusCode::OK);
     app.stop().await;
 }
