@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
@@ -169,7 +169,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         log_file: Some(&router_dir.join("router.log")),
     })
     .await;
-    let router = match router {
+    let mut router = match router {
         Ok(router) => router,
         Err(e) => {
             let _ = running.stop().await;
@@ -178,7 +178,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     };
 
     print_welcome(router.url(), &keys)?;
-    shutdown.cancelled().await;
+    // The router is the platform's front door: if it dies, `run` stops and says so instead
+    // of leaving services that nobody can reach.
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        status = router.exited() => {
+            let _ = running.stop().await;
+            bail!("the router exited ({}); see {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()), router_dir.join("router.log").display());
+        }
+    }
     tracing::info!("stopping");
     let router_stopped = router.stop(Duration::from_secs(5)).await;
     let services_stopped = running.wait().await;

@@ -85,6 +85,14 @@ impl RouterProcess {
         std::fs::write(&supergraph, SUPERGRAPH)?;
         // An empty key set beside the config, as the config's default expects.
         std::fs::write(work_dir.join("empty-jwks.json"), "{\"keys\":[]}")?;
+        // The router exits at once when its port is taken, while whatever holds the port may
+        // well answer the readiness probe; so find out before starting it, and say so.
+        if let Err(e) = std::net::TcpListener::bind(options.listen) {
+            bail!(
+                "{} is not free for the router ({e}); stop what uses it or pick another with --listen",
+                options.listen
+            );
+        }
 
         let mut command = Command::new(options.binary);
         command
@@ -145,6 +153,11 @@ impl RouterProcess {
     /// The GraphQL URL clients use.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Resolves when the router process exits (it should not while the platform runs).
+    pub async fn exited(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.child.wait().await
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.

@@ -389,3 +389,45 @@ async fn checked_in_schema_matches_the_code() {
         );
     }
 }
+
+#[tokio::test]
+async fn run_on_a_taken_port_says_so_and_exits_non_zero() {
+    // Something else holds the port and answers every request with 200, as another web
+    // server would: `run` must not take its answers for its own router's.
+    let impostor = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = impostor.local_addr().expect("addr").port();
+    let answering = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut stream, _)) = impostor.accept().await {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await;
+        }
+    });
+    let data = tempfile::tempdir().expect("tempdir");
+    let run = Command::new(BIN)
+        .args([
+            "run",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("exits within 120 s")
+        .expect("run");
+    answering.abort();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exit status: {:?}", output.status);
+    assert!(!stdout.contains("READY"), "claimed to be ready: {stdout}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port} is not free")),
+        "names the taken port: {stderr}"
+    );
+}
