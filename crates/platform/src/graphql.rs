@@ -101,8 +101,9 @@ where
     response.into()
 }
 
-/// Gives every error a code: request-level errors (parse, validation) are the client's;
-/// a resolver error without one is a bug, so it is internal and its text is replaced.
+/// Gives every error a code: request-level errors (parse, validation) and arguments that do
+/// not parse are the client's; any other resolver error without one is a bug, so it is
+/// internal and its text is replaced.
 fn ensure_code(error: &mut ServerError) {
     let has_code = error
         .extensions
@@ -111,7 +112,11 @@ fn ensure_code(error: &mut ServerError) {
     if has_code {
         return;
     }
-    let code = if error.path.is_empty() {
+    // An argument whose value does not parse (a date that is no date, say, given through a
+    // variable) fails inside the field, so it carries a path; async-graphql words those
+    // errors `Failed to parse "<Type>": …`. They are the client's, not a bug.
+    let bad_argument = error.message.starts_with("Failed to parse \"");
+    let code = if error.path.is_empty() || bad_argument {
         ErrorCode::BadUserInput
     } else {
         tracing::error!(message = %error.message, path = ?error.path, "resolver error without a code");
@@ -224,6 +229,14 @@ mod tests {
         async fn items(&self, #[graphql(default = 20)] first: i32) -> i32 {
             first
         }
+
+        async fn since(
+            &self,
+            from: Option<chrono::DateTime<chrono::Utc>>,
+            day: Option<chrono::NaiveDate>,
+        ) -> bool {
+            from.is_some() || day.is_some()
+        }
     }
 
     #[tokio::test]
@@ -251,5 +264,41 @@ mod tests {
             .cloned();
         assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
         assert!(error.message.contains("Int"), "{}", error.message);
+    }
+
+    #[tokio::test]
+    async fn a_date_or_time_that_does_not_parse_is_bad_input() {
+        let schema = async_graphql::Schema::new(
+            Root,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        );
+        let cases = [
+            ("DateTime", "yesterday; DROP TABLE"),
+            ("DateTime", "99999-01-01T00:00:00Z"),
+            ("NaiveDate", "2026-13-45"),
+        ];
+        for (scalar, text) in cases {
+            let argument = if scalar == "DateTime" { "from" } else { "day" };
+            let query = format!("query($v: {scalar}) {{ paging {{ since({argument}: $v) }} }}");
+            let request = async_graphql::Request::new(query).variables(
+                async_graphql::Variables::from_json(serde_json::json!({ "v": text })),
+            );
+            let mut response = schema.execute(request).await;
+            assert_eq!(response.errors.len(), 1, "{text}: {:?}", response.errors);
+            let error = &mut response.errors[0];
+            ensure_code(error);
+            let code = error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .cloned();
+            assert_eq!(
+                code,
+                Some(async_graphql::Value::from("BAD_USER_INPUT")),
+                "{text}: {}",
+                error.message
+            );
+        }
     }
 }
