@@ -2,6 +2,7 @@
 //! data dir, the in-process bus), demo data, local signing keys, and the router beside it.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +115,10 @@ fn embedded_modules(data_dir: &Path) -> anyhow::Result<Vec<Box<dyn Module>>> {
 pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.data_dir)
         .with_context(|| format!("creating data dir {}", options.data_dir.display()))?;
+    // The SQLite files hold personal data (sealed, but still) and the keys dir the signing
+    // key: only the owner may enter the data dir, whatever the umask gave the files in it.
+    std::fs::set_permissions(&options.data_dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making data dir {} private", options.data_dir.display()))?;
     let router_bin = crate::router::find_binary(options.router_bin.as_deref())?;
     let keys = DevKeys::load_or_generate(&keys_dir(&options.data_dir))?;
     let verifier = Arc::new(Verifier::from_jwks_json(

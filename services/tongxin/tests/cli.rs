@@ -31,6 +31,12 @@ async fn terminate(child: &mut Child) -> std::process::ExitStatus {
 #[tokio::test]
 async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().expect("tempdir");
+    {
+        // As a data dir made by hand under a common umask would be.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
     let port = free_port();
     let mut child = Command::new(BIN)
         .args([
@@ -64,6 +70,18 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     .await
     .expect("ready within 120 s");
     assert_eq!(url, format!("http://127.0.0.1:{port}/graphql"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path())
+            .expect("data dir")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "the data dir is the owner's alone: {mode:o}"
+        );
+    }
     assert_eq!(
         tokens.len(),
         4,
