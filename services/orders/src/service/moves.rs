@@ -293,11 +293,18 @@ impl Orders {
             },
         )
         .await?;
+        // A citizen's own words (a rating comment, a reason to cancel) stay in the timeline,
+        // which the service shows by scope; events carry no personal data, and free text
+        // may hold any.
+        let event_note = match who.actor {
+            Actor::Citizen { .. } => "",
+            _ => note,
+        };
         outbox::enqueue(
             txn,
             &events::subject(command.event()),
             events::SOURCE,
-            events::order_changed(&next, Some(order.state), who.subject, note),
+            events::order_changed(&next, Some(order.state), who.subject, event_note),
         )
         .await?;
         Ok(Some(next))

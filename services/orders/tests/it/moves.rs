@@ -91,6 +91,13 @@ async fn the_whole_loop_publishes_one_event_per_move() {
         let body = tongxin_proto::events::OrderChanged::decode(msg.payload.clone()).expect("body");
         assert_eq!(body.order_id, id);
         seen.push(msg.subject.to_string());
+        if msg.subject.as_str() == "tongxin.orders.order_rated" {
+            assert_eq!(body.rating, Some(5));
+            assert_eq!(
+                body.note, "",
+                "the citizen's comment does not travel in events"
+            );
+        }
         if msg.subject.as_str() == "tongxin.orders.order_completed" {
             assert_eq!(body.hours.len(), 1);
             assert_eq!(body.hours[0].volunteer_id, v.to_string());
