@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod geo;
 pub mod graphql;
+pub mod graphql_text;
 pub mod grpc;
 pub mod health;
 pub mod metrics;

@@ -54,6 +54,7 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     .enable_federation()
     .enable_subscription_in_federation()
     .limit_depth(16)
+    .extension(tongxin_platform::graphql_text::PlainText)
     .limit_complexity(5_000)
 }
 

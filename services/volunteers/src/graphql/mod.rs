@@ -46,6 +46,7 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription>
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .limit_depth(16)
+        .extension(tongxin_platform::graphql_text::PlainText)
         .limit_complexity(5_000)
 }
 
