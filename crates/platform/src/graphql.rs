@@ -239,6 +239,16 @@ mod tests {
         }
     }
 
+    /// The code [`ensure_code`] gives `error`.
+    fn coded(error: &mut ServerError) -> Option<async_graphql::Value> {
+        ensure_code(error);
+        error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned()
+    }
+
     #[tokio::test]
     async fn explicit_null_for_a_defaulted_argument_is_bad_input() {
         let schema = async_graphql::Schema::new(
@@ -256,12 +266,7 @@ mod tests {
         let mut response = schema.execute(request).await;
         assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
         let error = &mut response.errors[0];
-        ensure_code(error);
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .cloned();
+        let code = coded(error);
         assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
         assert!(error.message.contains("Int"), "{}", error.message);
     }
@@ -287,12 +292,7 @@ mod tests {
             let mut response = schema.execute(request).await;
             assert_eq!(response.errors.len(), 1, "{text}: {:?}", response.errors);
             let error = &mut response.errors[0];
-            ensure_code(error);
-            let code = error
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .cloned();
+            let code = coded(error);
             assert_eq!(
                 code,
                 Some(async_graphql::Value::from("BAD_USER_INPUT")),
