@@ -5,5 +5,6 @@
 //! Needs the router binary (`make tools`); everything else is started here on free ports.
 
 mod order_loop;
+mod outside_consumer;
 mod platform;
 mod tracer_bullet;

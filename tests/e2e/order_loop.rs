@@ -361,5 +361,33 @@ async fn an_order_goes_round_the_whole_loop_through_the_router() {
         o["hours"],
         json!([{ "hours": HOURS, "volunteer": { "name": "李志愿" } }])
     );
+
+    // Every event of the loop, read as another department would: typed by its own header,
+    // decodable from proto/, and free of anything personal that went into the loop.
+    let subjects = crate::outside_consumer::decode_every_event(
+        &platform,
+        &[
+            "李志愿",
+            "13900001234",
+            "1234 5678",
+            "12345678",
+            "500153198807120",
+            "独居老人",
+            "来得及时",
+        ],
+    )
+    .await;
+    for subject in [
+        "tongxin.volunteers.volunteer_registered",
+        "tongxin.orders.order_placed",
+        "tongxin.orders.order_escalated",
+        "tongxin.orders.order_completed",
+        "tongxin.orders.order_rated",
+    ] {
+        assert!(
+            subjects.contains(subject),
+            "{subject} not seen: {subjects:?}"
+        );
+    }
     platform.stop().await;
 }

@@ -204,6 +204,13 @@ pub struct EventsSettings {
     pub relay_batch: u64,
     /// Deliveries of one event to a consumer before it is parked.
     pub max_deliver: i64,
+    /// How long the stream keeps an event, in days (0: no age limit). Consumers of other
+    /// departments must read within this window; the outbox keeps its own copy regardless.
+    pub stream_max_age_days: u64,
+    /// The most bytes the stream keeps; the oldest events go first (0: no size limit).
+    pub stream_max_bytes: i64,
+    /// Copies JetStream keeps of the stream (1 on one server, 3 in a cluster).
+    pub stream_replicas: usize,
 }
 
 impl Default for EventsSettings {
@@ -215,6 +222,9 @@ impl Default for EventsSettings {
             relay_interval_ms: 500,
             relay_batch: 256,
             max_deliver: 5,
+            stream_max_age_days: 30,
+            stream_max_bytes: 0,
+            stream_replicas: 1,
         }
     }
 }
@@ -259,6 +269,24 @@ impl Validate for EventsSettings {
             return Err(ConfigError::new(
                 join(prefix, "max_deliver"),
                 "must be between 1 and 100",
+            ));
+        }
+        if self.stream_max_age_days > 3650 {
+            return Err(ConfigError::new(
+                join(prefix, "stream_max_age_days"),
+                "must be at most 3650 (0 for no age limit)",
+            ));
+        }
+        if self.stream_max_bytes < 0 {
+            return Err(ConfigError::new(
+                join(prefix, "stream_max_bytes"),
+                "must be 0 (no size limit) or a number of bytes",
+            ));
+        }
+        if !matches!(self.stream_replicas, 1 | 3 | 5) {
+            return Err(ConfigError::new(
+                join(prefix, "stream_replicas"),
+                "must be 1, 3 or 5",
             ));
         }
         Ok(())
@@ -487,6 +515,15 @@ mod tests {
         assert!(err.to_string().contains("events.relay_batch"));
         let err = load_with(&[("TONGXIN_EVENTS__MAX_DELIVER", "many")], None).expect_err("invalid");
         assert_eq!(err.key, "events.max_deliver", "{err}");
+        let err = load_with(&[("TONGXIN_EVENTS__STREAM_REPLICAS", "2")], None)
+            .expect_err("an even replica count has no majority");
+        assert_eq!(err.key, "events.stream_replicas", "{err}");
+        let err =
+            load_with(&[("TONGXIN_EVENTS__STREAM_MAX_BYTES", "-1")], None).expect_err("negative");
+        assert_eq!(err.key, "events.stream_max_bytes", "{err}");
+        let err = load_with(&[("TONGXIN_EVENTS__STREAM_MAX_AGE_DAYS", "9999")], None)
+            .expect_err("too long");
+        assert_eq!(err.key, "events.stream_max_age_days", "{err}");
     }
 
     #[test]

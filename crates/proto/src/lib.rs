@@ -33,5 +33,17 @@ pub use tongxin::orders::v1 as orders;
 pub use tongxin::venues::v1 as venues;
 pub use tongxin::volunteers::v1 as volunteers;
 
+pub mod catalog;
+
 /// The encoded `FileDescriptorSet` of every package, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tongxin_descriptor");
+
+/// Every message of every package, for decoding by name (`tongxin events tail`, tests that
+/// decode events the way an outside consumer does).
+pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
+    static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+            .expect("the descriptor set compiled into this crate decodes")
+    })
+}

@@ -143,18 +143,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         // Orders calls venues (routing) and volunteers (matching) over gRPC at their
         // in-process addresses, like separate deployments would.
         local_peers: true,
-        hooks: vec![
-            Hook::after(tongxin_venues::NAME, |started| async move {
-                seed_venues(&started).await
-            }),
-            volunteers_learn_units(),
-            Hook::after(tongxin_volunteers::NAME, |started| async move {
-                seed_volunteers(&started).await
-            }),
-            Hook::after(tongxin_orders::NAME, |started| async move {
-                seed_orders(&started).await
-            }),
-        ],
+        hooks: demo_hooks(),
     };
     let modules = embedded_modules(&options.data_dir)?;
     let running = registry::start(modules, registry_options, shutdown.clone()).await?;
@@ -199,6 +188,24 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
     services_stopped?;
     println!("Tongxin stopped.");
     Ok(())
+}
+
+/// The demo data as start hooks, each run once its service is up: the district's tree,
+/// venues and activities, volunteers, the menu and orders in every state. Every step skips
+/// what is already there, so a second run (or `tongxin seed` twice) changes nothing.
+pub fn demo_hooks() -> Vec<Hook> {
+    vec![
+        Hook::after(tongxin_venues::NAME, |started| async move {
+            seed_venues(&started).await
+        }),
+        volunteers_learn_units(),
+        Hook::after(tongxin_volunteers::NAME, |started| async move {
+            seed_volunteers(&started).await
+        }),
+        Hook::after(tongxin_orders::NAME, |started| async move {
+            seed_orders(&started).await
+        }),
+    ]
 }
 
 /// The venues service running in this process.

@@ -4,6 +4,8 @@
 //! the router process. The end-to-end tests use its router and start hooks.
 
 pub mod embedded;
+pub mod events_tail;
 pub mod import;
 pub mod router;
+pub mod seed;
 pub mod settings;

@@ -87,14 +87,38 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Load the demo data of `tongxin run` into the configured (PostgreSQL) databases, for
+    /// split mode. Idempotent; run after `migrate`.
+    Seed {
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Make the development signing key and its JWKS in a directory (once; later calls
+    /// reuse them) and print the JWKS path, for TONGXIN_AUTH__JWKS_PATH and the router.
+    Keys {
+        /// The key directory.
+        #[arg(long, default_value = "./data/keys")]
+        dir: PathBuf,
+    },
+    /// Watch the event stream (NATS; services in split mode).
+    Events {
+        #[command(subcommand)]
+        what: EventsCommand,
+    },
     /// Sign a development token with the local key (created on first use).
     Token {
         /// A role: citizen, volunteer, staff or admin. Repeat for several.
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
-        /// The org unit the scope hangs on: a UUID, or a demo path such as /rc/changyuan.
+        /// The org unit the scope hangs on: a path such as /rc/changyuan or a UUID. It must
+        /// exist in the venues database: --database, else `tongxin run`'s beside --keys
+        /// (./data/venues.db), else the configured one (TONGXIN_VENUES__DATABASE__URL).
         #[arg(long)]
         unit: Option<String>,
+        /// The venues database to find --unit in.
+        #[arg(long)]
+        database: Option<String>,
         /// The subject (`sub`).
         #[arg(long, default_value = "dev-user")]
         sub: String,
@@ -164,6 +188,28 @@ enum ImportCommand {
         unit: Option<String>,
         #[command(flatten)]
         db: tongxin::import::VolunteersDbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print events as JSON lines, decoded from their own `content-type` header, until ctrl-c.
+    Tail {
+        /// A subject filter.
+        #[arg(default_value = "tongxin.>")]
+        subject: String,
+        /// Start from the oldest event the stream keeps instead of from now.
+        #[arg(long)]
+        all: bool,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+        /// The NATS server (default: events.nats_url from the configuration).
+        #[arg(long)]
+        nats_url: Option<String>,
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -261,15 +307,51 @@ async fn main() -> anyhow::Result<()> {
                     db,
                 },
         } => tongxin::import::volunteers(&file, skip_bad_rows, unit, &db).await,
+        Command::Events {
+            what:
+                EventsCommand::Tail {
+                    subject,
+                    all,
+                    count,
+                    nats_url,
+                    config,
+                },
+        } => {
+            let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
+            let events = settings.common().events;
+            tongxin::events_tail::tail(tongxin::events_tail::TailOptions {
+                nats_url: nats_url.unwrap_or(events.nats_url),
+                stream: events.stream,
+                subject,
+                all,
+                count,
+            })
+            .await
+        }
+        Command::Seed { config } => {
+            let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
+            tongxin::seed::seed(settings).await?;
+            println!("demo data seeded");
+            Ok(())
+        }
+        Command::Keys { dir } => {
+            let keys = DevKeys::load_or_generate(&dir)?;
+            println!("{}", keys.jwks_path().display());
+            Ok(())
+        }
         Command::Token {
             roles,
             unit,
+            database,
             sub,
             district,
             keys,
             hours,
         } => {
-            let unit = unit.as_deref().map(parse_unit).transpose()?;
+            let unit = match unit.as_deref() {
+                Some(unit) => Some(existing_unit(unit, database, &keys).await?),
+                None => None,
+            };
             let keys = DevKeys::load_or_generate(&keys)?;
             let token = keys.sign(&TokenRequest {
                 subject: &sub,
@@ -284,6 +366,47 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The id of `unit` (a path or a UUID) as the target venues database knows it: a token
+/// for a unit that does not exist would scope its holder to nothing, silently.
+async fn existing_unit(
+    unit: &str,
+    database: Option<String>,
+    keys: &std::path::Path,
+) -> anyhow::Result<uuid::Uuid> {
+    use secrecy::ExposeSecret as _;
+    let beside_keys = keys.parent().unwrap_or(keys).join("venues.db");
+    let url = match database {
+        Some(url) => url,
+        None if beside_keys.exists() => format!("sqlite://{}", beside_keys.display()),
+        None => tongxin_platform::config::load::<Settings>(None)?
+            .venues
+            .database
+            .url
+            .expose_secret()
+            .to_owned(),
+    };
+    let db = tongxin_platform::db::connect(&tongxin_platform::config::DatabaseSettings::new(&url))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot check --unit {unit}: no venues database to look in (none at {}, and the \
+                 configured one does not answer; pass --database)",
+                beside_keys.display()
+            )
+        })?;
+    let found = if unit.starts_with('/') {
+        tongxin_venues::store::org_units::by_path(&db, unit).await?
+    } else {
+        let id = uuid::Uuid::parse_str(unit)
+            .context("--unit must be a path such as /rc/changyuan or a UUID")?;
+        tongxin_venues::store::org_units::get(&db, tongxin_venues::domain::org::OrgUnitId(id))
+            .await?
+    };
+    found
+        .map(|u| u.id.0)
+        .with_context(|| format!("no unit {unit} in the venues database"))
 }
 
 /// A unit given as a UUID or as a demo path such as /rc/changyuan.

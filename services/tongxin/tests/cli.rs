@@ -449,3 +449,77 @@ async fn run_on_a_taken_port_says_so_and_exits_non_zero() {
         "names the taken port: {stderr}"
     );
 }
+
+/// A body on `subject`, as the outbox relay would publish it.
+fn event(subject: &str, payload: Vec<u8>) -> tongxin_platform::events::Event {
+    tongxin_platform::events::Event {
+        id: uuid::Uuid::now_v7(),
+        subject: subject.to_owned(),
+        ce_type: subject.to_owned(),
+        source: "tongxin/test".to_owned(),
+        time: chrono::Utc::now(),
+        traceparent: None,
+        payload: payload.into(),
+    }
+}
+
+#[tokio::test]
+async fn events_tail_prints_each_event_decoded_from_its_own_header() {
+    use prost::Message;
+    use tongxin_platform::events::EventBus;
+    use tongxin_proto::events as events_pb;
+
+    let nats = TestNats::start().await;
+    let settings = tongxin_platform::config::EventsSettings {
+        nats_url: nats.url(),
+        ..Default::default()
+    };
+    let bus = tongxin_platform::events::nats::NatsBus::connect(&settings)
+        .await
+        .expect("bus");
+    let unit = events_pb::UnitCreated {
+        unit: Some(pb::OrgUnit {
+            name: "蔡家坝小院".to_owned(),
+            path: paths::CAIJIABA.to_owned(),
+            ..Default::default()
+        }),
+        actor: "staff-1".to_owned(),
+    };
+    let rated = tongxin_proto::events::OrderChanged {
+        order_no: "RC-1".to_owned(),
+        rating: Some(5),
+        ..Default::default()
+    };
+    let published = bus
+        .publish_batch(&[
+            event("tongxin.venues.unit_created", unit.encode_to_vec()),
+            event("tongxin.orders.order_rated", rated.encode_to_vec()),
+        ])
+        .await;
+    assert!(published.iter().all(Result::is_ok), "{published:?}");
+
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        Command::new(BIN)
+            .args(["events", "tail", "tongxin.>", "--all", "--count", "2"])
+            .args(["--nats-url", &nats.url()])
+            .output(),
+    )
+    .await
+    .expect("tail stops after --count events")
+    .expect("run tongxin events tail");
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["subject"], "tongxin.venues.unit_created");
+    assert_eq!(lines[0]["type"], "tongxin.events.v1.UnitCreated");
+    assert_eq!(lines[0]["source"], "tongxin/test");
+    assert_eq!(lines[0]["data"]["unit"]["name"], "蔡家坝小院");
+    assert_eq!(lines[0]["data"]["actor"], "staff-1");
+    assert_eq!(lines[1]["type"], "tongxin.events.v1.OrderChanged");
+    assert_eq!(lines[1]["data"]["orderNo"], "RC-1");
+    assert_eq!(lines[1]["data"]["rating"], 5);
+}

@@ -2,7 +2,9 @@
 //!
 //! Subjects are `tongxin.<domain>.<event>`; the JetStream stream (default `TONGXIN`) holds
 //! `tongxin.>`. Bodies are protobuf; headers carry `Nats-Msg-Id` (the event id, so JetStream
-//! drops a republished duplicate), `ce-type`, `ce-source`, `ce-time` and `traceparent`.
+//! drops a republished duplicate), `content-type` and `ce-dataschema` (both naming the body's
+//! protobuf message, from [`tongxin_proto::catalog`]), `ce-type`, `ce-source`, `ce-time` and
+//! `traceparent`.
 //!
 //! Writers never publish directly: they [`outbox::enqueue`] inside the transaction that makes
 //! the change, and the [`outbox::OutboxRelay`] publishes after commit. Readers use
@@ -42,6 +44,12 @@ pub mod headers {
     pub const CE_SPECVERSION: &str = "ce-specversion";
     /// W3C trace context.
     pub const TRACEPARENT: &str = "traceparent";
+    /// The body's media type, naming its protobuf message:
+    /// `application/protobuf; proto=tongxin.events.v1.OrderChanged` (CloudEvents'
+    /// `datacontenttype` in binary mode).
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// CloudEvents `dataschema`: `urn:tongxin:proto:<full message name>`.
+    pub const CE_DATASCHEMA: &str = "ce-dataschema";
 }
 
 /// One event as it travels: identity, routing, provenance and the protobuf body.
@@ -61,6 +69,14 @@ pub struct Event {
     pub traceparent: Option<String>,
     /// Protobuf-encoded body.
     pub payload: Bytes,
+}
+
+impl Event {
+    /// The full protobuf name of the body, from the catalog of what Tongxin publishes;
+    /// `None` for a subject outside it (tests' own subjects).
+    pub fn message_type(&self) -> Option<&'static str> {
+        tongxin_proto::catalog::by_subject(&self.subject).map(|e| e.message)
+    }
 }
 
 /// A failure talking to the bus.

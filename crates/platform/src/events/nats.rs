@@ -34,16 +34,10 @@ impl NatsBus {
             .map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut jetstream = jetstream::new(client.clone());
         jetstream.set_timeout(Duration::from_secs(5));
+        // Create, or bring an existing stream's limits in line with the configuration
+        // (idempotent: replicas starting together send the same config).
         jetstream
-            .get_or_create_stream(stream::Config {
-                name: settings.stream.clone(),
-                subjects: vec!["tongxin.>".to_owned()],
-                storage: stream::StorageType::File,
-                // The relay republishes with the same Nats-Msg-Id after a lost ack; two
-                // minutes covers any realistic retry gap.
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
+            .create_or_update_stream(stream_config(settings))
             .await
             .map_err(|e| BusError::Unavailable(e.to_string()))?;
         Ok(Self {
@@ -59,6 +53,31 @@ impl NatsBus {
     }
 }
 
+/// The TONGXIN stream as configured: every `tongxin.>` subject, on disk, with the retention
+/// limits from `events.stream_*`.
+pub fn stream_config(settings: &EventsSettings) -> stream::Config {
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    stream::Config {
+        name: settings.stream.clone(),
+        subjects: vec!["tongxin.>".to_owned()],
+        storage: stream::StorageType::File,
+        num_replicas: settings.stream_replicas,
+        // Zero is "no limit" for both, in the configuration as in JetStream's age; bytes
+        // use -1 for that.
+        max_age: DAY * u32::try_from(settings.stream_max_age_days).unwrap_or(u32::MAX),
+        max_bytes: if settings.stream_max_bytes == 0 {
+            -1
+        } else {
+            settings.stream_max_bytes
+        },
+        discard: stream::DiscardPolicy::Old,
+        // The relay republishes with the same Nats-Msg-Id after a lost ack; two
+        // minutes covers any realistic retry gap.
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    }
+}
+
 fn to_headers(event: &Event) -> HeaderMap {
     let mut map = HeaderMap::new();
     let id = event.id.to_string();
@@ -68,6 +87,16 @@ fn to_headers(event: &Event) -> HeaderMap {
     map.insert(headers::CE_SOURCE, event.source.as_str());
     map.insert(headers::CE_TIME, event.time.to_rfc3339().as_str());
     map.insert(headers::CE_SPECVERSION, "1.0");
+    if let Some(message) = event.message_type() {
+        map.insert(
+            headers::CONTENT_TYPE,
+            tongxin_proto::catalog::content_type(message).as_str(),
+        );
+        map.insert(
+            headers::CE_DATASCHEMA,
+            tongxin_proto::catalog::dataschema(message).as_str(),
+        );
+    }
     if let Some(tp) = &event.traceparent {
         map.insert(headers::TRACEPARENT, tp.as_str());
     }

@@ -3,6 +3,7 @@
 
 mod consumer;
 mod outbox;
+mod stream;
 
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};

@@ -91,3 +91,33 @@ pub fn order_changed(
 pub const UNITS_CONSUMER: &str = "orders-known-units";
 /// What it listens to.
 pub const UNITS_FILTER: &str = tongxin_platform::org::consumer::UNIT_EVENTS;
+
+#[cfg(test)]
+mod tests {
+    /// Every move and notice orders publishes is in the catalog, typed `OrderChanged`.
+    #[test]
+    fn every_subject_is_in_the_event_catalog() {
+        let events = [
+            "placed",
+            "received",
+            "escalated",
+            "dispatched",
+            "accepted",
+            "declined",
+            "started",
+            "completed",
+            "rated",
+            "cancelled",
+            "reminder",
+            "overdue_alert",
+        ];
+        for event in events {
+            let subject = super::subject(event);
+            assert_eq!(
+                tongxin_proto::catalog::by_subject(&subject).map(|e| e.message),
+                Some("tongxin.events.v1.OrderChanged"),
+                "{subject}"
+            );
+        }
+    }
+}

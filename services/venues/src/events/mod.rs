@@ -118,3 +118,21 @@ pub fn activity_held(
     }
     .encode_to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Each subject venues publishes is in the catalog, so its messages name their type.
+    #[test]
+    fn every_subject_is_in_the_event_catalog() {
+        for subject in [
+            super::UNIT_CREATED,
+            super::UNIT_UPDATED,
+            super::ACTIVITY_HELD,
+        ] {
+            assert!(
+                tongxin_proto::catalog::by_subject(subject).is_some(),
+                "{subject} is missing from tongxin_proto::catalog"
+            );
+        }
+    }
+}

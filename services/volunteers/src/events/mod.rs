@@ -66,3 +66,31 @@ impl KnownUnitsHook for UnitsHook {
         crate::store::unit_moves::move_members(txn, old, new.as_str()).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Each subject volunteers publishes is in the catalog, so its messages name their type.
+    #[test]
+    fn every_subject_is_in_the_event_catalog() {
+        use super::changes::{VOLUNTEER_ERASED, VOLUNTEER_STATUS_CHANGED, VOLUNTEER_UPDATED};
+        use super::ledger::{
+            STAR_REACHED, TEAM_CREATED, TEAM_LEADER_CHANGED, TEAM_MEMBER_ADDED, TEAM_MEMBER_REMOVED,
+        };
+        for subject in [
+            super::VOLUNTEER_REGISTERED,
+            VOLUNTEER_UPDATED,
+            VOLUNTEER_STATUS_CHANGED,
+            VOLUNTEER_ERASED,
+            STAR_REACHED,
+            TEAM_CREATED,
+            TEAM_MEMBER_ADDED,
+            TEAM_MEMBER_REMOVED,
+            TEAM_LEADER_CHANGED,
+        ] {
+            assert!(
+                tongxin_proto::catalog::by_subject(subject).is_some(),
+                "{subject} is missing from tongxin_proto::catalog"
+            );
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Every event subject Tongxin publishes, the protobuf message its body holds, and when it
+//! fires: the one list that the relay's `content-type` header, `tongxin events tail` and
+//! docs/events.md are checked against.
+//!
+//! An outside consumer never needs this table: each message names its type in its headers
+//! (`content-type: application/protobuf; proto=<full name>`, and `ce-dataschema`), and the
+//! types are in `proto/`. The table exists so that the publishing side cannot forget one.
+
+/// One kind of event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventType {
+    /// The NATS subject, `tongxin.<domain>.<event>`.
+    pub subject: &'static str,
+    /// The full protobuf name of the body, e.g. `tongxin.events.v1.OrderChanged`.
+    pub message: &'static str,
+    /// When it fires, in one line.
+    pub fires: &'static str,
+}
+
+const fn event(subject: &'static str, message: &'static str, fires: &'static str) -> EventType {
+    EventType {
+        subject,
+        message,
+        fires,
+    }
+}
+
+const ORDER_CHANGED: &str = "tongxin.events.v1.OrderChanged";
+
+/// Every event, grouped by the publishing service.
+pub const EVENTS: &[EventType] = &[
+    // venues
+    event(
+        "tongxin.venues.unit_created",
+        "tongxin.events.v1.UnitCreated",
+        "a unit joined the org tree",
+    ),
+    event(
+        "tongxin.venues.unit_updated",
+        "tongxin.events.v1.UnitUpdated",
+        "a unit was renamed, or moved with its subtree",
+    ),
+    event(
+        "tongxin.venues.activity_held",
+        "tongxin.events.v1.ActivityHeld",
+        "staff recorded that an activity took place, with attendance and hours served",
+    ),
+    // volunteers
+    event(
+        "tongxin.volunteers.volunteer_registered",
+        "tongxin.events.v1.VolunteerRegistered",
+        "a volunteer joined the registry (self-registered, by staff, or imported)",
+    ),
+    event(
+        "tongxin.volunteers.volunteer_updated",
+        "tongxin.events.v1.VolunteerUpdated",
+        "a volunteer's record was corrected; names the fields, never their values",
+    ),
+    event(
+        "tongxin.volunteers.volunteer_status_changed",
+        "tongxin.events.v1.VolunteerStatusChanged",
+        "a volunteer became active, paused, or left",
+    ),
+    event(
+        "tongxin.volunteers.volunteer_erased",
+        "tongxin.events.v1.VolunteerErased",
+        "on the volunteer's request, staff erased the personal data of a record",
+    ),
+    event(
+        "tongxin.volunteers.star_reached",
+        "tongxin.events.v1.StarReached",
+        "a volunteer's approved hours reached a new star level",
+    ),
+    event(
+        "tongxin.volunteers.team_created",
+        "tongxin.events.v1.TeamCreated",
+        "a team was set up",
+    ),
+    event(
+        "tongxin.volunteers.team_member_added",
+        "tongxin.events.v1.TeamMembershipChanged",
+        "a volunteer joined a team",
+    ),
+    event(
+        "tongxin.volunteers.team_member_removed",
+        "tongxin.events.v1.TeamMembershipChanged",
+        "a volunteer left a team",
+    ),
+    event(
+        "tongxin.volunteers.team_leader_changed",
+        "tongxin.events.v1.TeamMembershipChanged",
+        "a team's leader changed",
+    ),
+    // orders: every move of an order, with the order as it stands after the move
+    event(
+        "tongxin.orders.order_placed",
+        ORDER_CHANGED,
+        "a citizen placed an order; it is held by the unit it was routed to",
+    ),
+    event(
+        "tongxin.orders.order_received",
+        ORDER_CHANGED,
+        "the holding unit took the order",
+    ),
+    event(
+        "tongxin.orders.order_escalated",
+        ORDER_CHANGED,
+        "the order passed up a level (by staff, or by the scheduler when a deadline passed)",
+    ),
+    event(
+        "tongxin.orders.order_dispatched",
+        ORDER_CHANGED,
+        "staff dispatched volunteers or a team",
+    ),
+    event(
+        "tongxin.orders.order_accepted",
+        ORDER_CHANGED,
+        "a dispatched volunteer (or staff for a team) accepted",
+    ),
+    event(
+        "tongxin.orders.order_declined",
+        ORDER_CHANGED,
+        "a dispatched volunteer declined; the order is back with its unit",
+    ),
+    event(
+        "tongxin.orders.order_started",
+        ORDER_CHANGED,
+        "the service began",
+    ),
+    event(
+        "tongxin.orders.order_completed",
+        ORDER_CHANGED,
+        "the service was done; carries each volunteer's hours",
+    ),
+    event(
+        "tongxin.orders.order_rated",
+        ORDER_CHANGED,
+        "the citizen rated the result (1 to 5; the comment stays in the service)",
+    ),
+    event(
+        "tongxin.orders.order_cancelled",
+        ORDER_CHANGED,
+        "the citizen or staff cancelled before acceptance",
+    ),
+    event(
+        "tongxin.orders.order_reminder",
+        ORDER_CHANGED,
+        "half the holding level's time to receive passed (once per level)",
+    ),
+    event(
+        "tongxin.orders.order_overdue_alert",
+        ORDER_CHANGED,
+        "the district center did not receive the order in time (once)",
+    ),
+];
+
+/// The event type published on `subject`, if Tongxin publishes there.
+pub fn by_subject(subject: &str) -> Option<&'static EventType> {
+    EVENTS.iter().find(|e| e.subject == subject)
+}
+
+/// The `content-type` of a body holding `message`: protobuf, naming the message, so a
+/// consumer can decode without a subject → type table of its own.
+pub fn content_type(message: &str) -> String {
+    format!("application/protobuf; proto={message}")
+}
+
+/// The message name in a `content-type` made by [`content_type`].
+pub fn message_of_content_type(value: &str) -> Option<&str> {
+    let (media, params) = value.split_once(';')?;
+    if !media.trim().eq_ignore_ascii_case("application/protobuf") {
+        return None;
+    }
+    params
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("proto"))
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// The CloudEvents `dataschema` of a body holding `message`: a URN naming the protobuf message.
+pub fn dataschema(message: &str) -> String {
+    format!("urn:tongxin:proto:{message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_names_the_message_and_reads_back() {
+        let value = content_type(ORDER_CHANGED);
+        assert_eq!(
+            value,
+            "application/protobuf; proto=tongxin.events.v1.OrderChanged"
+        );
+        assert_eq!(message_of_content_type(&value), Some(ORDER_CHANGED));
+        assert_eq!(
+            message_of_content_type("Application/Protobuf;charset=x; PROTO=\"a.B\""),
+            Some("a.B")
+        );
+        assert_eq!(message_of_content_type("application/json; proto=a.B"), None);
+        assert_eq!(message_of_content_type("application/protobuf"), None);
+        assert_eq!(
+            message_of_content_type("application/protobuf; proto="),
+            None
+        );
+    }
+
+    #[test]
+    fn subjects_are_unique_and_in_the_tongxin_namespace() {
+        for (i, e) in EVENTS.iter().enumerate() {
+            assert!(e.subject.starts_with("tongxin."), "{}", e.subject);
+            assert_eq!(e.subject.split('.').count(), 3, "{}", e.subject);
+            assert!(
+                EVENTS[i + 1..].iter().all(|o| o.subject != e.subject),
+                "{} twice",
+                e.subject
+            );
+            assert_eq!(by_subject(e.subject), Some(e));
+        }
+        assert_eq!(by_subject("tongxin.orders.order_unknown"), None);
+    }
+
+    #[test]
+    fn docs_events_md_lists_every_event_with_its_type() {
+        let docs = include_str!("../../../docs/events.md");
+        for e in EVENTS {
+            let row = format!("| `{}` | `{}` |", e.subject, e.message);
+            assert!(docs.contains(&row), "docs/events.md lacks the row {row}");
+        }
+    }
+
+    #[test]
+    fn every_message_exists_in_the_compiled_protos() {
+        let pool = crate::descriptor_pool();
+        for e in EVENTS {
+            assert!(
+                pool.get_message_by_name(e.message).is_some(),
+                "{} names {}, which proto/ does not define",
+                e.subject,
+                e.message
+            );
+        }
+    }
+}

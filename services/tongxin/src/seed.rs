@@ -1,0 +1,62 @@
+//! `tongxin seed`: the demo data of `tongxin run`, loaded into the services' own
+//! (PostgreSQL) databases for split mode. It starts every service in this process on
+//! ephemeral local ports with the demo start hooks — the same code `run` seeds with, writing
+//! through the services' own stores and outboxes — and stops them once the hooks are done.
+//! The events wait in the outboxes; the services' relays publish them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use tongxin_platform::auth::Verifier;
+use tongxin_platform::registry;
+
+use crate::settings::Settings;
+
+/// Seeds every service's configured database; idempotent.
+pub async fn seed(mut settings: Settings) -> anyhow::Result<()> {
+    // Nothing outside this process calls these services: they only run their start hooks.
+    let local = SocketAddr::from(([127, 0, 0, 1], 0));
+    for (http, grpc) in [
+        (
+            &mut settings.venues.http_addr,
+            &mut settings.venues.grpc_addr,
+        ),
+        (
+            &mut settings.volunteers.http_addr,
+            &mut settings.volunteers.grpc_addr,
+        ),
+        (
+            &mut settings.orders.http_addr,
+            &mut settings.orders.grpc_addr,
+        ),
+    ] {
+        (*http, *grpc) = (local, local);
+    }
+    let common = settings.common();
+    let jwks = common.auth.jwks_path.as_deref().context(
+        "auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file (`tongxin keys` makes one)",
+    )?;
+    let verifier = Arc::new(Verifier::from_jwks_file(
+        jwks,
+        &common.auth.issuer,
+        &common.auth.audience,
+    )?);
+    let bus = tongxin_platform::events::connect(&common.events).await?;
+    let options = registry::Options {
+        common,
+        bus,
+        verifier,
+        // Orders routes the demo orders through this process's venues.
+        local_peers: true,
+        hooks: crate::embedded::demo_hooks(),
+    };
+    let names: Vec<String> = crate::settings::service_names()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let modules = crate::settings::select(&settings, &names);
+    let running = registry::start(modules, options, CancellationToken::new()).await?;
+    running.stop().await
+}
