@@ -429,7 +429,7 @@ impl Volunteers {
     }
 
     /// The row of `id` when `actor` is staff whose scope covers its home unit.
-    async fn in_staff_scope(
+    pub(super) async fn in_staff_scope(
         &self,
         actor: &Principal,
         id: VolunteerId,
