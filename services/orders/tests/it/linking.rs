@@ -1,13 +1,18 @@
 //! Issue 13, item 2: a volunteer imported from the district's spreadsheet has no account, so
 //! nobody could accept an order as them. Staff invite them, a fresh account redeems the code,
-//! and that account accepts the order it was dispatched.
+//! and that account accepts the order it was dispatched. Once staff unlink it, the account
+//! can no longer act, although orders had its link cached.
 
 use serde_json::{Value, json};
 use tongxin_platform::auth::{Principal, Role};
 use tongxin_volunteers::import::{ImportOptions, Quiet, read_file};
 use uuid::Uuid;
 
-use crate::{ACCEPT, CAIJIABA_POINT, DISPATCH, RECEIVE, TestApp, error_code, paths};
+use std::time::Duration;
+
+use crate::{
+    ACCEPT, CAIJIABA_POINT, DISPATCH, ORDER, RECEIVE, START, TestApp, error_code, paths,
+};
 
 fn state(r: &Value, field: &str) -> String {
     r["data"][field]["state"]
@@ -106,5 +111,32 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
     assert_eq!(
         r["data"]["acceptOrder"]["acceptedVolunteers"],
         json!([{"id": volunteer.to_string()}])
+    );
+
+    // Staff unlink the account: orders forgets its cached link (on the unlink event) and
+    // the account no longer sees the order, nor moves it.
+    app.volunteers
+        .unlink_account(
+            &app.staff_principal(paths::CAIJIABA),
+            tongxin_volunteers::domain::VolunteerId(volunteer),
+        )
+        .await
+        .expect("unlink");
+    let forgotten = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let r = app.act(&token, ORDER, &id, json!({})).await;
+            if error_code(&r) == Some("NOT_FOUND") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(forgotten.is_ok(), "orders still acts on the unlinked account");
+    let r = app.act(&token, START, &id, json!({})).await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    assert_eq!(
+        state(&app.act(&staff, ORDER, &id, json!({})).await, "order"),
+        "ACCEPTED"
     );
 }
