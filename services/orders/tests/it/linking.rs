@@ -10,9 +10,7 @@ use uuid::Uuid;
 
 use std::time::Duration;
 
-use crate::{
-    ACCEPT, CAIJIABA_POINT, DISPATCH, ORDER, RECEIVE, START, TestApp, error_code, paths,
-};
+use crate::{ACCEPT, CAIJIABA_POINT, DISPATCH, ORDER, RECEIVE, START, TestApp, error_code, paths};
 
 fn state(r: &Value, field: &str) -> String {
     r["data"][field]["state"]
@@ -65,7 +63,10 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
     let staff = app.staff(paths::CAIJIABA);
     let id = app.place_ok("alice", "elder_visit", "linking").await;
     assert_eq!(
-        state(&app.act(&staff, RECEIVE, &id, json!({})).await, "receiveOrder"),
+        state(
+            &app.act(&staff, RECEIVE, &id, json!({})).await,
+            "receiveOrder"
+        ),
         "RECEIVED"
     );
     let r = app
@@ -132,7 +133,10 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
         }
     })
     .await;
-    assert!(forgotten.is_ok(), "orders still acts on the unlinked account");
+    assert!(
+        forgotten.is_ok(),
+        "orders still acts on the unlinked account"
+    );
     let r = app.act(&token, START, &id, json!({})).await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
     assert_eq!(

@@ -140,7 +140,6 @@ impl LinkAction {
         }
     }
 
-
     /// Whether this is a failed attempt (counted against the attempt limits).
     pub fn is_failure(self) -> bool {
         matches!(self, LinkAction::RedeemFailed | LinkAction::ClaimFailed)
@@ -170,7 +169,6 @@ impl LinkMethod {
             LinkMethod::Staff => "staff",
         }
     }
-
 }
 
 #[cfg(test)]
@@ -232,7 +230,11 @@ mod tests {
     fn only_failed_attempts_count_against_the_limits() {
         assert!(LinkAction::RedeemFailed.is_failure());
         assert!(LinkAction::ClaimFailed.is_failure());
-        for a in [LinkAction::Invited, LinkAction::Linked, LinkAction::Unlinked] {
+        for a in [
+            LinkAction::Invited,
+            LinkAction::Linked,
+            LinkAction::Unlinked,
+        ] {
             assert!(!a.is_failure(), "{}", a.as_str());
         }
         assert_eq!(LinkMethod::SelfRegistration.as_str(), "self_registration");

@@ -118,7 +118,8 @@ impl LinkingQuery {
         let after = paging::after::<Uuid>(after)?;
         let volunteers = ctx.data::<Volunteers>()?;
         let (entries, more) = volunteers.account_links(&actor, id, after, first).await?;
-        let mut connection = Connection::<_, _, EmptyFields, EmptyFields>::new(after.is_some(), more);
+        let mut connection =
+            Connection::<_, _, EmptyFields, EmptyFields>::new(after.is_some(), more);
         connection.edges.extend(
             entries
                 .into_iter()
@@ -161,7 +162,9 @@ impl LinkingMutation {
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
-        Ok(VolunteerNode(volunteers.redeem_invite(&actor, &code).await?))
+        Ok(VolunteerNode(
+            volunteers.redeem_invite(&actor, &code).await?,
+        ))
     }
 
     /// The signed-in person claims the volunteer record registered for them by proving the

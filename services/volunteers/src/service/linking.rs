@@ -248,11 +248,15 @@ impl Volunteers {
         let code = InviteCode::parse(code)?;
         let now = now_micros();
         self.may_try(account, now).await?;
-        let invite = account_links::invite_by_hash(&self.db, &self.cipher.keyed_hash(code.as_str()))
-            .await?;
+        let invite =
+            account_links::invite_by_hash(&self.db, &self.cipher.keyed_hash(code.as_str())).await?;
         let open = invite.as_ref().filter(|i| {
-            InviteState::at(now, i.expires_at, i.used_at.is_some(), i.revoked_at.is_some())
-                == InviteState::Open
+            InviteState::at(
+                now,
+                i.expires_at,
+                i.used_at.is_some(),
+                i.revoked_at.is_some(),
+            ) == InviteState::Open
         });
         let Some(invite) = open else {
             let record = invite.map(|i| i.volunteer_id);

@@ -271,7 +271,10 @@ pub async fn use_invite<C: ConnectionTrait>(
 ) -> Result<bool, DbError> {
     let done = invites::Entity::update_many()
         .col_expr(invites::Column::UsedAt, Expr::value(Some(now)))
-        .col_expr(invites::Column::UsedBy, Expr::value(Some(account.to_owned())))
+        .col_expr(
+            invites::Column::UsedBy,
+            Expr::value(Some(account.to_owned())),
+        )
         .filter(invites::Column::Id.eq(id))
         .filter(invites::Column::UsedAt.is_null())
         .filter(invites::Column::RevokedAt.is_null())
@@ -304,7 +307,10 @@ pub async fn link<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let done = volunteers::Entity::update_many()
-        .col_expr(volunteers::Column::Subject, Expr::value(Some(account.to_owned())))
+        .col_expr(
+            volunteers::Column::Subject,
+            Expr::value(Some(account.to_owned())),
+        )
         .col_expr(volunteers::Column::UpdatedAt, Expr::value(Some(now)))
         .filter(volunteers::Column::Id.eq(id))
         .filter(volunteers::Column::Subject.is_null())
@@ -323,7 +329,10 @@ pub async fn unlink<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let done = volunteers::Entity::update_many()
-        .col_expr(volunteers::Column::Subject, Expr::value(Option::<String>::None))
+        .col_expr(
+            volunteers::Column::Subject,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(volunteers::Column::UpdatedAt, Expr::value(Some(now)))
         .filter(volunteers::Column::Id.eq(id))
         .filter(volunteers::Column::Subject.eq(account))

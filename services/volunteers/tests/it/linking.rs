@@ -267,7 +267,11 @@ async fn a_claim_with_the_id_number_and_phone_on_file_links_and_guessing_is_boun
             json!({ "id": id_card(ID_WANG), "phone": "13800000009" }),
         )
         .await;
-    assert_eq!(error_code(&wrong_phone), Some("BAD_USER_INPUT"), "{wrong_phone}");
+    assert_eq!(
+        error_code(&wrong_phone),
+        Some("BAD_USER_INPUT"),
+        "{wrong_phone}"
+    );
     let unknown = app
         .graphql(
             Some(&guesser),
@@ -343,28 +347,36 @@ async fn staff_in_scope_unlink_at_once_and_every_step_is_audited() {
     let staff = app.staff(units::HONGQIAO);
     let me = app.sign_volunteer("wechat:wangfang");
     let code = code_of(&invite(&app, &staff, &wang).await);
-    let r = app.graphql(Some(&me), REDEEM, json!({ "code": code })).await;
+    let r = app
+        .graphql(Some(&me), REDEEM, json!({ "code": code }))
+        .await;
     assert!(r["errors"].is_null(), "{r}");
 
     // Not staff of another unit, not the volunteer.
     for token in [app.staff(units::FENGGAO), me.clone()] {
-        let r = app.graphql(Some(&token), UNLINK, json!({ "v": wang })).await;
+        let r = app
+            .graphql(Some(&token), UNLINK, json!({ "v": wang }))
+            .await;
         assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
         let r = app.graphql(Some(&token), LINKS, json!({ "v": wang })).await;
         assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
     }
-    let r = app.graphql(Some(&staff), UNLINK, json!({ "v": wang })).await;
+    let r = app
+        .graphql(Some(&staff), UNLINK, json!({ "v": wang }))
+        .await;
     assert!(r["errors"].is_null(), "{r}");
     assert!(mine(&app, &me).await.is_null(), "unlinked at once");
-    let r = app.graphql(Some(&staff), UNLINK, json!({ "v": wang })).await;
+    let r = app
+        .graphql(Some(&staff), UNLINK, json!({ "v": wang }))
+        .await;
     assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
 
     let message = tokio::time::timeout(Duration::from_secs(10), unlinked.next())
         .await
         .expect("in time")
         .expect("event");
-    let event = tongxin_proto::events::AccountUnlinked::decode(message.payload.clone())
-        .expect("protobuf");
+    let event =
+        tongxin_proto::events::AccountUnlinked::decode(message.payload.clone()).expect("protobuf");
     assert_eq!(event.volunteer_id, wang);
     assert!(!String::from_utf8_lossy(&message.payload).contains("wechat:wangfang"));
 
