@@ -446,3 +446,42 @@ async fn self_registration_with_an_id_number_on_file_points_to_claiming_it() {
     assert!(history(&app, &wang).await.is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn guesses_spread_over_accounts_close_claims_on_the_record_but_not_invites() {
+    let app = TestApp::spawn().await;
+    let wang = import_wang(&app).await;
+    // Two accounts, five wrong phones each: ten failed claims on the record in a day.
+    for guesser in ["wechat:g1", "wechat:g2"] {
+        let token = app.citizen(guesser);
+        for n in 2..=6 {
+            let r = app
+                .graphql(
+                    Some(&token),
+                    CLAIM,
+                    json!({ "id": id_card(ID_WANG), "phone": format!("1390000000{n}") }),
+                )
+                .await;
+            assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+        }
+    }
+    // Now even the right proof gets the one generic answer…
+    let me = app.citizen("wechat:wangfang");
+    let r = app
+        .graphql(
+            Some(&me),
+            CLAIM,
+            json!({ "id": id_card(ID_WANG), "phone": PHONE_WANG }),
+        )
+        .await;
+    assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+    assert!(mine(&app, &me).await.is_null());
+    // …while an invite from her unit's staff still links her.
+    let code = code_of(&invite(&app, &app.staff(units::HONGQIAO), &wang).await);
+    let r = app
+        .graphql(Some(&me), REDEEM, json!({ "code": code }))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(mine(&app, &me).await, wang.as_str());
+    app.stop().await;
+}
