@@ -166,6 +166,30 @@ pub(super) async fn record_self_registration(
     Ok(())
 }
 
+/// The audit row of the link an erasure cuts, in its transaction (see
+/// [`Volunteers::process_deletion`]). The account is not repeated: the person asked for their
+/// data to go.
+pub(super) async fn record_erasure_unlink(
+    txn: &DatabaseTransaction,
+    row: &Model,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<(), VolunteersError> {
+    account_links::record(
+        txn,
+        audit_row(
+            Some(row.id),
+            None,
+            LinkAction::Unlinked,
+            Some(LinkMethod::Staff),
+            actor,
+            at,
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
 impl Volunteers {
     /// Staff whose scope covers the record issue a one-time code for it (revoking any
     /// earlier open one) and publish `account_invite_issued` for the delivery channel.

@@ -318,6 +318,9 @@ impl Volunteers {
         if done.rows_affected == 0 {
             return Err(VolunteersError::Conflict("already erased".to_owned()));
         }
+        if row.subject.is_some() {
+            super::linking::record_erasure_unlink(&txn, &row, &actor.subject, now).await?;
+        }
         outbox::enqueue(
             &txn,
             events::VOLUNTEER_ERASED,

@@ -406,6 +406,25 @@ async fn staff_in_scope_unlink_at_once_and_every_step_is_audited() {
         format!("staff-{}", units::HONGQIAO)
     );
     assert_eq!(nodes[0]["node"]["account"], Value::Null);
+
+    // Erasure on request cuts the link too, and says so without repeating the account.
+    let r = app
+        .graphql(Some(&me), "mutation { requestDeletion { id } }", json!({}))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let r = app
+        .graphql(
+            Some(&staff),
+            "mutation($id: ID!) { processDeletion(id: $id) { id } }",
+            json!({ "id": wang }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert!(mine(&app, &me).await.is_null());
+    let r = app.graphql(Some(&staff), LINKS, json!({ "v": wang })).await;
+    let last = &r["data"]["accountLinks"]["edges"][4]["node"];
+    assert_eq!(last["action"], "UNLINKED", "{r}");
+    assert_eq!(last["account"], Value::Null);
     app.stop().await;
 }
 
