@@ -9,6 +9,9 @@
 //!   the record's subject) or staff whose scope covers the home unit (phone in full; the
 //!   ID-card number stays masked for everyone).
 //! - **list**: staff only, within their scope.
+//! - **link an account** to a record registered by staff or imported: an invite from staff
+//!   in scope, or a claim proved with the ID-card number and phone on file; staff in scope
+//!   unlink (see [`linking`]).
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units` (units
 //! learnt from the venues unit events; see [`crate::store::known_units`]). An unknown unit
