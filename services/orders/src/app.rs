@@ -91,6 +91,10 @@ impl Service for OrdersModule {
             units,
             tongxin_platform::org::consumer::KnownUnitsConsumer::new(()).level_required(),
         ));
+        let (watcher, bus) = (orders.clone(), ctx.bus.clone());
+        parts = parts.task(Task::new("volunteer-unlink-watch", move |stop| {
+            crate::events::volunteer_links::forget_on_unlink(watcher, bus, stop)
+        }));
         if settings.scheduler.enabled {
             let scheduler = Scheduler::new(
                 orders,

@@ -9,6 +9,9 @@
 //!   the record's subject) or staff whose scope covers the home unit (phone in full; the
 //!   ID-card number stays masked for everyone).
 //! - **list**: staff only, within their scope.
+//! - **link an account** to a record registered by staff or imported: an invite from staff
+//!   in scope, or a claim proved with the ID-card number and phone on file; staff in scope
+//!   unlink (see [`linking`]).
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units` (units
 //! learnt from the venues unit events; see [`crate::store::known_units`]). An unknown unit
@@ -43,6 +46,7 @@ use crate::events;
 use crate::store::known_units;
 use crate::store::volunteers::{self, Filter, Model};
 
+mod linking;
 mod matching;
 mod proofs;
 mod self_service;
@@ -50,6 +54,7 @@ mod self_service;
 /// How long a staff unit's resolved path is trusted.
 const SCOPE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
+pub use linking::{IssuedInvite, LinkEntry};
 pub use matching::{CandidateView, MatchQuery};
 pub use proofs::ServiceRecordCheck;
 pub use self_service::Correction;
@@ -355,6 +360,15 @@ impl Volunteers {
             )
             .into());
         }
+        // A person whose record staff registered or imported gets pointed at claiming it,
+        // not at a dead end.
+        let duplicate = || match &row.subject {
+            Some(_) => VolunteersError::Conflict(linking::ALREADY_ON_FILE.to_owned()),
+            None => DomainError::Duplicate {
+                field: "id_card_number",
+            }
+            .into(),
+        };
         let txn = self.db.begin().await.map_err(classify)?;
         volunteers::insert(&txn, row.clone())
             .await
@@ -364,10 +378,7 @@ impl Volunteers {
                         "this account already has a volunteer record".to_owned(),
                     )
                 }
-                DbError::Conflict(_) => DomainError::Duplicate {
-                    field: "id_card_number",
-                }
-                .into(),
+                DbError::Conflict(_) => duplicate(),
                 other => other.into(),
             })?;
         outbox::enqueue(
@@ -377,10 +388,11 @@ impl Volunteers {
             events::volunteer_registered(&row, &actor.subject),
         )
         .await?;
+        if let Some(account) = &row.subject {
+            linking::record_self_registration(&txn, &row, account).await?;
+        }
         txn.commit().await.map_err(|e| match classify(e) {
-            DbError::Conflict(_) => VolunteersError::from(DomainError::Duplicate {
-                field: "id_card_number",
-            }),
+            DbError::Conflict(_) => duplicate(),
             other => other.into(),
         })?;
         self.waker.wake();

@@ -2,6 +2,8 @@
 //! personal data) and what it consumes (the venues unit events, to know unit paths, through
 //! the platform's known-units consumer).
 
+pub mod volunteer_links;
+
 use prost::Message;
 use tongxin_proto::events as pb;
 

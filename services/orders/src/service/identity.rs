@@ -65,6 +65,12 @@ pub fn link_cache() -> LinkCache {
 }
 
 impl Orders {
+    /// Forgets every cached link (a link ended somewhere: see
+    /// [`crate::events::volunteer_links`]).
+    pub fn forget_links(&self) {
+        self.links.clear();
+    }
+
     /// The volunteer `principal` acts as: from the cache, else from volunteers.
     pub(crate) async fn volunteer_link(&self, principal: &Principal) -> VolunteerLink {
         if !principal.has_role(Role::Volunteer) {

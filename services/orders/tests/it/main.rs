@@ -5,6 +5,7 @@
 
 mod embedded;
 mod identity;
+mod linking;
 mod live;
 mod metrics;
 mod moves;

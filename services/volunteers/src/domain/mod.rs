@@ -9,6 +9,7 @@
 pub mod availability;
 pub mod hours;
 pub mod id_card;
+pub mod linking;
 pub mod matching;
 pub mod points;
 pub mod record_code;

@@ -13,7 +13,9 @@ use tongxin_proto::events as pb_events;
 use crate::store::volunteers::Model;
 
 mod changes;
+mod linking;
 pub use changes::*;
+pub use linking::*;
 
 /// CloudEvents source of everything volunteers publishes.
 pub const SOURCE: &str = "tongxin/volunteers";

@@ -2,6 +2,7 @@
 //! entity lookups with a DataLoader.
 
 mod ledger;
+mod linking;
 mod matching;
 mod paging;
 mod proofs;
@@ -17,7 +18,7 @@ use crate::service::Volunteers;
 pub use volunteer::{VolunteerLoader, VolunteerNode};
 
 /// The root query: the registry, self-service, matching, teams, the ledger, and the
-/// public check of service-record proofs.
+/// public check of service-record proofs, and the account-link history.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct Query(
@@ -27,9 +28,10 @@ pub struct Query(
     teams::TeamQuery,
     ledger::LedgerQuery,
     proofs::ProofQuery,
+    linking::LinkingQuery,
 );
 
-/// The root mutation: the registry, self-service, teams, and the ledger.
+/// The root mutation: the registry, self-service, teams, the ledger, and account linking.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
@@ -37,6 +39,7 @@ pub struct Mutation(
     self_service::SelfServiceMutation,
     teams::TeamMutation,
     ledger::LedgerMutation,
+    linking::LinkingMutation,
 );
 
 /// The volunteers subgraph schema.

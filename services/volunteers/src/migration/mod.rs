@@ -7,6 +7,7 @@ mod m20261128_000300_teams_ledger;
 mod m20261128_000500_matching_and_self_service;
 mod m20261128_000700_issued_proofs;
 mod m20261130_000900_known_unit_levels;
+mod m20261201_001100_account_links;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         ));
         all.push(Box::new(m20261128_000700_issued_proofs::Migration));
         all.push(Box::new(m20261130_000900_known_unit_levels::Migration));
+        all.push(Box::new(m20261201_001100_account_links::Migration));
         all
     }
 }

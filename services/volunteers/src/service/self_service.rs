@@ -318,6 +318,9 @@ impl Volunteers {
         if done.rows_affected == 0 {
             return Err(VolunteersError::Conflict("already erased".to_owned()));
         }
+        if row.subject.is_some() {
+            super::linking::record_erasure_unlink(&txn, &row, &actor.subject, now).await?;
+        }
         outbox::enqueue(
             &txn,
             events::VOLUNTEER_ERASED,
@@ -429,7 +432,7 @@ impl Volunteers {
     }
 
     /// The row of `id` when `actor` is staff whose scope covers its home unit.
-    async fn in_staff_scope(
+    pub(super) async fn in_staff_scope(
         &self,
         actor: &Principal,
         id: VolunteerId,

@@ -1,5 +1,6 @@
 //! The volunteers service's tables and queries (sea-orm).
 
+pub mod account_links;
 pub mod issued_proofs;
 pub mod ledger;
 pub mod load;

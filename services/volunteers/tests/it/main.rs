@@ -6,6 +6,7 @@ mod entities;
 mod failures;
 mod import;
 mod ledger;
+mod linking;
 mod matching;
 mod proof;
 mod registry;
