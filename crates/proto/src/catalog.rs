@@ -67,6 +67,21 @@ pub const EVENTS: &[EventType] = &[
         "on the volunteer's request, staff erased the personal data of a record",
     ),
     event(
+        "tongxin.volunteers.account_invite_issued",
+        "tongxin.events.v1.AccountInviteIssued",
+        "staff invited a volunteer to link an account; carries the one-time code for the delivery channel",
+    ),
+    event(
+        "tongxin.volunteers.account_linked",
+        "tongxin.events.v1.AccountLinked",
+        "an account was linked to a volunteer record (self-registration, invite or claim)",
+    ),
+    event(
+        "tongxin.volunteers.account_unlinked",
+        "tongxin.events.v1.AccountUnlinked",
+        "staff removed the link between a volunteer record and its account",
+    ),
+    event(
         "tongxin.volunteers.star_reached",
         "tongxin.events.v1.StarReached",
         "a volunteer's approved hours reached a new star level",

@@ -78,7 +78,11 @@ mod tests {
         use super::ledger::{
             STAR_REACHED, TEAM_CREATED, TEAM_LEADER_CHANGED, TEAM_MEMBER_ADDED, TEAM_MEMBER_REMOVED,
         };
+        use super::linking::{ACCOUNT_INVITE_ISSUED, ACCOUNT_LINKED, ACCOUNT_UNLINKED};
         for subject in [
+            ACCOUNT_INVITE_ISSUED,
+            ACCOUNT_LINKED,
+            ACCOUNT_UNLINKED,
             super::VOLUNTEER_REGISTERED,
             VOLUNTEER_UPDATED,
             VOLUNTEER_STATUS_CHANGED,
