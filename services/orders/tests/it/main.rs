@@ -9,6 +9,7 @@ mod live;
 mod metrics;
 mod moves;
 mod placing;
+mod progress;
 mod races;
 mod rules;
 mod scheduler;
@@ -190,6 +191,14 @@ impl TestApp {
         self.hand
             .as_ref()
             .expect("orders reads the system clock: spawn with TestApp::spawn_at")
+    }
+
+    /// Hands the NATS server to the test (to kill and restart it); keep it alive until
+    /// after [`TestApp::stop`].
+    pub fn take_nats(&mut self) -> TestNats {
+        self.spawned
+            .take_nats()
+            .expect("NATS runs only with Store::Postgres")
     }
 
     /// The NATS server (PostgreSQL store only: SQLite runs on the in-process bus).
