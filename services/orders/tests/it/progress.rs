@@ -77,7 +77,7 @@ async fn trial(app: &TestApp, n: usize) -> Result<(), String> {
     let courtyard = app.staff(paths::CAIJIABA);
     let mut socket = subscribe(&url(app), &app.citizen("alice"), &progress_query(&id, None)).await;
     let mut seen = Vec::new();
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         match progress_item(&mut socket).await {
             Some(item) if item["version"] == 1 && item["event"] == "placed" => seen.push(1),
             Some(item) => return Err(format!("trial {n}: first came {item}, not placed v1")),
