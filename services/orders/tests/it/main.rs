@@ -6,6 +6,7 @@
 mod embedded;
 mod identity;
 mod live;
+mod menu;
 mod metrics;
 mod moves;
 mod placing;
