@@ -338,3 +338,43 @@ async fn nothing_is_lost_across_a_nats_restart() {
     app.stop().await;
     drop(nats);
 }
+
+#[tokio::test]
+async fn the_feeds_work_on_sqlite_with_the_in_process_bus() {
+    let app = TestApp::spawn_embedded().await;
+    let id = app.place_ok("alice", "elder_visit", "embedded").await;
+    let citizen = app.citizen("alice");
+    let courtyard = app.staff(paths::CAIJIABA);
+    let mut socket = subscribe(&url(&app), &citizen, &progress_query(&id, None)).await;
+    assert_eq!(
+        progress_item(&mut socket).await.expect("current")["version"],
+        1
+    );
+    let mut inbox = subscribe(&url(&app), &courtyard, &inbox_query(paths::CAIJIABA, None)).await;
+    let waiting = inbox_item(&mut inbox).await.expect("the waiting order");
+    assert_eq!(
+        (waiting["orderId"].as_str(), waiting["arrival"].as_i64()),
+        (Some(id.as_str()), Some(1))
+    );
+    app.act(&courtyard, RECEIVE, &id, json!({})).await;
+    let item = progress_item(&mut socket).await.expect("the move");
+    assert_eq!(
+        (item["event"].as_str(), item["version"].as_i64()),
+        (Some("received"), Some(2))
+    );
+    let next = app.place_ok("alice", "elder_visit", "embedded-2").await;
+    let item = inbox_item(&mut inbox).await.expect("the next arrival");
+    assert_eq!(
+        (item["orderId"].as_str(), item["arrival"].as_i64()),
+        (Some(next.as_str()), Some(2))
+    );
+    let mut resumed = subscribe(&url(&app), &citizen, &progress_query(&id, Some(0))).await;
+    for (event, version) in [("placed", 1), ("received", 2)] {
+        let item = progress_item(&mut resumed).await.expect("replayed");
+        assert_eq!(
+            (item["event"].as_str(), item["version"].as_i64()),
+            (Some(event), Some(version))
+        );
+    }
+    app.stop().await;
+}
