@@ -124,8 +124,8 @@ pub fn menu() -> Vec<Category> {
 pub async fn seed_menu(orders: &Orders) -> Result<usize, OrdersError> {
     for c in menu() {
         let c = c.parse()?;
-        categories::insert_if_absent(orders.db(), categories::Model::from_category(&c, "demo"))
-            .await?;
+        let row = categories::Model::from_category(&c, "demo", orders.default_district());
+        categories::insert_if_absent(orders.db(), row).await?;
     }
     Ok(categories::all(orders.db()).await?.len())
 }

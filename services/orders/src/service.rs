@@ -16,6 +16,7 @@
 mod assignees;
 pub mod clock;
 mod identity;
+mod live;
 mod menu;
 mod metrics;
 mod moves;
@@ -40,6 +41,7 @@ use crate::settings::OrdersSettings;
 use crate::store::known_units;
 
 pub use identity::VolunteerLink;
+pub use live::Progress;
 pub use moves::Move;
 pub(crate) use moves::MoveActor;
 pub use place::NewOrder;

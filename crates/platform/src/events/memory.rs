@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
 
-use super::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus, subject_matches};
+use super::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus, Watched, subject_matches};
 
 type Queue = mpsc::UnboundedSender<(Event, i64)>;
 
@@ -106,6 +107,22 @@ impl EventBus for MemoryBus {
             .filter_map(move |e| {
                 let keep = e.ok().filter(|e| subject_matches(&filter, &e.subject));
                 futures::future::ready(keep)
+            })
+            .boxed())
+    }
+
+    async fn watch_gaps(&self, filter: &str) -> Result<BoxStream<'static, Watched>, BusError> {
+        let filter = filter.to_owned();
+        // The receiver exists once `subscribe` returns: nothing published later is missed,
+        // except by a reader so slow that the channel overwrote what it had not read.
+        Ok(BroadcastStream::new(self.live.subscribe())
+            .filter_map(move |e| {
+                let item = match e {
+                    Ok(e) if subject_matches(&filter, &e.subject) => Some(Watched::Event(e)),
+                    Ok(_) => None,
+                    Err(BroadcastStreamRecvError::Lagged(_)) => Some(Watched::Gap),
+                };
+                futures::future::ready(item)
             })
             .boxed())
     }

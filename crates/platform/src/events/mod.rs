@@ -124,6 +124,16 @@ pub struct ConsumerSpec {
     pub ack_wait: Duration,
 }
 
+/// What a live feed that owns up to its losses yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    /// An event, as published.
+    Event(Event),
+    /// Events may have been lost here (the connection to the bus dropped and came back, or
+    /// the reader fell behind): a reader that must miss nothing re-reads its source of truth.
+    Gap,
+}
+
 /// Either backend: NATS JetStream or the in-process bus.
 #[async_trait]
 pub trait EventBus: Send + Sync {
@@ -138,6 +148,14 @@ pub trait EventBus: Send + Sync {
     /// A live feed of events matching `filter` from now on (for GraphQL subscriptions); no
     /// acknowledgements, nothing replayed.
     async fn watch(&self, filter: &str) -> Result<BoxStream<'static, Event>, BusError>;
+
+    /// Like [`EventBus::watch`], but active at the bus when it returns (an event published
+    /// after this returns is delivered), and saying [`Watched::Gap`] where events may have
+    /// been lost. The default trusts `watch` to lose nothing.
+    async fn watch_gaps(&self, filter: &str) -> Result<BoxStream<'static, Watched>, BusError> {
+        use futures::StreamExt;
+        Ok(self.watch(filter).await?.map(Watched::Event).boxed())
+    }
 
     /// Whether the bus is reachable, for readiness.
     async fn ping(&self) -> Result<(), BusError>;

@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
-use super::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus, headers};
+use super::{Acker, BusError, ConsumerSpec, Delivery, Event, EventBus, Watched, headers};
 use crate::config::EventsSettings;
 
 /// JetStream for durable events, core NATS for live watches.
@@ -18,13 +20,50 @@ pub struct NatsBus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     stream: String,
+    /// Fires when live messages may have been lost: the connection came back (the client
+    /// re-subscribes, but what was published meanwhile is gone), or the server dropped
+    /// messages for a slow subscriber.
+    losses: broadcast::Sender<()>,
+}
+
+/// A subject nobody serves: a request to it is answered "no responders" by the server itself.
+const BARRIER_SUBJECT: &str = "_tongxin.barrier";
+
+/// Returns once the server has read everything this client sent before: a request nobody
+/// answers comes back as "no responders" only after the server has read it, and the server
+/// reads one connection's operations in order, so every SUB sent earlier is then active.
+/// (`Client::flush` only empties the socket.)
+async fn barrier(client: &async_nats::Client) -> Result<(), BusError> {
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.request(BARRIER_SUBJECT, bytes::Bytes::new()),
+    )
+    .await
+    .map_err(|_| BusError::Unavailable("no answer from NATS within 5 s".to_owned()))?;
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(BusError::Unavailable(e.to_string())),
+    }
 }
 
 impl NatsBus {
     /// Connects and creates the stream when missing (idempotent: several replicas may race).
     pub async fn connect(settings: &EventsSettings) -> Result<Self, BusError> {
+        let (losses, _) = broadcast::channel(16);
+        let signal = losses.clone();
         let client = async_nats::ConnectOptions::new()
             .name("tongxin")
+            .event_callback(move |event| {
+                if matches!(
+                    event,
+                    async_nats::Event::Connected | async_nats::Event::SlowConsumer(_)
+                ) {
+                    // No watcher is not an error.
+                    let _ = signal.send(());
+                }
+                futures::future::ready(())
+            })
             // Keep reconnecting forever: a NATS restart must not take the service down;
             // the outbox holds events until the bus is back.
             .max_reconnects(None)
@@ -44,6 +83,7 @@ impl NatsBus {
             client,
             jetstream,
             stream: settings.stream.clone(),
+            losses,
         })
     }
 
@@ -262,6 +302,37 @@ impl EventBus for NatsBus {
                 from_message(m.subject.as_str(), m.headers.as_ref(), m.payload).ok()
             })
             .boxed())
+    }
+
+    async fn watch_gaps(&self, filter: &str) -> Result<BoxStream<'static, Watched>, BusError> {
+        // Listen for losses before subscribing, so none after the subscription is missed.
+        let losses = BroadcastStream::new(self.losses.subscribe());
+        let subscriber = self
+            .client
+            .subscribe(filter.to_owned())
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        if let Err(e) = barrier(&self.client).await {
+            // The SUB stays queued and is sent on reconnect, which then reports a gap: the
+            // watch works once NATS is back.
+            tracing::warn!(error = %e, "watch not confirmed by NATS; continuing");
+        }
+        let events = subscriber
+            .filter_map(|m| async move {
+                from_message(m.subject.as_str(), m.headers.as_ref(), m.payload).ok()
+            })
+            .map(Watched::Event);
+        let client = self.client.clone();
+        // After a reconnect the client re-sends its SUBs before any new request: once the
+        // barrier passes, this watch is active again and the reader may re-read.
+        let gaps = losses.then(move |_| {
+            let client = client.clone();
+            async move {
+                let _ = barrier(&client).await;
+                Watched::Gap
+            }
+        });
+        Ok(futures::stream::select(events, gaps).boxed())
     }
 
     async fn ping(&self) -> Result<(), BusError> {

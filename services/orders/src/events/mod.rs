@@ -4,6 +4,7 @@
 
 pub mod volunteer_links;
 
+use chrono::{DateTime, Utc};
 use prost::Message;
 use tongxin_proto::events as pb;
 
@@ -48,12 +49,26 @@ pub fn level_pb(level: Level) -> pb::OrderLevel {
     }
 }
 
-/// The body of every `tongxin.orders.order_*` event: the order after the move.
+/// Whether a timeline event is an arrival at the unit holding the order after it (placed
+/// there, escalated there): those get a place among the unit's arrivals.
+pub fn is_arrival(event: &str) -> bool {
+    matches!(event, "placed" | "escalated")
+}
+
+/// Whether a timeline event is a notice (it changes nothing, not even the version).
+pub fn is_notice(event: &str) -> bool {
+    matches!(event, "reminder" | "overdue_alert")
+}
+
+/// The body of every `tongxin.orders.order_*` event: the order after the move made `at`,
+/// with the move's place among the holding unit's arrivals if it is one.
 pub fn order_changed(
     order: &Order,
     previous: Option<OrderState>,
     actor: &str,
     note: &str,
+    at: DateTime<Utc>,
+    arrival: Option<i64>,
 ) -> Vec<u8> {
     let holding = order.holding_unit();
     pb::OrderChanged {
@@ -80,9 +95,11 @@ pub fn order_changed(
         rating: order.rating.map(|r| u32::from(r.get())),
         actor: actor.to_owned(),
         note: note.to_owned(),
-        occurred_at_ms: order.updated_at.timestamp_millis(),
+        occurred_at_ms: at.timestamp_millis(),
         placed_at_ms: order.placed_at.timestamp_millis(),
         deadline_at_ms: order.deadline.map(|d| d.at.timestamp_millis()),
+        version: order.version,
+        arrival,
     }
     .encode_to_vec()
 }

@@ -232,7 +232,8 @@ pub struct MenuMutation;
 
 #[Object]
 impl MenuMutation {
-    /// Adds a category to the menu (center staff). An existing code is BAD_USER_INPUT.
+    /// Adds a category to the menu of the caller's district (its center staff; anyone else,
+    /// an admin too, is FORBIDDEN). An existing code is BAD_USER_INPUT.
     async fn create_category(
         &self,
         ctx: &Context<'_>,
@@ -245,7 +246,8 @@ impl MenuMutation {
         ))
     }
 
-    /// Replaces a category (center staff); orders already placed are not changed.
+    /// Replaces a category (staff of the center of the district whose menu it is on; anyone
+    /// else is FORBIDDEN); orders already placed are not changed.
     async fn update_category(
         &self,
         ctx: &Context<'_>,

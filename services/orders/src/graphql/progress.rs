@@ -1,23 +1,19 @@
-//! Live progress, fed from the order events on the bus (NATS in production, the in-process
-//! bus under `tongxin run`): `orderProgress(orderId)` for the citizen and staff who may see
-//! the order, `unitInbox(unitId)` for staff (orders placed at or escalated to their unit).
+//! Live progress: `orderProgress(orderId, afterVersion)` for the citizen and staff who may see
+//! the order, `unitInbox(unitId, after)` for staff (orders placed at or escalated to their
+//! unit). Both start from the database and go on from the bus with no gap and no duplicate,
+//! and resume from the last position a client saw (see `service/live.rs`).
 
 use async_graphql::{Context, ID, SimpleObject, Subscription as SubscriptionDerive};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
-use prost::Message;
 use tongxin_platform::ApiError;
-use tongxin_platform::events::{Event, SharedBus};
-use tongxin_proto::events as pb;
+use tongxin_platform::events::SharedBus;
 use uuid::Uuid;
 
 use super::order::{LevelGql, OrderStateGql, caller};
-use crate::domain::{DomainError, Level};
-use crate::error::OrdersError;
-use crate::events::state_from_pb;
-use crate::store::known_units;
+use crate::service::Progress;
 
-/// One move of an order as it happens.
+/// One move of an order (or a notice about it), in order.
 #[derive(SimpleObject, Clone)]
 pub struct OrderProgress {
     /// The order.
@@ -25,7 +21,7 @@ pub struct OrderProgress {
     /// Public order number.
     pub order_no: String,
     /// The move: placed, received, escalated, dispatched, accepted, declined, started,
-    /// completed, rated, cancelled, reminder, overdue_alert.
+    /// completed, rated, cancelled; or a notice: reminder, overdue_alert.
     pub event: String,
     /// State after the move.
     pub state: OrderStateGql,
@@ -37,117 +33,86 @@ pub struct OrderProgress {
     pub holding_level: LevelGql,
     /// Who moved it (a principal subject or `scheduler`).
     pub actor: String,
-    /// The reason or note.
+    /// The reason or note (empty on a citizen's own move).
     pub note: String,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
+    /// The order's version after the move: 1 when placed, one more with each move, no gaps.
+    /// A notice changes nothing and carries the version it was raised at. Resume
+    /// `orderProgress` with the last version seen as `afterVersion`.
+    pub version: i64,
+    /// On an arrival (placed, escalated): its place among the arrivals at the holding unit
+    /// (1, 2, 3, … per unit, no gaps). Resume `unitInbox` with the last one seen as `after`.
+    pub arrival: Option<i64>,
 }
 
-const ALL_ORDER_EVENTS: &str = "tongxin.orders.>";
-
-fn progress(event: &Event) -> Option<(pb::OrderChanged, OrderProgress)> {
-    let body = pb::OrderChanged::decode(event.payload.clone()).ok()?;
-    let state = pb::OrderState::try_from(body.state)
-        .ok()
-        .and_then(state_from_pb)?;
-    let level = match pb::OrderLevel::try_from(body.holding_level).ok()? {
-        pb::OrderLevel::Courtyard => Level::Courtyard,
-        pb::OrderLevel::Station => Level::Station,
-        pb::OrderLevel::Institute => Level::Institute,
-        _ => Level::Center,
-    };
-    let name = event
-        .subject
-        .strip_prefix("tongxin.orders.order_")
-        .unwrap_or(&event.subject)
-        .to_owned();
-    let view = OrderProgress {
-        order_id: ID(body.order_id.clone()),
-        order_no: body.order_no.clone(),
-        event: name,
-        state: state.into(),
-        holding_unit_id: ID(body.holding_unit_id.clone()),
-        holding_unit_path: body.holding_unit_path.clone(),
-        holding_level: level.into(),
-        actor: body.actor.clone(),
-        note: body.note.clone(),
-        occurred_at: Utc
-            .timestamp_millis_opt(body.occurred_at_ms)
-            .single()
-            .unwrap_or_else(Utc::now),
-    };
-    Some((body, view))
-}
-
-async fn feed(
-    ctx: &Context<'_>,
-) -> async_graphql::Result<futures::stream::BoxStream<'static, Event>> {
-    let bus = ctx.data::<SharedBus>()?;
-    Ok(bus
-        .watch(ALL_ORDER_EVENTS)
-        .await
-        .map_err(|e| ApiError::unavailable(&e))?)
+impl From<Progress> for OrderProgress {
+    fn from(p: Progress) -> Self {
+        Self {
+            order_id: ID(p.order_id.to_string()),
+            order_no: p.order_no,
+            event: p.event,
+            state: p.state.into(),
+            holding_unit_id: ID(p.unit_id.to_string()),
+            holding_unit_path: p.unit_path,
+            holding_level: p.level.into(),
+            actor: p.actor,
+            note: p.note,
+            occurred_at: p.at,
+            version: p.version,
+            arrival: p.arrival,
+        }
+    }
 }
 
 /// The root subscription.
 #[derive(Default)]
 pub struct Subscription;
 
-/// Live order progress, fed from the order events.
+/// Live order progress: the database first, then the bus.
 #[SubscriptionDerive(name = "Subscription")]
 impl Subscription {
-    /// Every move of one order from now on (the citizen who placed it and staff who may see
-    /// it; for anyone else the order does not exist).
+    /// The moves of one order, in version order, none missed and none twice: without
+    /// `afterVersion`, first the move that made the current version (and the notices since),
+    /// then each later move as it happens; with it, every move after that version, then the
+    /// live ones. For the citizen who placed it and staff who may see it; for anyone else
+    /// the order does not exist.
     async fn order_progress(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order id.")] order_id: ID,
+        #[graphql(
+            desc = "The last version the client saw (0 for everything); the feed starts after it."
+        )]
+        after_version: Option<i64>,
     ) -> async_graphql::Result<impl Stream<Item = OrderProgress> + use<>> {
         let (orders, caller) = caller(ctx).await?;
         let id = super::order::order_id(&order_id, "orderId")?;
-        orders.order(&caller, id).await?;
-        let wanted = id.0.to_string();
-        Ok(feed(ctx).await?.filter_map(move |event| {
-            let item = progress(&event)
-                .filter(|(body, _)| body.order_id == wanted)
-                .map(|(_, view)| view);
-            futures::future::ready(item)
-        }))
+        let bus = ctx.data::<SharedBus>()?;
+        let feed = orders
+            .order_progress(&caller, id, after_version, bus)
+            .await?;
+        Ok(feed.map(OrderProgress::from))
     }
 
-    /// Orders placed at or escalated to one unit from now on (staff whose scope covers it).
+    /// Orders arriving at one unit (placed at it or escalated to it), in arrival order, none
+    /// missed and none twice: without `after`, first the orders it holds and has not
+    /// received yet, then each new arrival; with `after`, every arrival after that place,
+    /// then the live ones. For staff whose scope covers the unit.
     async fn unit_inbox(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The unit id (from the venues subgraph).")] unit_id: ID,
+        #[graphql(
+            desc = "The last `arrival` the client saw (0 for every arrival); the feed starts after it."
+        )]
+        after: Option<i64>,
     ) -> async_graphql::Result<impl Stream<Item = OrderProgress> + use<>> {
         let (orders, caller) = caller(ctx).await?;
         let unit = Uuid::parse_str(unit_id.as_str())
             .map_err(|_| ApiError::bad_input("unitId: not a unit id"))?;
-        let path = known_units::get(orders.db(), unit)
-            .await
-            .map_err(ApiError::from)?
-            .map(|u| u.path);
-        let in_scope = caller.principal.is_staff()
-            && match (&caller.scope, &path) {
-                (Some(scope), Some(path)) => scope.covers(path),
-                (Some(_), None) => caller.principal.unit == Some(unit),
-                _ => false,
-            };
-        if !in_scope {
-            return Err(OrdersError::from(DomainError::Forbidden(
-                "the unit is outside your scope".to_owned(),
-            ))
-            .into());
-        }
-        let wanted = unit.to_string();
-        Ok(feed(ctx).await?.filter_map(move |event| {
-            let arriving = event.subject.ends_with(".order_placed")
-                || event.subject.ends_with(".order_escalated");
-            let item = progress(&event)
-                .filter(|(body, _)| arriving && body.holding_unit_id == wanted)
-                .map(|(_, view)| view);
-            futures::future::ready(item)
-        }))
+        let bus = ctx.data::<SharedBus>()?;
+        let feed = orders.unit_inbox(&caller, unit, after, bus).await?;
+        Ok(feed.map(OrderProgress::from))
     }
 }

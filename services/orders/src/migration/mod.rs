@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000200_orders;
+mod m20261201_000300_progress_positions;
+mod m20261201_000400_category_owner;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -12,6 +14,8 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut all = tongxin_platform::events::migration::migrations();
         all.push(Box::new(m20261128_000200_orders::Migration));
+        all.push(Box::new(m20261201_000300_progress_positions::Migration));
+        all.push(Box::new(m20261201_000400_category_owner::Migration));
         all
     }
 }

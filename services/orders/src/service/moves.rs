@@ -15,7 +15,7 @@ use crate::domain::order::{Order, ReceiveDeadline};
 use crate::domain::{DomainError, Hours, Level, OrderId, Rating, TeamId, VolunteerId, text};
 use crate::error::OrdersError;
 use crate::events;
-use crate::store::{categories, orders, timeline};
+use crate::store::{arrivals, categories, orders, timeline};
 
 /// A move as a front door receives it, before parsing.
 #[derive(Debug, Clone)]
@@ -275,6 +275,11 @@ impl Orders {
             return Ok(None);
         }
         let holding = next.holding_unit();
+        let arrival = if events::is_arrival(command.event()) {
+            Some(arrivals::next(txn, holding.id.0).await?)
+        } else {
+            None
+        };
         timeline::append(
             txn,
             timeline::Model {
@@ -290,6 +295,8 @@ impl Orders {
                 level: holding.level,
                 note: note.to_owned(),
                 at: now,
+                version: next.version,
+                arrival,
             },
         )
         .await?;
@@ -304,7 +311,14 @@ impl Orders {
             txn,
             &events::subject(command.event()),
             events::SOURCE,
-            events::order_changed(&next, Some(order.state), who.subject, event_note),
+            events::order_changed(
+                &next,
+                Some(order.state),
+                who.subject,
+                event_note,
+                now,
+                arrival,
+            ),
         )
         .await?;
         Ok(Some(next))

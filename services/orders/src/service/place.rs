@@ -28,7 +28,7 @@ use crate::domain::{DomainError, Level, OrderId, UnitId, text};
 use crate::error::OrdersError;
 use crate::events;
 use crate::grpc::clients::CallError;
-use crate::store::{known_units, orders, timeline};
+use crate::store::{arrivals, known_units, orders, timeline};
 
 /// Orders of the same category this close …
 pub const DUPLICATE_RADIUS_M: f64 = 100.0;
@@ -219,6 +219,7 @@ impl Orders {
             Err(e) => return Err(e.into()),
         }
         let holding = order.holding_unit();
+        let arrival = arrivals::next(&txn, holding.id.0).await?;
         timeline::append(
             &txn,
             timeline::Model {
@@ -234,6 +235,8 @@ impl Orders {
                 level: holding.level,
                 note: note.to_owned(),
                 at: order.placed_at,
+                version: order.version,
+                arrival: Some(arrival),
             },
         )
         .await?;
@@ -241,7 +244,14 @@ impl Orders {
             &txn,
             &events::subject("placed"),
             events::SOURCE,
-            events::order_changed(order, None, &order.citizen, note),
+            events::order_changed(
+                order,
+                None,
+                &order.citizen,
+                note,
+                order.placed_at,
+                Some(arrival),
+            ),
         )
         .await?;
         match txn.commit().await.map_err(classify) {

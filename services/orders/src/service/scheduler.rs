@@ -160,6 +160,8 @@ impl Scheduler {
                 level: holding.level,
                 note: note.clone(),
                 at: now,
+                version: order.version,
+                arrival: None,
             },
         )
         .await?;
@@ -167,7 +169,7 @@ impl Scheduler {
             txn,
             &events::subject(event),
             events::SOURCE,
-            events::order_changed(&next, Some(order.state), ACTOR, &note),
+            events::order_changed(&next, Some(order.state), ACTOR, &note, now, None),
         )
         .await?;
         Ok(true)

@@ -35,6 +35,9 @@ pub struct Model {
     pub updated_at: DateTime<Utc>,
     /// Who made it.
     pub updated_by: String,
+    /// The district whose menu it is (its center staff manage it); empty on rows from
+    /// before menus had owners: the deployment's default district.
+    pub district: String,
 }
 
 /// No relations.
@@ -59,8 +62,8 @@ impl Model {
         })
     }
 
-    /// The row of a category.
-    pub fn from_category(c: &Category, actor: &str) -> Self {
+    /// The row of a category on `district`'s menu.
+    pub fn from_category(c: &Category, actor: &str, district: &str) -> Self {
         Self {
             code: c.code.clone(),
             name: c.name.clone(),
@@ -72,6 +75,7 @@ impl Model {
             active: c.active,
             updated_at: Utc::now(),
             updated_by: actor.to_owned(),
+            district: district.to_owned(),
         }
     }
 }

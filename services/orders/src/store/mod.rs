@@ -1,5 +1,6 @@
 //! The orders service's tables and queries (sea-orm).
 
+pub mod arrivals;
 pub mod categories;
 pub mod columns;
 pub mod metrics;

@@ -343,6 +343,26 @@ pub async fn get_many<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> Result<Vec<
         .map_err(|e| read_error(e, ids))
 }
 
+/// Ids of the orders `unit` holds and has not received (placed at it or escalated to it),
+/// oldest first, at most `limit`.
+pub async fn waiting_at<C: ConnectionTrait>(
+    conn: &C,
+    unit: Uuid,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbError> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::HoldingUnitId.eq(unit))
+        .filter(Column::State.is_in([State::Placed, State::Escalated]))
+        .order_by_asc(Column::UpdatedAt)
+        .limit(limit)
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await
+        .map_err(|e| read_error(e, &[]))
+}
+
 /// The citizen's order placed with `key`.
 pub async fn by_idempotency<C: ConnectionTrait>(
     conn: &C,

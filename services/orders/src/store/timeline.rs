@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 use tongxin_platform::db::{DbError, classify};
 
 use super::columns::State;
@@ -38,6 +38,11 @@ pub struct Model {
     pub note: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// The order's version after the move (a notice: the version it was raised at).
+    pub version: i64,
+    /// On an arrival at `unit_id` (placed there, escalated there): its place among that
+    /// unit's arrivals, from [`super::arrivals::next`].
+    pub arrival: Option<i64>,
 }
 
 /// No relations.
@@ -60,6 +65,67 @@ pub async fn of_order<C: ConnectionTrait>(conn: &C, order: Uuid) -> Result<Vec<M
     Entity::find()
         .filter(Column::OrderId.eq(order))
         .order_by_asc(Column::Id)
+        .all(conn)
+        .await
+        .map_err(classify)
+}
+
+/// The rows of one order after version `after`, in order (a version's notices follow the
+/// move that made it).
+pub async fn of_order_after<C: ConnectionTrait>(
+    conn: &C,
+    order: Uuid,
+    after: i64,
+) -> Result<Vec<Model>, DbError> {
+    Entity::find()
+        .filter(Column::OrderId.eq(order))
+        .filter(Column::Version.gt(after))
+        .order_by_asc(Column::Version)
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await
+        .map_err(classify)
+}
+
+/// The latest version of an order on its timeline (0: no such order).
+pub async fn latest_version<C: ConnectionTrait>(conn: &C, order: Uuid) -> Result<i64, DbError> {
+    Ok(Entity::find()
+        .filter(Column::OrderId.eq(order))
+        .order_by_desc(Column::Version)
+        .one(conn)
+        .await
+        .map_err(classify)?
+        .map_or(0, |row| row.version))
+}
+
+/// At most `limit` arrivals at `unit` after place `after`, in order.
+pub async fn arrivals_after<C: ConnectionTrait>(
+    conn: &C,
+    unit: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Model>, DbError> {
+    Entity::find()
+        .filter(Column::UnitId.eq(unit))
+        .filter(Column::Arrival.gt(after))
+        .order_by_asc(Column::Arrival)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(classify)
+}
+
+/// The arrivals at `unit` of the given orders (their latest at it, if several).
+pub async fn arrivals_of<C: ConnectionTrait>(
+    conn: &C,
+    unit: Uuid,
+    orders: &[Uuid],
+) -> Result<Vec<Model>, DbError> {
+    Entity::find()
+        .filter(Column::UnitId.eq(unit))
+        .filter(Column::OrderId.is_in(orders.iter().copied()))
+        .filter(Column::Arrival.is_not_null())
+        .order_by_asc(Column::Arrival)
         .all(conn)
         .await
         .map_err(classify)

@@ -7,9 +7,11 @@ mod embedded;
 mod identity;
 mod linking;
 mod live;
+mod menu;
 mod metrics;
 mod moves;
 mod placing;
+mod progress;
 mod races;
 mod rules;
 mod scheduler;
@@ -191,6 +193,14 @@ impl TestApp {
         self.hand
             .as_ref()
             .expect("orders reads the system clock: spawn with TestApp::spawn_at")
+    }
+
+    /// Hands the NATS server to the test (to kill and restart it); keep it alive until
+    /// after [`TestApp::stop`].
+    pub fn take_nats(&mut self) -> TestNats {
+        self.spawned
+            .take_nats()
+            .expect("NATS runs only with Store::Postgres")
     }
 
     /// The NATS server (PostgreSQL store only: SQLite runs on the in-process bus).
