@@ -115,7 +115,7 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
             .register(&staff, newcomer(seq, units::HONGQIAO))
             .await
             .expect("register");
-        ids.push(view.row.id);
+        ids.push(view.id().0);
     }
     let manual = |hours: f64| NewHours {
         volunteer_id: ids[0],
@@ -294,7 +294,7 @@ async fn a_unit_move_takes_volunteers_and_teams_along_on_sqlite() {
             .register(&staff, newcomer(seq, path))
             .await
             .expect("register");
-        ids.push(view.row.id);
+        ids.push(view.id().0);
     }
     let team = volunteers
         .create_team(
