@@ -154,6 +154,8 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
     // An order credit for the other volunteer, delivered twice through the in-process bus.
     let body = pb_events::OrderChanged {
         order_id: Uuid::now_v7().to_string(),
+        // Held by the volunteer's own unit, whose scope covers them: approved at once.
+        holding_unit_path: units::HONGQIAO.to_owned(),
         hours: vec![pb_events::VolunteerHours {
             volunteer_id: ids[1].to_string(),
             hours: 30.0 / 4.0,

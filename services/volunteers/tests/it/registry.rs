@@ -268,7 +268,7 @@ async fn personal_data_is_shown_only_within_scope() {
         assert_eq!(v["inScope"], true, "{path}");
         assert_eq!(v["gender"], "MALE", "{path}");
         assert_eq!(v["location"], json!({ "lat": 29.40, "lon": 105.59 }), "{path}");
-        assert_eq!(v["availability"], "Sat 09:00-12:00,Sun 09:00-12:00", "{path}");
+        assert_eq!(v["availability"], "Sat-Sun 09:00-12:00", "{path}");
         assert!(v["skills"].as_array().is_some_and(|s| !s.is_empty()), "{path}");
         assert_eq!(v["teams"]["edges"][0]["node"]["isLeader"], false, "{path}");
     }
