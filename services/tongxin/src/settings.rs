@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongxin_orders::OrdersSettings;
 use tongxin_platform::config::{
-    AuthSettings, CommonSettings, ConfigError, EventsSettings, TelemetrySettings,
-    Validate,
+    AuthSettings, CommonSettings, ConfigError, EventsSettings, TelemetrySettings, Validate,
 };
 use tongxin_platform::registry::Module;
 use tongxin_volunteers::VolunteersSettings;

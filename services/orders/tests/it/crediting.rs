@@ -71,11 +71,10 @@ async fn credited(app: &TestApp, source_id: Uuid, expected: usize) -> Vec<(Uuid,
         rows.sort();
         rows
     };
-    let arrived =
-        tongxin_testing::wait_until(Duration::from_secs(20), || async {
-            rows().await.len() >= expected
-        })
-        .await;
+    let arrived = tongxin_testing::wait_until(Duration::from_secs(20), || async {
+        rows().await.len() >= expected
+    })
+    .await;
     assert!(arrived, "the credits of {source_id} did not arrive");
     rows().await
 }
@@ -207,7 +206,10 @@ async fn hours_recorded_for_an_activity_approve_only_what_the_recorder_covers() 
             { "volunteerId": far.to_string(), "hours": 8 } ] } }),
     )
     .await;
-    assert_eq!(held["data"]["recordActivityHeld"]["status"], "HELD", "{held}");
+    assert_eq!(
+        held["data"]["recordActivityHeld"]["status"], "HELD",
+        "{held}"
+    );
 
     let activity = Uuid::parse_str(&activity).expect("id");
     assert_eq!(
@@ -230,7 +232,10 @@ async fn hours_recorded_for_an_activity_approve_only_what_the_recorder_covers() 
         .approve_hours(&app.staff_principal(paths::CAIJIABA), entry.id)
         .await;
     assert!(
-        matches!(refused, Err(tongxin_volunteers::error::VolunteersError::Forbidden(_))),
+        matches!(
+            refused,
+            Err(tongxin_volunteers::error::VolunteersError::Forbidden(_))
+        ),
         "{refused:?}"
     );
     let approved = app

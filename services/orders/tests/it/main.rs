@@ -147,9 +147,9 @@ impl TestApp {
             spawn = spawn
                 .service(tongxin_venues::VenuesModule::new(
                     tongxin_venues::VenuesSettings {
-                    pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-                    ..tongxin_venues::default_settings()
-                },
+                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                        ..tongxin_venues::default_settings()
+                    },
                 ))
                 .hook(tongxin_venues::app::seed_demo_tree());
         }

@@ -264,7 +264,9 @@ async fn clear_contact_phones_are_sealed_once() {
     .expect("a clear row, as before sealing");
     let cipher = tongxin_platform::pii::PiiCipher::new(&[7; 32]);
     assert_eq!(
-        contacts::seal_clear_phones(&db, &cipher).await.expect("seal"),
+        contacts::seal_clear_phones(&db, &cipher)
+            .await
+            .expect("seal"),
         1
     );
     let row = contacts::get(&db, id).await.expect("get").expect("row");
@@ -273,7 +275,9 @@ async fn clear_contact_phones_are_sealed_once() {
     assert_eq!(cipher.decrypt(&sealed).expect("opens"), "13800138000");
     // Nothing left to seal: a second start changes nothing.
     assert_eq!(
-        contacts::seal_clear_phones(&db, &cipher).await.expect("seal"),
+        contacts::seal_clear_phones(&db, &cipher)
+            .await
+            .expect("seal"),
         0
     );
     app.stop().await;

@@ -64,7 +64,11 @@ mod tests {
             "/rc/changyuan/hongqiao",
             "/rc/changyuan/hongqiao/caijiaba",
         ] {
-            assert_eq!(decide(Part::Served, Some(&p(scope)), &home), APPROVED, "{scope}");
+            assert_eq!(
+                decide(Part::Served, Some(&p(scope)), &home),
+                APPROVED,
+                "{scope}"
+            );
         }
         // A sibling courtyard, another station, a name sharing a prefix, another district,
         // a scope below the home: pending for staff in the volunteer's scope.
@@ -75,7 +79,11 @@ mod tests {
             "/xx",
             "/rc/changyuan/hongqiao/caijiaba/greenhouse",
         ] {
-            assert_eq!(decide(Part::Served, Some(&p(scope)), &home), PENDING, "{scope}");
+            assert_eq!(
+                decide(Part::Served, Some(&p(scope)), &home),
+                PENDING,
+                "{scope}"
+            );
         }
         assert_eq!(decide(Part::Served, None, &home), PENDING);
     }

@@ -221,7 +221,9 @@ impl VolunteerNode {
     /// The reason given with the deletion request, if any; only for the volunteer
     /// themself and staff whose scope covers them (null for anyone else).
     async fn deletion_reason(&self) -> Option<&str> {
-        self.0.personal().and_then(|p| p.row.deletion_reason.as_deref())
+        self.0
+            .personal()
+            .and_then(|p| p.row.deletion_reason.as_deref())
     }
 
     /// Whether the personal data was erased on the volunteer's request; the number and

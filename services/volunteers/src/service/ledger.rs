@@ -731,8 +731,7 @@ pub async fn credit_upstream<C: ConnectionTrait>(
     if status.counts() {
         apply_approved(txn, &volunteer, &entry, false).await?;
     } else {
-        ledger::lock_and_add_pending(txn, volunteer.id, i64::from(credit.hours.quarters()))
-            .await?;
+        ledger::lock_and_add_pending(txn, volunteer.id, i64::from(credit.hours.quarters())).await?;
     }
     Ok(if status.counts() {
         Credit::Credited

@@ -225,7 +225,10 @@ async fn personal_data_is_shown_only_within_scope() {
 
     for (who, token) in [
         ("anonymous", None),
-        ("staff of another institute", Some(app.staff(units::FENGGAO))),
+        (
+            "staff of another institute",
+            Some(app.staff(units::FENGGAO)),
+        ),
         ("a citizen", Some(app.citizen("wechat:lisi"))),
     ] {
         let (a, b, c) = paths(token).await;
@@ -258,7 +261,8 @@ async fn personal_data_is_shown_only_within_scope() {
     }
 
     let (a, b, c) = paths(Some(staff.clone())).await;
-    let member = &c["data"]["teams"]["edges"][0]["node"]["members"]["edges"][0]["node"]["volunteer"];
+    let member =
+        &c["data"]["teams"]["edges"][0]["node"]["members"]["edges"][0]["node"]["volunteer"];
     for (path, v) in [
         ("volunteer", &a["data"]["volunteer"]),
         ("_entities", &b["data"]["_entities"][0]),
@@ -267,9 +271,16 @@ async fn personal_data_is_shown_only_within_scope() {
         assert_eq!(v["name"], "张三", "{path}: {a} {b} {c}");
         assert_eq!(v["inScope"], true, "{path}");
         assert_eq!(v["gender"], "MALE", "{path}");
-        assert_eq!(v["location"], json!({ "lat": 29.40, "lon": 105.59 }), "{path}");
+        assert_eq!(
+            v["location"],
+            json!({ "lat": 29.40, "lon": 105.59 }),
+            "{path}"
+        );
         assert_eq!(v["availability"], "Sat-Sun 09:00-12:00", "{path}");
-        assert!(v["skills"].as_array().is_some_and(|s| !s.is_empty()), "{path}");
+        assert!(
+            v["skills"].as_array().is_some_and(|s| !s.is_empty()),
+            "{path}"
+        );
         assert_eq!(v["teams"]["edges"][0]["node"]["isLeader"], false, "{path}");
     }
     app.stop().await;

@@ -147,7 +147,9 @@ async fn teams_members_leaders_and_totals() {
     const TEAM: &str = r#"query($id: ID!) { team(id: $id) { name level hours { approved pending }
         members { edges { node { isLeader volunteer { id } } } } } }"#;
     // Members are listed for staff whose scope covers the team's unit.
-    let t = app.graphql(Some(&changyuan), TEAM, json!({ "id": squad })).await;
+    let t = app
+        .graphql(Some(&changyuan), TEAM, json!({ "id": squad }))
+        .await;
     let team = &t["data"]["team"];
     assert_eq!(team["level"], "SQUAD");
     assert_eq!(
@@ -177,7 +179,9 @@ async fn teams_members_leaders_and_totals() {
     // A volunteer's teams are part of their record: null for anyone outside scope.
     let m = app.graphql(None, MINE, json!({ "id": a })).await;
     assert!(m["data"]["volunteer"]["teams"].is_null(), "{m}");
-    let m = app.graphql(Some(&changyuan), MINE, json!({ "id": a })).await;
+    let m = app
+        .graphql(Some(&changyuan), MINE, json!({ "id": a }))
+        .await;
     let mut names: Vec<&str> = m["data"]["volunteer"]["teams"]["edges"]
         .as_array()
         .expect("edges")
