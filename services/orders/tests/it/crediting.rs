@@ -15,7 +15,9 @@ use tongxin_venues::demo;
 use tongxin_volunteers::store::ledger::entries;
 use uuid::Uuid;
 
-use crate::{CAIJIABA_POINT, COMPLETE, RECEIVE, START, TestApp, paths};
+use crate::{
+    ACCEPT, CAIJIABA_POINT, COMPLETE, DISPATCH, RECEIVE, START, TestApp, error_code, paths,
+};
 
 const DISPATCH_TEAM: &str =
     "mutation($id: ID!, $team: ID!) { dispatchOrder(orderId: $id, teamId: $team) { id state } }";
@@ -244,5 +246,46 @@ async fn hours_recorded_for_an_activity_approve_only_what_the_recorder_covers() 
         .await
         .unwrap_or_else(|e| panic!("approve: {e:?}"));
     assert_eq!(approved.status.to_value(), "approved");
+    app.stop().await;
+}
+
+/// Orders knows whom it dispatched: hours for anyone else are refused at the source, naming
+/// the id, and the order stays in progress.
+#[tokio::test]
+async fn a_completion_naming_someone_not_dispatched_is_refused() {
+    let app = TestApp::spawn_embedded().await;
+    let courtyard = app.staff(paths::CAIJIABA);
+    let v = app.new_volunteer().await;
+    let stranger = volunteer_at(&app, paths::FENGGAO, 4).await;
+    let id = app
+        .place_ok("alice", "elder_visit", "crediting-dispatch")
+        .await;
+    for (token, mutation, extra) in [
+        (&courtyard, RECEIVE, json!({})),
+        (&courtyard, DISPATCH, json!({"volunteers": [v.to_string()]})),
+        (&app.volunteer(v), ACCEPT, json!({})),
+        (&app.volunteer(v), START, json!({})),
+    ] {
+        let r = app.act(token, mutation, &id, extra).await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
+    let r = app
+        .act(
+            &courtyard,
+            COMPLETE,
+            &id,
+            json!({"hours": [
+                {"volunteerId": v.to_string(), "hours": 1},
+                {"volunteerId": stranger.to_string(), "hours": 6},
+            ]}),
+        )
+        .await;
+    assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
+    let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&stranger.to_string()), "{message}");
+    assert_eq!(
+        app.timeline_events(&id).await.last().map(String::as_str),
+        Some("started")
+    );
     app.stop().await;
 }
