@@ -486,6 +486,14 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
             .iter()
             .all(|v| v.phone_masked && v.phone.contains("****"))
     );
+    // Outside scope the personal record is not sent either: a masked name, no location,
+    // skills or availability, and the flag saying so.
+    for v in &anonymous.volunteers {
+        assert!(v.personal_masked, "{v:?}");
+        assert!(v.name.ends_with('*') && !v.name.contains("张三"), "{v:?}");
+        assert_eq!((v.lat, v.lon), (0.0, 0.0), "{v:?}");
+        assert!(v.skills.is_empty() && v.availability.is_empty(), "{v:?}");
+    }
 
     let principal = Principal {
         subject: "staff".to_owned(),
@@ -506,6 +514,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
             .volunteers
             .iter()
             .all(|v| !v.phone_masked && v.phone.len() == 11)
+    );
+    assert!(
+        scoped
+            .volunteers
+            .iter()
+            .all(|v| !v.personal_masked && v.lat != 0.0 && !v.skills.is_empty())
     );
 
     let one = client
