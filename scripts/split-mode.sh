@@ -48,6 +48,7 @@ secret() { # name -> a key file made once
 export TONGXIN_VOLUNTEERS__PII__ENCRYPTION_KEY=${TONGXIN_VOLUNTEERS__PII__ENCRYPTION_KEY:-$(secret volunteers-pii.key)}
 export TONGXIN_VOLUNTEERS__PII__HASH_KEY=${TONGXIN_VOLUNTEERS__PII__HASH_KEY:-$(secret volunteers-hash.key)}
 export TONGXIN_ORDERS__PII_KEY=${TONGXIN_ORDERS__PII_KEY:-$(secret orders-pii.key)}
+export TONGXIN_VENUES__PII_KEY=${TONGXIN_VENUES__PII_KEY:-$(secret venues-pii.key)}
 
 # 3. Schemas, then the demo data (the same as `tongxin run` shows).
 "$tongxin" migrate

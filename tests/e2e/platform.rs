@@ -35,7 +35,10 @@ impl Platform {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
-                tongxin_venues::default_settings(),
+                tongxin_venues::VenuesSettings {
+                    pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                    ..tongxin_venues::default_settings()
+                },
             ))
             .hook(tongxin_venues::app::seed_demo_tree());
         if subgraphs == Subgraphs::OrderLoop {

@@ -90,7 +90,10 @@ impl Platform {
         let spawned = tongxin_testing::spawn()
             .relay_interval_ms(EventsSettings::default().relay_interval_ms)
             .service(tongxin_venues::VenuesModule::new(
-                tongxin_venues::default_settings(),
+                tongxin_venues::VenuesSettings {
+                    pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                    ..tongxin_venues::default_settings()
+                },
             ))
             .hook(tongxin_venues::app::seed_demo_tree())
             .service(tongxin_orders::OrdersModule::new(settings))

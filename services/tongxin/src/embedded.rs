@@ -102,7 +102,8 @@ fn embedded_modules(data_dir: &Path) -> anyhow::Result<Vec<Box<dyn Module>>> {
     let keys = keys_dir(data_dir);
     let mut settings = Settings::default();
     settings.volunteers.pii = pii_keys(&keys)?;
-    settings.orders.pii_key = orders_pii_key(&keys)?.into();
+    settings.orders.pii_key = service_pii_key(&keys, "orders")?.into();
+    settings.venues.pii_key = service_pii_key(&keys, "venues")?.into();
     let mut modules = crate::settings::registry(&settings);
     for module in &mut modules {
         let database = sqlite(data_dir, module.name())?;
@@ -328,10 +329,10 @@ async fn seed_orders(started: &Started) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The key for contact phones of the embedded orders service: `orders-pii.key` in the keys
-/// directory, generated (mode 0600) when missing.
-fn orders_pii_key(dir: &Path) -> anyhow::Result<String> {
-    let path = dir.join("orders-pii.key");
+/// The key for contact phones of an embedded service (orders, venues): `<service>-pii.key`
+/// in the keys directory, generated (mode 0600) when missing.
+fn service_pii_key(dir: &Path, service: &str) -> anyhow::Result<String> {
+    let path = dir.join(format!("{service}-pii.key"));
     if path.exists() {
         return Ok(std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?

@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongxin_orders::OrdersSettings;
 use tongxin_platform::config::{
-    AuthSettings, CommonSettings, ConfigError, EventsSettings, ServiceSettings, TelemetrySettings,
-    Validate,
+    AuthSettings, CommonSettings, ConfigError, EventsSettings, TelemetrySettings, Validate,
 };
 use tongxin_platform::registry::Module;
 use tongxin_volunteers::VolunteersSettings;
@@ -26,8 +25,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Seconds to drain in-flight requests after SIGTERM.
     pub shutdown_timeout_secs: u64,
-    /// `[venues]`: `TONGXIN_VENUES__…`.
-    pub venues: ServiceSettings,
+    /// `[venues]`: `TONGXIN_VENUES__…` (the contact-phone key `pii_key`).
+    pub venues: tongxin_venues::VenuesSettings,
     /// `[volunteers]`: `TONGXIN_VOLUNTEERS__…` (PII keys under `[volunteers.pii]`).
     pub volunteers: VolunteersSettings,
     /// `[orders]`: `TONGXIN_ORDERS__…` (the phone key `pii_key`, venues/volunteers gRPC URLs,

@@ -265,6 +265,10 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
         .env("TONGXIN_VENUES__DATABASE__URL", db.url())
         .env("TONGXIN_VENUES__HTTP_ADDR", format!("127.0.0.1:{http}"))
         .env("TONGXIN_VENUES__GRPC_ADDR", format!("127.0.0.1:{grpc}"))
+        .env(
+            "TONGXIN_VENUES__PII_KEY",
+            tongxin_platform::pii::PiiCipher::generate_key_base64(),
+        )
         .env("TONGXIN_EVENTS__NATS_URL", nats.url())
         .env("TONGXIN_AUTH__JWKS_PATH", keys.jwks_path())
         .stdout(Stdio::null())

@@ -4,23 +4,23 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use tongxin_platform::config::ServiceSettings;
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service};
 
 use crate::migration::Migrator;
 use crate::service::Venues;
+use crate::settings::VenuesSettings;
 
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "venues";
 
 /// The venues service as a registry module; its state is [`Venues`].
 pub struct VenuesModule {
-    settings: ServiceSettings,
+    settings: VenuesSettings,
 }
 
 impl VenuesModule {
     /// The module configured by the `[venues]` section.
-    pub fn new(settings: ServiceSettings) -> Self {
+    pub fn new(settings: VenuesSettings) -> Self {
         Self { settings }
     }
 }
@@ -38,12 +38,24 @@ impl Service for VenuesModule {
         }
     }
 
+    fn check(&self) -> anyhow::Result<()> {
+        self.settings.cipher().map(drop)
+    }
+
     fn sdl(&self) -> String {
         crate::graphql::sdl()
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {
-        let venues = Venues::new(ctx.db.clone(), ctx.outbox.clone());
+        let cipher = self.settings.cipher()?;
+        // Contacts stored before phones were sealed are sealed now, before anyone reads them.
+        let sealed = crate::store::contacts::seal_clear_phones(&ctx.db, &cipher)
+            .await
+            .context("sealing unit contacts' phones")?;
+        if sealed > 0 {
+            tracing::info!(sealed, "unit contacts' phones sealed at rest");
+        }
+        let venues = Venues::new(ctx.db.clone(), ctx.outbox.clone()).with_contact_cipher(cipher);
         let schema = crate::graphql::schema(venues.clone(), ctx.bus.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone());
         let routes = tonic::service::Routes::new(crate::grpc::org_service(venues.clone()))

@@ -22,6 +22,9 @@ pub enum VenuesError {
     Unauthenticated,
     /// The database failed.
     Db(DbError),
+    /// Our own data or configuration is unusable (a sealed phone that does not open); the
+    /// cause is logged, never sent.
+    Internal(String),
 }
 
 impl From<DomainError> for VenuesError {
@@ -54,6 +57,7 @@ impl From<VenuesError> for ApiError {
             VenuesError::Conflict(m) => ApiError::conflict(m),
             VenuesError::Unauthenticated => ApiError::unauthenticated(),
             VenuesError::Db(e) => e.into(),
+            VenuesError::Internal(m) => ApiError::internal(&m),
         }
     }
 }

@@ -13,7 +13,8 @@
 //! - [`graphql`] (the `venues` subgraph and the SVG coverage map), [`grpc`]
 //!   (`tongxin.venues.v1`, with the protobuf forms in [`grpc::proto`] that events share);
 //! - [`events`]: what it publishes (venues consumes nothing);
-//! - settings (the platform's `ServiceSettings`, see [`default_settings`]), [`error`], [`demo`]
+//! - [`settings`] (listening, database, the contact-phone key; see [`default_settings`]),
+//!   [`error`], [`demo`]
 //!   (seed data for `tongxin run`), and
 //!   [`import`] (reading resident-point files).
 
@@ -27,15 +28,16 @@ pub mod grpc;
 pub mod import;
 pub mod migration;
 pub mod service;
+pub mod settings;
 pub mod store;
 
 pub use app::{NAME, VenuesModule};
+pub use settings::VenuesSettings;
 
-use tongxin_platform::config::ServiceSettings;
-
-/// Default settings: HTTP on 8081, gRPC on 9081, the `tongxin_venues` PostgreSQL database.
-pub fn default_settings() -> ServiceSettings {
-    ServiceSettings::on_ports(
+/// Default settings: HTTP on 8081, gRPC on 9081, the `tongxin_venues` PostgreSQL database,
+/// no PII key (`pii_key` must be configured to start).
+pub fn default_settings() -> VenuesSettings {
+    VenuesSettings::on_ports(
         8081,
         9081,
         "postgres://postgres@127.0.0.1:5432/tongxin_venues",

@@ -8,6 +8,7 @@ use tongxin_platform::auth::Principal;
 use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::events::outbox::{self, OutboxWaker};
 use tongxin_platform::geo::Coordinates;
+use tongxin_platform::pii::PiiCipher;
 use uuid::Uuid;
 
 use crate::domain::org::{self, ContactPhone, OrgUnitId, UnitCode, UnitKind, UnitName};
@@ -48,6 +49,23 @@ pub struct Venues {
     circle: Circle,
     /// Batched org-unit loads so far (one per DataLoader batch); tests assert on it.
     unit_loader_batches: Arc<AtomicU64>,
+    /// Seals and opens unit contacts' phones; the service module always sets it (tools that
+    /// open the database for the circle alone need none).
+    contact_cipher: Option<PiiCipher>,
+}
+
+/// A unit contact as one caller may see it: the phone in full for staff whose scope
+/// covers the unit, otherwise masked (138****1234).
+#[derive(Debug, Clone)]
+pub struct ContactView {
+    /// Id.
+    pub id: Uuid,
+    /// Person's name.
+    pub name: String,
+    /// Their duty.
+    pub title: String,
+    /// The phone, full or masked.
+    pub phone: String,
 }
 
 /// The page size when the caller gives none, and the most a caller may ask for.
@@ -63,7 +81,20 @@ impl Venues {
             db,
             waker,
             unit_loader_batches: Arc::default(),
+            contact_cipher: None,
         }
+    }
+
+    /// Seals unit contacts' phones with `cipher`.
+    pub fn with_contact_cipher(mut self, cipher: PiiCipher) -> Self {
+        self.contact_cipher = Some(cipher);
+        self
+    }
+
+    fn contact_cipher(&self) -> Result<&PiiCipher, VenuesError> {
+        self.contact_cipher
+            .as_ref()
+            .ok_or_else(|| VenuesError::Internal("no key for contact phones".to_owned()))
     }
 
     /// Counts one batched org-unit load (the unit DataLoader calls it per batch).
@@ -298,7 +329,7 @@ impl Venues {
         name: &str,
         title: &str,
         phone: &str,
-    ) -> Result<contacts::Model, VenuesError> {
+    ) -> Result<ContactView, VenuesError> {
         let name = UnitName::parse(name)
             .map_err(|_| crate::domain::DomainError::invalid("name", "must be 1-100 characters"))?;
         let title = title.trim();
@@ -316,7 +347,18 @@ impl Venues {
             Self::scope_of(&self.db, actor).await?.as_deref(),
             &target.path,
         )?;
-        Ok(contacts::insert(&self.db, unit, name.as_str(), title, phone.as_str()).await?)
+        let sealed = self
+            .contact_cipher()?
+            .encrypt(phone.as_str())
+            .map_err(|e| VenuesError::Internal(format!("sealing a contact phone: {e}")))?;
+        let row = contacts::insert(&self.db, unit, name.as_str(), title, sealed).await?;
+        // The adder manages the unit, so its scope covers it: the phone in full.
+        Ok(ContactView {
+            id: row.id,
+            name: row.name,
+            title: row.title,
+            phone: phone.as_str().to_owned(),
+        })
     }
 
     /// Removes a staff contact.
@@ -339,19 +381,30 @@ impl Venues {
         &self,
         viewer: Option<&Principal>,
         unit: &OrgUnit,
-    ) -> Result<Vec<contacts::Model>, VenuesError> {
-        let mut rows = contacts::of_unit(&self.db, unit.id).await?;
+    ) -> Result<Vec<ContactView>, VenuesError> {
+        let rows = contacts::of_unit(&self.db, unit.id).await?;
         let full = match viewer {
             Some(p) if p.is_staff() => Self::scope_of(&self.db, p)
                 .await?
                 .is_some_and(|s| org::covers(&s, &unit.path)),
             _ => false,
         };
-        if !full {
-            for row in &mut rows {
-                row.phone = org::mask_phone(&row.phone);
-            }
-        }
-        Ok(rows)
+        let cipher = self.contact_cipher()?;
+        rows.into_iter()
+            .map(|row| {
+                let sealed = row.phone_cipher.as_deref().ok_or_else(|| {
+                    VenuesError::Internal(format!("contact {} has no sealed phone", row.id))
+                })?;
+                let phone = cipher.decrypt(sealed).map_err(|e| {
+                    VenuesError::Internal(format!("opening the phone of contact {}: {e}", row.id))
+                })?;
+                Ok(ContactView {
+                    id: row.id,
+                    name: row.name,
+                    title: row.title,
+                    phone: if full { phone } else { org::mask_phone(&phone) },
+                })
+            })
+            .collect()
     }
 }

@@ -15,9 +15,8 @@
 //!
 //! A staff scope is the path of the principal's `unit`, looked up in `known_units` (units
 //! learnt from the venues unit events; see [`crate::store::known_units`]). An unknown unit
-//! gives no scope. This slice does not call venues over gRPC to check the home unit: the caller
-//! gives its id and path, the path is parsed with [`UnitPath`], and when the unit is known
-//! the two must agree.
+//! gives no scope. The caller gives the home unit's id and path: the id must name a unit in
+//! `known_units` and the path must be that unit's (BAD_USER_INPUT otherwise).
 
 pub mod ledger;
 pub mod matcher;
@@ -38,7 +37,7 @@ use uuid::Uuid;
 use crate::domain::availability::{Availability, CHINA_STANDARD_TIME, local_today};
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::matching::VolunteerStatus;
-use crate::domain::scope::{PhoneView, UnitPath, Viewer};
+use crate::domain::scope::{PhoneView, UnitPath, Viewer, mask_name};
 use crate::domain::skills::SkillCatalog;
 use crate::domain::{DomainError, VolunteerId};
 use crate::error::VolunteersError;
@@ -93,17 +92,23 @@ pub struct NewVolunteer {
     pub guardian_consent: Option<String>,
 }
 
-/// A volunteer as one caller may see them.
+/// A volunteer as one caller may see them, built by [`Volunteers::view`] from the caller's
+/// scope: the one place that decides what a caller sees of a person.
+///
+/// Everyone sees the id, the public number, the home unit (the org unit, not the home
+/// location), the status and the masked phone and ID-card number. The volunteer themself
+/// and staff whose scope covers the home unit also see the name in full and the personal
+/// record ([`VolunteerView::personal`]: gender, exact home location, skills, availability,
+/// consent and deletion facts); anyone else sees a masked name (`张*`) and nothing of the
+/// record, so a resolver cannot show what the caller may not see: it never holds it.
 #[derive(Debug, Clone)]
 pub struct VolunteerView {
-    /// The stored row (ciphertexts are never shown).
-    pub row: Model,
-    /// Phone, full or masked for this caller.
-    pub phone: PhoneView,
-    /// ID-card number, always masked.
-    pub id_card_masked: String,
-    /// Skill codes.
-    pub skills: Vec<String>,
+    row: Model,
+    in_full: bool,
+    name: String,
+    phone: PhoneView,
+    id_card_masked: String,
+    skills: Vec<String>,
 }
 
 impl VolunteerView {
@@ -111,6 +116,63 @@ impl VolunteerView {
     pub fn id(&self) -> VolunteerId {
         VolunteerId(self.row.id)
     }
+
+    /// The public volunteer number.
+    pub fn volunteer_no(&self) -> &str {
+        &self.row.volunteer_no
+    }
+
+    /// The name: in full within scope, masked (`张*`) outside it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Phone, full or masked for this caller.
+    pub fn phone(&self) -> &PhoneView {
+        &self.phone
+    }
+
+    /// ID-card number, always masked.
+    pub fn id_card_masked(&self) -> &str {
+        &self.id_card_masked
+    }
+
+    /// The home org unit's id and path.
+    pub fn home_unit(&self) -> (Uuid, &str) {
+        (self.row.home_unit_id, &self.row.home_unit_path)
+    }
+
+    /// Registry status as stored (`active`, `paused`, `left`).
+    pub fn status(&self) -> &str {
+        &self.row.status
+    }
+
+    /// Whether the personal data was erased on the volunteer's request.
+    pub fn erased(&self) -> bool {
+        self.row.erased_at.is_some()
+    }
+
+    /// Whether this caller sees the volunteer in full (themself, or staff in scope).
+    pub fn in_full(&self) -> bool {
+        self.in_full
+    }
+
+    /// The personal record, for the volunteer themself and staff in scope only.
+    pub fn personal(&self) -> Option<Personal<'_>> {
+        self.in_full.then_some(Personal {
+            row: &self.row,
+            skills: &self.skills,
+        })
+    }
+}
+
+/// What only the volunteer themself and staff in scope see of a volunteer.
+#[derive(Debug, Clone, Copy)]
+pub struct Personal<'a> {
+    /// The stored record.
+    pub row: &'a Model,
+    /// Skill codes.
+    pub skills: &'a [String],
 }
 
 /// Who is asking, resolved once per request.
@@ -351,14 +413,22 @@ impl Volunteers {
 
         // Read before the transaction: its first statement must be the write, or SQLite
         // (`tongxin run`) refuses to upgrade a read snapshot another writer has passed.
-        if let Some(known) = known_units::path_of(&self.db, input.home_unit_id).await?
-            && known != row.home_unit_path
-        {
-            return Err(DomainError::invalid(
-                "home_unit_path",
-                "does not match the path of home_unit_id",
-            )
-            .into());
+        // The home unit must be one the org tree has: a made-up id would file the volunteer
+        // under no unit, where no staff scope ever reaches them.
+        match known_units::path_of(&self.db, input.home_unit_id).await? {
+            None => {
+                return Err(
+                    DomainError::invalid("home_unit_id", "names no unit of the org tree").into(),
+                );
+            }
+            Some(known) if known != row.home_unit_path => {
+                return Err(DomainError::invalid(
+                    "home_unit_path",
+                    "does not match the path of home_unit_id",
+                )
+                .into());
+            }
+            Some(_) => {}
         }
         // A person whose record staff registered or imported gets pointed at claiming it,
         // not at a dead end.
@@ -515,7 +585,14 @@ impl Volunteers {
         let id_card =
             IdCardNumber::parse_on(&self.cipher.decrypt(&row.id_card_cipher)?, NaiveDate::MAX)?;
         let home = UnitPath::parse(&row.home_unit_path)?;
-        let phone = PhoneView::new(&phone, &caller.viewer(&row), &home);
+        let viewer = caller.viewer(&row);
+        let in_full = viewer.sees_in_full(&home);
+        let phone = PhoneView::new(&phone, &viewer, &home);
+        let name = if in_full {
+            row.name.clone()
+        } else {
+            mask_name(&row.name)
+        };
         let skills = row
             .skills
             .split(',')
@@ -524,6 +601,8 @@ impl Volunteers {
             .collect();
         Ok(VolunteerView {
             id_card_masked: id_card.masked(),
+            in_full,
+            name,
             phone,
             skills,
             row,

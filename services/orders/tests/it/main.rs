@@ -3,6 +3,7 @@
 //! targets, matching) running in-process, each on its own database. [`Store::Sqlite`] runs
 //! the same three on SQLite files with the in-process bus, as `tongxin run` does.
 
+mod crediting;
 mod embedded;
 mod identity;
 mod linking;
@@ -148,7 +149,10 @@ impl TestApp {
         if venues == Venues::Up {
             spawn = spawn
                 .service(tongxin_venues::VenuesModule::new(
-                    tongxin_venues::default_settings(),
+                    tongxin_venues::VenuesSettings {
+                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                        ..tongxin_venues::default_settings()
+                    },
                 ))
                 .hook(tongxin_venues::app::seed_demo_tree());
         }
@@ -263,7 +267,7 @@ impl TestApp {
             )
             .await
             .unwrap_or_else(|e| panic!("register a volunteer: {e:?}"));
-        let id = view.row.id;
+        let id = view.id().0;
         self.accounts.lock().expect("accounts").insert(id, subject);
         id
     }

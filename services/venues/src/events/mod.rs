@@ -93,12 +93,22 @@ pub fn from_proto(unit: pb::OrgUnit) -> Option<OrgUnit> {
 /// An activity took place; carries the volunteers' hours for the volunteers service.
 pub const ACTIVITY_HELD: &str = "tongxin.venues.activity_held";
 
-/// The body of `tongxin.venues.activity_held`.
+/// Who recorded an activity as held, and the scope they recorded it in: volunteers approves
+/// at once only the hours of volunteers that scope covers.
+pub struct Recorder<'a> {
+    /// The principal's subject.
+    pub subject: &'a str,
+    /// The path of the unit the recorder's scope hangs on, if any.
+    pub unit_path: Option<&'a str>,
+}
+
+/// The body of `tongxin.venues.activity_held`; `unit_path` is the organising unit's.
 pub fn activity_held(
     activity: &crate::store::activities::Activity,
+    unit_path: &str,
     attendance: u32,
     served: &[crate::domain::activity::ServedHours],
-    actor: &str,
+    recorder: &Recorder<'_>,
 ) -> Vec<u8> {
     pb_events::ActivityHeld {
         activity_id: activity.id.to_string(),
@@ -114,7 +124,9 @@ pub fn activity_held(
             .iter()
             .map(crate::grpc::proto::served_to_proto)
             .collect(),
-        actor: actor.to_owned(),
+        actor: recorder.subject.to_owned(),
+        org_unit_path: unit_path.to_owned(),
+        actor_unit_path: recorder.unit_path.unwrap_or_default().to_owned(),
     }
     .encode_to_vec()
 }

@@ -7,6 +7,7 @@ mod m20261128_000011_unit_contacts;
 mod m20261128_000012_circle;
 mod m20261128_000020_venues;
 mod m20261128_000030_activities;
+mod m20261201_000040_sealed_contact_phones;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000012_circle::Migration));
         all.push(Box::new(m20261128_000020_venues::Migration));
         all.push(Box::new(m20261128_000030_activities::Migration));
+        all.push(Box::new(m20261201_000040_sealed_contact_phones::Migration));
         all
     }
 }

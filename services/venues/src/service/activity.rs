@@ -202,7 +202,16 @@ impl Venues {
             &txn,
             events::ACTIVITY_HELD,
             events::SOURCE,
-            events::activity_held(&held, attendance, &served, &actor.subject),
+            events::activity_held(
+                &held,
+                &unit.path,
+                attendance,
+                &served,
+                &events::Recorder {
+                    subject: &actor.subject,
+                    unit_path: scope.as_deref(),
+                },
+            ),
         )
         .await?;
         txn.commit().await.map_err(classify)?;

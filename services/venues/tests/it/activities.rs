@@ -156,6 +156,9 @@ async fn an_activity_is_held_once_and_the_event_carries_the_hours() {
     assert_eq!(event.attendance, 80);
     assert_eq!(event.title, "民法典进小院");
     assert_eq!(event.actor, "tester");
+    // Volunteers approves at once only the hours of volunteers the recorder's scope covers.
+    assert_eq!(event.org_unit_path, paths::HONGQIAO);
+    assert_eq!(event.actor_unit_path, paths::CHANGYUAN);
     assert_eq!(event.starts_at_ms, activity_start_ms(&activity["startsAt"]));
     assert_eq!(event.ends_at_ms - event.starts_at_ms, 2 * 3600 * 1000);
     let mut served: Vec<(String, f64)> = event

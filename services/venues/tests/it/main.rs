@@ -43,7 +43,10 @@ impl TestApp {
     }
 
     async fn spawn_opts(seed: bool, behind_proxy: bool) -> Self {
-        let module = tongxin_venues::VenuesModule::new(tongxin_venues::default_settings());
+        let module = tongxin_venues::VenuesModule::new(tongxin_venues::VenuesSettings {
+            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+            ..tongxin_venues::default_settings()
+        });
         let mut spawn = tongxin_testing::spawn().service(module);
         if behind_proxy {
             spawn = spawn.behind_proxy(tongxin_venues::NAME);

@@ -221,5 +221,64 @@ async fn rename_and_contacts_with_masked_phones() {
         own["data"]["orgUnit"]["contacts"][0]["phone"],
         "13800138000"
     );
+
+    // At rest the row holds no digits of the phone: the clear column is empty and the
+    // sealed one does not contain the number.
+    use sea_orm::EntityTrait;
+    let rows = tongxin_venues::store::contacts::Entity::find()
+        .all(&app.direct_db().await)
+        .await
+        .expect("contacts");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].phone, "");
+    let sealed = rows[0].phone_cipher.clone().expect("sealed");
+    for digits in ["13800138000", "0013", "8000"] {
+        assert!(
+            !String::from_utf8_lossy(&sealed).contains(digits),
+            "{digits} in the sealed column"
+        );
+    }
+    app.stop().await;
+}
+
+/// Contacts stored in clear before phones were sealed are sealed by the start-up step, and
+/// read back the same.
+#[tokio::test]
+async fn clear_contact_phones_are_sealed_once() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    use tongxin_venues::store::contacts;
+    let app = TestApp::spawn().await;
+    let db = app.direct_db().await;
+    let id = uuid::Uuid::now_v7();
+    contacts::Entity::insert(contacts::ActiveModel {
+        id: Set(id),
+        unit_id: Set(demo::unit_id(paths::HONGQIAO).0),
+        name: Set("陶功甫".to_owned()),
+        title: Set("站长".to_owned()),
+        phone: Set("13800138000".to_owned()),
+        phone_cipher: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(&db)
+    .await
+    .expect("a clear row, as before sealing");
+    let cipher = tongxin_platform::pii::PiiCipher::new(&[7; 32]);
+    assert_eq!(
+        contacts::seal_clear_phones(&db, &cipher)
+            .await
+            .expect("seal"),
+        1
+    );
+    let row = contacts::get(&db, id).await.expect("get").expect("row");
+    assert_eq!(row.phone, "");
+    let sealed = row.phone_cipher.expect("sealed");
+    assert_eq!(cipher.decrypt(&sealed).expect("opens"), "13800138000");
+    // Nothing left to seal: a second start changes nothing.
+    assert_eq!(
+        contacts::seal_clear_phones(&db, &cipher)
+            .await
+            .expect("seal"),
+        0
+    );
     app.stop().await;
 }

@@ -7,6 +7,7 @@
 //! without echoing personal data back.
 
 pub mod availability;
+pub mod crediting;
 pub mod hours;
 pub mod id_card;
 pub mod linking;

@@ -71,6 +71,23 @@ impl PhoneView {
     }
 }
 
+/// A name as someone outside the volunteer's scope sees it: the first character, and a
+/// `*` for each of the others (`张三` → `张*`, `欧阳娜娜` → `欧***`), so a list stays readable
+/// without naming anyone; a one-character name becomes `*`.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let rest = chars.count();
+    if rest == 0 {
+        return "*".to_owned();
+    }
+    std::iter::once(first)
+        .chain(std::iter::repeat_n('*', rest))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +98,17 @@ mod tests {
 
     // `parses_and_canonicalises`, `rejects_malformed_paths` and `covers_on_segment_boundaries`
     // moved with the rule to tongxin_platform::org::path.
+
+    #[test]
+    fn a_masked_name_keeps_only_the_first_character() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("李志愿"), "李**");
+        assert_eq!(mask_name("欧阳娜娜"), "欧***");
+        assert_eq!(mask_name(" 王五 "), "王*");
+        assert_eq!(mask_name("Ann Lee"), "A******");
+        assert_eq!(mask_name("张"), "*");
+        assert_eq!(mask_name(""), "");
+    }
 
     #[test]
     fn phone_is_full_only_within_scope_or_for_themselves() {

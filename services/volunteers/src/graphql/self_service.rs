@@ -74,8 +74,9 @@ impl SelfServiceQuery {
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges.extend(views.into_iter().filter_map(|v| {
-            let at = v.row.deletion_requested_at?;
-            Some(Edge::new(OpaqueCursor((at, v.row.id)), VolunteerNode(v)))
+            // Listed for staff in scope only, who see the personal record.
+            let at = v.personal()?.row.deletion_requested_at?;
+            Some(Edge::new(OpaqueCursor((at, v.id().0)), VolunteerNode(v)))
         }));
         Ok(connection)
     }

@@ -85,16 +85,21 @@ impl TeamNode {
         self.0.created_at.to_rfc3339()
     }
 
-    /// Members by volunteer id, leaders marked.
+    /// Members by volunteer id, leaders marked: for staff whose scope covers the team's unit
+    /// (those who manage it), null for anyone else, so who belongs to a team is not public.
+    /// Each member's personal data is still masked by the caller's scope over that member.
     async fn members(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
-        Connection<OpaqueCursor<Uuid>, TeamMemberNode, EmptyFields, EmptyFields>,
+        Option<Connection<OpaqueCursor<Uuid>, TeamMemberNode, EmptyFields, EmptyFields>>,
     > {
-        let volunteers = ctx.data::<Volunteers>()?;
+        let (volunteers, caller) = super::volunteer::caller(ctx).await?;
+        if !caller.covers(&self.0.unit_path) {
+            return Ok(None);
+        }
         let first = paging::first(first)?;
         let after = paging::after::<Uuid>(after)?;
         let mut rows = teams::members_of(volunteers.db(), self.0.id, after, first + 1)
@@ -106,7 +111,7 @@ impl TeamNode {
         connection.edges.extend(rows.into_iter().map(|m| {
             async_graphql::connection::Edge::new(OpaqueCursor(m.volunteer_id), TeamMemberNode(m))
         }));
-        Ok(connection)
+        Ok(Some(connection))
     }
 
     /// Approved and pending hours of the current members (all their hours, batched).

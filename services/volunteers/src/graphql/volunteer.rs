@@ -38,8 +38,10 @@ pub enum Gender {
     Female,
 }
 
-/// A registered volunteer. The phone is masked (138****1234) unless the caller is the
-/// volunteer themself or staff whose scope covers the home unit; the ID-card number is
+/// A registered volunteer as the caller may see them (see [`VolunteerView`]): the volunteer
+/// themself and staff whose scope covers the home unit see the name, phone and personal
+/// record; anyone else a masked name (`张*`), a masked phone (138****1234), the public number,
+/// the home unit and the star level, with the personal fields null. The ID-card number is
 /// only ever shown masked.
 pub struct VolunteerNode(pub VolunteerView);
 
@@ -58,111 +60,128 @@ pub struct VolunteerLocation {
 impl VolunteerNode {
     /// Internal id (UUID).
     async fn id(&self) -> ID {
-        ID(self.0.row.id.to_string())
+        ID(self.0.id().0.to_string())
     }
 
     /// The unified public volunteer number (not the ID-card number).
     async fn volunteer_no(&self) -> &str {
-        &self.0.row.volunteer_no
+        self.0.volunteer_no()
     }
 
-    /// Name.
+    /// Name: in full for the volunteer and staff in scope, otherwise masked (`张*`).
     async fn name(&self) -> &str {
-        &self.0.row.name
+        self.0.name()
     }
 
-    /// Gender, from the ID-card number.
-    async fn gender(&self) -> async_graphql::Result<Gender> {
+    /// Whether this caller sees the volunteer in full (the volunteer themself or staff whose
+    /// scope covers the home unit); when false, the name is masked and the personal fields
+    /// are null.
+    async fn in_scope(&self) -> bool {
+        self.0.in_full()
+    }
+
+    /// Gender, from the ID-card number; null outside scope.
+    async fn gender(&self) -> async_graphql::Result<Option<Gender>> {
         use crate::domain::id_card::Gender as Stored;
+        let Some(personal) = self.0.personal() else {
+            return Ok(None);
+        };
         // Anything but the two stored names is our data's fault: INTERNAL, logged with the
         // volunteer id only, never read as male.
         let stored = [Stored::Male, Stored::Female]
             .into_iter()
-            .find(|g| g.as_str() == self.0.row.gender)
+            .find(|g| g.as_str() == personal.row.gender)
             .ok_or_else(|| {
-                tracing::error!(volunteer_id = %self.0.row.id, "stored gender does not parse");
+                tracing::error!(volunteer_id = %personal.row.id, "stored gender does not parse");
                 ApiError::internal(&"stored gender does not parse")
             })?;
-        Ok(stored.into())
+        Ok(Some(stored.into()))
     }
 
     /// The ID-card number with the 16 middle characters hidden; never in full.
     async fn id_card_number_masked(&self) -> &str {
-        &self.0.id_card_masked
+        self.0.id_card_masked()
     }
 
     /// Mobile phone: in full for the volunteer and staff in scope, otherwise 138****1234.
     async fn phone(&self) -> &str {
-        self.0.phone.as_str()
+        self.0.phone().as_str()
     }
 
     /// Whether `phone` is masked for this caller.
     async fn phone_masked(&self) -> bool {
-        self.0.phone.is_masked()
+        self.0.phone().is_masked()
     }
 
     /// Id of the home org unit (owned by the venues service).
     async fn home_unit_id(&self) -> ID {
-        ID(self.0.row.home_unit_id.to_string())
+        ID(self.0.home_unit().0.to_string())
     }
 
-    /// Path of the home org unit, e.g. `/rc/changyuan/hongqiao`.
+    /// Path of the home org unit, e.g. `/rc/changyuan/hongqiao`: the unit, never the home
+    /// itself, so it is shown to everyone.
     async fn home_unit_path(&self) -> &str {
-        &self.0.row.home_unit_path
+        self.0.home_unit().1
     }
 
-    /// Home location.
-    async fn location(&self) -> VolunteerLocation {
-        VolunteerLocation {
-            lat: self.0.row.lat,
-            lon: self.0.row.lon,
-        }
+    /// Exact home location; null outside scope (the home unit is as near as others get).
+    async fn location(&self) -> Option<VolunteerLocation> {
+        self.0.personal().map(|p| VolunteerLocation {
+            lat: p.row.lat,
+            lon: p.row.lon,
+        })
     }
 
-    /// Skill codes from the managed catalog, e.g. `legal`, `elder_care`.
-    async fn skills(&self) -> &[String] {
-        &self.0.skills
+    /// Skill codes from the managed catalog, e.g. `legal`, `elder_care`; null outside scope.
+    async fn skills(&self) -> Option<&[String]> {
+        self.0.personal().map(|p| p.skills)
     }
 
-    /// Weekly availability in canonical text, e.g. `Sat 09:00-12:00`.
-    async fn availability(&self) -> &str {
-        &self.0.row.availability
+    /// Weekly availability in canonical text, e.g. `Sat 09:00-12:00`; null outside scope.
+    async fn availability(&self) -> Option<&str> {
+        self.0.personal().map(|p| p.row.availability.as_str())
     }
 
     /// Registry status.
     async fn status(&self) -> async_graphql::Result<VolunteerStatusGql> {
         // A stored status that is not one is our data's fault: INTERNAL, logged with the
         // volunteer id, never shown as ACTIVE.
-        let status = VolunteerStatus::parse(&self.0.row.status).map_err(|_| {
-            tracing::error!(volunteer_id = %self.0.row.id, "stored volunteer status does not parse");
+        let status = VolunteerStatus::parse(self.0.status()).map_err(|_| {
+            tracing::error!(volunteer_id = %self.0.id().0, "stored volunteer status does not parse");
             ApiError::internal(&"stored volunteer status does not parse")
         })?;
         Ok(status.into())
     }
 
-    /// When the volunteer consented to the registration (RFC 3339).
-    async fn consent_at(&self) -> String {
-        self.0.row.consent_at.to_rfc3339()
+    /// When the volunteer consented to the registration (RFC 3339); null outside scope.
+    async fn consent_at(&self) -> Option<String> {
+        self.0.personal().map(|p| p.row.consent_at.to_rfc3339())
     }
 
-    /// Whether a guardian's consent is on record (required under 14).
-    async fn has_guardian_consent(&self) -> bool {
-        self.0.row.guardian_consent.is_some()
+    /// Whether a guardian's consent is on record (required under 14, so it tells a minor);
+    /// null outside scope.
+    async fn has_guardian_consent(&self) -> Option<bool> {
+        self.0.personal().map(|p| p.row.guardian_consent.is_some())
     }
 
-    /// When registered (RFC 3339).
-    async fn registered_at(&self) -> String {
-        self.0.row.created_at.to_rfc3339()
+    /// When registered (RFC 3339); null outside scope.
+    async fn registered_at(&self) -> Option<String> {
+        self.0.personal().map(|p| p.row.created_at.to_rfc3339())
     }
 
-    /// The teams the volunteer belongs to, and whether they lead them.
+    /// The teams the volunteer belongs to, and whether they lead them; null outside scope.
     async fn teams(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<
-        Connection<OpaqueCursor<Uuid>, super::teams::MembershipNode, EmptyFields, EmptyFields>,
+        Option<
+            Connection<OpaqueCursor<Uuid>, super::teams::MembershipNode, EmptyFields, EmptyFields>,
+        >,
     > {
-        super::teams::volunteer_teams(ctx, self.0.row.id).await
+        match self.0.personal() {
+            Some(p) => Ok(Some(super::teams::volunteer_teams(ctx, p.row.id).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Approved and pending service hours; null unless the caller is the volunteer or staff
@@ -176,7 +195,7 @@ impl VolunteerNode {
 
     /// Star level reached by approved hours (0 before the first threshold).
     async fn star_level(&self, ctx: &Context<'_>) -> async_graphql::Result<u8> {
-        super::ledger::star_level(ctx, self.0.row.id).await
+        super::ledger::star_level(ctx, self.0.id().0).await
     }
 
     /// Path (on this service) of the printable service-record proof for a period, e.g.
@@ -187,32 +206,30 @@ impl VolunteerNode {
         #[graphql(desc = "First day of the period.")] from: chrono::NaiveDate,
         #[graphql(desc = "Last day of the period.")] to: chrono::NaiveDate,
     ) -> async_graphql::Result<String> {
-        Ok(super::ledger::record_proof_url(self.0.row.id, from, to)?)
+        Ok(super::ledger::record_proof_url(self.0.id().0, from, to)?)
     }
 
     /// When the volunteer asked for their personal data to be deleted (RFC 3339); null if
-    /// they have not.
+    /// they have not, and outside scope.
     async fn deletion_requested_at(&self) -> Option<String> {
-        self.0.row.deletion_requested_at.map(|t| t.to_rfc3339())
+        self.0
+            .personal()
+            .and_then(|p| p.row.deletion_requested_at)
+            .map(|t| t.to_rfc3339())
     }
 
     /// The reason given with the deletion request, if any; only for the volunteer
     /// themself and staff whose scope covers them (null for anyone else).
-    async fn deletion_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if self.0.row.deletion_reason.is_none() {
-            return Ok(None);
-        }
-        let (_, caller) = caller(ctx).await?;
-        Ok(caller
-            .may_read_ledger(&self.0.row)
-            .then(|| self.0.row.deletion_reason.clone())
-            .flatten())
+    async fn deletion_reason(&self) -> Option<&str> {
+        self.0
+            .personal()
+            .and_then(|p| p.row.deletion_reason.as_deref())
     }
 
     /// Whether the personal data was erased on the volunteer's request; the number and
     /// service record remain.
     async fn erased(&self) -> bool {
-        self.0.row.erased_at.is_some()
+        self.0.erased()
     }
 }
 
@@ -325,7 +342,7 @@ impl RegistryQuery {
         connection.edges.extend(
             views
                 .into_iter()
-                .map(|v| Edge::new(OpaqueCursor(v.row.id), VolunteerNode(v))),
+                .map(|v| Edge::new(OpaqueCursor(v.id().0), VolunteerNode(v))),
         );
         Ok(connection)
     }

@@ -37,21 +37,27 @@ fn parse_id(id: &str, field: &'static str) -> Result<Uuid, Status> {
     })
 }
 
-/// The protobuf form of a view (already masked for the caller).
+/// The protobuf form of a view (already masked for the caller): outside scope the name is
+/// masked, the personal fields are empty (lat/lon 0) and `personal_masked` says so.
 pub fn to_proto(v: VolunteerView) -> pb::Volunteer {
+    let (home_unit_id, home_unit_path) = v.home_unit();
+    let personal = v.personal();
     pb::Volunteer {
-        id: v.row.id.to_string(),
-        volunteer_no: v.row.volunteer_no,
-        name: v.row.name,
-        home_unit_id: v.row.home_unit_id.to_string(),
-        home_unit_path: v.row.home_unit_path,
-        lat: v.row.lat,
-        lon: v.row.lon,
-        skills: v.skills,
-        availability: v.row.availability,
-        status: v.row.status,
-        phone_masked: v.phone.is_masked(),
-        phone: v.phone.as_str().to_owned(),
+        id: v.id().0.to_string(),
+        volunteer_no: v.volunteer_no().to_owned(),
+        name: v.name().to_owned(),
+        home_unit_id: home_unit_id.to_string(),
+        home_unit_path: home_unit_path.to_owned(),
+        lat: personal.map_or(0.0, |p| p.row.lat),
+        lon: personal.map_or(0.0, |p| p.row.lon),
+        skills: personal.map(|p| p.skills.to_vec()).unwrap_or_default(),
+        availability: personal
+            .map(|p| p.row.availability.clone())
+            .unwrap_or_default(),
+        status: v.status().to_owned(),
+        phone_masked: v.phone().is_masked(),
+        phone: v.phone().as_str().to_owned(),
+        personal_masked: personal.is_none(),
     }
 }
 

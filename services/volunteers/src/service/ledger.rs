@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{Caller, Volunteers};
 use crate::domain::DomainError;
 use crate::domain::availability::{CHINA_STANDARD_TIME, local_today};
+use crate::domain::crediting::{self, CreditDecision, Part};
 use crate::domain::hours::{EntryStatus, Hours, LedgerSource, ServiceDate};
 use crate::domain::points::{PointsRules, Quarter};
 use crate::domain::scope::UnitPath;
@@ -642,8 +643,12 @@ async fn apply_approved<C: ConnectionTrait>(
 /// What crediting one volunteer from an upstream event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credit {
-    /// Approved hours were appended.
+    /// Approved hours (or rating points) were appended.
     Credited,
+    /// Hours were appended pending: the vouching scope does not cover the volunteer.
+    Pending,
+    /// The volunteer did not serve (not a member of the dispatched team); nothing appended.
+    Refused,
     /// This source had already credited the volunteer (redelivery or a second event).
     AlreadyCredited,
     /// No such volunteer here.
@@ -652,7 +657,7 @@ pub enum Credit {
     OverDayLimit,
 }
 
-/// An approved credit from an upstream source (an order or activity), before checks.
+/// A credit from an upstream source (an order or activity), before checks.
 #[derive(Debug, Clone)]
 pub struct UpstreamCredit {
     /// Order or activity.
@@ -671,10 +676,16 @@ pub struct UpstreamCredit {
     pub evaluation: Option<String>,
     /// Who recorded it upstream.
     pub recorder: String,
+    /// The volunteer's part in the work, as far as the source and this service know.
+    pub part: Part,
+    /// The scope that vouches for the record (see [`crediting`]), if the source said.
+    pub vouching: Option<UnitPath>,
 }
 
-/// Appends approved hours from an upstream source inside the consumer's transaction, at
-/// most once per (source, source id, volunteer), and applies stars and points.
+/// Appends hours from an upstream source inside the consumer's transaction, at most once
+/// per (source, source id, volunteer): approved (with stars and points) when the vouching
+/// scope covers the volunteer, pending for staff in the volunteer's scope otherwise, and
+/// nothing for someone who did not serve ([`crediting::decide`]).
 pub async fn credit_upstream<C: ConnectionTrait>(
     txn: &C,
     credit: UpstreamCredit,
@@ -684,6 +695,11 @@ pub async fn credit_upstream<C: ConnectionTrait>(
     };
     let Some(volunteer) = volunteers::get(txn, credit.volunteer_id).await? else {
         return Ok(Credit::UnknownVolunteer);
+    };
+    let home = UnitPath::parse(&volunteer.home_unit_path).map_err(DomainError::from)?;
+    let status = match crediting::decide(credit.part, credit.vouching.as_ref(), &home) {
+        CreditDecision::Refuse => return Ok(Credit::Refused),
+        CreditDecision::Credit(status) => status,
     };
     // Lock the volunteer's totals first; then the checks below cannot race another credit.
     ledger::lock_and_add_pending(txn, volunteer.id, 0).await?;
@@ -706,14 +722,22 @@ pub async fn credit_upstream<C: ConnectionTrait>(
         evaluation: credit.evaluation.map(|e| truncate(&e, 1000)),
         recorder: truncate(&credit.recorder, 200),
         recorded_at: Utc::now(),
-        status: EntryStatus::Approved.into(),
-        decided_by: Some(crate::events::SOURCE.to_owned()),
-        decided_at: Some(Utc::now()),
+        status: status.into(),
+        decided_by: status.counts().then(|| crate::events::SOURCE.to_owned()),
+        decided_at: status.counts().then(Utc::now),
         decline_reason: None,
     };
     ledger::insert_entry(txn, entry.clone()).await?;
-    apply_approved(txn, &volunteer, &entry, false).await?;
-    Ok(Credit::Credited)
+    if status.counts() {
+        apply_approved(txn, &volunteer, &entry, false).await?;
+    } else {
+        ledger::lock_and_add_pending(txn, volunteer.id, i64::from(credit.hours.quarters())).await?;
+    }
+    Ok(if status.counts() {
+        Credit::Credited
+    } else {
+        Credit::Pending
+    })
 }
 
 /// Credits rating points to a volunteer of a rated order, once per (order, volunteer).

@@ -48,6 +48,8 @@ pub struct Correction {
 /// The view of an erased record: nothing personal is left to show.
 pub(super) fn erased_view(row: Model) -> VolunteerView {
     VolunteerView {
+        in_full: false,
+        name: row.name.clone(),
         phone: PhoneView::Masked(String::new()),
         id_card_masked: String::new(),
         skills: Vec::new(),

@@ -115,7 +115,7 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
             .register(&staff, newcomer(seq, units::HONGQIAO))
             .await
             .expect("register");
-        ids.push(view.row.id);
+        ids.push(view.id().0);
     }
     let manual = |hours: f64| NewHours {
         volunteer_id: ids[0],
@@ -154,6 +154,8 @@ async fn ledger_credits_and_rankings_work_on_sqlite_with_the_memory_bus() {
     // An order credit for the other volunteer, delivered twice through the in-process bus.
     let body = pb_events::OrderChanged {
         order_id: Uuid::now_v7().to_string(),
+        // Held by the volunteer's own unit, whose scope covers them: approved at once.
+        holding_unit_path: units::HONGQIAO.to_owned(),
         hours: vec![pb_events::VolunteerHours {
             volunteer_id: ids[1].to_string(),
             hours: 30.0 / 4.0,
@@ -294,7 +296,7 @@ async fn a_unit_move_takes_volunteers_and_teams_along_on_sqlite() {
             .register(&staff, newcomer(seq, path))
             .await
             .expect("register");
-        ids.push(view.row.id);
+        ids.push(view.id().0);
     }
     let team = volunteers
         .create_team(

@@ -508,6 +508,8 @@ async fn credits_from_events_are_idempotent_and_a_star_is_announced_once() {
                 })
                 .collect(),
             actor: "staff-venues".to_owned(),
+            // The recorder's scope covers v (of 虹桥): approved at once.
+            actor_unit_path: units::CHANGYUAN.to_owned(),
             ..Default::default()
         }
         .encode_to_vec()

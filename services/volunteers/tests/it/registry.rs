@@ -157,6 +157,135 @@ async fn the_phone_is_masked_by_scope() {
     app.stop().await;
 }
 
+/// Everything personal a `Volunteer` carries besides the phone.
+const PERSONAL: &str = "id volunteerNo name inScope gender location { lat lon } availability skills hasGuardianConsent consentAt registeredAt starLevel teams { edges { node { isLeader } } }";
+
+/// Outside scope a volunteer is a masked name and a star level (with the public number and
+/// the home unit): on `volunteer`, `_entities` and a team's member list alike.
+#[tokio::test]
+async fn personal_data_is_shown_only_within_scope() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff(units::CHANGYUAN);
+    let r = app
+        .graphql(
+            Some(&staff),
+            REGISTER,
+            json!({ "input": input(&id_card(ID1), PHONE, units::HONGQIAO) }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let vid = r["data"]["registerVolunteer"]["id"].clone();
+    let team = app
+        .graphql(
+            Some(&staff),
+            r#"mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }"#,
+            json!({ "input": { "name": "虹桥小队", "level": "SQUAD", "unitId": units::id(units::HONGQIAO).to_string() } }),
+        )
+        .await;
+    let team = team["data"]["createTeam"]["id"].clone();
+    let added = app
+        .graphql(
+            Some(&staff),
+            r#"mutation($t: ID!, $v: ID!) { addTeamMember(teamId: $t, volunteerId: $v) { id } }"#,
+            json!({ "t": team, "v": vid }),
+        )
+        .await;
+    assert!(added["errors"].is_null(), "{added}");
+
+    let one = format!("query($id: ID!) {{ volunteer(id: $id) {{ {PERSONAL} }} }}");
+    let entity = format!(
+        "query($r: [_Any!]!) {{ _entities(representations: $r) {{ ... on Volunteer {{ {PERSONAL} }} }} }}"
+    );
+    let members = format!(
+        "query($u: ID!) {{ teams(unitId: $u) {{ edges {{ node {{ members {{ edges {{ node {{ volunteer {{ {PERSONAL} }} }} }} }} }} }} }} }}"
+    );
+    let paths = |token: Option<String>| {
+        let (one, entity, members, vid, team_unit) = (
+            one.clone(),
+            entity.clone(),
+            members.clone(),
+            vid.clone(),
+            units::id(units::HONGQIAO).to_string(),
+        );
+        let app = &app;
+        async move {
+            let t = token.as_deref();
+            let a = app.graphql(t, &one, json!({ "id": vid })).await;
+            let b = app
+                .graphql(
+                    t,
+                    &entity,
+                    json!({ "r": [{ "__typename": "Volunteer", "id": vid }] }),
+                )
+                .await;
+            let c = app.graphql(t, &members, json!({ "u": team_unit })).await;
+            (a, b, c)
+        }
+    };
+
+    for (who, token) in [
+        ("anonymous", None),
+        (
+            "staff of another institute",
+            Some(app.staff(units::FENGGAO)),
+        ),
+        ("a citizen", Some(app.citizen("wechat:lisi"))),
+    ] {
+        let (a, b, c) = paths(token).await;
+        for (path, v) in [
+            ("volunteer", &a["data"]["volunteer"]),
+            ("_entities", &b["data"]["_entities"][0]),
+        ] {
+            assert_eq!(v["name"], "张*", "{who} {path}: {a} {b}");
+            assert_eq!(v["inScope"], false, "{who} {path}");
+            assert_eq!(v["starLevel"], 0, "{who} {path}");
+            for field in [
+                "gender",
+                "location",
+                "availability",
+                "skills",
+                "hasGuardianConsent",
+                "consentAt",
+                "registeredAt",
+                "teams",
+            ] {
+                assert!(v[field].is_null(), "{who} {path} sees {field}: {v}");
+            }
+        }
+        // Who belongs to a team is not theirs to see.
+        assert!(c["errors"].is_null(), "{who}: {c}");
+        assert!(
+            c["data"]["teams"]["edges"][0]["node"]["members"].is_null(),
+            "{who}: {c}"
+        );
+    }
+
+    let (a, b, c) = paths(Some(staff.clone())).await;
+    let member =
+        &c["data"]["teams"]["edges"][0]["node"]["members"]["edges"][0]["node"]["volunteer"];
+    for (path, v) in [
+        ("volunteer", &a["data"]["volunteer"]),
+        ("_entities", &b["data"]["_entities"][0]),
+        ("members", member),
+    ] {
+        assert_eq!(v["name"], "张三", "{path}: {a} {b} {c}");
+        assert_eq!(v["inScope"], true, "{path}");
+        assert_eq!(v["gender"], "MALE", "{path}");
+        assert_eq!(
+            v["location"],
+            json!({ "lat": 29.40, "lon": 105.59 }),
+            "{path}"
+        );
+        assert_eq!(v["availability"], "Sat-Sun 09:00-12:00", "{path}");
+        assert!(
+            v["skills"].as_array().is_some_and(|s| !s.is_empty()),
+            "{path}"
+        );
+        assert_eq!(v["teams"]["edges"][0]["node"]["isLeader"], false, "{path}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_duplicate_id_number_is_a_conflict_and_stores_nothing() {
     let app = TestApp::spawn().await;
@@ -216,11 +345,17 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     let mut bad_check = good.clone();
     let last = if good.ends_with('0') { "1" } else { "0" };
     bad_check.replace_range(17.., last);
+    let mut elsewhere = input(&good, PHONE, units::HONGQIAO);
+    elsewhere["homeUnitPath"] = json!("/rc/changyuan/nowhere");
     let cases = [
         (input(&bad_check, PHONE, units::HONGQIAO), "id_card_number"),
         (input(&good, "1381234567", units::HONGQIAO), "phone"),
         (input(&good, "23812345678", units::HONGQIAO), "phone"),
         (input(&good, PHONE, "rc/changyuan"), "home_unit_path"),
+        // A well-formed path in the staff's scope that names no unit, with a made-up id.
+        (input(&good, PHONE, "/rc/changyuan/nowhere"), "home_unit_id"),
+        // A known unit's id with another path.
+        (elsewhere, "home_unit_path"),
         (
             input(&good, PHONE, units::HONGQIAO).tap_skill("juggling"),
             "skills",
@@ -351,6 +486,14 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
             .iter()
             .all(|v| v.phone_masked && v.phone.contains("****"))
     );
+    // Outside scope the personal record is not sent either: a masked name, no location,
+    // skills or availability, and the flag saying so.
+    for v in &anonymous.volunteers {
+        assert!(v.personal_masked, "{v:?}");
+        assert!(v.name.ends_with('*') && !v.name.contains("张三"), "{v:?}");
+        assert_eq!((v.lat, v.lon), (0.0, 0.0), "{v:?}");
+        assert!(v.skills.is_empty() && v.availability.is_empty(), "{v:?}");
+    }
 
     let principal = Principal {
         subject: "staff".to_owned(),
@@ -371,6 +514,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
             .volunteers
             .iter()
             .all(|v| !v.phone_masked && v.phone.len() == 11)
+    );
+    assert!(
+        scoped
+            .volunteers
+            .iter()
+            .all(|v| !v.personal_masked && v.lat != 0.0 && !v.skills.is_empty())
     );
 
     let one = client

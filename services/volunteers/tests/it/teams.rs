@@ -146,7 +146,10 @@ async fn teams_members_leaders_and_totals() {
 
     const TEAM: &str = r#"query($id: ID!) { team(id: $id) { name level hours { approved pending }
         members { edges { node { isLeader volunteer { id } } } } } }"#;
-    let t = app.graphql(None, TEAM, json!({ "id": squad })).await;
+    // Members are listed for staff whose scope covers the team's unit.
+    let t = app
+        .graphql(Some(&changyuan), TEAM, json!({ "id": squad }))
+        .await;
     let team = &t["data"]["team"];
     assert_eq!(team["level"], "SQUAD");
     assert_eq!(
@@ -173,7 +176,12 @@ async fn teams_members_leaders_and_totals() {
     assert_eq!(members, expected);
 
     const MINE: &str = r#"query($id: ID!) { volunteer(id: $id) { teams { edges { node { isLeader team { name } } } } } }"#;
+    // A volunteer's teams are part of their record: null for anyone outside scope.
     let m = app.graphql(None, MINE, json!({ "id": a })).await;
+    assert!(m["data"]["volunteer"]["teams"].is_null(), "{m}");
+    let m = app
+        .graphql(Some(&changyuan), MINE, json!({ "id": a }))
+        .await;
     let mut names: Vec<&str> = m["data"]["volunteer"]["teams"]["edges"]
         .as_array()
         .expect("edges")

@@ -1,7 +1,9 @@
-//! The two consumers that credit approved hours from upstream sources: attendance of venues
+//! The two consumers that credit hours from upstream sources: attendance of venues
 //! activities (`tongxin.venues.activity_held`) and completed or rated orders
 //! (`tongxin.orders.>`). Both go through [`crate::service::ledger`], whose idempotent credit
-//! step makes a redelivered event change nothing.
+//! step makes a redelivered event change nothing, and whose scope rule
+//! ([`crate::domain::crediting`]) approves only what the vouching scope covers: the
+//! activity's recorder's scope, the unit holding the order.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
@@ -13,7 +15,9 @@ use tongxin_proto::events as pb_events;
 use uuid::Uuid;
 
 use crate::domain::availability::CHINA_STANDARD_TIME;
+use crate::domain::crediting::Part;
 use crate::domain::hours::{Hours, LedgerSource};
+use crate::domain::scope::UnitPath;
 use crate::error::VolunteersError;
 use crate::service::ledger::{Credit, UpstreamCredit, credit_rating, credit_upstream};
 use crate::store::teams;
@@ -47,16 +51,26 @@ fn local_date(ms: i64) -> Option<NaiveDate> {
         .map(|t| t.with_timezone(&CHINA_STANDARD_TIME).date_naive())
 }
 
+/// The vouching scope an event names; an empty or malformed path vouches for nothing.
+fn vouching(event: &Event, path: &str) -> Option<UnitPath> {
+    if path.is_empty() {
+        return None;
+    }
+    UnitPath::parse(path)
+        .inspect_err(|e| tracing::warn!(event_id = %event.id, error = %e, "the vouching path does not parse; credits wait for approval"))
+        .ok()
+}
+
 /// Credits each listed volunteer; bad or unknown volunteers are logged and skipped so the
 /// others are still credited (they are not a reason to park the whole event).
 async fn credit_all(
     txn: &DatabaseTransaction,
     event: &Event,
     source: LedgerSource,
-    served: Vec<(String, f64)>,
+    served: Vec<(String, f64, Part)>,
     template: UpstreamCredit,
 ) -> Result<(), HandlerError> {
-    for (volunteer, hours) in served {
+    for (volunteer, hours, part) in served {
         let Ok(volunteer_id) = Uuid::parse_str(&volunteer) else {
             tracing::warn!(event_id = %event.id, volunteer, "skipping a credit: volunteer id is not a UUID");
             continue;
@@ -72,11 +86,18 @@ async fn credit_all(
             source,
             volunteer_id,
             hours,
+            part,
             ..template.clone()
         };
         match credit_upstream(txn, credit).await.map_err(handler_error)? {
             Credit::Credited => {
                 tracing::info!(event_id = %event.id, %volunteer_id, %hours, source = source.kind(), "hours credited")
+            }
+            Credit::Pending => {
+                tracing::info!(event_id = %event.id, %volunteer_id, %hours, source = source.kind(), "hours pending: the volunteer is outside the vouching scope")
+            }
+            Credit::Refused => {
+                tracing::warn!(event_id = %event.id, %volunteer_id, source = source.kind(), "skipping a credit: not a member of the dispatched team")
             }
             Credit::AlreadyCredited => {
                 tracing::info!(event_id = %event.id, %volunteer_id, source = source.kind(), "already credited; nothing changed")
@@ -92,7 +113,8 @@ async fn credit_all(
     Ok(())
 }
 
-/// Credits approved hours from `tongxin.venues.activity_held`.
+/// Credits hours from `tongxin.venues.activity_held`: approved for volunteers the
+/// recorder's scope (`actor_unit_path`) covers, pending for anyone else.
 pub struct ActivityHeldHandler(pub OutboxWaker);
 
 #[async_trait::async_trait]
@@ -118,11 +140,14 @@ impl Handler for ActivityHeldHandler {
             } else {
                 body.actor.clone()
             },
+            part: Part::Served,
+            vouching: vouching(event, &body.actor_unit_path),
         };
+        // Listed as served by the recorder: venues knows no more, and neither do we.
         let served = body
             .served
             .into_iter()
-            .map(|s| (s.volunteer_id, s.hours))
+            .map(|s| (s.volunteer_id, s.hours, Part::Served))
             .collect();
         credit_all(
             txn,
@@ -138,8 +163,13 @@ impl Handler for ActivityHeldHandler {
     }
 }
 
-/// Credits approved hours from `tongxin.orders.order_completed` (for a team dispatch, to
-/// the team's members only) and rating points from `tongxin.orders.order_rated`.
+/// Credits hours from `tongxin.orders.order_completed` (for a team dispatch, to the team's
+/// members only), approved for volunteers the holding unit covers and pending for anyone
+/// else, and rating points from `tongxin.orders.order_rated`.
+///
+/// The holding unit vouches: every staff move on the order needed a scope covering it, so
+/// it is the narrowest scope of whoever dispatched and completed the order (a volunteer
+/// completing their own order has none of their own).
 pub struct OrdersHandler(pub OutboxWaker);
 
 #[async_trait::async_trait]
@@ -181,11 +211,13 @@ impl Handler for OrdersHandler {
             } else {
                 body.actor.clone()
             },
+            part: Part::Served,
+            vouching: vouching(event, &body.holding_unit_path),
         };
-        let mut served: Vec<(String, f64)> = body
+        let mut served: Vec<(String, f64, Part)> = body
             .hours
             .into_iter()
-            .map(|h| (h.volunteer_id, h.hours))
+            .map(|h| (h.volunteer_id, h.hours, Part::Served))
             .collect();
         if let Some(team) = body.team_id.as_deref().filter(|t| !t.is_empty()) {
             // A team dispatch: orders does not know the team's members (for a volunteer
@@ -194,7 +226,7 @@ impl Handler for OrdersHandler {
             let team = Uuid::parse_str(team).map_err(|_| poison("team id is not a UUID"))?;
             let listed: Vec<Uuid> = served
                 .iter()
-                .filter_map(|(v, _)| Uuid::parse_str(v).ok())
+                .filter_map(|(v, _, _)| Uuid::parse_str(v).ok())
                 .collect();
             let members: Vec<Uuid> = teams::memberships_of(txn, &listed)
                 .await?
@@ -202,13 +234,11 @@ impl Handler for OrdersHandler {
                 .filter(|m| m.team_id == team)
                 .map(|m| m.volunteer_id)
                 .collect();
-            served.retain(|(volunteer, _)| {
-                let member = Uuid::parse_str(volunteer).is_ok_and(|v| members.contains(&v));
-                if !member {
-                    tracing::warn!(event_id = %event.id, volunteer, %team, "skipping a credit: not a member of the dispatched team");
+            for (volunteer, _, part) in &mut served {
+                if !Uuid::parse_str(volunteer).is_ok_and(|v| members.contains(&v)) {
+                    *part = Part::NotInTheTeam;
                 }
-                member
-            });
+            }
         }
         credit_all(txn, event, LedgerSource::Order(order), served, template).await?;
         self.0.wake();

@@ -1,0 +1,107 @@
+//! The venues service's settings: where it listens and keeps its data, and the key that
+//! seals unit contacts' phones at rest.
+
+use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use tongxin_platform::config::{ConfigError, DatabaseSettings, ServiceSettings, Validate};
+use tongxin_platform::pii::PiiCipher;
+
+/// The config key of the contact-phone key, named in errors.
+const PII_KEY: &str = "pii_key";
+
+/// The `venues` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenuesSettings {
+    /// GraphQL, health and metrics.
+    pub http_addr: SocketAddr,
+    /// gRPC for the other services.
+    pub grpc_addr: SocketAddr,
+    /// The service's own database.
+    pub database: DatabaseSettings,
+    /// AES-256-GCM key (base64 of 32 bytes) for unit contacts' phones; required to start.
+    #[serde(serialize_with = "expose_for_layering")]
+    pub pii_key: SecretString,
+}
+
+fn expose_for_layering<S: Serializer>(
+    secret: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+impl VenuesSettings {
+    /// Defaults on the given ports of all interfaces, without a PII key.
+    pub fn on_ports(http: u16, grpc: u16, database: &str) -> Self {
+        let service = ServiceSettings::on_ports(http, grpc, database);
+        Self {
+            http_addr: service.http_addr,
+            grpc_addr: service.grpc_addr,
+            database: service.database,
+            pii_key: SecretString::from(String::new()),
+        }
+    }
+
+    /// The listening and database part.
+    pub fn service(&self) -> ServiceSettings {
+        ServiceSettings {
+            http_addr: self.http_addr,
+            grpc_addr: self.grpc_addr,
+            database: self.database.clone(),
+        }
+    }
+
+    /// The cipher; an error when the key is missing or malformed.
+    pub fn cipher(&self) -> anyhow::Result<PiiCipher> {
+        let key = self.pii_key.expose_secret();
+        if key.is_empty() {
+            anyhow::bail!("venues.pii_key must be set (base64 of 32 random bytes)");
+        }
+        PiiCipher::from_base64(PII_KEY, key).map_err(|e| anyhow::anyhow!("venues.{e}"))
+    }
+}
+
+impl Default for VenuesSettings {
+    fn default() -> Self {
+        crate::default_settings()
+    }
+}
+
+impl Validate for VenuesSettings {
+    fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        self.service().validate(prefix)?;
+        let pii = self.pii_key.expose_secret();
+        if !pii.is_empty() && PiiCipher::from_base64(PII_KEY, pii).is_err() {
+            let key = if prefix.is_empty() {
+                PII_KEY.to_owned()
+            } else {
+                format!("{prefix}.{PII_KEY}")
+            };
+            return Err(ConfigError::new(key, "must be base64 of 32 bytes"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_but_need_a_key_to_build() {
+        let mut s = crate::default_settings();
+        assert!(s.validate("venues").is_ok());
+        assert!(s.cipher().is_err());
+        s.pii_key = SecretString::from("bm90IGEga2V5".to_owned());
+        assert_eq!(
+            s.validate("venues").expect_err("bad key").key,
+            "venues.pii_key"
+        );
+        s.pii_key = SecretString::from(PiiCipher::generate_key_base64());
+        assert!(s.validate("venues").is_ok());
+        assert!(s.cipher().is_ok());
+    }
+}
