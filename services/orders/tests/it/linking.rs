@@ -53,7 +53,7 @@ async fn import_one(app: &TestApp) -> Uuid {
         .list(&caller, Some(paths::CAIJIABA), None, None, None, Some(10))
         .await
         .expect("list");
-    page[0].row.id
+    page[0].id().0
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
         .redeem_invite(&person, &invite.code.to_string())
         .await
         .expect("redeem");
-    assert_eq!(linked.row.id, volunteer);
+    assert_eq!(linked.id().0, volunteer);
 
     let r = app.act(&token, ACCEPT, &id, json!({})).await;
     assert_eq!(state(&r, "acceptOrder"), "ACCEPTED", "{r}");
