@@ -352,7 +352,19 @@ async fn bad_configuration_names_the_key() {
 
 #[tokio::test]
 async fn token_command_signs_verifiable_tokens() {
-    let keys = tempfile::tempdir().expect("tempdir");
+    // As after `tongxin run`: the keys in <data>/keys, the venues database beside them,
+    // where `--unit` is looked up.
+    let data = tempfile::tempdir().expect("tempdir");
+    let keys = data.path().join("keys");
+    let venues = tongxin_platform::db::connect_and_migrate::<tongxin_venues::migration::Migrator>(
+        &tongxin_platform::config::DatabaseSettings::new(&format!(
+            "sqlite://{}",
+            data.path().join("venues.db").display()
+        )),
+    )
+    .await
+    .expect("venues database");
+    demo::seed(&venues).await.expect("demo tree");
     let output = Command::new(BIN)
         .args([
             "token",
@@ -364,7 +376,7 @@ async fn token_command_signs_verifiable_tokens() {
             "zhang",
             "--keys",
         ])
-        .arg(keys.path())
+        .arg(&keys)
         .output()
         .await
         .expect("run");
@@ -374,7 +386,7 @@ async fn token_command_signs_verifiable_tokens() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).expect("utf8");
-    let verifier = Verifier::from_jwks_file(&keys.path().join("jwks.json"), "tongxin", "tongxin")
+    let verifier = Verifier::from_jwks_file(&keys.join("jwks.json"), "tongxin", "tongxin")
         .expect("jwks");
     let principal = verifier.verify(token.trim()).expect("valid");
     assert_eq!(principal.subject, "zhang");
