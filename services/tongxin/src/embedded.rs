@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
+use tongxin_platform::auth::{DevKeys, Role, SigningKey, TokenRequest, Verifier};
+use tongxin_platform::config::{
+    AuthSettings, CommonSettings, DatabaseSettings, EventsBackend, EventsSettings,
+};
 use tongxin_platform::events::memory::MemoryBus;
 use tongxin_platform::registry::{self, Handle, Hook, Module, Started};
 use tongxin_venues::demo;
@@ -134,8 +136,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
             ..EventsSettings::default()
         },
         shutdown_timeout_secs: 5,
+        // The services sign their service tokens with the dev key, whose public half is
+        // in the JWKS.
+        auth: AuthSettings {
+            service_key_path: Some(keys.key_path().to_owned()),
+            ..AuthSettings::default()
+        },
         ..CommonSettings::default()
     };
+    let demo_key = keys.signing_key();
     let registry_options = registry::Options {
         common,
         bus: Arc::new(MemoryBus::new()),
@@ -152,7 +161,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
                 seed_volunteers(&started).await
             }),
             Hook::after(tongxin_orders::NAME, |started| async move {
-                seed_orders(&started).await
+                seed_orders(&started, &demo_key).await
             }),
         ],
     };
@@ -281,9 +290,10 @@ async fn seed_volunteers(started: &Started) -> anyhow::Result<()> {
 }
 
 /// The embedded orders service learns the demo tree, gets the demo menu and, on the first
-/// run, a handful of demo orders in every state (placed through venues routing). A failure
+/// run, a handful of demo orders in every state (placed through venues routing, made by
+/// demo people whose tokens `key` signs). A failure
 /// to place demo orders is logged, not fatal: the menu and the service still work.
-async fn seed_orders(started: &Started) -> anyhow::Result<()> {
+async fn seed_orders(started: &Started, key: &SigningKey) -> anyhow::Result<()> {
     let orders: &tongxin_orders::service::Orders = started
         .state(tongxin_orders::NAME)
         .context("the orders service is not running in this process")?;
@@ -310,9 +320,8 @@ async fn seed_orders(started: &Started) -> anyhow::Result<()> {
         .find(|u| u.path == demo::paths::CAIJIABA)
         .map(|u| (u.location.lat(), u.location.lon()));
     if let Some(point) = caijiaba {
-        match tongxin_orders::demo::seed_orders(orders, demo::unit_id(demo::paths::CENTER).0, point)
-            .await
-        {
+        let center = demo::unit_id(demo::paths::CENTER).0;
+        match tongxin_orders::demo::seed_orders(orders, key, center, point).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(orders = n, "demo orders placed"),
             Err(e) => tracing::warn!(error = ?e, "demo orders not placed"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tongxin_platform::auth::{Principal, Role, Verifier};
+use tongxin_platform::auth::{Principal, Role, ServiceTokens, Verifier};
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::venues as pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
@@ -284,12 +284,21 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
     let mut client = OrgServiceClient::connect(format!("http://127.0.0.1:{grpc}"))
         .await
         .expect("connect");
-    let admin = Principal {
+    let mut admin = Principal {
         subject: "operator".to_owned(),
         roles: vec![Role::Admin],
         unit: None,
         district: None,
+        credential: None,
     };
+    let admin = keys
+        .signing_key()
+        .sign_principal(&mut admin, "tongxin", "tongxin", Duration::from_secs(600))
+        .expect("sign");
+    // What orders sends for its routing lookups, signed with a key of the JWKS.
+    let service = ServiceTokens::new(keys.signing_key(), "orders", "tongxin", "tongxin")
+        .credential()
+        .expect("service token");
     let center = client
         .create_unit(request_as(
             pb::CreateUnitRequest {
@@ -313,7 +322,7 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
             pb::GetUnitRequest {
                 id: center.id.clone(),
             },
-            None,
+            Some(&service),
         ))
         .await
         .expect("get")

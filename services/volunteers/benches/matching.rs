@@ -292,6 +292,7 @@ async fn prepare(
         roles: vec![Role::Staff],
         unit: Some(units[0].id),
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let mut service_times = Vec::with_capacity(qs.len());
     for q in &qs {
@@ -359,6 +360,7 @@ async fn run() -> anyhow::Result<()> {
     )
     .await;
     let mut client = VolunteerServiceClient::connect(format!("http://{grpc}")).await?;
+    let staff = spawned.credential(&staff);
     let request = |q: &Query| pb::MatchCandidatesRequest {
         location: Some(pb::Location {
             lat: q.lat,
