@@ -393,6 +393,31 @@ async fn token_command_signs_verifiable_tokens() {
         .expect("run");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+
+    // A service token: a gRPC caller without scope, refused where user tokens go.
+    let output = Command::new(BIN)
+        .args(["token", "--service", "civil-affairs", "--keys"])
+        .arg(keys.path())
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).expect("utf8");
+    let service = verifier.verify_caller(token.trim()).expect("a service");
+    assert_eq!(service.subject, "service:civil-affairs");
+    assert_eq!(service.roles, vec![Role::Service]);
+    assert_eq!(service.unit, None);
+    assert!(verifier.verify(token.trim()).is_err(), "no user token");
+    let mixed = Command::new(BIN)
+        .args(["token", "--role", "service"])
+        .output()
+        .await
+        .expect("run");
+    assert!(!mixed.status.success(), "a user token never makes a service");
 }
 
 #[tokio::test]
