@@ -417,7 +417,10 @@ async fn token_command_signs_verifiable_tokens() {
         .output()
         .await
         .expect("run");
-    assert!(!mixed.status.success(), "a user token never makes a service");
+    assert!(
+        !mixed.status.success(),
+        "a user token never makes a service"
+    );
 }
 
 #[tokio::test]
