@@ -180,6 +180,14 @@ async fn a_service_token_has_no_scope_and_is_no_user_token() {
         .await
         .expect_err("no scope");
     assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    let status = client
+        .get_order(request_as(
+            pb::GetOrderRequest { id: id.clone() },
+            Some(&service),
+        ))
+        .await
+        .expect_err("an order is its owner's and its staff's");
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
     // Whatever scope a service token claims is ignored.
     let claiming = app.token_with(|c| {
         c.sub = "service:orders".to_owned();
