@@ -41,6 +41,7 @@ export TONGXIN_EVENTS__NATS_URL=${TONGXIN_EVENTS__NATS_URL:-nats://127.0.0.1:422
 #    personal-data keys (32 random bytes each, base64), made once and kept private.
 "$tongxin" keys --dir "$state/keys" >/dev/null
 export TONGXIN_AUTH__JWKS_PATH="$state/keys/jwks.json"
+export TONGXIN_AUTH__SERVICE_KEY_PATH="$state/keys/signing-key.pem"   # signs service tokens
 secret() { # name -> a key file made once
   [ -s "$state/keys/$1" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$state/keys/$1")
   cat "$state/keys/$1"

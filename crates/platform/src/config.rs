@@ -301,14 +301,19 @@ pub struct AuthSettings {
     pub jwks_path: Option<PathBuf>,
     /// Expected `iss`.
     pub issuer: String,
-    /// Expected `aud`.
+    /// Expected `aud` of user tokens; service tokens carry `<audience>-services`.
     pub audience: String,
+    /// The service's private key (PKCS#8 PEM, P-256), which signs its service tokens for
+    /// the calls it makes on its own behalf (orders' routing lookups); its public half must
+    /// be in the JWKS. `run` and the tests use the dev key.
+    pub service_key_path: Option<PathBuf>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             jwks_path: None,
+            service_key_path: None,
             issuer: "tongxin".to_owned(),
             audience: "tongxin".to_owned(),
         }
@@ -346,11 +351,13 @@ pub struct ServiceSettings {
 }
 
 impl ServiceSettings {
-    /// Defaults for a service that listens on the given ports of all interfaces.
+    /// Defaults for a service that listens on the given ports of the loopback interface
+    /// only: reaching a service from another host is a decision the operator makes
+    /// (`0.0.0.0:<port>` in the settings, as in a cluster), never a default.
     pub fn on_ports(http: u16, grpc: u16, database: &str) -> Self {
         Self {
-            http_addr: SocketAddr::from(([0, 0, 0, 0], http)),
-            grpc_addr: SocketAddr::from(([0, 0, 0, 0], grpc)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], http)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], grpc)),
             database: DatabaseSettings::new(database),
         }
     }
@@ -570,5 +577,15 @@ mod tests {
         )
         .expect_err("missing");
         assert!(err.message.contains("does not exist"));
+    }
+
+    #[test]
+    fn services_listen_on_loopback_unless_told_otherwise() {
+        let top = load_with(&[], None).expect("defaults");
+        assert!(top.venues.http_addr.ip().is_loopback());
+        assert!(top.venues.grpc_addr.ip().is_loopback());
+        let top = load_with(&[("TONGXIN_VENUES__GRPC_ADDR", "0.0.0.0:9081")], None)
+            .expect("all interfaces when asked");
+        assert!(top.venues.grpc_addr.ip().is_unspecified());
     }
 }

@@ -77,6 +77,18 @@ pub async fn graphql(
         .expect("a JSON response")
 }
 
+/// The metadata entry through which a gRPC caller once asserted who it acted for
+/// (base64url JSON of a principal, believed without proof). Nothing reads it any more;
+/// tests send it with [`forged_principal`] to show that it grants nothing.
+pub const FORGED_PRINCIPAL_KEY: &str = "x-tongxin-principal";
+
+/// The value a forger would put in [`FORGED_PRINCIPAL_KEY`] to claim `principal`.
+pub fn forged_principal(principal: &tongxin_platform::auth::Principal) -> String {
+    use base64::Engine;
+    let json = serde_json::to_vec(principal).expect("json");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
 /// The first GraphQL error's `extensions.code`.
 pub fn error_code(response: &serde_json::Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()

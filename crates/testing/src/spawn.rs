@@ -14,8 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
+use tongxin_platform::auth::{
+    Claims, Credential, DevKeys, Principal, Role, ServiceTokens, TokenRequest, Verifier,
+};
+use tongxin_platform::config::{
+    AuthSettings, CommonSettings, DatabaseSettings, EventsBackend, EventsSettings,
+};
 use tongxin_platform::events::SharedBus;
 use tongxin_platform::registry::{self, Handle, Hook, Module, Running, Started};
 
@@ -172,6 +176,11 @@ impl Spawn {
         let common = CommonSettings {
             events,
             shutdown_timeout_secs: 5,
+            // Service tokens are signed with the test's key, as in `tongxin run`.
+            auth: AuthSettings {
+                service_key_path: Some(keys.key_path().to_owned()),
+                ..AuthSettings::default()
+            },
             ..CommonSettings::default()
         };
         let bus = tongxin_platform::events::connect(&common.events)
@@ -304,6 +313,61 @@ impl Spawned {
                 ttl: Duration::from_secs(600),
             })
             .expect("sign")
+    }
+
+    /// `principal` carrying a fresh ten-minute token for what it claims: what a test sends
+    /// over gRPC, or hands to a service call that forwards it.
+    pub fn signed(&self, principal: &Principal) -> Principal {
+        let mut principal = principal.clone();
+        self.keys
+            .signing_key()
+            .sign_principal(
+                &mut principal,
+                "tongxin",
+                "tongxin",
+                Duration::from_secs(600),
+            )
+            .expect("sign");
+        principal
+    }
+
+    /// The credential of a ten-minute token for what `principal` claims.
+    pub fn credential(&self, principal: &Principal) -> Credential {
+        self.signed(principal)
+            .credential
+            .expect("signed principals carry their token")
+    }
+
+    /// A service credential of `service` (`sub` `service:<service>`), as the services
+    /// started here sign their own.
+    pub fn service_credential(&self, service: &str) -> Credential {
+        self.service_tokens(service).credential().expect("sign")
+    }
+
+    /// The service tokens of `service`, as the services started here make their own.
+    pub fn service_tokens(&self, service: &str) -> ServiceTokens {
+        ServiceTokens::new(self.keys.signing_key(), service, "tongxin", "tongxin")
+    }
+
+    /// A token whose claims `edit` shapes, starting from a ten-minute citizen token of
+    /// `tester` (expired tokens, foreign audiences, odd claims).
+    pub fn token_with(&self, edit: impl FnOnce(&mut Claims)) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let mut claims = Claims {
+            sub: "tester".to_owned(),
+            roles: vec!["citizen".to_owned()],
+            unit: None,
+            district: Some("rc".to_owned()),
+            iss: "tongxin".to_owned(),
+            aud: "tongxin".to_owned(),
+            exp: now + 600,
+            iat: now,
+        };
+        edit(&mut claims);
+        self.keys.signing_key().sign_claims(&claims).expect("sign")
     }
 
     /// Stops service `name` (the others keep running); it must stop cleanly.

@@ -74,8 +74,14 @@ impl Service for OrdersModule {
             settings.volunteers_url = url;
         }
         let cipher = settings.cipher()?;
-        let orders = Orders::new(ctx.db.clone(), ctx.outbox.clone(), cipher, &settings)?
-            .with_clock(self.clock.clone());
+        let orders = Orders::new(
+            ctx.db.clone(),
+            ctx.outbox.clone(),
+            cipher,
+            &settings,
+            ctx.service_tokens()?,
+        )?
+        .with_clock(self.clock.clone());
         let schema = crate::graphql::schema(orders.clone(), ctx.bus.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
             crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()),

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::auth::{Principal, Role, SigningKey};
+use tongxin_platform::config::AuthSettings;
 use uuid::Uuid;
 
 use crate::domain::Level;
@@ -130,13 +131,30 @@ pub async fn seed_menu(orders: &Orders) -> Result<usize, OrdersError> {
     Ok(categories::all(orders.db()).await?.len())
 }
 
-fn principal(subject: &str, roles: &[Role], unit: Option<Uuid>) -> Principal {
-    Principal {
+/// A demo person with a token signed by `key`, as `tongxin run`'s verifier (the default
+/// auth settings) accepts it: volunteers verifies it again when orders asks on their behalf.
+fn principal(
+    key: &SigningKey,
+    subject: &str,
+    roles: &[Role],
+    unit: Option<Uuid>,
+) -> Result<Principal, OrdersError> {
+    let mut principal = Principal {
         subject: subject.into(),
         roles: roles.to_vec(),
         unit,
         district: Some("rc".into()),
-    }
+        credential: None,
+    };
+    let auth = AuthSettings::default();
+    key.sign_principal(
+        &mut principal,
+        &auth.issuer,
+        &auth.audience,
+        std::time::Duration::from_secs(600),
+    )
+    .map_err(|e| OrdersError::Unavailable(format!("signing a demo token: {e}")))?;
+    Ok(principal)
 }
 
 /// The demo volunteer's account (`tongxin run` prints its token; the volunteers demo data
@@ -149,6 +167,7 @@ pub const DEMO_VOLUNTEER_SUBJECT: &str = "demo-volunteer";
 /// many orders were placed.
 pub async fn seed_orders(
     orders: &Orders,
+    key: &SigningKey,
     center: Uuid,
     point: (f64, f64),
 ) -> Result<usize, OrdersError> {
@@ -159,22 +178,29 @@ pub async fn seed_orders(
         return Ok(0);
     }
     let citizen = orders
-        .caller(Some(&principal("demo-citizen", &[Role::Citizen], None)))
+        .caller(Some(&principal(
+            key,
+            "demo-citizen",
+            &[Role::Citizen],
+            None,
+        )?))
         .await?;
     let staff = orders
         .caller(Some(&principal(
+            key,
             "demo-center-staff",
             &[Role::Staff],
             Some(center),
-        )))
+        )?))
         .await?;
     // The demo volunteer acts through their account, linked by the volunteers demo data.
     let volunteer = orders
         .caller(Some(&principal(
+            key,
             DEMO_VOLUNTEER_SUBJECT,
             &[Role::Volunteer],
             None,
-        )))
+        )?))
         .await?;
     let volunteer_id = volunteer
         .volunteer

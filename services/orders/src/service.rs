@@ -27,7 +27,7 @@ pub mod scheduler;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tongxin_platform::auth::Principal;
+use tongxin_platform::auth::{Principal, ServiceTokens};
 use tongxin_platform::events::outbox::OutboxWaker;
 use tongxin_platform::pii::{Phone, PiiCipher};
 
@@ -111,12 +111,14 @@ pub struct Orders {
 }
 
 impl Orders {
-    /// Operations over `db`, calling venues and volunteers as `settings` says.
+    /// Operations over `db`, calling venues and volunteers as `settings` says; `service` is
+    /// orders' own credential for the routing lookups.
     pub fn new(
         db: DatabaseConnection,
         waker: OutboxWaker,
         cipher: PiiCipher,
         settings: &OrdersSettings,
+        service: ServiceTokens,
     ) -> anyhow::Result<Self> {
         let timeout = std::time::Duration::from_millis(settings.rpc_timeout_ms);
         Ok(Self {
@@ -125,7 +127,7 @@ impl Orders {
             cipher: Arc::new(cipher),
             settings: Arc::new(settings.clone()),
             deps: Deps {
-                venues: VenuesClient::new(&settings.venues_url, timeout)?,
+                venues: VenuesClient::new(&settings.venues_url, timeout, service)?,
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
             },
             links: Arc::new(identity::link_cache()),

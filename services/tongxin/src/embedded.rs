@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
-use tongxin_platform::config::{CommonSettings, DatabaseSettings, EventsBackend, EventsSettings};
+use tongxin_platform::auth::{DevKeys, Role, SigningKey, TokenRequest, Verifier};
+use tongxin_platform::config::{
+    AuthSettings, CommonSettings, DatabaseSettings, EventsBackend, EventsSettings,
+};
 use tongxin_platform::events::memory::MemoryBus;
 use tongxin_platform::registry::{self, Handle, Hook, Module, Started};
 use tongxin_venues::demo;
@@ -135,8 +137,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
             ..EventsSettings::default()
         },
         shutdown_timeout_secs: 5,
+        // The services sign their service tokens with the dev key, whose public half is
+        // in the JWKS.
+        auth: AuthSettings {
+            service_key_path: Some(keys.key_path().to_owned()),
+            ..AuthSettings::default()
+        },
         ..CommonSettings::default()
     };
+    let demo_key = keys.signing_key();
     let registry_options = registry::Options {
         common,
         bus: Arc::new(MemoryBus::new()),
@@ -144,7 +153,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         // Orders calls venues (routing) and volunteers (matching) over gRPC at their
         // in-process addresses, like separate deployments would.
         local_peers: true,
-        hooks: demo_hooks(),
+        hooks: demo_hooks(demo_key),
     };
     let modules = embedded_modules(&options.data_dir)?;
     let running = registry::start(modules, registry_options, shutdown.clone()).await?;
@@ -194,7 +203,8 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
 /// The demo data as start hooks, each run once its service is up: the district's tree,
 /// venues and activities, volunteers, the menu and orders in every state. Every step skips
 /// what is already there, so a second run (or `tongxin seed` twice) changes nothing.
-pub fn demo_hooks() -> Vec<Hook> {
+/// The demo orders are placed by demo people whose tokens `key` signs.
+pub fn demo_hooks(key: std::sync::Arc<SigningKey>) -> Vec<Hook> {
     vec![
         Hook::after(tongxin_venues::NAME, |started| async move {
             seed_venues(&started).await
@@ -204,7 +214,7 @@ pub fn demo_hooks() -> Vec<Hook> {
             seed_volunteers(&started).await
         }),
         Hook::after(tongxin_orders::NAME, |started| async move {
-            seed_orders(&started).await
+            seed_orders(&started, &key).await
         }),
     ]
 }
@@ -289,9 +299,10 @@ async fn seed_volunteers(started: &Started) -> anyhow::Result<()> {
 }
 
 /// The embedded orders service learns the demo tree, gets the demo menu and, on the first
-/// run, a handful of demo orders in every state (placed through venues routing). A failure
+/// run, a handful of demo orders in every state (placed through venues routing, made by
+/// demo people whose tokens `key` signs). A failure
 /// to place demo orders is logged, not fatal: the menu and the service still work.
-async fn seed_orders(started: &Started) -> anyhow::Result<()> {
+async fn seed_orders(started: &Started, key: &SigningKey) -> anyhow::Result<()> {
     let orders: &tongxin_orders::service::Orders = started
         .state(tongxin_orders::NAME)
         .context("the orders service is not running in this process")?;
@@ -318,9 +329,8 @@ async fn seed_orders(started: &Started) -> anyhow::Result<()> {
         .find(|u| u.path == demo::paths::CAIJIABA)
         .map(|u| (u.location.lat(), u.location.lon()));
     if let Some(point) = caijiaba {
-        match tongxin_orders::demo::seed_orders(orders, demo::unit_id(demo::paths::CENTER).0, point)
-            .await
-        {
+        let center = demo::unit_id(demo::paths::CENTER).0;
+        match tongxin_orders::demo::seed_orders(orders, key, center, point).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(orders = n, "demo orders placed"),
             Err(e) => tracing::warn!(error = ?e, "demo orders not placed"),

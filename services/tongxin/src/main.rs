@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tongxin::settings::{Settings, service_names};
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::auth::{self, DevKeys, Role, TokenRequest, Verifier};
 use tongxin_platform::config::{LogFormat, TelemetrySettings};
 use tongxin_platform::registry;
 
@@ -106,11 +106,16 @@ enum Command {
         #[command(subcommand)]
         what: EventsCommand,
     },
-    /// Sign a development token with the local key (created on first use).
+    /// Sign a development token with the local key (created on first use): a user's
+    /// (`--role`), or a service's own (`--service orders`) for trying gRPC calls.
     Token {
         /// A role: citizen, volunteer, staff or admin. Repeat for several.
-        #[arg(long = "role", required = true, value_parser = parse_role)]
+        #[arg(long = "role", required_unless_present = "service", value_parser = parse_role)]
         roles: Vec<Role>,
+        /// Sign a service token instead: `sub` `service:<name>`, role `service`, the
+        /// services audience (`tongxin-services`), no unit scope.
+        #[arg(long, conflicts_with_all = ["roles", "unit", "sub"])]
+        service: Option<String>,
         /// The org unit the scope hangs on: a path such as /rc/changyuan or a UUID. It must
         /// exist in the venues database: --database, else `tongxin run`'s beside --keys
         /// (./data/venues.db), else the configured one (TONGXIN_VENUES__DATABASE__URL).
@@ -128,9 +133,10 @@ enum Command {
         /// The key directory (the one `tongxin run` uses is <data-dir>/keys).
         #[arg(long, default_value = "./data/keys")]
         keys: PathBuf,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 24)]
-        hours: u64,
+        /// Lifetime in hours (default: 24 for a user token; a service token lives
+        /// five minutes unless given).
+        #[arg(long)]
+        hours: Option<u64>,
     },
 }
 
@@ -214,8 +220,14 @@ enum EventsCommand {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text)
-        .ok_or_else(|| format!("unknown role {text:?}: use citizen, volunteer, staff or admin"))
+    match Role::parse(text) {
+        // A user token never makes a service: that takes a service token.
+        Some(Role::Service) => Err("a service token is made with --service <name>".to_owned()),
+        Some(role) => Ok(role),
+        None => Err(format!(
+            "unknown role {text:?}: use citizen, volunteer, staff or admin"
+        )),
+    }
 }
 
 #[tokio::main]
@@ -340,7 +352,28 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
+            service: Some(service),
+            keys,
+            hours,
+            ..
+        } => {
+            let keys = DevKeys::load_or_generate(&keys)?;
+            let subject = format!("{}{service}", auth::SERVICE_SUBJECT_PREFIX);
+            let token = keys.sign(&TokenRequest {
+                subject: &subject,
+                roles: &[Role::Service],
+                unit: None,
+                district: None,
+                issuer: "tongxin",
+                audience: &auth::service_audience("tongxin"),
+                ttl: hours.map_or(auth::SERVICE_TOKEN_TTL, |h| Duration::from_secs(h * 3600)),
+            })?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Token {
             roles,
+            service: None,
             unit,
             database,
             sub,
@@ -360,7 +393,7 @@ async fn main() -> anyhow::Result<()> {
                 district: Some(&district),
                 issuer: "tongxin",
                 audience: "tongxin",
-                ttl: Duration::from_secs(hours * 3600),
+                ttl: Duration::from_secs(hours.unwrap_or(24) * 3600),
             })?;
             println!("{token}");
             Ok(())

@@ -43,6 +43,12 @@ pub async fn seed(mut settings: Settings) -> anyhow::Result<()> {
         &common.auth.issuer,
         &common.auth.audience,
     )?);
+    // The demo orders are placed by demo people with tokens signed by the service key,
+    // whose public half the JWKS holds (`tongxin keys` makes both).
+    let key_path = common.auth.service_key_path.as_deref().context(
+        "auth.service_key_path (TONGXIN_AUTH__SERVICE_KEY_PATH) must name the signing key (`tongxin keys` makes one)",
+    )?;
+    let key = Arc::new(tongxin_platform::auth::SigningKey::from_pem_file(key_path)?);
     let bus = tongxin_platform::events::connect(&common.events).await?;
     let options = registry::Options {
         common,
@@ -50,7 +56,7 @@ pub async fn seed(mut settings: Settings) -> anyhow::Result<()> {
         verifier,
         // Orders routes the demo orders through this process's venues.
         local_peers: true,
-        hooks: crate::embedded::demo_hooks(),
+        hooks: crate::embedded::demo_hooks(key),
     };
     let names: Vec<String> = crate::settings::service_names()
         .iter()

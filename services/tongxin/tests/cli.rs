@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tongxin_platform::auth::{Principal, Role, Verifier};
+use tongxin_platform::auth::{Principal, Role, ServiceTokens, Verifier};
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::venues as pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
@@ -288,12 +288,21 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
     let mut client = OrgServiceClient::connect(format!("http://127.0.0.1:{grpc}"))
         .await
         .expect("connect");
-    let admin = Principal {
+    let mut admin = Principal {
         subject: "operator".to_owned(),
         roles: vec![Role::Admin],
         unit: None,
         district: None,
+        credential: None,
     };
+    let admin = keys
+        .signing_key()
+        .sign_principal(&mut admin, "tongxin", "tongxin", Duration::from_secs(600))
+        .expect("sign");
+    // What orders sends for its routing lookups, signed with a key of the JWKS.
+    let service = ServiceTokens::new(keys.signing_key(), "orders", "tongxin", "tongxin")
+        .credential()
+        .expect("service token");
     let center = client
         .create_unit(request_as(
             pb::CreateUnitRequest {
@@ -317,7 +326,7 @@ async fn serve_venues_in_its_own_process_answers_grpc_from_this_one() {
             pb::GetUnitRequest {
                 id: center.id.clone(),
             },
-            None,
+            Some(&service),
         ))
         .await
         .expect("get")
@@ -400,6 +409,34 @@ async fn token_command_signs_verifiable_tokens() {
         .expect("run");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+
+    // A service token: a gRPC caller without scope, refused where user tokens go.
+    let output = Command::new(BIN)
+        .args(["token", "--service", "civil-affairs", "--keys"])
+        .arg(&keys)
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).expect("utf8");
+    let service = verifier.verify_caller(token.trim()).expect("a service");
+    assert_eq!(service.subject, "service:civil-affairs");
+    assert_eq!(service.roles, vec![Role::Service]);
+    assert_eq!(service.unit, None);
+    assert!(verifier.verify(token.trim()).is_err(), "no user token");
+    let mixed = Command::new(BIN)
+        .args(["token", "--role", "service"])
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        !mixed.status.success(),
+        "a user token never makes a service"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! 1. Import of 152,000 register rows (CSV, generated deterministically) into PostgreSQL:
 //!    read, validate, encrypt, insert with their outbox events (target: under 60 s).
 //! 2. `MatchCandidates` over those 152,000 volunteers at the gRPC boundary: a real tonic
-//!    server on localhost, called as the orders service would (principal metadata, count
+//!    server on localhost, called as the orders service would (a staff token, count
 //!    10, random places, skills and windows), against the equivalent single SQL query on
 //!    PostgreSQL (the same score computed in SQL over a table holding exactly the facts the
 //!    index holds, ORDER BY score LIMIT 10) in the same run. Target: p99 under 5 ms and
@@ -292,6 +292,7 @@ async fn prepare(
         roles: vec![Role::Staff],
         unit: Some(units[0].id),
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let mut service_times = Vec::with_capacity(qs.len());
     for q in &qs {
@@ -359,6 +360,7 @@ async fn run() -> anyhow::Result<()> {
     )
     .await;
     let mut client = VolunteerServiceClient::connect(format!("http://{grpc}")).await?;
+    let staff = spawned.credential(&staff);
     let request = |q: &Query| pb::MatchCandidatesRequest {
         location: Some(pb::Location {
             lat: q.lat,

@@ -35,7 +35,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::Verifier;
+use crate::auth::{ServiceTokens, Verifier};
 use crate::config::{CommonSettings, DatabaseSettings};
 use crate::events::consumer::{Handler, run_consumer};
 use crate::events::outbox::OutboxWaker;
@@ -172,6 +172,7 @@ pub struct Context {
     /// Wakes the outbox relay after a commit.
     pub outbox: OutboxWaker,
     peers: BTreeMap<&'static str, SocketAddr>,
+    service_tokens: Option<ServiceTokens>,
 }
 
 impl Context {
@@ -180,6 +181,19 @@ impl Context {
     /// then uses the URL from its settings).
     pub fn peer_grpc_url(&self, service: &str) -> Option<String> {
         self.peers.get(service).map(|addr| format!("http://{addr}"))
+    }
+
+    /// The service's own credential for calls it makes on its own behalf, signed with the
+    /// key `auth.service_key_path` names; an error saying so when none is configured (a
+    /// service that needs one must not start without it).
+    pub fn service_tokens(&self) -> anyhow::Result<ServiceTokens> {
+        self.service_tokens.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "auth.service_key_path (TONGXIN_AUTH__SERVICE_KEY_PATH) must name this \
+                 service's private key (PEM) whose public key is in the JWKS: it calls other \
+                 services on its own behalf"
+            )
+        })
     }
 
     /// A durable consumer named `name` on `filter`, with the configured delivery limit.

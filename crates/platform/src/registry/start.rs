@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, Module, Parts};
-use crate::auth::Verifier;
+use crate::auth::{ServiceTokens, SigningKey, Verifier};
 use crate::config::CommonSettings;
 use crate::events::SharedBus;
 use crate::events::outbox::OutboxRelay;
@@ -247,6 +247,12 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let order = dependency_order(&modules)?;
+    let service_key = match &options.common.auth.service_key_path {
+        Some(path) => Some(Arc::new(SigningKey::from_pem_file(path).with_context(
+            || "auth.service_key_path must name a PKCS#8 PEM P-256 private key".to_owned(),
+        )?)),
+        None => None,
+    };
     let mut slots: Vec<Option<Box<dyn Module>>> = modules.into_iter().map(Some).collect();
     let mut running = Running {
         started: Started::default(),
@@ -258,7 +264,7 @@ pub async fn start(
             continue;
         };
         let name = module.name();
-        match start_one(module, &mut options, &running).await {
+        match start_one(module, &mut options, service_key.clone(), &running).await {
             Ok((handle, service)) => {
                 running.started.0.push(handle);
                 running.services.push(service);
@@ -277,6 +283,7 @@ pub async fn start(
 async fn start_one(
     mut module: Box<dyn Module>,
     options: &mut Options,
+    service_key: Option<Arc<SigningKey>>,
     running: &Running,
 ) -> anyhow::Result<(Handle, Service)> {
     let name = module.name();
@@ -304,6 +311,11 @@ async fn start_one(
         common,
         outbox: relay.waker(),
         peers,
+        // Signed for what the receivers' verifier (the same settings) expects.
+        service_tokens: service_key.map(|key| {
+            let verifier = &options.verifier;
+            ServiceTokens::new(key, name, verifier.issuer(), verifier.audience())
+        }),
     };
     let parts = module.init(&ctx).await?;
     let http = TcpListener::bind(http_addr)
@@ -378,6 +390,7 @@ async fn serve(
             grpc,
             parts.grpc.descriptor,
             parts.grpc.service_names,
+            ctx.verifier.clone(),
             shutdown.clone(),
             drain,
         ),

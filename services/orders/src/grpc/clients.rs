@@ -1,11 +1,15 @@
 //! gRPC clients of the services orders asks: venues (routing, units) and volunteers
 //! (candidate matching). Channels connect lazily, so the service starts while they are down;
 //! every call has a deadline, and "down" is told apart from "said no".
+//!
+//! Routing lookups at venues are orders' own business (the same for every caller), so they
+//! carry orders' service credential; calls to volunteers are made for the person acting
+//! and forward their own token, which volunteers verifies again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tongxin_platform::auth::Principal;
+use tongxin_platform::auth::{Principal, ServiceTokens};
 use tongxin_platform::grpc::request_as;
 use tongxin_platform::ttl_cache::TtlCache;
 use tongxin_proto::venues as venues_pb;
@@ -85,15 +89,26 @@ type Chains = Arc<TtlCache<uuid::Uuid, Vec<Unit>>>;
 pub struct VenuesClient {
     client: OrgServiceClient<Channel>,
     chains: Chains,
+    credential: ServiceTokens,
 }
 
 impl VenuesClient {
-    /// A lazy client of `url`.
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    /// A lazy client of `url`, calling with orders' service `credential`.
+    pub fn new(url: &str, timeout: Duration, credential: ServiceTokens) -> anyhow::Result<Self> {
         Ok(Self {
             client: OrgServiceClient::new(channel(url, timeout)?),
             chains: Arc::new(TtlCache::new(CHAIN_TTL, 10_000)),
+            credential,
         })
+    }
+
+    /// `message` with orders' own credential.
+    fn request<T>(&self, message: T) -> Result<tonic::Request<T>, CallError> {
+        let credential = self.credential.credential().map_err(|e| {
+            // The key was loaded at start, so signing cannot fail short of a bug.
+            CallError::Unavailable(format!("signing the service token: {e}"))
+        })?;
+        Ok(request_as(message, Some(&credential)))
     }
 
     /// [`Self::ancestors`] of a courtyard, reused for [`CHAIN_TTL`]; the flag says whether
@@ -114,13 +129,10 @@ impl VenuesClient {
         let response = self
             .client
             .clone()
-            .covering_courtyard(request_as(
-                venues_pb::CoveringCourtyardRequest {
-                    location: Some(venues_pb::Location { lat, lon }),
-                    minutes: 0.0,
-                },
-                None,
-            ))
+            .covering_courtyard(self.request(venues_pb::CoveringCourtyardRequest {
+                location: Some(venues_pb::Location { lat, lon }),
+                minutes: 0.0,
+            })?)
             .await?
             .into_inner();
         Ok(response
@@ -136,10 +148,7 @@ impl VenuesClient {
         let response = self
             .client
             .clone()
-            .ancestors(request_as(
-                venues_pb::AncestorsRequest { id: id.to_string() },
-                None,
-            ))
+            .ancestors(self.request(venues_pb::AncestorsRequest { id: id.to_string() })?)
             .await?
             .into_inner();
         Ok(response.units.iter().filter_map(unit_from).collect())
@@ -150,10 +159,7 @@ impl VenuesClient {
         match self
             .client
             .clone()
-            .get_unit(request_as(
-                venues_pb::GetUnitRequest { id: id.to_string() },
-                None,
-            ))
+            .get_unit(self.request(venues_pb::GetUnitRequest { id: id.to_string() })?)
             .await
         {
             Ok(response) => Ok(unit_from(&response.into_inner())),
@@ -161,6 +167,12 @@ impl VenuesClient {
             Err(status) => Err(status.into()),
         }
     }
+}
+
+/// `message` forwarding `principal`'s own token; a principal made in code has none, and
+/// volunteers refuses the call.
+fn on_behalf<T>(message: T, principal: &Principal) -> tonic::Request<T> {
+    request_as(message, principal.credential.as_ref())
 }
 
 /// The volunteers VolunteerService.
@@ -182,7 +194,7 @@ impl VolunteersClient {
         Ok(self
             .0
             .clone()
-            .match_candidates(request_as(request, Some(principal)))
+            .match_candidates(on_behalf(request, principal))
             .await?
             .into_inner()
             .candidates)
@@ -199,7 +211,7 @@ impl VolunteersClient {
         match self
             .0
             .clone()
-            .get_volunteer_by_subject(request_as(request, Some(principal)))
+            .get_volunteer_by_subject(on_behalf(request, principal))
             .await
         {
             Ok(response) => Ok(Some(response.into_inner())),
@@ -220,7 +232,7 @@ impl VolunteersClient {
         Ok(self
             .0
             .clone()
-            .batch_get_volunteers(request_as(request, Some(principal)))
+            .batch_get_volunteers(on_behalf(request, principal))
             .await?
             .into_inner()
             .volunteers)
@@ -233,12 +245,7 @@ impl VolunteersClient {
         id: uuid::Uuid,
     ) -> Result<Option<volunteers_pb::Team>, CallError> {
         let request = volunteers_pb::GetTeamRequest { id: id.to_string() };
-        match self
-            .0
-            .clone()
-            .get_team(request_as(request, Some(principal)))
-            .await
-        {
+        match self.0.clone().get_team(on_behalf(request, principal)).await {
             Ok(response) => Ok(Some(response.into_inner())),
             Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
             Err(status) => Err(status.into()),

@@ -30,6 +30,7 @@ async fn volunteer_at(app: &TestApp, path: &str, n: u32) -> Uuid {
         roles: vec![Role::Volunteer],
         unit: None,
         district: Some("rc".into()),
+        credential: None,
     };
     app.volunteers
         .register(

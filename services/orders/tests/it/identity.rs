@@ -33,6 +33,7 @@ fn volunteers_staff() -> Principal {
         roles: vec![Role::Staff],
         unit: Some(tongxin_venues::demo::unit_id(paths::CAIJIABA).0),
         district: Some("rc".into()),
+        credential: None,
     }
 }
 

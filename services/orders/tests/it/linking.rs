@@ -99,6 +99,7 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
         roles: vec![Role::Volunteer],
         unit: None,
         district: Some("rc".into()),
+        credential: None,
     };
     let linked = app
         .volunteers

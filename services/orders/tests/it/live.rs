@@ -114,6 +114,7 @@ fn principal(subject: &str, roles: &[Role], path: Option<&str>) -> Principal {
         roles: roles.to_vec(),
         unit: path.map(|p| demo::unit_id(p).0),
         district: Some("rc".into()),
+        credential: None,
     }
 }
 
@@ -125,7 +126,7 @@ async fn grpc_reads_by_scope() {
     let mut client = OrderServiceClient::connect(format!("http://{}", app.grpc))
         .await
         .expect("connect");
-    let staff = principal("s", &[Role::Staff], Some(paths::HONGQIAO));
+    let staff = app.credential(&principal("s", &[Role::Staff], Some(paths::HONGQIAO)));
     let order = client
         .get_order(request_as(
             pb::GetOrderRequest { id: a.clone() },
@@ -139,7 +140,7 @@ async fn grpc_reads_by_scope() {
         order.phone, "13812345678",
         "the station's scope covers the courtyard"
     );
-    let mallory = principal("mallory", &[Role::Citizen], None);
+    let mallory = app.credential(&principal("mallory", &[Role::Citizen], None));
     let err = client
         .get_order(request_as(
             pb::GetOrderRequest { id: a.clone() },
@@ -189,7 +190,7 @@ async fn grpc_reads_by_scope() {
                 unit_id: demo::unit_id(paths::HONGQIAO).0.to_string(),
                 ..Default::default()
             },
-            Some(&principal("s2", &[Role::Staff], Some(paths::FENGGAO))),
+            Some(&app.credential(&principal("s2", &[Role::Staff], Some(paths::FENGGAO)))),
         ))
         .await
         .expect_err("outside scope");

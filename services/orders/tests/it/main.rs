@@ -3,6 +3,7 @@
 //! targets, matching) running in-process, each on its own database. [`Store::Sqlite`] runs
 //! the same three on SQLite files with the in-process bus, as `tongxin run` does.
 
+mod callers;
 mod crediting;
 mod embedded;
 mod identity;
@@ -27,7 +28,7 @@ use serde_json::{Value, json};
 use tongxin_orders::OrdersSettings;
 use tongxin_orders::service::clock::{Clock, ClockHand};
 use tongxin_orders::service::{Caller, Orders};
-use tongxin_platform::auth::{Principal, Role};
+use tongxin_platform::auth::{Claims, Credential, Principal, Role, ServiceTokens};
 use tongxin_platform::events::SharedBus;
 pub use tongxin_testing::Store;
 use tongxin_testing::{Spawned, TestNats};
@@ -241,6 +242,7 @@ impl TestApp {
             roles: vec![Role::Volunteer],
             unit: None,
             district: Some("rc".into()),
+            credential: None,
         };
         let view = self
             .volunteers
@@ -286,24 +288,51 @@ impl TestApp {
         self.sign(&subject, &[Role::Volunteer], None)
     }
 
-    /// A citizen principal.
+    /// A citizen principal, with its token (orders forwards it to volunteers).
     pub fn citizen_principal(&self, subject: &str) -> Principal {
-        Principal {
+        self.spawned.signed(&Principal {
             subject: subject.to_owned(),
             roles: vec![Role::Citizen],
             unit: None,
             district: Some("rc".into()),
-        }
+            credential: None,
+        })
     }
 
-    /// The principal of [`TestApp::staff`].
+    /// The principal of [`TestApp::staff`], with its token.
     pub fn staff_principal(&self, path: &str) -> Principal {
-        Principal {
+        self.spawned.signed(&Principal {
             subject: format!("staff{path}"),
             roles: vec![Role::Staff],
             unit: Some(demo::unit_id(path).0),
             district: Some("rc".into()),
-        }
+            credential: None,
+        })
+    }
+
+    /// `principal` with a token signed for what it claims.
+    pub fn signed(&self, principal: &Principal) -> Principal {
+        self.spawned.signed(principal)
+    }
+
+    /// A token for what `principal` claims, to send over gRPC.
+    pub fn credential(&self, principal: &Principal) -> Credential {
+        self.spawned.credential(principal)
+    }
+
+    /// Orders' own service credential (what it sends venues for routing lookups).
+    pub fn service_credential(&self) -> Credential {
+        self.spawned.service_credential(tongxin_orders::NAME)
+    }
+
+    /// A token whose claims `edit` shapes (see [`Spawned::token_with`]).
+    pub fn token_with(&self, edit: impl FnOnce(&mut Claims)) -> String {
+        self.spawned.token_with(edit)
+    }
+
+    /// Orders' own service tokens (a second `Orders` built by a test).
+    pub fn service_tokens(&self) -> ServiceTokens {
+        self.spawned.service_tokens(tongxin_orders::NAME)
     }
 
     /// The principal of [`TestApp::volunteer`].
@@ -315,12 +344,13 @@ impl TestApp {
             .get(&id)
             .cloned()
             .unwrap_or_else(|| format!("no-record-{id}"));
-        Principal {
+        self.spawned.signed(&Principal {
             subject,
             roles: vec![Role::Volunteer],
             unit: None,
             district: Some("rc".into()),
-        }
+            credential: None,
+        })
     }
 
     /// `principal` resolved by the service (scope, linked volunteer), as a request would be.

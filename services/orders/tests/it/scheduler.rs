@@ -22,6 +22,7 @@ async fn replica(app: &TestApp) -> Orders {
         Default::default(),
         app.settings.cipher().expect("cipher"),
         &app.settings,
+        app.service_tokens(),
     )
     .expect("orders")
 }

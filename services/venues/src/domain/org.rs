@@ -406,12 +406,14 @@ mod tests {
             roles: vec![Role::Staff],
             unit: None,
             district: None,
+            credential: None,
         };
         let citizen = Principal {
             subject: "c".into(),
             roles: vec![Role::Citizen],
             unit: None,
             district: None,
+            credential: None,
         };
         let station = parent(UnitKind::Station, "/rc/changyuan/hongqiao");
         assert!(may_create(&staff, Some("/rc/changyuan"), Some(&station)).is_ok());
@@ -437,6 +439,7 @@ mod tests {
             roles: vec![Role::Admin],
             unit: None,
             district: None,
+            credential: None,
         };
         assert!(may_create(&admin, None, None).is_ok());
     }

@@ -307,6 +307,7 @@ mod tests {
             roles: vec![Role::Staff],
             unit: None,
             district: None,
+            credential: None,
         };
         assert!(
             may_manage(

@@ -206,7 +206,10 @@ async fn an_activity_is_held_once_and_the_event_carries_the_hours() {
         .await
         .expect("connect");
     let read = client
-        .get_activity(request_as(pb::GetActivityRequest { id: id.clone() }, None))
+        .get_activity(request_as(
+            pb::GetActivityRequest { id: id.clone() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("get")
         .into_inner();
@@ -219,14 +222,17 @@ async fn an_activity_is_held_once_and_the_event_carries_the_hours() {
             pb::GetActivityRequest {
                 id: uuid::Uuid::new_v4().to_string(),
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect_err("missing");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     assert_eq!(grpc_reason(&missing).as_deref(), Some("NOT_FOUND"));
     let bad = client
-        .get_activity(request_as(pb::GetActivityRequest { id: "x".into() }, None))
+        .get_activity(request_as(
+            pb::GetActivityRequest { id: "x".into() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("bad id");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
@@ -830,11 +836,12 @@ async fn get_activity_over_grpc_for_a_planned_one() {
         roles: vec![Role::Staff],
         unit: None,
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let read = client
         .get_activity(request_as(
             pb::GetActivityRequest { id: id.clone() },
-            Some(&caller),
+            Some(&app.credential(&caller)),
         ))
         .await
         .expect("get")

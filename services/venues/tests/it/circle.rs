@@ -193,7 +193,7 @@ async fn walking_time_ranking_matches_hand_computed_distances() {
                 }),
                 minutes: 0.0,
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect("grpc")

@@ -77,7 +77,10 @@ async fn without_its_database_venues_answers_unavailable_and_recovers() {
         .await
         .expect("connect");
     let status = client
-        .get_unit(request_as(pb::GetUnitRequest { id: id.clone() }, None))
+        .get_unit(request_as(
+            pb::GetUnitRequest { id: id.clone() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("no database");
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
@@ -159,7 +162,10 @@ async fn an_unexpected_database_error_is_internal_and_hides_its_cause() {
         .await
         .expect("connect");
     let status = client
-        .get_unit(request_as(pb::GetUnitRequest { id }, None))
+        .get_unit(request_as(
+            pb::GetUnitRequest { id },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("broken schema");
     assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");

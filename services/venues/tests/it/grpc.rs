@@ -15,6 +15,7 @@ fn staff_at(path: &str) -> Principal {
         roles: vec![Role::Staff],
         unit: Some(demo::unit_id(path).0),
         district: Some("rc".to_owned()),
+        credential: None,
     }
 }
 
@@ -38,7 +39,7 @@ async fn create_get_and_list_over_grpc() {
                     lon: 105.65,
                 }),
             },
-            Some(&actor),
+            Some(&app.credential(&actor)),
         ))
         .await
         .expect("create")
@@ -50,7 +51,7 @@ async fn create_get_and_list_over_grpc() {
             pb::GetUnitRequest {
                 id: created.id.clone(),
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect("get")
@@ -64,7 +65,7 @@ async fn create_get_and_list_over_grpc() {
                 page_size: 1,
                 page_token: String::new(),
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect("list")
@@ -78,7 +79,7 @@ async fn create_get_and_list_over_grpc() {
                 page_size: 10,
                 page_token: page.next_page_token,
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect("list")
@@ -119,7 +120,10 @@ async fn grpc_errors_carry_codes_and_reasons() {
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 
     let status = client
-        .create_unit(request_as(request(), Some(&staff_at(paths::CENTER))))
+        .create_unit(request_as(
+            request(),
+            Some(&app.credential(&staff_at(paths::CENTER))),
+        ))
         .await
         .expect_err("NaN");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -131,7 +135,7 @@ async fn grpc_errors_carry_codes_and_reasons() {
             pb::GetUnitRequest {
                 id: uuid::Uuid::new_v4().to_string(),
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect_err("missing");

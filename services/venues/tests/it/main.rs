@@ -1,6 +1,7 @@
 //! The venues service over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC, events.
 
 mod activities;
+mod callers;
 mod circle;
 mod failures;
 mod graphql;
@@ -11,7 +12,7 @@ mod venues;
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use tongxin_platform::auth::Role;
+use tongxin_platform::auth::{Credential, Principal, Role};
 use tongxin_testing::Spawned;
 use tongxin_testing::dbproxy::DbProxy;
 use tongxin_venues::demo;
@@ -67,6 +68,16 @@ impl TestApp {
             spawned,
             nats,
         }
+    }
+
+    /// A token for what `principal` claims, to send over gRPC.
+    pub fn credential(&self, principal: &Principal) -> Credential {
+        self.spawned.credential(principal)
+    }
+
+    /// A service credential of orders (the service that calls this one on its own behalf).
+    pub fn service_credential(&self) -> Credential {
+        self.spawned.service_credential("orders")
     }
 
     /// Between the service and its database ([`TestApp::spawn_behind_proxy`] only).

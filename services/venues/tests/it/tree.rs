@@ -59,7 +59,7 @@ async fn ancestors_and_subtree() {
             pb::AncestorsRequest {
                 id: demo::unit_id(paths::YEHEWAN).to_string(),
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect("ancestors")

@@ -302,13 +302,14 @@ async fn batch_get_venues_over_grpc() {
         roles: vec![Role::Staff],
         unit: None,
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let response = client
         .batch_get_venues(request_as(
             pb::BatchGetVenuesRequest {
                 ids: vec![a.clone(), missing.clone(), b.clone(), a.clone()],
             },
-            Some(&caller),
+            Some(&app.credential(&caller)),
         ))
         .await
         .expect("batch")
@@ -333,7 +334,7 @@ async fn batch_get_venues_over_grpc() {
             pb::BatchGetVenuesRequest {
                 ids: vec![a.clone(), "nope".to_owned()],
             },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect_err("bad id");
@@ -343,13 +344,16 @@ async fn batch_get_venues_over_grpc() {
     let status = client
         .batch_get_venues(request_as(
             pb::BatchGetVenuesRequest { ids: vec![a; 1001] },
-            None,
+            Some(&app.service_credential()),
         ))
         .await
         .expect_err("too many");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let empty = client
-        .batch_get_venues(request_as(pb::BatchGetVenuesRequest { ids: vec![] }, None))
+        .batch_get_venues(request_as(
+            pb::BatchGetVenuesRequest { ids: vec![] },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("empty")
         .into_inner();
@@ -461,6 +465,7 @@ async fn venues_and_activities_work_on_sqlite() {
         roles: vec![Role::Staff],
         unit: Some(demo::unit_id(paths::CENTER).0),
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let venue = tongxin_venues::demo::venues::venue_id(paths::CAIJIABA);
     let created = service

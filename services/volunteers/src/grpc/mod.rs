@@ -68,7 +68,7 @@ impl VolunteerService for VolunteerGrpc {
         &self,
         request: Request<pb::GetVolunteerRequest>,
     ) -> Result<Response<pb::Volunteer>, Status> {
-        let caller = self.0.caller(principal(&request)?.as_ref()).await?;
+        let caller = self.0.caller(principal(&request)).await?;
         let id = parse_id(&request.get_ref().id, "id")?;
         let view = self
             .0
@@ -83,7 +83,7 @@ impl VolunteerService for VolunteerGrpc {
         &self,
         request: Request<pb::BatchGetVolunteersRequest>,
     ) -> Result<Response<pb::BatchGetVolunteersResponse>, Status> {
-        let caller = self.0.caller(principal(&request)?.as_ref()).await?;
+        let caller = self.0.caller(principal(&request)).await?;
         let req = request.into_inner();
         if req.ids.len() > MAX_BATCH {
             return Err(VolunteersError::from(DomainError::invalid(
@@ -173,8 +173,9 @@ impl VolunteerService for VolunteerGrpc {
         &self,
         request: Request<pb::RecordHoursRequest>,
     ) -> Result<Response<pb::HoursEntry>, Status> {
-        let actor =
-            principal(&request)?.ok_or_else(|| Status::from(VolunteersError::Unauthenticated))?;
+        let actor = principal(&request)
+            .cloned()
+            .ok_or_else(|| Status::from(VolunteersError::Unauthenticated))?;
         let req = request.into_inner();
         let row = self
             .0

@@ -75,6 +75,7 @@ fn staff_of(path: &str) -> Principal {
         roles: vec![Role::Staff],
         unit: Some(units::id(path)),
         district: Some("rc".to_owned()),
+        credential: None,
     }
 }
 

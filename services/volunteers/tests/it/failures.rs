@@ -68,7 +68,7 @@ async fn get_volunteer(app: &TestApp, id: &str, as_: &Principal) -> tonic::Statu
     client
         .get_volunteer(request_as(
             pb::GetVolunteerRequest { id: id.to_owned() },
-            Some(as_),
+            Some(&app.credential(as_)),
         ))
         .await
         .expect_err("an error")

@@ -332,6 +332,7 @@ async fn record_hours_over_grpc() {
         roles: vec![Role::Staff],
         unit: Some(units::id(units::CHANGYUAN)),
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let order = Uuid::now_v7().to_string();
     let request = |hours: f64| pb::RecordHoursRequest {
@@ -347,7 +348,7 @@ async fn record_hours_over_grpc() {
     let entry = client
         .record_hours(tongxin_platform::grpc::request_as(
             request(1.5),
-            Some(&staff),
+            Some(&app.credential(&staff)),
         ))
         .await
         .expect("record")
@@ -366,7 +367,7 @@ async fn record_hours_over_grpc() {
     let again = client
         .record_hours(tongxin_platform::grpc::request_as(
             request(1.5),
-            Some(&staff),
+            Some(&app.credential(&staff)),
         ))
         .await
         .expect_err("duplicate");
@@ -377,7 +378,7 @@ async fn record_hours_over_grpc() {
     let bad = client
         .record_hours(tongxin_platform::grpc::request_as(
             request(30.0),
-            Some(&staff),
+            Some(&app.credential(&staff)),
         ))
         .await
         .expect_err("bad hours");
@@ -398,7 +399,7 @@ async fn record_hours_over_grpc() {
     let denied = client
         .record_hours(tongxin_platform::grpc::request_as(
             request(1.0),
-            Some(&outsider),
+            Some(&app.credential(&outsider)),
         ))
         .await
         .expect_err("outside scope");

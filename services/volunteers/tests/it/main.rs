@@ -1,6 +1,7 @@
 //! The volunteers registry over real PostgreSQL and NATS: GraphQL at the subgraph, gRPC,
 //! the registered event, encryption at rest.
 
+mod callers;
 mod embedded;
 mod entities;
 mod failures;
@@ -17,7 +18,7 @@ mod vsupport;
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
-use tongxin_platform::auth::Role;
+use tongxin_platform::auth::{Credential, Principal, Role};
 use tongxin_testing::dbproxy::DbProxy;
 use tongxin_testing::{Spawned, TestNats};
 use tongxin_volunteers::service::Volunteers;
@@ -91,6 +92,16 @@ impl TestApp {
             spawned,
             nats,
         }
+    }
+
+    /// A token for what `principal` claims, to send over gRPC.
+    pub fn credential(&self, principal: &Principal) -> Credential {
+        self.spawned.credential(principal)
+    }
+
+    /// A service credential of orders (the service that calls this one on its own behalf).
+    pub fn service_credential(&self) -> Credential {
+        self.spawned.service_credential("orders")
     }
 
     /// Between the service and its database ([`TestApp::spawn_behind_proxy`] only).

@@ -141,7 +141,10 @@ async fn match_candidates_over_grpc() {
     };
     let staff = staff_principal(units::HONGQIAO);
     let answer = client
-        .match_candidates(request_as(request(2, vec![set.f.clone()]), Some(&staff)))
+        .match_candidates(request_as(
+            request(2, vec![set.f.clone()]),
+            Some(&app.credential(&staff)),
+        ))
         .await
         .expect("match")
         .into_inner();
@@ -160,7 +163,10 @@ async fn match_candidates_over_grpc() {
     let _ = (&set.c, &set.d, &set.e);
 
     let err = client
-        .match_candidates(request_as(request(0, vec![]), Some(&staff)))
+        .match_candidates(request_as(
+            request(0, vec![]),
+            Some(&app.credential(&staff)),
+        ))
         .await
         .expect_err("count 0");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);

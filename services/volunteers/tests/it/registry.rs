@@ -474,21 +474,25 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
         .expect("connect");
     let mut asked = ids.clone();
     asked.push(uuid::Uuid::now_v7().to_string());
-    let anonymous = client
-        .batch_get_volunteers(pb::BatchGetVolunteersRequest { ids: asked.clone() })
+    let as_service = client
+        .batch_get_volunteers(tongxin_platform::grpc::request_as(
+            pb::BatchGetVolunteersRequest { ids: asked.clone() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("batch")
         .into_inner();
-    assert_eq!(anonymous.volunteers.len(), 2, "unknown ids are left out");
+    assert_eq!(as_service.volunteers.len(), 2, "unknown ids are left out");
+    // A service acting on its own behalf has no scope: phones stay masked.
     assert!(
-        anonymous
+        as_service
             .volunteers
             .iter()
             .all(|v| v.phone_masked && v.phone.contains("****"))
     );
     // Outside scope the personal record is not sent either: a masked name, no location,
     // skills or availability, and the flag saying so.
-    for v in &anonymous.volunteers {
+    for v in &as_service.volunteers {
         assert!(v.personal_masked, "{v:?}");
         assert!(v.name.ends_with('*') && !v.name.contains("张三"), "{v:?}");
         assert_eq!((v.lat, v.lon), (0.0, 0.0), "{v:?}");
@@ -500,11 +504,12 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
         roles: vec![Role::Staff],
         unit: Some(units::id(units::HONGQIAO)),
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let scoped = client
         .batch_get_volunteers(tongxin_platform::grpc::request_as(
             pb::BatchGetVolunteersRequest { ids: asked },
-            Some(&principal),
+            Some(&app.credential(&principal)),
         ))
         .await
         .expect("batch")
@@ -523,22 +528,31 @@ async fn grpc_batch_get_masks_by_the_callers_scope() {
     );
 
     let one = client
-        .get_volunteer(pb::GetVolunteerRequest { id: ids[0].clone() })
+        .get_volunteer(tongxin_platform::grpc::request_as(
+            pb::GetVolunteerRequest { id: ids[0].clone() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("get")
         .into_inner();
     assert_eq!(one.home_unit_path, units::HONGQIAO);
     let missing = client
-        .get_volunteer(pb::GetVolunteerRequest {
-            id: uuid::Uuid::now_v7().to_string(),
-        })
+        .get_volunteer(tongxin_platform::grpc::request_as(
+            pb::GetVolunteerRequest {
+                id: uuid::Uuid::now_v7().to_string(),
+            },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("missing");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let bad = client
-        .get_volunteer(pb::GetVolunteerRequest {
-            id: "nope".to_owned(),
-        })
+        .get_volunteer(tongxin_platform::grpc::request_as(
+            pb::GetVolunteerRequest {
+                id: "nope".to_owned(),
+            },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("bad");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
@@ -657,13 +671,17 @@ async fn grpc_finds_an_accounts_own_record_and_a_team() {
         roles: roles.to_vec(),
         unit: None,
         district: Some("rc".to_owned()),
+        credential: None,
     };
     let by_subject = |subject: &str| pb::GetVolunteerBySubjectRequest {
         subject: subject.to_owned(),
     };
     let call = |p: Option<Principal>, subject: &str| {
         let mut client = client.clone();
-        let request = tongxin_platform::grpc::request_as(by_subject(subject), p.as_ref());
+        let request = tongxin_platform::grpc::request_as(
+            by_subject(subject),
+            p.map(|p| app.credential(&p)).as_ref(),
+        );
         async move { client.get_volunteer_by_subject(request).await }
     };
 
@@ -709,9 +727,12 @@ async fn grpc_finds_an_accounts_own_record_and_a_team() {
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
     let team = client
-        .get_team(pb::GetTeamRequest {
-            id: team_id.clone(),
-        })
+        .get_team(tongxin_platform::grpc::request_as(
+            pb::GetTeamRequest {
+                id: team_id.clone(),
+            },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("team")
         .into_inner();
@@ -722,14 +743,20 @@ async fn grpc_finds_an_accounts_own_record_and_a_team() {
     assert_eq!(team.unit_path, units::HONGQIAO);
     assert_eq!(team.parent_id, None);
     let missing = client
-        .get_team(pb::GetTeamRequest {
-            id: uuid::Uuid::now_v7().to_string(),
-        })
+        .get_team(tongxin_platform::grpc::request_as(
+            pb::GetTeamRequest {
+                id: uuid::Uuid::now_v7().to_string(),
+            },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("missing");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let bad = client
-        .get_team(pb::GetTeamRequest { id: "nope".into() })
+        .get_team(tongxin_platform::grpc::request_as(
+            pb::GetTeamRequest { id: "nope".into() },
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("bad");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);

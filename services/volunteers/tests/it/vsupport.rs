@@ -60,6 +60,7 @@ pub fn staff_principal(path: &str) -> Principal {
         roles: vec![Role::Staff],
         unit: Some(units::id(path)),
         district: Some("rc".to_owned()),
+        credential: None,
     }
 }
 
