@@ -395,8 +395,8 @@ async fn token_command_signs_verifiable_tokens() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).expect("utf8");
-    let verifier = Verifier::from_jwks_file(&keys.join("jwks.json"), "tongxin", "tongxin")
-        .expect("jwks");
+    let verifier =
+        Verifier::from_jwks_file(&keys.join("jwks.json"), "tongxin", "tongxin").expect("jwks");
     let principal = verifier.verify(token.trim()).expect("valid");
     assert_eq!(principal.subject, "zhang");
     assert_eq!(principal.roles, vec![Role::Staff]);

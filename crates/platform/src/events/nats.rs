@@ -33,7 +33,7 @@ const BARRIER_SUBJECT: &str = "_tongxin.barrier";
 /// answers comes back as "no responders" only after the server has read it, and the server
 /// reads one connection's operations in order, so every SUB sent earlier is then active.
 /// (`Client::flush` only empties the socket.)
-async fn barrier(client: &async_nats::Client) -> Result<(), BusError> {
+pub async fn barrier(client: &async_nats::Client) -> Result<(), BusError> {
     let answer = tokio::time::timeout(
         Duration::from_secs(5),
         client.request(BARRIER_SUBJECT, bytes::Bytes::new()),

@@ -720,6 +720,9 @@ async fn ledger_rows(app: &TestApp) -> Vec<(String, String, String, i16, String,
 #[tokio::test]
 async fn a_team_completion_credits_each_member_once_however_often_it_arrives() {
     let app = TestApp::spawn().await;
+    // The test's own publisher connects first: connecting applies the configured stream
+    // settings, which would put the window back.
+    let bus = crate::vsupport::bus(&app).await;
     // Before anything is published, so the repeat below reaches the consumer.
     crate::vsupport::shrink_duplicate_window(&app).await;
     let staff = app.staff(units::CHANGYUAN);
@@ -776,12 +779,15 @@ async fn a_team_completion_credits_each_member_once_however_often_it_arrives() {
         .subscribe("tongxin.orders.order_completed")
         .await
         .expect("sub");
+    // Active at the server before the publisher (another connection) sends.
+    tongxin_platform::events::nats::barrier(&nats)
+        .await
+        .expect("barrier");
     let first = event(
         "tongxin.orders.order_completed",
         Uuid::now_v7(),
         completed.clone(),
     );
-    let bus = crate::vsupport::bus(&app).await;
     for result in bus.publish_batch(std::slice::from_ref(&first)).await {
         result.expect("published");
     }
