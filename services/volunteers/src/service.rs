@@ -53,7 +53,7 @@ mod self_service;
 /// How long a staff unit's resolved path is trusted.
 const SCOPE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub use linking::{IssuedInvite, LinkEntry};
+pub use linking::{InviteDelivery, IssuedInvite, LinkEntry};
 pub use matching::{CandidateView, MatchQuery};
 pub use proofs::ServiceRecordCheck;
 pub use self_service::Correction;

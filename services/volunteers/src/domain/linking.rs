@@ -126,6 +126,8 @@ pub enum LinkAction {
     /// An account's proof (ID-card number and phone) did not match, or the record took no
     /// more claims.
     ClaimFailed,
+    /// The delivery channel (a service) read the phone to send an open invite to.
+    DeliveryLookedUp,
 }
 
 impl LinkAction {
@@ -137,6 +139,7 @@ impl LinkAction {
             LinkAction::Unlinked => "unlinked",
             LinkAction::RedeemFailed => "redeem_failed",
             LinkAction::ClaimFailed => "claim_failed",
+            LinkAction::DeliveryLookedUp => "delivery_looked_up",
         }
     }
 

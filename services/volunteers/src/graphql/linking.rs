@@ -27,6 +27,9 @@ pub enum AccountLinkActionGql {
     /// An account's ID-card number matched this record but the phone did not (or the
     /// record takes no more claims for now).
     ClaimFailed,
+    /// The district's delivery channel read the phone to send an open invite to
+    /// (`GetInviteDelivery`).
+    DeliveryLookedUp,
 }
 
 /// How a link was made or undone.

@@ -168,6 +168,29 @@ impl VolunteerService for VolunteerGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(invite_id = %request.get_ref().invite_id))]
+    async fn get_invite_delivery(
+        &self,
+        request: Request<pb::GetInviteDeliveryRequest>,
+    ) -> Result<Response<pb::InviteDelivery>, Status> {
+        let actor = tongxin_platform::grpc::require_principal(&request)?;
+        let id = Uuid::parse_str(&request.get_ref().invite_id).map_err(|_| {
+            Status::from(VolunteersError::from(DomainError::invalid(
+                "invite_id",
+                "not an invite id",
+            )))
+        })?;
+        let delivery = self.0.invite_delivery(&actor, id).await?;
+        Ok(Response::new(pb::InviteDelivery {
+            invite_id: delivery.invite_id.to_string(),
+            volunteer_id: delivery.volunteer_id.0.to_string(),
+            phone: delivery.phone,
+            expires_at: delivery
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(volunteer_id = %request.get_ref().volunteer_id))]
     async fn record_hours(
         &self,

@@ -52,6 +52,20 @@ pub struct IssuedInvite {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Where an open invite goes: for the delivery channel only (see
+/// [`Volunteers::invite_delivery`]).
+#[derive(Debug, Clone)]
+pub struct InviteDelivery {
+    /// The invite.
+    pub invite_id: Uuid,
+    /// Its record.
+    pub volunteer_id: VolunteerId,
+    /// The phone on file, in full.
+    pub phone: String,
+    /// When the invite stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// One row of a record's link history.
 #[derive(Debug, Clone)]
 pub struct LinkEntry {
@@ -257,6 +271,62 @@ impl Volunteers {
         Ok(IssuedInvite {
             volunteer_id: id,
             code,
+            expires_at: invite.expires_at,
+        })
+    }
+
+    /// Where to deliver open invite `id` (`GetInviteDelivery`): the record and its phone in
+    /// full, for a service principal only (the district's SMS/WeChat channel, acting on the
+    /// `account_invite_issued` event). NOT_FOUND once the invite is used, replaced or
+    /// expired, so the phone is disclosed for a delivery that can still matter and nothing
+    /// else; each answered lookup is an audit row of the record.
+    #[tracing::instrument(skip_all, fields(actor = %actor.subject, invite_id = %id))]
+    pub async fn invite_delivery(
+        &self,
+        actor: &Principal,
+        id: Uuid,
+    ) -> Result<InviteDelivery, VolunteersError> {
+        if !actor.has_role(Role::Service) {
+            return Err(VolunteersError::Forbidden(
+                "only the delivery channel's service credential reads an invite's address"
+                    .to_owned(),
+            ));
+        }
+        let gone = || VolunteersError::NotFound(format!("no open invite {id}"));
+        let invite = account_links::invite(&self.db, id)
+            .await?
+            .ok_or_else(gone)?;
+        let now = now_micros();
+        let state = InviteState::at(
+            now,
+            invite.expires_at,
+            invite.used_at.is_some(),
+            invite.revoked_at.is_some(),
+        );
+        if state != InviteState::Open {
+            return Err(gone());
+        }
+        let row = volunteers::get(&self.db, invite.volunteer_id)
+            .await?
+            .filter(|r| r.erased_at.is_none())
+            .ok_or_else(gone)?;
+        let phone = Phone::parse(&self.cipher.decrypt(&row.phone_cipher)?)?;
+        account_links::record(
+            &self.db,
+            audit_row(
+                Some(row.id),
+                None,
+                LinkAction::DeliveryLookedUp,
+                None,
+                &actor.subject,
+                now,
+            ),
+        )
+        .await?;
+        Ok(InviteDelivery {
+            invite_id: invite.id,
+            volunteer_id: VolunteerId(row.id),
+            phone: phone.expose().to_owned(),
             expires_at: invite.expires_at,
         })
     }

@@ -76,6 +76,8 @@ pub mod audit {
         /// See [`LinkAction::ClaimFailed`].
         #[sea_orm(string_value = "claim_failed")]
         ClaimFailed,
+        #[sea_orm(string_value = "delivery_looked_up")]
+        DeliveryLookedUp,
     }
 
     impl From<LinkAction> for Action {
@@ -86,6 +88,7 @@ pub mod audit {
                 LinkAction::Unlinked => Self::Unlinked,
                 LinkAction::RedeemFailed => Self::RedeemFailed,
                 LinkAction::ClaimFailed => Self::ClaimFailed,
+                LinkAction::DeliveryLookedUp => Self::DeliveryLookedUp,
             }
         }
     }
@@ -98,6 +101,7 @@ pub mod audit {
                 Action::Unlinked => Self::Unlinked,
                 Action::RedeemFailed => Self::RedeemFailed,
                 Action::ClaimFailed => Self::ClaimFailed,
+                Action::DeliveryLookedUp => Self::DeliveryLookedUp,
             }
         }
     }
@@ -247,6 +251,17 @@ pub async fn issue<C: ConnectionTrait>(conn: &C, row: invites::Model) -> Result<
         .await
         .map_err(classify)?;
     Ok(())
+}
+
+/// Invite `id`, whatever its state.
+pub async fn invite<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<Option<invites::Model>, DbError> {
+    invites::Entity::find_by_id(id)
+        .one(conn)
+        .await
+        .map_err(classify)
 }
 
 /// The invite whose code hashes to `code_hash`, whatever its state.

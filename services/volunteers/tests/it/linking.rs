@@ -9,6 +9,10 @@ use futures::StreamExt;
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
+use tongxin_platform::auth::{Credential, Principal, Role};
+use tongxin_platform::grpc::request_as;
+use tongxin_proto::volunteers as pb;
+use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
 use tongxin_volunteers::import::{ImportOptions, Quiet, read_file};
 
 use crate::{REGISTER, TestApp, error_code, id_card, input, units};
@@ -155,6 +159,39 @@ async fn an_imported_volunteer_is_invited_and_a_fresh_account_redeems_the_code()
     for personal in [PHONE_WANG, "王芳", &id_card(ID_WANG), "138****0001"] {
         assert!(!raw.contains(personal), "{personal} in the event");
     }
+    // The channel asks where to send it, with its own service credential: the phone in
+    // full, while the invite is open; a person's token (even staff in scope) gets nothing.
+    let mut grpc = VolunteerServiceClient::connect(format!("http://{}", app.grpc))
+        .await
+        .expect("connect");
+    let ask = |credential: Credential| {
+        request_as(
+            pb::GetInviteDeliveryRequest {
+                invite_id: event.invite_id.clone(),
+            },
+            Some(&credential),
+        )
+    };
+    let delivery = grpc
+        .get_invite_delivery(ask(app.service_credential()))
+        .await
+        .expect("the channel reads the address")
+        .into_inner();
+    assert_eq!(delivery.phone, PHONE_WANG);
+    assert_eq!(delivery.volunteer_id, wang);
+    let staff_principal = Principal {
+        subject: "staff-hongqiao".to_owned(),
+        roles: vec![Role::Staff],
+        unit: Some(units::id(units::HONGQIAO)),
+        district: Some("rc".to_owned()),
+        credential: None,
+    };
+    let refused = grpc
+        .get_invite_delivery(ask(app.credential(&staff_principal)))
+        .await
+        .expect_err("staff read phones by scope, not here");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+
     // The code itself is stored only as its keyed hash.
     let stored = app
         .db
@@ -178,6 +215,23 @@ async fn an_imported_volunteer_is_invited_and_a_fresh_account_redeems_the_code()
     assert_eq!(r["data"]["redeemAccountInvite"]["phone"], PHONE_WANG);
     assert_eq!(mine(&app, &me).await, wang.as_str());
 
+    // Used: the address is no longer given out.
+    let after = grpc
+        .get_invite_delivery(ask(app.service_credential()))
+        .await
+        .expect_err("a used invite");
+    assert_eq!(after.code(), tonic::Code::NotFound, "{after:?}");
+    let r = app.graphql(Some(&staff), LINKS, json!({ "v": wang })).await;
+    assert!(
+        r["data"]["accountLinks"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .any(|e| e["node"]["action"] == "DELIVERY_LOOKED_UP"
+                && e["node"]["actor"] == "service:orders"),
+        "the lookup is audited: {r}"
+    );
+
     // Single use: another account gets the one answer a wrong code gets.
     let other = app.citizen("wechat:someone-else");
     let again = app
@@ -200,6 +254,7 @@ async fn an_imported_volunteer_is_invited_and_a_fresh_account_redeems_the_code()
         history(&app, &wang).await,
         pairs(&[
             ("INVITED", "STAFF"),
+            ("DELIVERY_LOOKED_UP", ""),
             ("LINKED", "INVITE"),
             ("REDEEM_FAILED", ""),
         ])
