@@ -97,9 +97,14 @@ impl Service for OrdersModule {
             units,
             tongxin_platform::org::consumer::KnownUnitsConsumer::new(()).level_required(),
         ));
+        use crate::events::forget::{CHANGES_A_CHAIN, ENDS_A_LINK, forget_on};
         let (watcher, bus) = (orders.clone(), ctx.bus.clone());
         parts = parts.task(Task::new("volunteer-unlink-watch", move |stop| {
-            crate::events::volunteer_links::forget_on_unlink(watcher, bus, stop)
+            forget_on(ENDS_A_LINK, move || watcher.forget_links(), bus, stop)
+        }));
+        let (watcher, bus) = (orders.clone(), ctx.bus.clone());
+        parts = parts.task(Task::new("unit-move-watch", move |stop| {
+            forget_on(CHANGES_A_CHAIN, move || watcher.forget_chains(), bus, stop)
         }));
         if settings.scheduler.enabled {
             let scheduler = Scheduler::new(

@@ -2,7 +2,7 @@
 //! personal data) and what it consumes (the venues unit events, to know unit paths, through
 //! the platform's known-units consumer).
 
-pub mod volunteer_links;
+pub mod forget;
 
 use chrono::{DateTime, Utc};
 use prost::Message;

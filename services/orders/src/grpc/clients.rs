@@ -76,9 +76,9 @@ fn unit_from(pb: &venues_pb::OrgUnit) -> Option<Unit> {
 }
 
 /// How long a courtyard's chain of ancestors is reused. Every order is routed along one,
-/// and the few hundred chains change only when the org tree is reorganised; an order
-/// placed within this long of a move may still climb the old chain, where staff at the
-/// old parent see it and can pass it on.
+/// and the few hundred chains change only when the org tree is reorganised: then every
+/// replica forgets its chains on the `unit_updated` event (`crate::events::forget`), so this
+/// bound matters only while that event is delayed (a NATS outage).
 pub const CHAIN_TTL: Duration = Duration::from_secs(30);
 
 /// Chains fetched lately, by courtyard (a district has a few hundred courtyards).
@@ -122,6 +122,11 @@ impl VenuesClient {
             self.chains.put(courtyard, units.clone());
         }
         Ok((units, true))
+    }
+
+    /// Forgets every remembered chain (a unit moved).
+    pub fn forget_chains(&self) {
+        self.chains.clear();
     }
 
     /// The courtyard whose 15-minute circle covers the point, nearest first.

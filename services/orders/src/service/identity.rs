@@ -66,9 +66,14 @@ pub fn link_cache() -> LinkCache {
 
 impl Orders {
     /// Forgets every cached link (a link ended somewhere: see
-    /// [`crate::events::volunteer_links`]).
+    /// [`crate::events::forget`]).
     pub fn forget_links(&self) {
         self.links.clear();
+    }
+
+    /// Forgets every cached chain of units (a unit moved: see [`crate::events::forget`]).
+    pub fn forget_chains(&self) {
+        self.deps.venues.forget_chains();
     }
 
     /// The volunteer `principal` acts as: from the cache, else from volunteers.

@@ -337,3 +337,61 @@ async fn the_phone_is_encrypted_at_rest_and_masked_outside_scope() {
     assert_eq!(r["data"]["order"]["contactPhoneMasked"], true);
     app.stop().await;
 }
+
+/// A courtyard that moves to another station takes its new orders there at once: every
+/// replica forgets the chains it keeps for routing when venues announces the move, instead of
+/// climbing the old chain until the cache times out (30 s).
+#[tokio::test]
+async fn a_moved_courtyard_routes_up_its_new_chain_at_once() {
+    let app = TestApp::spawn().await;
+    let legal = json!([{"key": "matter", "value": "邻里纠纷"}]);
+    let r = app
+        .place(
+            "wx-move",
+            "legal_consult",
+            legal.clone(),
+            CAIJIABA_POINT,
+            "move-0",
+        )
+        .await;
+    assert_eq!(
+        r["data"]["placeOrder"]["holdingUnitPath"],
+        paths::HONGQIAO,
+        "{r}"
+    );
+
+    // 蔡家坝 moves under 荣升 (another station, another institute).
+    let rongsheng = "/rc/zhisheng/rongsheng";
+    app.venues
+        .as_ref()
+        .expect("venues runs")
+        .move_unit(
+            &app.staff_principal(paths::CENTER),
+            demo::unit_id(paths::CAIJIABA),
+            demo::unit_id(rongsheng),
+        )
+        .await
+        .expect("moved");
+
+    // Well within the cache's 30 s, a station-level order from the same point lands at the
+    // new station.
+    let n = std::sync::atomic::AtomicU32::new(1);
+    let landed = tongxin_testing::wait_until(std::time::Duration::from_secs(10), || async {
+        let key = format!(
+            "move-{}",
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let r = app
+            .place(
+                "wx-move",
+                "legal_consult",
+                legal.clone(),
+                CAIJIABA_POINT,
+                &key,
+            )
+            .await;
+        r["data"]["placeOrder"]["holdingUnitPath"] == rongsheng
+    })
+    .await;
+    assert!(landed, "orders kept routing up the old chain");
+}
