@@ -79,14 +79,24 @@ pub async fn graphql(
 
 /// The metadata entry through which a gRPC caller once asserted who it acted for
 /// (base64url JSON of a principal, believed without proof). Nothing reads it any more;
-/// tests send it with [`forged_principal`] to show that it grants nothing.
-pub const FORGED_PRINCIPAL_KEY: &str = "x-tongxin-principal";
+/// tests send it with [`forged_request`] to show that it grants nothing.
+const FORGED_PRINCIPAL_KEY: &str = "x-tongxin-principal";
 
-/// The value a forger would put in [`FORGED_PRINCIPAL_KEY`] to claim `principal`.
-pub fn forged_principal(principal: &tongxin_platform::auth::Principal) -> String {
+/// `message` as a forger sends it: with `credential`, if any, and beside it the old
+/// principal entry claiming to be `claimed`.
+pub fn forged_request<T>(
+    message: T,
+    credential: Option<&tongxin_platform::auth::Credential>,
+    claimed: &tongxin_platform::auth::Principal,
+) -> tonic::Request<T> {
     use base64::Engine;
-    let json = serde_json::to_vec(principal).expect("json");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    let json = serde_json::to_vec(claimed).expect("json");
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    let mut request = tongxin_platform::grpc::request_as(message, credential);
+    request
+        .metadata_mut()
+        .insert(FORGED_PRINCIPAL_KEY, value.parse().expect("ascii"));
+    request
 }
 
 /// The first GraphQL error's `extensions.code`.

@@ -7,7 +7,7 @@ use tongxin_platform::error::grpc_reason;
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::orders as pb;
 use tongxin_proto::orders::order_service_client::OrderServiceClient;
-use tongxin_testing::{FORGED_PRINCIPAL_KEY, forged_principal};
+use tongxin_testing::forged_request;
 use tongxin_venues::demo;
 use tonic::transport::Channel;
 
@@ -23,14 +23,9 @@ fn center_staff() -> Principal {
     }
 }
 
-/// `message` with `credential` and, beside it, a forged principal claiming center staff.
+/// `message` with `credential` and a forged principal claiming center staff.
 fn forged<T>(message: T, credential: Option<&Credential>) -> tonic::Request<T> {
-    let mut request = request_as(message, credential);
-    request.metadata_mut().insert(
-        FORGED_PRINCIPAL_KEY,
-        forged_principal(&center_staff()).parse().expect("ascii"),
-    );
-    request
+    forged_request(message, credential, &center_staff())
 }
 
 fn center_orders() -> pb::ListOrdersRequest {

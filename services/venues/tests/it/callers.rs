@@ -8,7 +8,7 @@ use tongxin_platform::error::grpc_reason;
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::venues as pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
-use tongxin_testing::{FORGED_PRINCIPAL_KEY, forged_principal};
+use tongxin_testing::forged_request;
 use tongxin_venues::demo::{self, paths};
 use tonic::transport::Channel;
 
@@ -24,13 +24,9 @@ fn admin() -> Principal {
     }
 }
 
+/// `message` with `credential` and a forged principal claiming admin.
 fn forged<T>(message: T, credential: Option<&Credential>) -> tonic::Request<T> {
-    let mut request = request_as(message, credential);
-    request.metadata_mut().insert(
-        FORGED_PRINCIPAL_KEY,
-        forged_principal(&admin()).parse().expect("ascii"),
-    );
-    request
+    forged_request(message, credential, &admin())
 }
 
 fn new_station() -> pb::CreateUnitRequest {

@@ -7,7 +7,7 @@ use tongxin_platform::error::grpc_reason;
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::volunteers as pb;
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
-use tongxin_testing::{FORGED_PRINCIPAL_KEY, forged_principal};
+use tongxin_testing::forged_request;
 
 use crate::{REGISTER, TestApp, id_card, input, units};
 
@@ -24,13 +24,9 @@ fn admin() -> Principal {
     }
 }
 
+/// `message` with `credential` and a forged principal claiming admin.
 fn forged<T>(message: T, credential: Option<&Credential>) -> tonic::Request<T> {
-    let mut request = request_as(message, credential);
-    request.metadata_mut().insert(
-        FORGED_PRINCIPAL_KEY,
-        forged_principal(&admin()).parse().expect("ascii"),
-    );
-    request
+    forged_request(message, credential, &admin())
 }
 
 async fn registered(app: &TestApp) -> String {
