@@ -350,7 +350,16 @@ fn service_pii_key(dir: &Path, service: &str) -> anyhow::Result<String> {
             .to_owned());
     }
     let key = tongxin_platform::pii::PiiCipher::generate_key_base64();
-    std::fs::create_dir_all(dir)?;
+    create_private(&path, key.as_bytes())?;
+    Ok(key)
+}
+
+/// Creates `path` (and its directory) readable by this user only, holding `bytes`; an
+/// existing file is an error, never overwritten.
+fn create_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -359,10 +368,10 @@ fn service_pii_key(dir: &Path, service: &str) -> anyhow::Result<String> {
         options.mode(0o600);
     }
     let mut file = options
-        .open(&path)
+        .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    std::io::Write::write_all(&mut file, key.as_bytes())?;
-    Ok(key)
+    std::io::Write::write_all(&mut file, bytes)?;
+    Ok(())
 }
 
 /// The PII keys of the embedded volunteers service: read from `pii.json` in the keys
@@ -385,18 +394,7 @@ pub fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
             encryption_key: PiiCipher::generate_key_base64(),
             hash_key: PiiCipher::generate_key_base64(),
         };
-        std::fs::create_dir_all(dir)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&path)
-            .with_context(|| format!("creating {}", path.display()))?;
-        std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&stored)?.as_bytes())?;
+        create_private(&path, serde_json::to_string_pretty(&stored)?.as_bytes())?;
         stored
     };
     Ok(tongxin_volunteers::PiiSettings::new(
