@@ -391,11 +391,38 @@ pub struct DatabaseSettings {
 }
 
 /// Serialising exists only to feed defaults into the layered loader; nothing prints it.
-fn expose_for_layering<S: Serializer>(
+/// For a secret setting: `#[serde(serialize_with = "expose_for_layering")]`.
+pub fn expose_for_layering<S: Serializer>(
     secret: &SecretString,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())
+}
+
+/// The name of a service's personal-data key setting (base64 of 32 random bytes).
+const PII_KEY: &str = "pii_key";
+
+/// The cipher a service's `pii_key` setting makes; an error naming `<section>.pii_key` when
+/// the key is missing or malformed (a service does not start without it).
+pub fn pii_cipher(section: &str, key: &SecretString) -> anyhow::Result<crate::pii::PiiCipher> {
+    let key = key.expose_secret();
+    if key.is_empty() {
+        anyhow::bail!("{section}.{PII_KEY} must be set (base64 of 32 random bytes)");
+    }
+    crate::pii::PiiCipher::from_base64(PII_KEY, key).map_err(|e| anyhow::anyhow!("{section}.{e}"))
+}
+
+/// Checks a `pii_key` that is set; a missing one is reported when the service builds its
+/// cipher, so that commands which never need it (`schema`, `migrate`) still run.
+pub fn validate_pii_key(prefix: &str, key: &SecretString) -> Result<(), ConfigError> {
+    let key = key.expose_secret();
+    if !key.is_empty() && crate::pii::PiiCipher::from_base64(PII_KEY, key).is_err() {
+        return Err(ConfigError::new(
+            join(prefix, PII_KEY),
+            "must be base64 of 32 bytes",
+        ));
+    }
+    Ok(())
 }
 
 fn default_max_connections() -> u32 {

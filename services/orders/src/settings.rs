@@ -4,14 +4,11 @@
 
 use std::net::SocketAddr;
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use tongxin_platform::config::{ConfigError, DatabaseSettings, ServiceSettings, Validate};
 use tongxin_platform::pii::PiiCipher;
 use uuid::Uuid;
-
-/// The config key of the contact-phone key, named in errors.
-const PII_KEY: &str = "pii_key";
 
 /// The `orders` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,7 +21,7 @@ pub struct OrdersSettings {
     /// The service's own database.
     pub database: DatabaseSettings,
     /// AES-256-GCM key (base64 of 32 bytes) for contact phones; required to start.
-    #[serde(serialize_with = "expose_for_layering")]
+    #[serde(serialize_with = "tongxin_platform::config::expose_for_layering")]
     pub pii_key: SecretString,
     /// The venues gRPC endpoint (OrgService: routing, unit lookups).
     pub venues_url: String,
@@ -94,13 +91,6 @@ impl Default for SchedulerSettings {
     }
 }
 
-fn expose_for_layering<S: Serializer>(
-    secret: &SecretString,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose_secret())
-}
-
 /// The reference district's box (Rongchang, about 29.25–29.65 N, 105.30–105.75 E).
 pub fn reference_district() -> DistrictSettings {
     DistrictSettings {
@@ -142,11 +132,7 @@ impl OrdersSettings {
 
     /// The cipher; an error when the key is missing or malformed.
     pub fn cipher(&self) -> anyhow::Result<PiiCipher> {
-        let key = self.pii_key.expose_secret();
-        if key.is_empty() {
-            anyhow::bail!("orders.pii_key must be set (base64 of 32 random bytes)");
-        }
-        PiiCipher::from_base64(PII_KEY, key).map_err(|e| anyhow::anyhow!("orders.{e}"))
+        tongxin_platform::config::pii_cipher("orders", &self.pii_key)
     }
 
     /// A district by code.
@@ -171,10 +157,7 @@ impl Validate for OrdersSettings {
                 format!("{prefix}.{k}")
             }
         };
-        let pii = self.pii_key.expose_secret();
-        if !pii.is_empty() && PiiCipher::from_base64(PII_KEY, pii).is_err() {
-            return Err(ConfigError::new(key(PII_KEY), "must be base64 of 32 bytes"));
-        }
+        tongxin_platform::config::validate_pii_key(prefix, &self.pii_key)?;
         for (name, url) in [
             ("venues_url", &self.venues_url),
             ("volunteers_url", &self.volunteers_url),

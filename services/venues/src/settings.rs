@@ -3,13 +3,10 @@
 
 use std::net::SocketAddr;
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use tongxin_platform::config::{ConfigError, DatabaseSettings, ServiceSettings, Validate};
 use tongxin_platform::pii::PiiCipher;
-
-/// The config key of the contact-phone key, named in errors.
-const PII_KEY: &str = "pii_key";
 
 /// The `venues` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,15 +19,8 @@ pub struct VenuesSettings {
     /// The service's own database.
     pub database: DatabaseSettings,
     /// AES-256-GCM key (base64 of 32 bytes) for unit contacts' phones; required to start.
-    #[serde(serialize_with = "expose_for_layering")]
+    #[serde(serialize_with = "tongxin_platform::config::expose_for_layering")]
     pub pii_key: SecretString,
-}
-
-fn expose_for_layering<S: Serializer>(
-    secret: &SecretString,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose_secret())
 }
 
 impl VenuesSettings {
@@ -56,11 +46,7 @@ impl VenuesSettings {
 
     /// The cipher; an error when the key is missing or malformed.
     pub fn cipher(&self) -> anyhow::Result<PiiCipher> {
-        let key = self.pii_key.expose_secret();
-        if key.is_empty() {
-            anyhow::bail!("venues.pii_key must be set (base64 of 32 random bytes)");
-        }
-        PiiCipher::from_base64(PII_KEY, key).map_err(|e| anyhow::anyhow!("venues.{e}"))
+        tongxin_platform::config::pii_cipher("venues", &self.pii_key)
     }
 }
 
@@ -73,16 +59,7 @@ impl Default for VenuesSettings {
 impl Validate for VenuesSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         self.service().validate(prefix)?;
-        let pii = self.pii_key.expose_secret();
-        if !pii.is_empty() && PiiCipher::from_base64(PII_KEY, pii).is_err() {
-            let key = if prefix.is_empty() {
-                PII_KEY.to_owned()
-            } else {
-                format!("{prefix}.{PII_KEY}")
-            };
-            return Err(ConfigError::new(key, "must be base64 of 32 bytes"));
-        }
-        Ok(())
+        tongxin_platform::config::validate_pii_key(prefix, &self.pii_key)
     }
 }
 
