@@ -3,13 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tongxin::settings::{Settings, service_names};
-use tongxin_platform::auth::{self, DevKeys, Role, TokenRequest, Verifier};
+use tongxin_platform::auth::{self, DevKeys, Role, TokenRequest};
 use tongxin_platform::config::{LogFormat, TelemetrySettings};
 use tongxin_platform::registry;
 
@@ -463,25 +462,10 @@ async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result
         &common.telemetry,
         &format!("tongxin-{}", services.join("-")),
     )?;
-    let jwks = common.auth.jwks_path.as_deref().context(
-        "auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses",
-    )?;
-    let verifier = Arc::new(Verifier::from_jwks_file(
-        jwks,
-        &common.auth.issuer,
-        &common.auth.audience,
-    )?);
-    let bus = tongxin_platform::events::connect(&common.events).await?;
     let shutdown = tongxin_platform::shutdown::token_on_signal();
-    let options = registry::Options {
-        common,
-        bus,
-        verifier,
-        // Each service calls the others at the URLs in its settings, as separate
-        // deployments would, even when several share this process.
-        local_peers: false,
-        hooks: Vec::new(),
-    };
+    // Each service calls the others at the URLs in its settings, as separate deployments
+    // would, even when several share this process.
+    let options = tongxin::settings::split_options(common, false, Vec::new()).await?;
     let modules = tongxin::settings::select(&settings, &services);
     let running = registry::start(modules, options, shutdown).await?;
     for service in running.started().iter() {

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
-use tongxin_platform::auth::Verifier;
 use tongxin_platform::registry;
 
 use crate::settings::Settings;
@@ -35,29 +34,15 @@ pub async fn seed(mut settings: Settings) -> anyhow::Result<()> {
         (*http, *grpc) = (local, local);
     }
     let common = settings.common();
-    let jwks = common.auth.jwks_path.as_deref().context(
-        "auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file (`tongxin keys` makes one)",
-    )?;
-    let verifier = Arc::new(Verifier::from_jwks_file(
-        jwks,
-        &common.auth.issuer,
-        &common.auth.audience,
-    )?);
     // The demo orders are placed by demo people with tokens signed by the service key,
     // whose public half the JWKS holds (`tongxin keys` makes both).
     let key_path = common.auth.service_key_path.as_deref().context(
         "auth.service_key_path (TONGXIN_AUTH__SERVICE_KEY_PATH) must name the signing key (`tongxin keys` makes one)",
     )?;
     let key = Arc::new(tongxin_platform::auth::SigningKey::from_pem_file(key_path)?);
-    let bus = tongxin_platform::events::connect(&common.events).await?;
-    let options = registry::Options {
-        common,
-        bus,
-        verifier,
-        // Orders routes the demo orders through this process's venues.
-        local_peers: true,
-        hooks: crate::embedded::demo_hooks(key),
-    };
+    // Orders routes the demo orders through this process's venues.
+    let options =
+        crate::settings::split_options(common, true, crate::embedded::demo_hooks(key)).await?;
     let names: Vec<String> = crate::settings::service_names()
         .iter()
         .map(|s| (*s).to_owned())

@@ -97,3 +97,30 @@ pub fn service_names() -> Vec<&'static str> {
         .map(|m| m.name())
         .collect()
 }
+
+/// What a split-mode process (`serve`, `seed`) starts its services with: tokens verified
+/// against the JWKS the router also uses, and the configured bus (NATS).
+pub async fn split_options(
+    common: tongxin_platform::config::CommonSettings,
+    local_peers: bool,
+    hooks: Vec<tongxin_platform::registry::Hook>,
+) -> anyhow::Result<tongxin_platform::registry::Options> {
+    use anyhow::Context as _;
+    let jwks = common.auth.jwks_path.as_deref().context(
+        "auth.jwks_path (TONGXIN_AUTH__JWKS_PATH) must name the JWKS file the router also uses \
+         (`tongxin keys` makes one)",
+    )?;
+    let verifier = std::sync::Arc::new(tongxin_platform::auth::Verifier::from_jwks_file(
+        jwks,
+        &common.auth.issuer,
+        &common.auth.audience,
+    )?);
+    let bus = tongxin_platform::events::connect(&common.events).await?;
+    Ok(tongxin_platform::registry::Options {
+        common,
+        bus,
+        verifier,
+        local_peers,
+        hooks,
+    })
+}
