@@ -7,4 +7,5 @@
 mod order_loop;
 mod outside_consumer;
 mod platform;
+mod reference_clients;
 mod tracer_bullet;
