@@ -8,6 +8,7 @@ use serde_json::Value;
 use tongxin::router::{RouterOptions, RouterProcess};
 use tongxin_platform::auth::Role;
 use tongxin_platform::config::EventsSettings;
+use tongxin_platform::registry::Hook;
 use tongxin_testing::{Spawned, TestNats, free_port};
 use tongxin_venues::demo;
 
@@ -32,6 +33,12 @@ pub struct Platform {
 impl Platform {
     /// Starts `subgraphs` (venues with the demo district) and the router.
     pub async fn start(subgraphs: Subgraphs) -> Self {
+        Self::start_with(subgraphs, Vec::new()).await
+    }
+
+    /// As [`Platform::start`], with `hooks` run right after the demo tree is seeded (before
+    /// the other services learn the tree): more units, another district.
+    pub async fn start_with(subgraphs: Subgraphs, hooks: Vec<Hook>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
@@ -41,6 +48,9 @@ impl Platform {
                 },
             ))
             .hook(tongxin_venues::app::seed_demo_tree());
+        for hook in hooks {
+            spawn = spawn.hook(hook);
+        }
         if subgraphs == Subgraphs::OrderLoop {
             let mut orders = tongxin_orders::OrdersSettings {
                 pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
@@ -103,6 +113,18 @@ impl Platform {
             unit_path.map(|p| demo::unit_id(p).0),
             Some("rc"),
         )
+    }
+
+    /// A token for `subject` with `roles` at the unit `unit` of `district`.
+    pub fn sign_in(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        unit: uuid::Uuid,
+        district: &str,
+    ) -> String {
+        self.spawned()
+            .sign(subject, roles, Some(unit), Some(district))
     }
 
     /// A token for subject `e2e` scoped to the demo unit at `unit_path`.

@@ -232,8 +232,9 @@ pub struct MenuMutation;
 
 #[Object]
 impl MenuMutation {
-    /// Adds a category to the menu of the caller's district (its center staff; anyone else,
-    /// an admin too, is FORBIDDEN). An existing code is BAD_USER_INPUT.
+    /// Adds a category to the menu of the caller's district (its center: a staff or admin
+    /// token of that district whose unit is the district's root; anyone else, an admin of
+    /// another unit too, is FORBIDDEN). An existing code is BAD_USER_INPUT.
     async fn create_category(
         &self,
         ctx: &Context<'_>,
