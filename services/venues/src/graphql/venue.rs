@@ -170,7 +170,11 @@ pub struct VenueQuery;
 #[Object]
 impl VenueQuery {
     /// One venue by id; null when there is none.
-    async fn venue(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<VenueNode>> {
+    async fn venue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The venue id.")] id: ID,
+    ) -> async_graphql::Result<Option<VenueNode>> {
         load_venue(ctx, venue_id(&id, "id")?).await
     }
 
@@ -288,6 +292,9 @@ impl VenueMutation {
     async fn create_venue(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The venue: kind, name, unit, location, address, capacity and facilities."
+        )]
         input: CreateVenueInput,
     ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
@@ -316,7 +323,8 @@ impl VenueMutation {
     async fn update_venue(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The venue to change.")] id: ID,
+        #[graphql(desc = "The fields to change; absent fields stay as they are.")]
         input: UpdateVenueInput,
     ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
@@ -343,7 +351,11 @@ impl VenueMutation {
     }
 
     /// Archives a venue: never deleted (activities reference it), it takes no new activities.
-    async fn archive_venue(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<VenueNode> {
+    async fn archive_venue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The venue to archive.")] id: ID,
+    ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;
         let venue = venues.archive_venue(actor, venue_id(&id, "id")?).await?;

@@ -38,6 +38,7 @@ pub struct ScoreExplanation {
 /// One ranked candidate.
 pub struct MatchCandidate(CandidateView);
 
+/// One ranked candidate for a service: the volunteer, their score and why.
 #[Object]
 impl MatchCandidate {
     /// The volunteer (phone masked unless your scope covers them).

@@ -283,7 +283,7 @@ impl RegistryQuery {
     async fn volunteer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The volunteer id.")] id: ID,
     ) -> async_graphql::Result<Option<VolunteerNode>> {
         load(ctx, volunteer_id(&id, "id")?).await
     }
@@ -407,7 +407,7 @@ impl RegistryMutation {
     async fn register_volunteer(
         &self,
         ctx: &Context<'_>,
-        input: RegisterVolunteerInput,
+        #[graphql(desc = "The new volunteer's record.")] input: RegisterVolunteerInput,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
