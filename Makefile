@@ -29,7 +29,8 @@ schema:
 	scripts/compose-supergraph.sh
 
 ## schema-check: fail when schema/ differs from what the code exports, or when the public API
-## schema breaks the lint rules (descriptions everywhere, Relay connections)
+## schema breaks the lint rules (descriptions everywhere, Relay connections), or when the
+## worked example of another department's subgraph (tests/example-subgraph) no longer composes
 schema-check:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do \
@@ -38,6 +39,7 @@ schema-check:
 	done
 	scripts/compose-supergraph.sh --check
 	scripts/lint-schema.sh
+	scripts/check-example-subgraph.sh
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:

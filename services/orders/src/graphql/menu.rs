@@ -240,7 +240,7 @@ impl MenuMutation {
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.create_category(&caller, input.into()).await?,
         ))
@@ -254,7 +254,7 @@ impl MenuMutation {
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.update_category(&caller, input.into()).await?,
         ))

@@ -121,11 +121,9 @@ where
         }
         None => 0,
     };
-    let first = match first {
-        Some(f) if f < 1 => return Err(ApiError::bad_input("first: must be at least 1").into()),
-        Some(f) => usize::try_from(f).unwrap_or(1).min(500),
-        None => 100,
-    };
+    let first = tongxin_platform::graphql::page_size("first", first, 500)?
+        .and_then(|f| usize::try_from(f).ok())
+        .unwrap_or(100);
     let total = items.len();
     let mut connection = Connection::new(start > 0, start + first < total);
     connection.edges.extend(

@@ -368,7 +368,7 @@ impl ActivityQuery {
                     status: status.map(Into::into),
                 },
                 after,
-                page_size(first)?,
+                page_size(first, crate::service::MAX_PAGE)?,
             )
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
@@ -396,7 +396,7 @@ impl ActivityQuery {
                 lat,
                 lon,
                 radius_km.unwrap_or(5.0),
-                page_size(first)?,
+                page_size(first, crate::service::MAX_NEAR)?,
                 Utc::now(),
             )
             .await?;

@@ -140,7 +140,7 @@ impl OrgUnitNode {
     > {
         let venues = ctx.data::<Venues>()?;
         let after = decode_after(after)?;
-        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let first = super::venue::page_size(first, crate::service::MAX_PAGE)?;
         let (units, more) = venues.children(self.0.id, after.as_deref(), first).await?;
         Ok(unit_connection(units, after.is_some(), more))
     }
@@ -160,7 +160,7 @@ impl OrgUnitNode {
     > {
         let venues = ctx.data::<Venues>()?;
         let after = decode_after(after)?;
-        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let first = super::venue::page_size(first, crate::service::MAX_PAGE)?;
         let (units, more) = venues
             .subtree(self.0.id, kind.map(Into::into), after.as_deref(), first)
             .await?;

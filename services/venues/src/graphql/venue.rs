@@ -85,16 +85,9 @@ pub(super) fn unit_id(id: &ID, field: &'static str) -> Result<OrgUnitId, VenuesE
     Ok(OrgUnitId::parse(id.as_str(), field)?)
 }
 
-/// A page size from a client: 1 and up (the service clamps the top).
-pub(super) fn page_size(first: Option<i32>) -> Result<Option<u64>, ApiError> {
-    first
-        .map(|f| {
-            u64::try_from(f)
-                .ok()
-                .filter(|f| *f > 0)
-                .ok_or_else(|| ApiError::bad_input("first: must be at least 1"))
-        })
-        .transpose()
+/// `first` from a client: 1 to `max` (the platform's one page-size rule), or absent.
+pub(super) fn page_size(first: Option<i32>, max: u64) -> Result<Option<u64>, ApiError> {
+    tongxin_platform::graphql::page_size("first", first, max)
 }
 
 /// A place where practice happens: a courtyard lecture hall, a park, a heritage workshop…
@@ -210,7 +203,7 @@ impl VenueQuery {
                 kind.map(Into::into),
                 include_archived.unwrap_or(false),
                 after,
-                page_size(first)?,
+                page_size(first, crate::service::MAX_PAGE)?,
             )
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
