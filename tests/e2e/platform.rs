@@ -32,6 +32,11 @@ pub struct Platform {
 impl Platform {
     /// Starts `subgraphs` (venues with the demo district) and the router.
     pub async fn start(subgraphs: Subgraphs) -> Self {
+        Self::start_with(subgraphs, &[]).await
+    }
+
+    /// [`Platform::start`] with more environment for the router (its OTLP switches).
+    pub async fn start_with(subgraphs: Subgraphs, router_env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
@@ -76,6 +81,7 @@ impl Platform {
             jwks: spawned.keys().jwks_path(),
             subgraphs: &routes,
             log_file: Some(&dir.path().join("router.log")),
+            env: router_env,
         })
         .await
         .expect("router");

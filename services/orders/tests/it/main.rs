@@ -13,6 +13,7 @@ mod live;
 mod menu;
 mod metrics;
 mod moves;
+mod paging;
 mod placing;
 mod progress;
 mod races;
