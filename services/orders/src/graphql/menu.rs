@@ -2,7 +2,6 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use tongxin_platform::graphql::ContextExt;
 
 use crate::domain::menu::{Category, FieldKind, FormField, Sla};
 use crate::service::Orders;
