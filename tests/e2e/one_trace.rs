@@ -14,8 +14,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::{Value, json};
 use tongxin_platform::auth::Role;
 use tongxin_platform::config::TelemetrySettings;
@@ -145,7 +145,10 @@ async fn one_trace_runs_from_the_router_to_the_event_consumer() {
 
     // The client starts the trace; every hop must continue it.
     let trace_id = uuid::Uuid::now_v7().simple().to_string();
-    let traceparent = format!("00-{trace_id}-{}-01", &uuid::Uuid::now_v7().simple().to_string()[..16]);
+    let traceparent = format!(
+        "00-{trace_id}-{}-01",
+        &uuid::Uuid::now_v7().simple().to_string()[..16]
+    );
     let response: Value = reqwest::Client::new()
         .post(platform.url())
         .bearer_auth(&token)
@@ -186,8 +189,7 @@ async fn one_trace_runs_from_the_router_to_the_event_consumer() {
                 }
                 _ => {}
             }
-            if s.name == "consume"
-                && s.attribute("subject") == Some("tongxin.orders.order_placed")
+            if s.name == "consume" && s.attribute("subject") == Some("tongxin.orders.order_placed")
             {
                 seen.insert("consumer");
             }

@@ -67,7 +67,10 @@ impl RequestMemo {
         Fut: Future<Output = Result<T, E>>,
     {
         let cell = {
-            let mut cells = self.cells.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             cells
                 .entry(TypeId::of::<T>())
                 .or_insert_with(|| Arc::new(tokio::sync::OnceCell::<T>::new()))
@@ -98,7 +101,9 @@ pub fn page_size(argument: &str, value: Option<i32>, max: u64) -> Result<Option<
              ask for the next page with `after`"
         ))),
         Ok(size) if size >= 1 => Ok(Some(size)),
-        _ => Err(ApiError::bad_input(format!("{argument}: must be at least 1"))),
+        _ => Err(ApiError::bad_input(format!(
+            "{argument}: must be at least 1"
+        ))),
     }
 }
 
@@ -256,7 +261,9 @@ mod tests {
         assert_eq!(page_size("first", None, 500).ok(), Some(None));
         assert_eq!(page_size("first", Some(1), 500).ok(), Some(Some(1)));
         assert_eq!(page_size("first", Some(500), 500).ok(), Some(Some(500)));
-        let over = page_size("first", Some(501), 500).err().map(|e| (e.code, e.message));
+        let over = page_size("first", Some(501), 500)
+            .err()
+            .map(|e| (e.code, e.message));
         assert_eq!(
             over,
             Some((

@@ -11,7 +11,8 @@ use tongxin_testing::dbproxy::DbProxy;
 
 use crate::TestApp;
 
-const ENTITIES: &str = r#"query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id state } } }"#;
+const ENTITIES: &str =
+    r#"query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id state } } }"#;
 
 /// Statements that are not the request's: the outbox relay's polls (every 50 ms) and
 /// transaction brackets.

@@ -17,7 +17,13 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
     // (token, query, argument, limit, whether the page at the limit is served as is; the
     // candidates of an order not yet received are refused for its state, not its size)
     let lists = [
-        (&citizen, "query($n: Int) { myOrders(first: $n) { nodes { id } } }", "first", 500, true),
+        (
+            &citizen,
+            "query($n: Int) { myOrders(first: $n) { nodes { id } } }",
+            "first",
+            500,
+            true,
+        ),
         (
             &staff,
             "query($n: Int, $u: ID!) { unitOrders(unitId: $u, first: $n) { nodes { id } } }",
@@ -32,7 +38,13 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
             500,
             true,
         ),
-        (&citizen, "query($n: Int) { categories(first: $n) { nodes { code } } }", "first", 500, true),
+        (
+            &citizen,
+            "query($n: Int) { categories(first: $n) { nodes { code } } }",
+            "first",
+            500,
+            true,
+        ),
         (
             &staff,
             r#"query($n: Int) { rankings(level: COURTYARD, quarter: "2026Q4", first: $n) { nodes { rank } } }"#,
@@ -57,7 +69,9 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
     ];
     for (token, query, argument, limit, served) in lists {
         let vars = |n: u32| json!({"n": n, "u": unit, "o": order});
-        let over = app.graphql(Some(token.as_str()), query, vars(limit + 1)).await;
+        let over = app
+            .graphql(Some(token.as_str()), query, vars(limit + 1))
+            .await;
         assert_eq!(
             crate::error_code(&over),
             Some("BAD_USER_INPUT"),

@@ -310,8 +310,14 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
             "query($n: Int, $u: ID!) { orgUnit(id: $u) { subtree(first: $n) { nodes { id } } } }",
             1000,
         ),
-        ("query($n: Int) { venues(first: $n) { nodes { id } } }", 1000),
-        ("query($n: Int) { activities(first: $n) { nodes { id } } }", 1000),
+        (
+            "query($n: Int) { venues(first: $n) { nodes { id } } }",
+            1000,
+        ),
+        (
+            "query($n: Int) { activities(first: $n) { nodes { id } } }",
+            1000,
+        ),
         (
             "query($n: Int) { upcomingActivitiesNear(lat: 29.4, lon: 105.59, first: $n) { distanceM } }",
             100,

@@ -331,8 +331,7 @@ impl RegistryQuery {
             ),
             None => None,
         };
-        let first =
-            tongxin_platform::graphql::page_size("first", first, crate::service::MAX_PAGE)?;
+        let first = tongxin_platform::graphql::page_size("first", first, crate::service::MAX_PAGE)?;
         let (views, more) = volunteers
             .list(
                 &caller,

@@ -25,7 +25,10 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
         .to_owned();
     let unit = units::id(units::CHANGYUAN).to_string();
     let lists = [
-        ("query($n: Int) { volunteers(first: $n) { nodes { id } } }", 500),
+        (
+            "query($n: Int) { volunteers(first: $n) { nodes { id } } }",
+            500,
+        ),
         (
             "query($n: Int) { deletionRequests(first: $n) { nodes { id } } }",
             500,
@@ -60,9 +63,7 @@ async fn every_list_refuses_a_page_above_its_limit_naming_it() {
         ),
     ];
     for (query, limit) in lists {
-        let vars = |n: u32| {
-            json!({"n": n, "u": unit, "t": team, "v": volunteer, "s": SAT_START, "e": SAT_END})
-        };
+        let vars = |n: u32| json!({"n": n, "u": unit, "t": team, "v": volunteer, "s": SAT_START, "e": SAT_END});
         let over = app.graphql(Some(&staff), query, vars(limit + 1)).await;
         assert_eq!(error_code(&over), Some("BAD_USER_INPUT"), "{query}: {over}");
         let message = over["errors"][0]["message"].as_str().unwrap_or_default();
