@@ -28,7 +28,9 @@ schema:
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
 
-## schema-check: fail when schema/ differs from what the code exports
+## schema-check: fail when schema/ differs from what the code exports, or when the public API
+## schema breaks the lint rules (descriptions everywhere, Relay connections), or when the
+## worked example of another department's subgraph (tests/example-subgraph) no longer composes
 schema-check:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do \
@@ -36,6 +38,8 @@ schema-check:
 	    || { echo "schema/$$s.graphql is stale: run make schema" >&2; exit 1; }; \
 	done
 	scripts/compose-supergraph.sh --check
+	scripts/lint-schema.sh
+	scripts/check-example-subgraph.sh
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:

@@ -33,12 +33,17 @@ pub struct Platform {
 impl Platform {
     /// Starts `subgraphs` (venues with the demo district) and the router.
     pub async fn start(subgraphs: Subgraphs) -> Self {
-        Self::start_with(subgraphs, Vec::new()).await
+        Self::start_with(subgraphs, Vec::new(), &[]).await
     }
 
     /// As [`Platform::start`], with `hooks` run right after the demo tree is seeded (before
-    /// the other services learn the tree): more units, another district.
-    pub async fn start_with(subgraphs: Subgraphs, hooks: Vec<Hook>) -> Self {
+    /// the other services learn the tree: more units, another district) and more
+    /// environment for the router (its OTLP switches).
+    pub async fn start_with(
+        subgraphs: Subgraphs,
+        hooks: Vec<Hook>,
+        router_env: &[(&str, String)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
@@ -86,6 +91,7 @@ impl Platform {
             jwks: spawned.keys().jwks_path(),
             subgraphs: &routes,
             log_file: Some(&dir.path().join("router.log")),
+            env: router_env,
         })
         .await
         .expect("router");

@@ -171,6 +171,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         jwks: keys.jwks_path(),
         subgraphs: &subgraphs,
         log_file: Some(&router_dir.join("router.log")),
+        env: &[],
     })
     .await;
     let mut router = match router {

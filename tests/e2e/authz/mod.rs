@@ -134,7 +134,8 @@ fn every_row_names_an_outcome_for_every_actor() {
 
 #[tokio::test]
 async fn every_operation_answers_every_actor_as_the_table_says() {
-    let platform = Platform::start_with(Subgraphs::OrderLoop, vec![world::other_district()]).await;
+    let platform =
+        Platform::start_with(Subgraphs::OrderLoop, vec![world::other_district()], &[]).await;
     let table = table();
 
     let schema = operations(&platform).await;

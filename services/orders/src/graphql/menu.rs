@@ -2,7 +2,6 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use tongxin_platform::graphql::ContextExt;
 
 use crate::domain::menu::{Category, FieldKind, FormField, Sla};
 use crate::service::Orders;
@@ -241,7 +240,7 @@ impl MenuMutation {
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.create_category(&caller, input.into()).await?,
         ))
@@ -255,7 +254,7 @@ impl MenuMutation {
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.update_category(&caller, input.into()).await?,
         ))
