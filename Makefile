@@ -27,6 +27,7 @@ schema:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
+	scripts/clients.sh
 
 ## schema-check: fail when schema/ differs from what the code exports
 schema-check:
@@ -36,6 +37,7 @@ schema-check:
 	    || { echo "schema/$$s.graphql is stale: run make schema" >&2; exit 1; }; \
 	done
 	scripts/compose-supergraph.sh --check
+	scripts/clients.sh --check
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:

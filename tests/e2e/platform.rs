@@ -30,8 +30,19 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Starts `subgraphs` (venues with the demo district) and the router.
+    /// Starts `subgraphs` (venues with the demo district) and the router behind its guard
+    /// with the default limits.
     pub async fn start(subgraphs: Subgraphs) -> Self {
+        Self::start_with(subgraphs, tongxin_guard::GuardSettings::default(), false).await
+    }
+
+    /// Starts `subgraphs` and the router behind a guard with `guard`'s limits; with
+    /// `persisted_only` the router runs registered documents only (production mode).
+    pub async fn start_with(
+        subgraphs: Subgraphs,
+        guard: tongxin_guard::GuardSettings,
+        persisted_only: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
@@ -76,6 +87,8 @@ impl Platform {
             jwks: spawned.keys().jwks_path(),
             subgraphs: &routes,
             log_file: Some(&dir.path().join("router.log")),
+            persisted_only,
+            guard,
         })
         .await
         .expect("router");
@@ -95,6 +108,19 @@ impl Platform {
             .unwrap_or_default()
     }
 
+    /// The router's own GraphQL URL, behind the guard.
+    pub fn router_url(&self) -> String {
+        self.router
+            .as_ref()
+            .map(|r| r.router_url().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Everything the router has logged so far.
+    pub fn router_log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("router.log")).unwrap_or_default()
+    }
+
     /// A token for `subject` with `roles`, scoped to the demo unit at `unit_path` if any.
     pub fn sign(&self, subject: &str, roles: &[Role], unit_path: Option<&str>) -> String {
         self.spawned().sign(
@@ -103,6 +129,11 @@ impl Platform {
             unit_path.map(|p| demo::unit_id(p).0),
             Some("rc"),
         )
+    }
+
+    /// A token whose claims `edit` shapes (expired, another audience or issuer).
+    pub fn token_with(&self, edit: impl FnOnce(&mut tongxin_platform::auth::Claims)) -> String {
+        self.spawned().token_with(edit)
     }
 
     /// A token for subject `e2e` scoped to the demo unit at `unit_path`.

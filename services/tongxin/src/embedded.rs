@@ -171,6 +171,8 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         jwks: keys.jwks_path(),
         subgraphs: &subgraphs,
         log_file: Some(&router_dir.join("router.log")),
+        persisted_only: false,
+        guard: tongxin_guard::GuardSettings::default(),
     })
     .await;
     let mut router = match router {
