@@ -44,6 +44,7 @@ bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	$(CARGO) bench -p tongxin-venues --bench circle
 	$(CARGO) bench -p tongxin-volunteers --bench matching
+	$(CARGO) bench -p tongxin-guard --bench admission
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
 
 lint:
