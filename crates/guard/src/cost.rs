@@ -238,6 +238,10 @@ pub fn select_operation<'a>(
     match (&document.operations, name) {
         (DocumentOperations::Single(op), None) => Ok(&op.node),
         (DocumentOperations::Single(_), Some(_)) => Err(None),
+        // The parser keeps every named operation in `Multiple`, even a lone one.
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node).ok_or(None)
+        }
         (DocumentOperations::Multiple(ops), None) => Err(Some(format!(
             "the document holds {} operations: `operationName` must say which one to run",
             ops.len()
@@ -313,6 +317,8 @@ mod tests {
         let doc = async_graphql_parser::parse_query("query A { units { id } } query B { units { id } }")
             .expect("query");
         assert!(matches!(select_operation(&doc, None), Err(Some(_))));
+        let lone = async_graphql_parser::parse_query("query A { units { id } }").expect("query");
+        assert!(select_operation(&lone, None).is_ok(), "one named operation needs no name");
         assert!(select_operation(&doc, Some("B")).is_ok());
     }
 }
