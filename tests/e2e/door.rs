@@ -69,16 +69,26 @@ async fn a_deeply_nested_body_is_refused_at_once_while_other_clients_are_served(
                 .is_some_and(|m| m.contains("max_json_depth")),
             "the message names the limit: {body}"
         );
-        assert!(took < Duration::from_secs(2), "refused within 2 s, took {took:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "refused within 2 s, took {took:?}"
+        );
     }
     let (status, body, _) = ordinary;
     assert_eq!(status, 200, "{body}");
-    assert!(body["data"]["orgUnit"].is_null() && body.get("errors").is_none(), "{body}");
+    assert!(
+        body["data"]["orgUnit"].is_null() && body.get("errors").is_none(),
+        "{body}"
+    );
 
     // The same class in the document itself: selection sets nested 8,000 deep.
     let deep_query = format!("{}{}", "{ a ".repeat(8_000), "}".repeat(8_000));
     let (status, body, took) = post(&url, None, graphql_body(&deep_query, Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (400, Some("MAX_DEPTH_EXCEEDED")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("MAX_DEPTH_EXCEEDED")),
+        "{body}"
+    );
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     // And after all that, the gateway still answers at once.
@@ -171,7 +181,11 @@ async fn each_bad_token_gets_unauthenticated_and_its_reason_over_http_sse_and_we
             .expect("send");
         assert_eq!(response.status().as_u16(), 401, "{case} over SSE");
         let body: Value = response.json().await.expect("json");
-        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{case} over SSE: {body}");
+        assert_eq!(
+            error_code(&body),
+            Some("UNAUTHENTICATED"),
+            "{case} over SSE: {body}"
+        );
         assert!(
             body["errors"][0]["message"]
                 .as_str()
@@ -215,8 +229,15 @@ async fn two_operations_without_an_operation_name_are_a_request_error() {
     let document = format!("query A {SMALL} query B {{ __typename }}");
     let (status, body, _) = post(&url, None, graphql_body(&document, Value::Null)).await;
     assert_eq!(status, 400, "{document}: {body}");
-    assert_eq!(error_code(&body), Some("OPERATION_RESOLUTION_FAILURE"), "{body}");
-    assert!(body.get("data").is_none(), "a request error has no data: {body}");
+    assert_eq!(
+        error_code(&body),
+        Some("OPERATION_RESOLUTION_FAILURE"),
+        "{body}"
+    );
+    assert!(
+        body.get("data").is_none(),
+        "a request error has no data: {body}"
+    );
 
     let named = json!({ "query": document, "operationName": "B" }).to_string();
     let (status, body, _) = post(&url, None, named).await;
@@ -229,11 +250,17 @@ async fn two_operations_without_an_operation_name_are_a_request_error() {
 fn four_rounds(first: u32) -> String {
     let mut query = String::from("{ orgUnit(id: $id) { id ");
     for _ in 0..4 {
-        query.push_str(&format!("children(first: {first}) {{ nodes {{ id parent {{ id "));
+        query.push_str(&format!(
+            "children(first: {first}) {{ nodes {{ id parent {{ id "
+        ));
     }
     query.push_str(&"} } } ".repeat(4));
     query.push_str("} }");
-    query.replacen("{ orgUnit(id: $id)", "query Four($id: ID!) { orgUnit(id: $id)", 1)
+    query.replacen(
+        "{ orgUnit(id: $id)",
+        "query Four($id: ID!) { orgUnit(id: $id)",
+        1,
+    )
 }
 
 #[tokio::test]
@@ -245,18 +272,31 @@ async fn every_query_has_a_price_and_each_limit_refuses_with_its_code() {
 
     // The query: refused for everyone, before any subgraph works on it.
     for token in [None, Some(staff.as_str())] {
-        let (status, body, took) = post(&url, token, graphql_body(&four_rounds(1000), id.clone())).await;
+        let (status, body, took) =
+            post(&url, token, graphql_body(&four_rounds(1000), id.clone())).await;
         assert_eq!(status, 400, "{body}");
-        assert_eq!(error_code(&body), Some("COST_ESTIMATED_TOO_EXPENSIVE"), "{body}");
+        assert_eq!(
+            error_code(&body),
+            Some("COST_ESTIMATED_TOO_EXPENSIVE"),
+            "{body}"
+        );
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-        let limit = if token.is_some() { "(max_cost)" } else { "(max_anonymous_cost)" };
+        let limit = if token.is_some() {
+            "(max_cost)"
+        } else {
+            "(max_anonymous_cost)"
+        };
         assert!(message.contains(limit), "{message}");
         assert!(took < Duration::from_secs(2), "{took:?}");
     }
     // A mid-sized query: too dear without a token, fine with one.
     let mid = four_rounds(10);
     let (status, body, _) = post(&url, None, graphql_body(&mid, id.clone())).await;
-    assert_eq!((status, error_code(&body)), (400, Some("COST_ESTIMATED_TOO_EXPENSIVE")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("COST_ESTIMATED_TOO_EXPENSIVE")),
+        "{body}"
+    );
     let (status, body, _) = post(&url, Some(&staff), graphql_body(&mid, id.clone())).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["data"]["orgUnit"]["id"].is_string(), "{body}");
@@ -268,27 +308,64 @@ async fn every_query_has_a_price_and_each_limit_refuses_with_its_code() {
         graphql_body(by_variable, json!({ "id": id["id"], "n": 100 })),
     )
     .await;
-    assert_eq!((status, error_code(&body)), (400, Some("COST_ESTIMATED_TOO_EXPENSIVE")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("COST_ESTIMATED_TOO_EXPENSIVE")),
+        "{body}"
+    );
 
     // The router's own limits, named by their codes.
     let aliases: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
-    let (status, body, _) = post(&url, None, graphql_body(&format!("{{ {aliases} }}"), Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (400, Some("MAX_ALIASES_EXCEEDED")), "{body}");
+    let (status, body, _) = post(
+        &url,
+        None,
+        graphql_body(&format!("{{ {aliases} }}"), Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("MAX_ALIASES_EXCEEDED")),
+        "{body}"
+    );
     let directives = "@skip(if: false) ".repeat(51);
-    let (status, body, _) = post(&url, None, graphql_body(&format!("{{ __typename {directives} }}"), Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (400, Some("MAX_DIRECTIVES_EXCEEDED")), "{body}");
-    let deep = format!("{{ orgUnit(id: \"x\") {{ {} id {} }} }}", "parent { ".repeat(15), "} ".repeat(15));
+    let (status, body, _) = post(
+        &url,
+        None,
+        graphql_body(&format!("{{ __typename {directives} }}"), Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("MAX_DIRECTIVES_EXCEEDED")),
+        "{body}"
+    );
+    let deep = format!(
+        "{{ orgUnit(id: \"x\") {{ {} id {} }} }}",
+        "parent { ".repeat(15),
+        "} ".repeat(15)
+    );
     let (status, body, _) = post(&url, None, graphql_body(&deep, Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (400, Some("MAX_DEPTH_EXCEEDED")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("MAX_DEPTH_EXCEEDED")),
+        "{body}"
+    );
     // (Signed in: 5,001 fields would pass the anonymous cost limit first.)
     let tokens = format!("{{ __typename {} }}", "__typename ".repeat(5_000));
     let (status, body, _) = post(&url, Some(&staff), graphql_body(&tokens, Value::Null)).await;
     assert_eq!(status, 400, "{body}");
-    assert!(error_code(&body).is_some_and(|c| c.contains("TOKEN")), "{body}");
+    assert!(
+        error_code(&body).is_some_and(|c| c.contains("TOKEN")),
+        "{body}"
+    );
     // A body over the size limit never reaches a parser.
     let huge = graphql_body(SMALL, json!({ "pad": "x".repeat(1_100_000) }));
     let (status, body, _) = post(&url, None, huge).await;
-    assert_eq!((status, error_code(&body)), (413, Some("REQUEST_TOO_LARGE")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, Some("REQUEST_TOO_LARGE")),
+        "{body}"
+    );
     platform.stop().await;
 }
 
@@ -310,7 +387,11 @@ async fn a_client_over_its_rate_is_told_to_wait_and_others_are_not() {
         assert_eq!(status, 200, "{body}");
     }
     let (status, body, _) = post(&url, None, graphql_body(SMALL, Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (429, Some("RATE_LIMITED")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (429, Some("RATE_LIMITED")),
+        "{body}"
+    );
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -352,15 +433,21 @@ async fn a_refused_input_leaves_no_variable_value_in_the_gateway_logs() {
 
 #[tokio::test]
 async fn in_production_mode_only_registered_documents_run() {
-    let platform =
-        Platform::start_with(Subgraphs::Venues, tongxin_guard::GuardSettings::default(), true)
-            .await;
+    let platform = Platform::start_with(
+        Subgraphs::Venues,
+        tongxin_guard::GuardSettings::default(),
+        true,
+    )
+    .await;
     let url = platform.url();
     let manifest: serde_json::Map<String, Value> =
         serde_json::from_str(tongxin::router::PERSISTED_DOCUMENTS).expect("manifest");
     let (id, _) = manifest
         .iter()
-        .find(|(_, body)| body.as_str().is_some_and(|b| b.starts_with("query OrgUnitChildren")))
+        .find(|(_, body)| {
+            body.as_str()
+                .is_some_and(|b| b.starts_with("query OrgUnitChildren"))
+        })
         .expect("the staff console's OrgUnitChildren document is registered");
     let unit = tongxin_venues::demo::unit_id(paths::CAIJIABA).0;
 
@@ -368,13 +455,25 @@ async fn in_production_mode_only_registered_documents_run() {
     let registered = json!({ "documentId": id, "variables": { "id": unit } }).to_string();
     let (status, body, _) = post(&url, None, registered).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["orgUnit"]["id"], json!(unit.to_string()), "{body}");
+    assert_eq!(
+        body["data"]["orgUnit"]["id"],
+        json!(unit.to_string()),
+        "{body}"
+    );
 
     // An unknown id, and a free query: refused before any subgraph is called.
     let unknown = json!({ "documentId": "0".repeat(64), "variables": { "id": unit } }).to_string();
     let (status, body, _) = post(&url, None, unknown).await;
-    assert_eq!((status, error_code(&body)), (400, Some("PERSISTED_DOCUMENT_NOT_FOUND")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("PERSISTED_DOCUMENT_NOT_FOUND")),
+        "{body}"
+    );
     let (status, body, _) = post(&url, None, graphql_body(SMALL, Value::Null)).await;
-    assert_eq!((status, error_code(&body)), (400, Some("PERSISTED_DOCUMENT_ID_REQUIRED")), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, Some("PERSISTED_DOCUMENT_ID_REQUIRED")),
+        "{body}"
+    );
     platform.stop().await;
 }

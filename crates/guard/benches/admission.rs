@@ -47,7 +47,11 @@ fn main() {
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     let (p50, p99) = (at(0.50), at(0.99));
     println!("guard admission of UnitOrders (cost {cost}), {iterations} runs:");
-    println!("  p50 {:.1} µs, p99 {:.1} µs (budget: p50 under 50 µs)", micros(p50), micros(p99));
+    println!(
+        "  p50 {:.1} µs, p99 {:.1} µs (budget: p50 under 50 µs)",
+        micros(p50),
+        micros(p99)
+    );
     if p50 > Duration::from_micros(50) {
         println!("  OVER BUDGET");
         std::process::exit(1);

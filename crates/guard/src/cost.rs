@@ -197,8 +197,7 @@ impl Walk<'_> {
                     1u64.saturating_add(size.saturating_mul(below))
                 }
                 Selection::FragmentSpread(spread) => {
-                    let Some(fragment) = self.fragments.get(&spread.node.fragment_name.node)
-                    else {
+                    let Some(fragment) = self.fragments.get(&spread.node.fragment_name.node) else {
                         continue;
                     };
                     let on = fragment.node.type_condition.node.on.node.to_string();
@@ -287,7 +286,10 @@ mod tests {
     #[test]
     fn defaults_apply_without_arguments() {
         assert_eq!(
-            cost("{ unit(id: 1) { children { nodes { id } } } }", serde_json::Value::Null),
+            cost(
+                "{ unit(id: 1) { children { nodes { id } } } }",
+                serde_json::Value::Null
+            ),
             1 + 1 + 20 * 2
         );
         assert_eq!(cost("{ units { id } }", serde_json::Value::Null), 1 + 10);
@@ -314,11 +316,15 @@ mod tests {
 
     #[test]
     fn two_operations_need_a_name() {
-        let doc = async_graphql_parser::parse_query("query A { units { id } } query B { units { id } }")
-            .expect("query");
+        let doc =
+            async_graphql_parser::parse_query("query A { units { id } } query B { units { id } }")
+                .expect("query");
         assert!(matches!(select_operation(&doc, None), Err(Some(_))));
         let lone = async_graphql_parser::parse_query("query A { units { id } }").expect("query");
-        assert!(select_operation(&lone, None).is_ok(), "one named operation needs no name");
+        assert!(
+            select_operation(&lone, None).is_ok(),
+            "one named operation needs no name"
+        );
         assert!(select_operation(&doc, Some("B")).is_ok());
     }
 }

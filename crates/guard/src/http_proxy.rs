@@ -168,11 +168,7 @@ async fn forward(state: &State, request: Request, peer: SocketAddr) -> Response 
     if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
         parts.headers.insert("x-forwarded-for", value);
     }
-    match state
-        .client
-        .request(Request::from_parts(parts, body))
-        .await
-    {
+    match state.client.request(Request::from_parts(parts, body)).await {
         Ok(response) => response.map(Body::new),
         Err(e) => {
             tracing::warn!(error = %e, "the router did not answer");

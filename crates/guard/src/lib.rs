@@ -19,7 +19,7 @@
 //!
 //! What the router already does well stays in the router (aliases, directives, tokens and
 //! field depth limits, persisted documents, JWT for `@authenticated`/`@requiresScopes`).
-//! Services/gateway/README.md says why each piece is where it is.
+//! services/gateway/README.md says why each piece is where it is.
 
 pub mod cost;
 mod http_proxy;
@@ -131,7 +131,10 @@ impl GraphqlParams {
     /// From a POST body or a WebSocket `subscribe` payload.
     pub fn from_json(value: &serde_json::Value) -> Self {
         Self {
-            query: value.get("query").and_then(|q| q.as_str()).map(str::to_owned),
+            query: value
+                .get("query")
+                .and_then(|q| q.as_str())
+                .map(str::to_owned),
             operation_name: value
                 .get("operationName")
                 .and_then(|q| q.as_str())
@@ -256,7 +259,9 @@ impl State {
             };
             return Err(Refusal::request(
                 "COST_ESTIMATED_TOO_EXPENSIVE",
-                format!("the query costs {cost}, over the limit of {max}{who} ({which}): ask for smaller pages or fewer nested lists"),
+                format!(
+                    "the query costs {cost}, over the limit of {max}{who} ({which}): ask for smaller pages or fewer nested lists"
+                ),
             ));
         }
         Ok(params.operation_name.clone())

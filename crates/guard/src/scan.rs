@@ -1,10 +1,13 @@
 //! Nesting depth of raw text, measured in one pass before anything parses it.
 //!
-//! Hive Router 0.3.10 parses request bodies with sonic-rs into `sonic_rs::Value`, whose DOM
-//! builder has no depth limit (the serde path's limit of 255 is bypassed for `Value`), and
-//! its GraphQL parser recurses per selection set. A 31 kB body nested 16,000 levels keeps a
-//! worker busy for minutes. These scans are linear in the input, allocate nothing and stop
-//! at the first level over the limit, so the guard refuses such a request in microseconds.
+//! Hive Router 0.3.10 parses `variables` and `extensions` with sonic-rs into
+//! `sonic_rs::Value`, whose recursive DOM parser has no depth limit (the serde path's limit
+//! of 255 does not apply to `Value`): a 31 kB body nested 16,000 levels overflows a worker's
+//! 2 MiB stack, and ntex-rt's SIGSEGV handler then symbolizes backtraces for minutes instead
+//! of letting the process die (services/gateway/README.md, "The nesting hang"). Its GraphQL
+//! parser recurses per selection set too. These scans are linear in the input, allocate
+//! nothing and stop at the first level over the limit, so the guard refuses such a request
+//! in microseconds, before any parser sees it.
 
 /// The deepest `[`/`{` nesting of a JSON text, or `None` once it passes `limit` (the scan
 /// stops there). Brackets inside strings do not count. Malformed JSON is not judged here:
@@ -88,7 +91,10 @@ mod tests {
 
     #[test]
     fn json_depth_counts_brackets_outside_strings() {
-        assert_eq!(json_depth_within(br#"{"a":[1,{"b":"[[[{{"}]}"#, 10), Some(3));
+        assert_eq!(
+            json_depth_within(br#"{"a":[1,{"b":"[[[{{"}]}"#, 10),
+            Some(3)
+        );
         assert_eq!(json_depth_within(br#"{"a":"\"[[["}"#, 10), Some(1));
         assert_eq!(json_depth_within(b"1", 10), Some(0));
     }

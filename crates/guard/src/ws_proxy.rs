@@ -91,12 +91,12 @@ async fn relay(state: Arc<State>, client: WebSocket, peer: SocketAddr) {
                 let message = match message {
                     tungstenite::Message::Text(text) => Message::Text(text.as_str().into()),
                     tungstenite::Message::Binary(bytes) => Message::Binary(bytes),
-                    tungstenite::Message::Close(frame) => Message::Close(frame.map(|f| {
-                        CloseFrame {
+                    tungstenite::Message::Close(frame) => {
+                        Message::Close(frame.map(|f| CloseFrame {
                             code: f.code.into(),
                             reason: f.reason.as_str().into(),
-                        }
-                    })),
+                        }))
+                    }
                     // Pings are answered by each side's library.
                     _ => continue,
                 };
@@ -132,7 +132,12 @@ async fn relay(state: Arc<State>, client: WebSocket, peer: SocketAddr) {
             },
             Message::Binary(_) => {
                 // graphql-transport-ws is text only.
-                let _ = out_tx.send(close(4400, "binary messages are not part of graphql-transport-ws")).await;
+                let _ = out_tx
+                    .send(close(
+                        4400,
+                        "binary messages are not part of graphql-transport-ws",
+                    ))
+                    .await;
                 break;
             }
             Message::Close(_) => break,
@@ -181,7 +186,10 @@ fn inspect(state: &State, session: &mut Session, text: &str) -> Verdict {
             }
         }
         Some("subscribe") => {
-            let id = message.get("id").cloned().unwrap_or(serde_json::Value::Null);
+            let id = message
+                .get("id")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             let params = message
                 .get("payload")
                 .map(GraphqlParams::from_json)
@@ -192,7 +200,11 @@ fn inspect(state: &State, session: &mut Session, text: &str) -> Verdict {
             match checked {
                 Ok(_) => Verdict::Forward,
                 Err(refusal) => {
-                    tracing::info!(code = refusal.code, operation = params.operation_name.as_deref(), "subscription refused at the gateway");
+                    tracing::info!(
+                        code = refusal.code,
+                        operation = params.operation_name.as_deref(),
+                        "subscription refused at the gateway"
+                    );
                     Verdict::Reply(
                         json!({ "id": id, "type": "error", "payload": [refusal.error_json()] })
                             .to_string(),

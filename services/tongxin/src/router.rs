@@ -84,7 +84,10 @@ pub struct RouterProcess {
     child: Child,
     url: String,
     router_url: String,
-    guard: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    guard: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
 }
 
 impl RouterProcess {
@@ -125,7 +128,11 @@ impl RouterProcess {
             .env("TONGXIN_GATEWAY_PERSISTED_DOCUMENTS", &manifest)
             .env(
                 "TONGXIN_GATEWAY_PERSISTED_ONLY",
-                if options.persisted_only { "true" } else { "false" },
+                if options.persisted_only {
+                    "true"
+                } else {
+                    "false"
+                },
             )
             .env("ROUTER_HTTP_WORKERS", "2")
             // These would override our listen address or add a second supergraph source.
