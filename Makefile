@@ -27,6 +27,7 @@ schema:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
+	scripts/clients.sh
 
 ## schema-check: fail when schema/ differs from what the code exports, or when the public API
 ## schema breaks the lint rules (descriptions everywhere, Relay connections), or when the
@@ -40,12 +41,14 @@ schema-check:
 	scripts/compose-supergraph.sh --check
 	scripts/lint-schema.sh
 	scripts/check-example-subgraph.sh
+	scripts/clients.sh --check
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	$(CARGO) bench -p tongxin-venues --bench circle
 	$(CARGO) bench -p tongxin-volunteers --bench matching
+	$(CARGO) bench -p tongxin-guard --bench admission
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
 
 lint:

@@ -21,7 +21,7 @@ use tongxin_platform::auth::Role;
 use tongxin_platform::config::TelemetrySettings;
 use tongxin_platform::telemetry::TelemetryGuard;
 
-use crate::platform::{Platform, Subgraphs};
+use crate::platform::{Options, Platform, Subgraphs};
 
 /// One received span: the exporting service, its name, trace id and attributes.
 #[derive(Debug, Clone)]
@@ -135,11 +135,13 @@ async fn one_trace_runs_from_the_router_to_the_event_consumer() {
     let (collector, url, guard) = collector();
     let platform = Platform::start_with(
         Subgraphs::OrderLoop,
-        Vec::new(),
-        &[
-            ("TELEMETRY_TRACING_SAMPLING_RATE", "1.0".to_owned()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", url.clone()),
-        ],
+        Options {
+            router_env: vec![
+                ("TELEMETRY_TRACING_SAMPLING_RATE", "1.0".to_owned()),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", url.clone()),
+            ],
+            ..Options::default()
+        },
     )
     .await;
     let token = platform.sign("c-trace", &[Role::Citizen], None);

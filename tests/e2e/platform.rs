@@ -21,6 +21,20 @@ pub enum Subgraphs {
     OrderLoop,
 }
 
+/// What [`Platform::start_with`] changes from the defaults.
+#[derive(Default)]
+pub struct Options {
+    /// Run right after the demo tree is seeded, before the other services learn the tree
+    /// (more units, another district).
+    pub hooks: Vec<Hook>,
+    /// More environment for the router (its OTLP switches).
+    pub router_env: Vec<(&'static str, String)>,
+    /// The guard's limits.
+    pub guard: tongxin_guard::GuardSettings,
+    /// Registered documents only (production mode).
+    pub persisted_only: bool,
+}
+
 /// A running platform; [`Platform::stop`] shuts it down cleanly.
 pub struct Platform {
     router: Option<RouterProcess>,
@@ -31,18 +45,21 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Starts `subgraphs` (venues with the demo district) and the router.
+    /// Starts `subgraphs` (venues with the demo district) and the router behind its guard
+    /// with the default limits.
     pub async fn start(subgraphs: Subgraphs) -> Self {
-        Self::start_with(subgraphs, Vec::new(), &[]).await
+        Self::start_with(subgraphs, Options::default()).await
     }
 
-    /// As [`Platform::start`], with `hooks` run right after the demo tree is seeded (before
-    /// the other services learn the tree: more units, another district) and more
-    /// environment for the router (its OTLP switches).
+    /// As [`Platform::start`], with `options`.
     pub async fn start_with(
         subgraphs: Subgraphs,
-        hooks: Vec<Hook>,
-        router_env: &[(&str, String)],
+        Options {
+            hooks,
+            router_env,
+            guard,
+            persisted_only,
+        }: Options,
     ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
@@ -91,7 +108,9 @@ impl Platform {
             jwks: spawned.keys().jwks_path(),
             subgraphs: &routes,
             log_file: Some(&dir.path().join("router.log")),
-            env: router_env,
+            env: &router_env,
+            persisted_only,
+            guard,
         })
         .await
         .expect("router");
@@ -109,6 +128,11 @@ impl Platform {
             .as_ref()
             .map(|r| r.url().to_owned())
             .unwrap_or_default()
+    }
+
+    /// Everything the router has logged so far.
+    pub fn router_log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("router.log")).unwrap_or_default()
     }
 
     /// A token for `subject` with `roles`, scoped to the demo unit at `unit_path` if any.
@@ -131,6 +155,11 @@ impl Platform {
     ) -> String {
         self.spawned()
             .sign(subject, roles, Some(unit), Some(district))
+    }
+
+    /// A token whose claims `edit` shapes (expired, another audience or issuer).
+    pub fn token_with(&self, edit: impl FnOnce(&mut tongxin_platform::auth::Claims)) -> String {
+        self.spawned().token_with(edit)
     }
 
     /// A token for subject `e2e` scoped to the demo unit at `unit_path`.

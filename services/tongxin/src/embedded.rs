@@ -172,6 +172,8 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         subgraphs: &subgraphs,
         log_file: Some(&router_dir.join("router.log")),
         env: &[],
+        persisted_only: false,
+        guard: tongxin_guard::GuardSettings::default(),
     })
     .await;
     let mut router = match router {

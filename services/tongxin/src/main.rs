@@ -48,6 +48,17 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run the gateway's admission guard in front of a router started elsewhere (split mode,
+    /// Helm): `[guard]` in tongxin.toml or TONGXIN_GUARD__<KEY> (LISTEN, UPSTREAM,
+    /// JWKS_PATH, MAX_COST, MAX_ANONYMOUS_COST, RATE_PER_SECOND, …).
+    Guard {
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The supergraph SDL the router serves (default: the one compiled into this binary).
+        #[arg(long)]
+        supergraph: Option<PathBuf>,
+    },
     /// Bring the services' databases up to date, then exit.
     Migrate {
         /// Which services (default: all).
@@ -254,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Serve { services, config } => serve(services, config).await,
+        Command::Guard { config, supergraph } => guard(config, supergraph).await,
         Command::Migrate { services, config } => {
             let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
             for mut module in tongxin::settings::select(&settings, &services) {
@@ -477,4 +489,20 @@ async fn serve(services: Vec<String>, config: Option<PathBuf>) -> anyhow::Result
         );
     }
     running.wait().await
+}
+
+/// `tongxin guard`: the admission guard alone, until SIGTERM.
+async fn guard(config: Option<PathBuf>, supergraph: Option<PathBuf>) -> anyhow::Result<()> {
+    let settings: tongxin::settings::GuardFile = tongxin_platform::config::load(config.as_deref())?;
+    let _telemetry = tongxin_platform::telemetry::init(&settings.telemetry, "tongxin-guard")?;
+    let sdl = match supergraph {
+        Some(path) => std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the supergraph {}", path.display()))?,
+        None => tongxin::router::SUPERGRAPH.to_owned(),
+    };
+    let guard = tongxin_guard::Guard::bind(settings.guard, &sdl).await?;
+    tracing::info!(listen = %guard.local_addr(), "gateway guard listening");
+    guard
+        .run_until_stopped(tongxin_platform::shutdown::signal())
+        .await
 }

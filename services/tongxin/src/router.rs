@@ -1,8 +1,11 @@
-//! Starting and stopping Hive Router beside the services.
+//! Starting and stopping Hive Router beside the services, behind its admission guard.
 //!
 //! The router's configuration and the supergraph are compiled into this binary and written
 //! next to the data, so `tongxin run` works from any directory and always serves the
 //! supergraph that matches the code (CI checks schema/ against the code).
+//!
+//! Clients reach the guard ([`tongxin_guard`]) at the public address; the router listens on
+//! a loopback port only the guard uses. services/gateway/README.md says why.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ use tokio::process::{Child, Command};
 pub const CONFIG: &str = include_str!("../../gateway/router.config.yaml");
 /// The composed supergraph, as checked in.
 pub const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
+/// The trusted documents' manifest, as checked in (scripts/clients.sh compiles it).
+pub const PERSISTED_DOCUMENTS: &str = include_str!("../../../clients/persisted-documents.json");
 /// The pinned router version (scripts/install-router.sh installs exactly this one).
 pub const VERSION: &str = "0.3.10";
 
@@ -68,12 +73,23 @@ pub struct RouterOptions<'a> {
     pub log_file: Option<&'a Path>,
     /// More environment for the router (its telemetry switches, say), set last.
     pub env: &'a [(&'a str, String)],
+    /// Run only the registered documents of [`PERSISTED_DOCUMENTS`] (production); `false`
+    /// lets free queries run too (development).
+    pub persisted_only: bool,
+    /// The guard's limits; its `listen`, `upstream` and `jwks_path` are set from the above.
+    pub guard: tongxin_guard::GuardSettings,
 }
 
-/// A running router; killed if dropped without [`RouterProcess::stop`].
+/// A running router and its guard; the router is killed if dropped without
+/// [`RouterProcess::stop`].
 pub struct RouterProcess {
     child: Child,
     url: String,
+    router_url: String,
+    guard: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
 }
 
 impl RouterProcess {
@@ -85,6 +101,8 @@ impl RouterProcess {
         let supergraph = work_dir.join("supergraph.graphql");
         std::fs::write(&config, CONFIG)?;
         std::fs::write(&supergraph, SUPERGRAPH)?;
+        let manifest = work_dir.join("persisted-documents.json");
+        std::fs::write(&manifest, PERSISTED_DOCUMENTS)?;
         // An empty key set beside the config, as the config's default expects.
         std::fs::write(work_dir.join("empty-jwks.json"), "{\"keys\":[]}")?;
         // The router exits at once when its port is taken, while whatever holds the port may
@@ -96,14 +114,28 @@ impl RouterProcess {
             );
         }
 
+        // The router itself listens on a loopback port of its own, behind the guard.
+        let internal: SocketAddr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            probe.local_addr()?
+        };
         let mut command = Command::new(options.binary);
         command
             .current_dir(&work_dir)
             .env("ROUTER_CONFIG_FILE_PATH", &config)
             .env("SUPERGRAPH_FILE_PATH", &supergraph)
-            .env("TONGXIN_GATEWAY_HOST", options.listen.ip().to_string())
-            .env("TONGXIN_GATEWAY_PORT", options.listen.port().to_string())
+            .env("TONGXIN_GATEWAY_HOST", internal.ip().to_string())
+            .env("TONGXIN_GATEWAY_PORT", internal.port().to_string())
             .env("TONGXIN_GATEWAY_JWKS_FILE", options.jwks.canonicalize()?)
+            .env("TONGXIN_GATEWAY_PERSISTED_DOCUMENTS", &manifest)
+            .env(
+                "TONGXIN_GATEWAY_PERSISTED_ONLY",
+                if options.persisted_only {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
             .env("ROUTER_HTTP_WORKERS", "2")
             // These would override our listen address or add a second supergraph source.
             .env_remove("HOST")
@@ -133,8 +165,27 @@ impl RouterProcess {
         let mut router = Self {
             child,
             url: format!("http://{}/graphql", options.listen),
+            router_url: format!("http://{internal}/graphql"),
+            guard: None,
         };
-        router.wait_ready(options.listen).await?;
+        router.wait_ready(internal).await?;
+
+        let guard = tongxin_guard::Guard::bind(
+            tongxin_guard::GuardSettings {
+                listen: options.listen,
+                upstream: format!("http://{internal}"),
+                jwks_path: Some(options.jwks.canonicalize()?),
+                ..options.guard
+            },
+            SUPERGRAPH,
+        )
+        .await?;
+        router.url = format!("http://{}/graphql", guard.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(guard.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        router.guard = Some((stop, serving));
         Ok(router)
     }
 
@@ -155,9 +206,14 @@ impl RouterProcess {
         }
     }
 
-    /// The GraphQL URL clients use.
+    /// The GraphQL URL clients use (the guard's).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The router's own GraphQL URL behind the guard (for measuring the guard's overhead).
+    pub fn router_url(&self) -> &str {
+        &self.router_url
     }
 
     /// Resolves when the router process exits (it should not while the platform runs).
@@ -165,8 +221,20 @@ impl RouterProcess {
         self.child.wait().await
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    /// Stops the guard, then the router: SIGTERM, then SIGKILL if it has not exited
+    /// within `grace`.
     pub async fn stop(mut self, grace: Duration) -> anyhow::Result<()> {
+        if let Some((stop, mut serving)) = self.guard.take() {
+            let _ = stop.send(());
+            // Open WebSockets do not hold the guard up: it drains what it can within grace.
+            match tokio::time::timeout(grace, &mut serving).await {
+                Ok(Ok(Err(e))) => {
+                    tracing::warn!(error = %e, "the gateway guard stopped with an error")
+                }
+                Ok(_) => {}
+                Err(_) => serving.abort(),
+            }
+        }
         if let Some(pid) = self.child.id() {
             // std has no SIGTERM; `kill` is on every Unix.
             let _ = Command::new("kill")

@@ -124,3 +124,26 @@ pub async fn split_options(
         hooks,
     })
 }
+
+/// What `tongxin guard` reads: `[guard]` (TONGXIN_GUARD__…) and `[telemetry]`; the other
+/// sections of a shared tongxin.toml (and their variables) are not its business.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuardFile {
+    /// `[telemetry]`.
+    pub telemetry: TelemetrySettings,
+    /// `[guard]`: listen address, router URL, JWKS and limits.
+    pub guard: tongxin_guard::GuardSettings,
+}
+
+impl Validate for GuardFile {
+    fn validate(&self, _prefix: &str) -> Result<(), ConfigError> {
+        if self.guard.jwks_path.is_none() {
+            return Err(ConfigError::new(
+                "guard.jwks_path",
+                "name the JWKS file the router and the services use (TONGXIN_GUARD__JWKS_PATH)",
+            ));
+        }
+        Ok(())
+    }
+}
