@@ -1,6 +1,6 @@
 //! The legal-aid service's entry in the service registry ([`tongxin_platform::registry`]):
-//! its settings (the PII key), migrations, state, subgraph, gRPC routes and the known-units
-//! consumer. It starts after venues when both run in one process (staff scopes are venues'
+//! its settings (the PII key), migrations, state, subgraph, gRPC routes, the known-units
+//! consumer and the reminder scheduler. It starts after venues when both run in one process (staff scopes are venues'
 //! units). Connecting, the outbox relay, serving, health and draining are the platform's.
 
 use anyhow::Context as _;
@@ -72,11 +72,18 @@ impl Service for LegalAidModule {
             service_names: crate::grpc::SERVICE_NAMES,
         };
         let units = ctx.consumer_spec(crate::events::UNITS_CONSUMER, crate::events::UNITS_FILTER);
-        Ok(Parts::new(legal_aid, http, grpc).task(Task::consumer(
-            ctx,
-            units,
-            tongxin_platform::org::consumer::KnownUnitsConsumer::new(()),
-        )))
+        let interval = std::time::Duration::from_millis(self.settings.reminder_interval_ms);
+        let reminders = legal_aid.clone();
+        Ok(Parts::new(legal_aid, http, grpc)
+            .task(Task::consumer(
+                ctx,
+                units,
+                tongxin_platform::org::consumer::KnownUnitsConsumer::new(()),
+            ))
+            .task(Task::new("reminders", move |stop| async move {
+                reminders.run_reminders(interval, 200, stop).await;
+                Ok(())
+            })))
     }
 }
 

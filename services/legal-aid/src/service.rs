@@ -15,6 +15,7 @@
 
 mod booking;
 pub mod clock;
+pub mod reminders;
 mod roster;
 mod stations;
 

@@ -22,6 +22,13 @@ pub struct LegalAidSettings {
     /// start.
     #[serde(serialize_with = "tongxin_platform::config::expose_for_layering")]
     pub pii_key: SecretString,
+    /// How often the reminder scheduler looks for reminders due (every replica may run it).
+    #[serde(default = "default_reminder_interval_ms")]
+    pub reminder_interval_ms: u64,
+}
+
+fn default_reminder_interval_ms() -> u64 {
+    30_000
 }
 
 impl LegalAidSettings {
@@ -33,6 +40,7 @@ impl LegalAidSettings {
             grpc_addr: service.grpc_addr,
             database: service.database,
             pii_key: SecretString::from(String::new()),
+            reminder_interval_ms: default_reminder_interval_ms(),
         }
     }
 
@@ -60,6 +68,12 @@ impl Default for LegalAidSettings {
 impl Validate for LegalAidSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         self.service().validate(prefix)?;
+        if self.reminder_interval_ms == 0 {
+            return Err(ConfigError::new(
+                format!("{prefix}.reminder_interval_ms"),
+                "must be at least 1",
+            ));
+        }
         tongxin_platform::config::validate_pii_key(prefix, &self.pii_key)
     }
 }

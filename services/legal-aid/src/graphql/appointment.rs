@@ -34,6 +34,7 @@ pub enum StatusGql {
 /// An appointment at a legal-aid station (booked, or a walk-in checked in without one).
 pub struct AppointmentNode(pub AppointmentView);
 
+/// An appointment at a legal-aid station (booked, or a walk-in checked in without one).
 #[Object(name = "Appointment")]
 impl AppointmentNode {
     /// The appointment id.

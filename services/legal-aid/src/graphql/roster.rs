@@ -77,6 +77,7 @@ async fn providers(
 /// A weekly duty rule.
 pub struct RuleNode(pub Rule);
 
+/// A weekly duty rule.
 #[Object(name = "RosterRule")]
 impl RuleNode {
     /// The rule id.
@@ -120,6 +121,7 @@ impl RuleNode {
 /// One sitting of the computed roster: who sits when.
 pub struct SittingNode(pub Sitting);
 
+/// One sitting of the computed roster: who sits when.
 #[Object(name = "RosterSitting")]
 impl SittingNode {
     /// Start (UTC).
@@ -176,6 +178,7 @@ impl From<CalendarDay> for CalendarDayNode {
 /// One day of a station's computed roster.
 pub struct RosterDayNode(pub RosterDay);
 
+/// One day of a station's computed roster.
 #[Object(name = "RosterDay")]
 impl RosterDayNode {
     /// The date (Asia/Shanghai).
@@ -199,6 +202,7 @@ impl RosterDayNode {
 /// A bookable slot.
 pub struct SlotNode(pub Slot);
 
+/// A bookable slot.
 #[Object(name = "BookableSlot")]
 impl SlotNode {
     /// Start (UTC); pass it to `bookAppointment`.

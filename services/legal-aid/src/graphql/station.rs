@@ -52,6 +52,7 @@ pub enum ProviderKindGql {
 /// A public legal service station (公共法律服务工作站) on the org tree.
 pub struct StationNode(pub Station);
 
+/// A public legal service station (公共法律服务工作站) on the org tree.
 #[Object(name = "LegalAidStation")]
 impl StationNode {
     /// The station id.
@@ -105,6 +106,7 @@ impl StationNode {
 /// A lawyer, notary, mediator or legal-aid worker.
 pub struct ProviderNode(pub Provider);
 
+/// A lawyer, notary, mediator or legal-aid worker.
 #[Object(name = "LegalAidProvider")]
 impl ProviderNode {
     /// The provider id.

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261201_001000_stations;
 mod m20261201_001100_roster;
 mod m20261201_001200_appointments;
+mod m20261201_001300_reminders;
 
 pub use m20261201_001200_appointments::NO_OVERLAP;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261201_001000_stations::Migration));
         all.push(Box::new(m20261201_001100_roster::Migration));
         all.push(Box::new(m20261201_001200_appointments::Migration));
+        all.push(Box::new(m20261201_001300_reminders::Migration));
         all
     }
 }

@@ -523,3 +523,62 @@ async fn grpc_answers_stations_slots_and_appointments_to_verified_callers() {
         .expect_err("unknown");
     assert_eq!(err.code(), tonic::Code::NotFound);
 }
+
+#[tokio::test]
+async fn reminders_go_out_once_a_day_and_an_hour_before_even_from_racing_replicas() {
+    let app = TestApp::spawn().await;
+    let (station, _, _) = wednesday_station(&app, false).await;
+    let alice = app
+        .book(&app.citizen("alice"), booking(&station, WED_9, None))
+        .await;
+    assert!(alice["errors"].is_null(), "{alice}");
+    let bob = app
+        .book(&app.citizen("bob"), booking(&station, WED_930, None))
+        .await["data"]["bookAppointment"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.ok(
+        &app.citizen("bob"),
+        "mutation($id: ID!) { cancelAppointment(id: $id) { status } }",
+        json!({ "id": bob }),
+        "cancelAppointment",
+    )
+    .await;
+    // Tuesday 09:10 Shanghai: alice's 24-hour reminder is due; two replicas race for it.
+    app.clock.set(at("2026-09-29T01:10:00Z"));
+    let other = app.legal_aid.clone();
+    let (a, b) = tokio::join!(
+        app.legal_aid.send_due_reminders(100),
+        other.send_due_reminders(100)
+    );
+    a.expect("round");
+    b.expect("round");
+    assert_eq!(reminders(&app).await, 1);
+    app.legal_aid.send_due_reminders(100).await.expect("round");
+    assert_eq!(reminders(&app).await, 1, "sent once");
+    // Wednesday 08:35: alice's 1-hour reminder; bob's cancelled one gets none.
+    app.clock.set(at("2026-09-30T00:35:00Z"));
+    app.legal_aid.send_due_reminders(100).await.expect("round");
+    app.legal_aid.send_due_reminders(100).await.expect("round");
+    assert_eq!(reminders(&app).await, 2);
+    use prost::Message;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let last = tongxin_platform::events::outbox::entity::Entity::find()
+        .order_by_desc(tongxin_platform::events::outbox::entity::Column::Seq)
+        .one(app.legal_aid.db())
+        .await
+        .expect("outbox")
+        .expect("row");
+    let event =
+        tongxin_proto::events::AppointmentChanged::decode(last.payload.as_slice()).expect("decode");
+    assert_eq!(event.reminder_hours, Some(1));
+}
+
+async fn reminders(app: &TestApp) -> usize {
+    app.outbox_subjects()
+        .await
+        .into_iter()
+        .filter(|s| s == "tongxin.legalaid.appointment_reminder_due")
+        .count()
+}
