@@ -65,12 +65,15 @@ pub struct Slot {
 /// Active appointments per provider, sorted by start: a slot asks about one provider's
 /// neighbourhood with a binary search instead of walking a year of bookings.
 #[derive(Debug, Default)]
-pub struct Occupancy(HashMap<ProviderId, Vec<(DateTime<Utc>, DateTime<Utc>)>>);
+pub struct Occupancy(HashMap<ProviderId, Vec<Span>>);
+
+/// A time range `[start, end)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
 
 impl Occupancy {
     /// The occupancy of `booked`.
     pub fn new(booked: impl IntoIterator<Item = Booked>) -> Self {
-        let mut map: HashMap<ProviderId, Vec<(DateTime<Utc>, DateTime<Utc>)>> = HashMap::new();
+        let mut map: HashMap<ProviderId, Vec<Span>> = HashMap::new();
         for b in booked {
             map.entry(b.provider)
                 .or_default()
