@@ -441,7 +441,7 @@ async fn token_command_signs_verifiable_tokens() {
 
 #[tokio::test]
 async fn checked_in_schema_matches_the_code() {
-    for service in ["venues", "volunteers", "orders"] {
+    for service in ["venues", "volunteers", "orders", "legal-aid"] {
         let output = Command::new(BIN)
             .args(["schema", service])
             .output()
