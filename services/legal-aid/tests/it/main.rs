@@ -3,6 +3,7 @@
 //! no-overlap guarantee.
 
 mod booking;
+mod embedded;
 mod race;
 mod roster;
 
