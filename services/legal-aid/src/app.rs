@@ -65,7 +65,8 @@ impl Service for LegalAidModule {
         let legal_aid = LegalAid::new(ctx.db.clone(), ctx.outbox.clone(), cipher)
             .with_clock(self.clock.clone());
         let schema = crate::graphql::schema(legal_aid.clone());
-        let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone());
+        let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone())
+            .merge(crate::http::routes(legal_aid.clone()));
         let grpc = Grpc {
             routes: tonic::service::Routes::new(crate::grpc::legal_aid_service(legal_aid.clone())),
             descriptor: tongxin_proto::FILE_DESCRIPTOR_SET,

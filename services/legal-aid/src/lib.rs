@@ -9,7 +9,8 @@
 //! - [`store`]: sea-orm entities and queries; [`migration`]: the schema (with the
 //!   no-overlap constraint on PostgreSQL and its trigger twin on SQLite);
 //! - [`service`]: the operations shared by every front door;
-//! - [`graphql`] (the `legal-aid` subgraph), [`grpc`] (`tongxin.legalaid.v1`);
+//! - [`graphql`] (the `legal-aid` subgraph), [`grpc`] (`tongxin.legalaid.v1`), [`http`]
+//!   (the providers' iCalendar feeds);
 //! - [`events`]: what it publishes (`tongxin.legalaid.appointment_*`) and the known-units
 //!   consumer;
 //! - [`settings`], [`error`], [`demo`] (seed data for `tongxin run`).
@@ -21,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod grpc;
+pub mod http;
 pub mod migration;
 pub mod service;
 pub mod settings;

@@ -14,6 +14,7 @@
 //!   but not manage answers FORBIDDEN.
 
 mod booking;
+pub mod calendar_feed;
 pub mod clock;
 pub mod reminders;
 mod roster;

@@ -412,6 +412,13 @@ impl AppointmentMutation {
         Ok(AppointmentNode(legal_aid.walk_in(&caller, walk_in).await?))
     }
 
+    /// A new secret URL (path under the legal-aid service) for the calling provider's
+    /// iCalendar feed; the previous URL stops working.
+    async fn rotate_my_calendar_feed(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let (legal_aid, caller) = caller(ctx).await?;
+        Ok(legal_aid.rotate_feed(&caller).await?)
+    }
+
     /// Marks that a booked visitor did not come, once the appointment began (staff in scope
     /// or its provider).
     async fn mark_no_show(

@@ -127,6 +127,7 @@ impl LegalAid {
             account_subject: Set(subject),
             last_booked_at: Set(None),
             created_at: Set(self.now()),
+            feed_token: Set(None),
         };
         let txn = self.db.begin().await.map_err(classify)?;
         let model = match provider::Entity::insert(row)

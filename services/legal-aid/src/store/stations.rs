@@ -75,6 +75,8 @@ pub mod provider {
         pub last_booked_at: Option<ChronoDateTimeUtc>,
         /// Created.
         pub created_at: ChronoDateTimeUtc,
+        /// The secret of their calendar feed.
+        pub feed_token: Option<String>,
     }
 
     /// No relations.

@@ -582,3 +582,67 @@ async fn reminders(app: &TestApp) -> usize {
         .filter(|s| s == "tongxin.legalaid.appointment_reminder_due")
         .count()
 }
+
+#[tokio::test]
+async fn a_provider_subscribes_to_their_calendar_feed_without_phones_and_rotates_it() {
+    let app = TestApp::spawn().await;
+    let (station, _, _) = wednesday_station(&app, false).await;
+    let r = app
+        .book(&app.citizen("alice"), booking(&station, WED_9, None))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let lawyer = app.token("lawyer-1", &[Role::LegalAidProvider], None);
+    let rotate = "mutation { rotateMyCalendarFeed }";
+    let path = app
+        .ok(&lawyer, rotate, json!({}), "rotateMyCalendarFeed")
+        .await;
+    let path = path.as_str().expect("path").to_owned();
+    let base = format!(
+        "http://{}",
+        app.spawned.service(tongxin_legal_aid::NAME).http_addr()
+    );
+    let get = |p: String| {
+        let base = base.clone();
+        async move { reqwest::get(format!("{base}{p}")).await.expect("get") }
+    };
+    let feed = get(path.clone()).await;
+    assert_eq!(feed.status(), 200);
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/calendar")
+    );
+    let body = feed.text().await.expect("body");
+    assert!(
+        body.contains("BEGIN:VCALENDAR") && body.contains("BEGIN:VEVENT"),
+        "{body}"
+    );
+    assert!(body.contains("劳动合同纠纷"), "the topic is shown: {body}");
+    assert!(body.contains("DTSTART:20260930T010000Z"), "{body}");
+    for secret in ["13800138000", "张三", "某电子公司"] {
+        assert!(!body.contains(secret), "{secret} in the feed");
+    }
+    // Rotating ends the old URL; a citizen has no feed.
+    let new_path = app
+        .ok(&lawyer, rotate, json!({}), "rotateMyCalendarFeed")
+        .await;
+    assert_ne!(new_path.as_str(), Some(path.as_str()));
+    assert_eq!(get(path).await.status(), 404);
+    assert_eq!(
+        get(new_path.as_str().expect("path").to_owned())
+            .await
+            .status(),
+        200
+    );
+    let r = app
+        .gql(Some(&app.citizen("alice")), rotate, json!({}))
+        .await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    assert_eq!(
+        get("/legal-aid/calendar/guess.ics".to_owned())
+            .await
+            .status(),
+        404
+    );
+}
