@@ -16,6 +16,7 @@
 mod booking;
 pub mod calendar_feed;
 pub mod clock;
+pub mod consultations;
 pub mod reminders;
 mod roster;
 mod stations;

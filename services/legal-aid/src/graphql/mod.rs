@@ -4,6 +4,7 @@
 //! stubs.
 
 mod appointment;
+mod counts;
 mod roster;
 mod station;
 
@@ -24,6 +25,7 @@ pub struct Query(
     station::StationQuery,
     roster::RosterQuery,
     appointment::AppointmentQuery,
+    counts::CountsQuery,
 );
 
 /// The root mutation.
@@ -33,6 +35,7 @@ pub struct Mutation(
     station::StationMutation,
     roster::RosterMutation,
     appointment::AppointmentMutation,
+    counts::CountsMutation,
 );
 
 /// The legal-aid subgraph schema (no subscriptions).

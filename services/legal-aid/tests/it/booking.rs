@@ -646,3 +646,80 @@ async fn a_provider_subscribes_to_their_calendar_feed_without_phones_and_rotates
         404
     );
 }
+
+#[tokio::test]
+async fn outcomes_are_logged_once_and_counted_on_a_hand_checked_set() {
+    let app = TestApp::spawn().await;
+    let (station, _, _) = wednesday_station(&app, false).await;
+    let mut ids = Vec::new();
+    for (i, start) in ["01:00", "01:30", "02:00", "02:30"].iter().enumerate() {
+        let r = app
+            .book(
+                &app.citizen(&format!("c{i}")),
+                booking(&station, &format!("2026-09-30T{start}:00Z"), None),
+            )
+            .await;
+        ids.push(
+            r["data"]["bookAppointment"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    let staff = app.staff();
+    let log = "mutation($id: ID!, $o: ConsultationOutcome!) { logConsultationOutcome(appointmentId: $id, outcome: $o) }";
+    // Not checked in yet: no outcome.
+    let r = app
+        .gql(Some(&staff), log, json!({ "id": ids[0], "o": "ANSWERED" }))
+        .await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
+    app.clock.set(at("2026-09-30T03:00:00Z"));
+    for id in &ids[..3] {
+        app.ok(
+            &staff,
+            "mutation($id: ID!) { checkIn(id: $id) { status } }",
+            json!({ "id": id }),
+            "checkIn",
+        )
+        .await;
+    }
+    app.ok(
+        &staff,
+        "mutation($id: ID!) { markNoShow(id: $id) { status } }",
+        json!({ "id": ids[3] }),
+        "markNoShow",
+    )
+    .await;
+    for (id, outcome) in [
+        (&ids[0], "ANSWERED"),
+        (&ids[1], "REFERRED"),
+        (&ids[2], "CASE_TAKEN"),
+    ] {
+        app.ok(
+            &staff,
+            log,
+            json!({ "id": id, "o": outcome }),
+            "logConsultationOutcome",
+        )
+        .await;
+    }
+    // A second outcome for one consultation: CONFLICT, nothing stored.
+    let r = app
+        .gql(Some(&staff), log, json!({ "id": ids[0], "o": "REFERRED" }))
+        .await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
+    let counts = app
+        .ok(&staff, "query($s: ID!) { legalAidCounts(stationId: $s, from: \"2026-09-01T00:00:00Z\", to: \"2026-10-01T00:00:00Z\") {
+               group consultations referrals legalAidCases notarizations mediations noShows noShowRate } }",
+            json!({ "s": station }), "legalAidCounts")
+        .await;
+    assert_eq!(
+        counts,
+        json!([{ "group": "all", "consultations": 3, "referrals": 1, "legalAidCases": 1, "notarizations": 0,
+                 "mediations": 0, "noShows": 1, "noShowRate": 0.25 }])
+    );
+    let r = app
+        .gql(Some(&app.citizen("c0")), "query($s: ID!) { legalAidCounts(stationId: $s, from: \"2026-09-01T00:00:00Z\", to: \"2026-10-01T00:00:00Z\") { group } }", json!({ "s": station }))
+        .await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+}
