@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{caller, uuid_of};
 use crate::domain::{AppointmentId, StationId};
-use crate::service::consultations::{Counts, Outcome};
+use crate::service::consultations::{Counts, CountsGroup, Outcome};
 
 /// What a consultation ended with.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -27,17 +27,22 @@ pub enum OutcomeGql {
 
 /// How `legalAidCounts` groups its rows.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "CountsGroup")]
 pub enum LegalAidCountsGroup {
-    /// One row for the station.
+    /// One row for the station (`all`).
     All,
-    /// One row per service.
+    /// One row per service (its code).
     Service,
+    /// One row per provider (their id; `none` for walk-ins nobody was assigned to).
+    Provider,
+    /// One row per month (`YYYY-MM` in Asia/Shanghai).
+    Month,
 }
 
 /// A station's figures over a period (one group).
 #[derive(SimpleObject)]
 pub struct LegalAidCountsRow {
-    /// The group: a service code (`consultation`, `notarization`, …) or `all`.
+    /// The group: `all`, a service code (`consultation`, …), a provider id or a month.
     pub group: String,
     /// Consultations whose outcome was logged.
     pub consultations: u32,
@@ -101,7 +106,7 @@ impl CountsQuery {
                 StationId(uuid_of(&station_id, "stationId")?),
                 from,
                 to,
-                group_by == LegalAidCountsGroup::Service,
+                group_by.into(),
             )
             .await?;
         Ok(counts

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Caller, LegalAid};
 use crate::domain::appointment::Status;
+use crate::domain::roster::local_date;
 use crate::domain::{AppointmentId, DomainError, StationId};
 use crate::error::LegalAidError;
 use crate::store::appointments::{self as store, appointment};
@@ -97,6 +98,19 @@ pub mod consultation {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// How the counts are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountsGroup {
+    /// One group, `all`.
+    All,
+    /// By service code.
+    Service,
+    /// By provider id (`none` for walk-ins nobody was assigned to).
+    Provider,
+    /// By month (`YYYY-MM`, Asia/Shanghai).
+    Month,
+}
+
 /// A station's figures over a period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -173,28 +187,32 @@ impl LegalAid {
         }
     }
 
-    /// The figures of `station` for visits starting in `[from, to)`, by service code when
-    /// `by_service` (else one row, keyed `all`); staff in scope.
+    /// The figures of `station` for visits starting in `[from, to)`, grouped by `group`;
+    /// staff in scope.
     pub async fn counts(
         &self,
         caller: &Caller,
         station: StationId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        by_service: bool,
+        group: CountsGroup,
     ) -> Result<BTreeMap<String, Counts>, LegalAidError> {
         let station = self.station(station).await?;
         caller.must_manage(&station)?;
         if to <= from {
             return Err(DomainError::invalid("to", "must be after from").into());
         }
-        let key = |service: &str| {
-            if by_service {
-                service.to_owned()
-            } else {
-                "all".to_owned()
-            }
+        let key = |a: &crate::domain::appointment::Appointment| match group {
+            CountsGroup::All => "all".to_owned(),
+            CountsGroup::Service => a.service.code().to_owned(),
+            CountsGroup::Provider => a
+                .provider
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "none".to_owned()),
+            // The month on the district's wall clock.
+            CountsGroup::Month => local_date(a.starts_at).format("%Y-%m").to_string(),
         };
+        let mut keys: std::collections::HashMap<Uuid, String> = std::collections::HashMap::new();
         let mut out: BTreeMap<String, Counts> = BTreeMap::new();
         let visits = appointment::Entity::find()
             .filter(appointment::Column::StationId.eq(station.id.0))
@@ -206,7 +224,9 @@ impl LegalAid {
         let mut ids = Vec::new();
         for v in &visits {
             let a = store::parse(v)?;
-            let c = out.entry(key(a.service.code())).or_default();
+            let k = key(&a);
+            keys.insert(v.id, k.clone());
+            let c = out.entry(k).or_default();
             match a.status {
                 Status::NoShow => {
                     c.no_shows += 1;
@@ -223,7 +243,10 @@ impl LegalAid {
             .await
             .map_err(classify)?;
         for l in logged {
-            let c = out.entry(key(&l.service)).or_default();
+            let Some(k) = keys.get(&l.appointment_id) else {
+                continue;
+            };
+            let c = out.entry(k.clone()).or_default();
             c.consultations += 1;
             match Outcome::from_code(&l.outcome) {
                 Some(Outcome::Referred) => c.referrals += 1,

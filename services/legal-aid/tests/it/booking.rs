@@ -718,6 +718,14 @@ async fn outcomes_are_logged_once_and_counted_on_a_hand_checked_set() {
         json!([{ "group": "all", "consultations": 3, "referrals": 1, "legalAidCases": 1, "notarizations": 0,
                  "mediations": 0, "noShows": 1, "noShowRate": 0.25 }])
     );
+    let by_month = app
+        .ok(&staff, "query($s: ID!) { legalAidCounts(stationId: $s, from: \"2026-09-01T00:00:00Z\", to: \"2026-11-01T00:00:00Z\", groupBy: MONTH) {
+               group consultations noShows } }", json!({ "s": station }), "legalAidCounts")
+        .await;
+    assert_eq!(
+        by_month,
+        json!([{ "group": "2026-09", "consultations": 3, "noShows": 1 }])
+    );
     let r = app
         .gql(Some(&app.citizen("c0")), "query($s: ID!) { legalAidCounts(stationId: $s, from: \"2026-09-01T00:00:00Z\", to: \"2026-10-01T00:00:00Z\") { group } }", json!({ "s": station }))
         .await;
