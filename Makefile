@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-SERVICES := venues volunteers orders
+SERVICES := venues volunteers orders legal-aid
 
 .PHONY: run test tools build schema schema-check lint fmt bench
 
