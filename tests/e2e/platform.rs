@@ -17,7 +17,7 @@ use tongxin_venues::demo;
 pub enum Subgraphs {
     /// Venues only (the org tree).
     Venues,
-    /// Venues, volunteers and orders: the order loop.
+    /// Venues, volunteers, orders and legal aid: the order loop.
     OrderLoop,
 }
 
@@ -91,7 +91,14 @@ impl Platform {
                 // (staff scopes, home units); a deployment follows the venues unit events.
                 .hook(tongxin::embedded::volunteers_learn_units())
                 .service(tongxin_orders::OrdersModule::new(orders))
-                .hook(tongxin_orders::app::seed_menu());
+                .hook(tongxin_orders::app::seed_menu())
+                .service(tongxin_legal_aid::LegalAidModule::new(
+                    tongxin_legal_aid::LegalAidSettings {
+                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                        ..tongxin_legal_aid::default_settings()
+                    },
+                ))
+                .hook(tongxin::embedded::legal_aid_learns_units());
         }
         let mut spawned = spawn.start().await;
         let nats = spawned.take_nats().expect("NATS");

@@ -236,6 +236,25 @@ pub fn demo_hooks(key: std::sync::Arc<SigningKey>) -> Vec<Hook> {
 /// The embedded legal-aid service learns the demo tree (in a deployment it follows the
 /// venues unit events) and, on the first run, gets the demo stations, providers and rosters.
 async fn seed_legal_aid(started: &Started) -> anyhow::Result<()> {
+    let legal_aid = learn_units(started).await?;
+    let stations = tongxin_legal_aid::demo::seed(legal_aid)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding legal aid: {e:?}"))?;
+    if stations > 0 {
+        tracing::info!(stations, "demo legal-aid stations seeded");
+    }
+    Ok(())
+}
+
+/// A hook that has legal-aid learn the org tree from venues in this process (tests: scopes
+/// of staff, stations' units), without the demo stations.
+pub fn legal_aid_learns_units() -> Hook {
+    Hook::after(tongxin_legal_aid::NAME, |started| async move {
+        learn_units(&started).await.map(|_| ())
+    })
+}
+
+async fn learn_units(started: &Started) -> anyhow::Result<&tongxin_legal_aid::service::LegalAid> {
     let legal_aid: &tongxin_legal_aid::service::LegalAid =
         started
             .state(tongxin_legal_aid::NAME)
@@ -254,13 +273,7 @@ async fn seed_legal_aid(started: &Started) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
     }
-    let stations = tongxin_legal_aid::demo::seed(legal_aid)
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding legal aid: {e:?}"))?;
-    if stations > 0 {
-        tracing::info!(stations, "demo legal-aid stations seeded");
-    }
-    Ok(())
+    Ok(legal_aid)
 }
 
 /// The venues service running in this process.

@@ -40,6 +40,7 @@ pub const ACTORS: &[&str] = &[
     "staff_other_district",
     "center_staff",
     "admin",
+    "provider",
 ];
 
 const ANCHOR: &str = paths::HONGQIAO;
@@ -143,6 +144,10 @@ impl<'p> World<'p> {
                 self.platform
                     .sign("authz-admin", &[Role::Admin], Some(paths::CENTER)),
             ),
+            "provider" => {
+                self.value("provider_id").await;
+                Some(self.provider_token())
+            }
             other => panic!("unknown actor {other}"),
         }
     }
@@ -159,6 +164,14 @@ impl<'p> World<'p> {
         self.platform.sign(
             &format!("authz-{}-{record}", self.tag),
             &[Role::Volunteer],
+            None,
+        )
+    }
+
+    fn provider_token(&self) -> String {
+        self.platform.sign(
+            &format!("authz-{}-provider", self.tag),
+            &[Role::LegalAidProvider],
             None,
         )
     }
@@ -304,6 +317,68 @@ impl<'p> World<'p> {
                 text(&r["id"])
             }
             order if order.starts_with("order_") => self.order(order).await,
+            "station" => {
+                let anchor = self.value("anchor").await;
+                let name = self.unique("法律服务站");
+                let token = self.staff_token().await;
+                let r = self
+                    .ok(Some(&token), "mutation($i: CreateLegalAidStationInput!) { createLegalAidStation(input: $i) { id } }", json!({ "i": { "unitId": anchor, "name": name, "address": "虹桥街道1号", "services": ["CONSULTATION", "MEDIATION"], "minNoticeMinutes": 60, "horizonDays": 30 } }), "createLegalAidStation")
+                    .await;
+                text(&r["id"])
+            }
+            "provider_id" => {
+                let station = self.value("station").await;
+                let subject = format!("authz-{}-provider", self.tag);
+                let token = self.staff_token().await;
+                let r = self
+                    .ok(Some(&token), "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }", json!({ "i": { "name": "王律师", "kind": "LAWYER", "office": "渝东律师事务所", "licenceNo": "15001200010001", "services": ["CONSULTATION", "MEDIATION"], "stationIds": [station], "accountSubject": subject } }), "addLegalAidProvider")
+                    .await;
+                text(&r["id"])
+            }
+            "roster_rule" => {
+                let station = self.value("station").await;
+                let provider = self.value("provider_id").await;
+                let weekday = booking_day().format("%A").to_string().to_uppercase();
+                let token = self.staff_token().await;
+                let r = self
+                    .ok(Some(&token), "mutation($s: ID!, $i: RosterRuleInput!) { addRosterRule(stationId: $s, input: $i) { id } }", json!({ "s": station, "i": { "weekday": weekday, "start": "09:00", "end": "17:00", "service": "CONSULTATION", "providerIds": [provider], "slotMinutes": 30 } }), "addRosterRule")
+                    .await;
+                text(&r["id"])
+            }
+            "slot" => {
+                self.value("roster_rule").await;
+                self.counter += 1;
+                // A slot of the rule's day no other appointment of this world takes.
+                let minutes = 30 * (self.counter % 16);
+                let at = booking_day()
+                    .and_hms_opt(9, 0, 0)
+                    .expect("time")
+                    .and_local_timezone(shanghai())
+                    .single()
+                    .expect("time")
+                    + chrono::Duration::minutes(i64::try_from(minutes).expect("small"));
+                at.with_timezone(&chrono::Utc).to_rfc3339()
+            }
+            "appointment" => {
+                let station = self.value("station").await;
+                let at = self.value("slot").await;
+                let key = self.unique("book");
+                let owner = self.citizen("citizen_owner");
+                let r = self
+                    .ok(Some(&owner), "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }", json!({ "i": { "stationId": station, "service": "CONSULTATION", "startsAt": at, "topic": "劳动合同纠纷", "parties": ["张三"], "idempotencyKey": key } }), "bookAppointment")
+                    .await;
+                text(&r["id"])
+            }
+            "walk_in" => {
+                let station = self.value("station").await;
+                let provider = self.value("provider_id").await;
+                let token = self.staff_token().await;
+                let r = self
+                    .ok(Some(&token), "mutation($i: WalkInInput!) { checkInWalkIn(input: $i) { id } }", json!({ "i": { "stationId": station, "service": "CONSULTATION", "providerId": provider, "topic": "工资拖欠" } }), "checkInWalkIn")
+                    .await;
+                text(&r["id"])
+            }
+            "booking_day" => booking_day().to_string(),
             other => panic!("the table names a fixture the world cannot make: ${other}"),
         }
     }
@@ -437,6 +512,19 @@ impl<'p> World<'p> {
         assert!(r["errors"].is_null(), "setting up the world, {field}: {r}");
         r["data"][field].clone()
     }
+}
+
+/// Asia/Shanghai, where rosters are kept.
+fn shanghai() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("offset")
+}
+
+/// The day the world's legal-aid appointments are booked on: two days ahead (beyond the
+/// station's notice, within its horizon), in Asia/Shanghai.
+fn booking_day() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::days(2))
+        .with_timezone(&shanghai())
+        .date_naive()
 }
 
 /// An ID-card number and a phone no other volunteer has: unique within the test process,
