@@ -1,0 +1,304 @@
+"""The offline checks of charts/tongxin (`make chart-check`; scripts/chart-check.sh runs this
+in its venv). Each check prints one line; the last line is "N passed, N failed".
+
+1. files/ copies: the chart's router.config.yaml and supergraph.graphql equal the ones in
+   services/gateway/ and schema/ (`make schema` refreshes the copies).
+2. `helm lint --strict` with the default, small-district and city-wide values.
+3. Render with each values set; every core manifest validated with
+   `kubernetes-validate --strict` for Kubernetes KUBE_VERSION; CRD kinds (CloudNativePG,
+   Prometheus Operator) have no schema there and get the structural check below instead.
+4. checkov on every rendered manifest: zero failed checks (the skips, each with its reason,
+   are in charts/tongxin/checkov.yaml).
+5. Every service of the workspace has a Deployment running `tongxin serve <service>`.
+   The list comes from the code: the registry in services/tongxin/src/settings.rs, the
+   Makefile's SERVICES and the service crates under services/.
+6. Bad values are refused, naming the field: a typo'd key, a negative replica count, a
+   missing or empty Secret name, a wrong type, the `latest` tag.
+7. What the rendered chart promises: restricted security context, probes, preStop and
+   resources on every container, tongxin.toml that parses with integer numbers, persisted
+   documents enforced and R3 streams in the city-wide values.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+
+import helm_python as helm
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHART = ROOT / "charts" / "tongxin"
+KUBE_VERSION = "1.37.0"
+RELEASE, NAMESPACE = "tongxin", "tongxin"
+
+# Lint findings allowed under --strict, each with its reason.
+ALLOWED_LINT = {
+    "chart directory is missing these dependencies: nats": (
+        "the official NATS chart is fetched by `helm dependency build` before an install "
+        "with nats.enabled; the checks run offline and render with nats.enabled only for "
+        "the chart's own templates"
+    ),
+}
+
+# Kinds kubernetes-validate has no schema for: their operators' CRDs. Checked here for the
+# fields the chart sets instead (kind -> required paths).
+CRD_KINDS = {
+    ("postgresql.cnpg.io/v1", "Cluster"): ["spec.instances", "spec.storage.size", "spec.bootstrap.initdb.owner"],
+    ("postgresql.cnpg.io/v1", "Database"): ["spec.cluster.name", "spec.name", "spec.owner"],
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): ["spec.selector.matchLabels", "spec.endpoints"],
+}
+
+VALUES_SETS = {
+    "default": {},
+    "small-district": yaml.safe_load((CHART / "examples" / "small-district.yaml").read_text()),
+    "city-wide": yaml.safe_load((CHART / "examples" / "city-wide.yaml").read_text()),
+}
+
+passed: list[str] = []
+failed: list[str] = []
+
+
+def check(name: str, ok: bool, detail: str = "") -> bool:
+    (passed if ok else failed).append(name)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f"\n     {detail}" if detail and not ok else ""))
+    return ok
+
+
+def lint(values: dict) -> list[dict]:
+    report = helm.lint(str(CHART), values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}")
+    return [m for m in report["messages"] if m["severity"] >= 2]
+
+
+def render(values: dict) -> list[dict]:
+    with helm.Chart.load(str(CHART)) as chart:
+        files = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = []
+    for path, text in sorted(files.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                doc.setdefault("metadata", {}).setdefault("annotations", {})
+                docs.append(doc)
+    return docs
+
+
+def dig(doc: dict, dotted: str):
+    cur = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def workspace_services() -> set[str]:
+    """The services `tongxin serve` accepts, read from the code, not from a copy here."""
+    names: set[str] = set()
+    settings = (ROOT / "services" / "tongxin" / "src" / "settings.rs").read_text()
+    registry = settings[settings.index("pub fn registry"):]
+    registry = registry[: registry.index("\n}\n")]
+    for crate in re.findall(r"tongxin_([a-z_]+)::[A-Za-z]+Module::new", registry):
+        names.add(crate.replace("_", "-"))
+    make = re.search(r"^SERVICES\s*:?=\s*(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    if make:
+        names.update(make.group(1).split())
+    for app in (ROOT / "services").glob("*/src/app.rs"):
+        names.add(app.parent.parent.name)
+    return names
+
+
+def files_match() -> None:
+    for copy, source in [
+        ("files/router.config.yaml", "services/gateway/router.config.yaml"),
+        ("files/supergraph.graphql", "schema/supergraph.graphql"),
+    ]:
+        same = (CHART / copy).read_bytes() == (ROOT / source).read_bytes()
+        check(f"charts/tongxin/{copy} equals {source}", same, "stale copy: run `make schema` (it refreshes the chart's copies)")
+
+
+def lint_and_render(out: pathlib.Path) -> dict[str, list[dict]]:
+    rendered = {}
+    for label, values in VALUES_SETS.items():
+        findings = [m for m in lint(values) if m["error"].strip() not in ALLOWED_LINT]
+        check(f"helm lint --strict ({label})", not findings, "; ".join(m["error"].strip() for m in findings))
+        try:
+            docs = render(values)
+        except helm.HelmError as err:
+            check(f"render ({label})", False, str(err))
+            continue
+        check(f"render ({label}): {len(docs)} manifests", bool(docs))
+        rendered[label] = docs
+        for i, doc in enumerate(docs):
+            kind = (doc["apiVersion"], doc["kind"])
+            sub = "crd" if kind in CRD_KINDS else "core"
+            target = out / label / sub / f"{i:03}-{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return rendered
+
+
+def validate(out: pathlib.Path, rendered: dict[str, list[dict]]) -> None:
+    for label in rendered:
+        core = sorted((out / label / "core").glob("*.yaml"))
+        run = subprocess.run(
+            [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", "-k", KUBE_VERSION, *map(str, core)],
+            capture_output=True, text=True,
+        )
+        check(f"kubernetes-validate --strict -k {KUBE_VERSION} ({label}): {len(core)} core manifests",
+              run.returncode == 0, (run.stdout + run.stderr)[-3000:])
+        crds = [d for d in rendered[label] if (d["apiVersion"], d["kind"]) in CRD_KINDS]
+        missing = [f"{d['kind']}/{d['metadata']['name']}: {p}"
+                   for d in crds for p in CRD_KINDS[(d["apiVersion"], d["kind"])] if dig(d, p) in (None, "", [], {})]
+        kinds = sorted({d["kind"] for d in crds})
+        check(f"CRD kinds not in kubernetes-validate, structural check ({label}): {', '.join(kinds) or 'none rendered'}",
+              not missing, "; ".join(missing))
+
+
+def checkov(out: pathlib.Path) -> None:
+    run = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "checkov"), "-d", str(out),
+         "--config-file", str(CHART / "checkov.yaml")],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "BC_SKIP_MAPPING": "TRUE", "HOME": str(out)},
+    )
+    summary = re.findall(r"Passed checks: \d+, Failed checks: \d+, Skipped checks: \d+", run.stdout)
+    check(f"checkov, zero failed checks: {summary[-1] if summary else 'no summary'}",
+          run.returncode == 0 and bool(summary), (run.stdout + run.stderr)[-4000:])
+
+
+def deployments_per_service(rendered: dict[str, list[dict]]) -> None:
+    services = workspace_services()
+    check(f"workspace services found in the code: {', '.join(sorted(services))}", len(services) >= 3)
+    for label, docs in rendered.items():
+        serving = {}
+        for d in docs:
+            if d["kind"] == "Deployment":
+                args = d["spec"]["template"]["spec"]["containers"][0].get("args", [])
+                if args[:1] == ["serve"]:
+                    serving[args[1]] = d["metadata"]["name"]
+        missing = sorted(services - serving.keys())
+        check(f"every workspace service has a Deployment ({label})", not missing,
+              f"no Deployment runs `tongxin serve` for: {', '.join(missing)} (add it under services: in values.yaml)")
+        extra = sorted(serving.keys() - services)
+        if extra:
+            print(f"note {label}: Deployments for services not (yet) in the workspace registry: {', '.join(extra)}")
+
+
+def bad_values() -> None:
+    cases = [
+        ("a typo'd key", {"services": {"orders": {"replicsa": 2}}}, "/services/orders", "replicsa"),
+        ("a typo'd top-level key", {"gatway": {"replicas": 2}}, "gatway", None),
+        ("a negative replica count", {"services": {"orders": {"replicas": -1}}}, "/services/orders/replicas", None),
+        ("a negative gateway replica count", {"gateway": {"replicas": -3}}, "/gateway/replicas", None),
+        ("an empty Secret name", {"auth": {"jwks": {"secretName": ""}}}, "/auth/jwks/secretName", None),
+        ("a missing Secret name", {"services": {"volunteers": {"secretSettings": {"pii.hash_key": {"secretName": None}}}}},
+         "/services/volunteers/secretSettings/pii.hash_key", "secretName"),
+        ("a missing database Secret name", {"services": {"venues": {"database": {"secretName": None}}}},
+         "/services/venues/database", "secretName"),
+        ("a wrong type", {"serviceDefaults": {"replicas": "two"}}, "/serviceDefaults/replicas", None),
+        ("the latest tag", {"image": {"tag": "latest"}}, "/image/tag", None),
+        ("an even stream replica count", {"events": {"streamReplicas": 2}}, "/events/streamReplicas", None),
+        ("persisted documents without their ConfigMap", {"gateway": {"persistedDocuments": {"enabled": True}}},
+         "gateway.persistedDocuments.configMapName", None),
+        ("a grace period shorter than the drain", {"services": {"orders": {"terminationGracePeriodSeconds": 10}}},
+         "services.orders: terminationGracePeriodSeconds", None),
+    ]
+    for label, values, field, also in cases:
+        # The schema answers in lint and render; a template's `fail` (rules across fields)
+        # only in render: helm lint logs it and carries on.
+        errors = " ".join(m["error"] for m in lint(values) if m["severity"] >= 3)
+        try:
+            render(values)
+        except helm.HelmError as err:
+            errors += " " + str(err)
+        ok = bool(errors) and field in errors and (also is None or also in errors)
+        check(f"refused, naming the field: {label} ({field})", ok, errors or "accepted")
+    errors = [m["error"] for m in lint({"services": {"orders": {"replicas": 3}}}) if m["severity"] >= 3]
+    check("accepted: a valid override", not errors, "; ".join(errors))
+
+
+def promises(rendered: dict[str, list[dict]]) -> None:
+    for label, docs in rendered.items():
+        problems = []
+        for d in docs:
+            pod = d["spec"]["template"]["spec"] if d["kind"] in ("Deployment", "Job") else None
+            if pod is None:
+                continue
+            who = f"{d['kind']}/{d['metadata']['name']}"
+            psc = pod.get("securityContext", {})
+            if not (psc.get("runAsNonRoot") and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+                problems.append(f"{who}: pod securityContext")
+            if pod.get("automountServiceAccountToken") is not False or pod.get("enableServiceLinks") is not False:
+                problems.append(f"{who}: service account token or service links")
+            for c in pod["containers"]:
+                sc = c.get("securityContext", {})
+                if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
+                        and sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("runAsNonRoot")):
+                    problems.append(f"{who}: container securityContext")
+                if not (c.get("resources", {}).get("requests") and c.get("resources", {}).get("limits")):
+                    problems.append(f"{who}: resources")
+                if ":latest" in c["image"] or not re.search(r"(:[\w.-]+|@sha256:[a-f0-9]{64})$", c["image"]):
+                    problems.append(f"{who}: image not pinned ({c['image']})")
+                if d["kind"] == "Deployment":
+                    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                        if probe not in c:
+                            problems.append(f"{who}: {probe}")
+                    if not dig(c, "lifecycle.preStop.sleep.seconds"):
+                        problems.append(f"{who}: preStop pause")
+                    if c.get("args", [None])[0] == "serve":
+                        if dig(c, "readinessProbe.httpGet.path") != "/readyz" or dig(c, "livenessProbe.httpGet.path") != "/healthz":
+                            problems.append(f"{who}: readiness on /readyz, liveness on /healthz")
+        for d in docs:
+            if d["kind"] == "ConfigMap" and "tongxin.toml" in d.get("data", {}):
+                try:
+                    toml = tomllib.loads(d["data"]["tongxin.toml"])
+                except tomllib.TOMLDecodeError as err:
+                    problems.append(f"ConfigMap/{d['metadata']['name']}: tongxin.toml: {err}")
+                    continue
+                if not isinstance(toml.get("shutdown_timeout_secs"), int) or not isinstance(toml["events"].get("stream_replicas"), int):
+                    problems.append(f"ConfigMap/{d['metadata']['name']}: numbers must be TOML integers")
+        labels = [d for d in docs if "app.kubernetes.io/name" not in d["metadata"].get("labels", {})]
+        problems += [f"{d['kind']}/{d['metadata']['name']}: app.kubernetes.io labels" for d in labels]
+        kinds = {d["kind"] for d in docs}
+        for needed in ("NetworkPolicy", "PodDisruptionBudget", "ServiceAccount", "Job"):
+            if needed not in kinds:
+                problems.append(f"no {needed}")
+        check(f"rendered chart keeps its promises ({label})", not problems, "; ".join(problems))
+    city = rendered.get("city-wide", [])
+    router = next((yaml.safe_load(d["data"]["router.config.yaml"]) for d in city
+                   if d["kind"] == "ConfigMap" and "router.config.yaml" in d.get("data", {})), {})
+    check("city-wide: persisted documents enforced at the gateway",
+          dig(router, "persisted_documents.enabled") is True and dig(router, "persisted_documents.require_id") is True)
+    tomls = [tomllib.loads(d["data"]["tongxin.toml"]) for d in city if d["kind"] == "ConfigMap" and "tongxin.toml" in d.get("data", {})]
+    check("city-wide: the TONGXIN stream at R3 on the bundled NATS",
+          bool(tomls) and all(t["events"]["stream_replicas"] == 3 and t["events"]["nats_url"].startswith("nats://tongxin-nats") for t in tomls))
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"] for d in city if d["kind"] == "HorizontalPodAutoscaler"}
+    gateway = hpas.get(f"{RELEASE}-gateway", 0)
+    services = [n for n, m in hpas.items() if not n.endswith("-gateway")]
+    check("city-wide: gateway HPA from 3, every service HPA from 2",
+          gateway >= 3 and len(services) >= 4 and all(hpas[n] >= 2 for n in services), str(hpas))
+
+
+def main() -> int:
+    files_match()
+    with tempfile.TemporaryDirectory(prefix="chart-check-") as tmp:
+        out = pathlib.Path(tmp)
+        rendered = lint_and_render(out)
+        validate(out, rendered)
+        checkov(out)
+        deployments_per_service(rendered)
+        promises(rendered)
+    bad_values()
+    for finding, reason in ALLOWED_LINT.items():
+        print(f"note: lint finding allowed: {finding!r}: {reason}")
+    print(f"{len(passed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
