@@ -4,7 +4,7 @@ SHELL := bash
 CARGO ?= cargo
 SERVICES := venues volunteers orders
 
-.PHONY: run test tools build schema schema-check lint fmt bench
+.PHONY: run test tools build schema schema-check chart-check lint fmt bench
 
 ## run: build and start the whole platform on embedded defaults (GraphQL at :8080, tokens printed)
 run: tools
@@ -27,6 +27,7 @@ schema:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
+	cp schema/supergraph.graphql services/gateway/router.config.yaml charts/tongxin/files/
 
 ## schema-check: fail when schema/ differs from what the code exports
 schema-check:
@@ -36,6 +37,11 @@ schema-check:
 	    || { echo "schema/$$s.graphql is stale: run make schema" >&2; exit 1; }; \
 	done
 	scripts/compose-supergraph.sh --check
+
+## chart-check: the Helm chart, offline and without the Rust build: lint, render (default, small
+## district, city-wide), kubernetes-validate, checkov, bad values (scripts/chart-check.py)
+chart-check:
+	scripts/chart-check.sh
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:
