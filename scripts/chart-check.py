@@ -240,6 +240,9 @@ def promises(rendered: dict[str, list[dict]]) -> None:
                 if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
                         and sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("runAsNonRoot")):
                     problems.append(f"{who}: container securityContext")
+                names = [e["name"] for e in c.get("env", [])]
+                if len(names) != len(set(names)):
+                    problems.append(f"{who}: duplicate environment variables")
                 if not (c.get("resources", {}).get("requests") and c.get("resources", {}).get("limits")):
                     problems.append(f"{who}: resources")
                 if ":latest" in c["image"] or not re.search(r"(:[\w.-]+|@sha256:[a-f0-9]{64})$", c["image"]):

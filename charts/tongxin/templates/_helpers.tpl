@@ -115,22 +115,29 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* The database URL env of a service: from its Secret, or composed from the CloudNativePG
-     app user's Secret ($(VAR) expands variables defined before it). (dict "root" $ "svc" s) */}}
-{{- define "tongxin.databaseEnv" -}}
-{{- $section := .svc.section -}}
-{{- if .root.Values.postgresql.cloudnativepg.enabled }}
-{{- $cluster := include "tongxin.pgCluster" .root }}
+{{/* The CloudNativePG application user, for the database URLs below (CloudNativePG mode). */}}
+{{- define "tongxin.pgCredentialsEnv" -}}
+{{- if .Values.postgresql.cloudnativepg.enabled }}
+{{- $cluster := include "tongxin.pgCluster" . }}
 - name: TONGXIN_PG_USER
   valueFrom:
     secretKeyRef: {name: {{ printf "%s-app" $cluster }}, key: username}
 - name: TONGXIN_PG_PASSWORD
   valueFrom:
     secretKeyRef: {name: {{ printf "%s-app" $cluster }}, key: password}
-- name: {{ include "tongxin.envName" (dict "section" $section "key" "database.url") }}
-  value: {{ printf "postgres://$(TONGXIN_PG_USER):$(TONGXIN_PG_PASSWORD)@%s-rw:5432/%s" $cluster .svc.database.name | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A service's database URL: from its Secret, or composed from the CloudNativePG app user
+     ($(VAR) expands the variables tongxin.pgCredentialsEnv defines before it, inside the
+     pod: the password never appears in a manifest). (dict "root" $ "svc" s) */}}
+{{- define "tongxin.databaseUrlEnv" -}}
+{{- $name := include "tongxin.envName" (dict "section" .svc.section "key" "database.url") -}}
+{{- if .root.Values.postgresql.cloudnativepg.enabled }}
+- name: {{ $name }}
+  value: {{ printf "postgres://$(TONGXIN_PG_USER):$(TONGXIN_PG_PASSWORD)@%s-rw:5432/%s" (include "tongxin.pgCluster" .root) .svc.database.name | quote }}
 {{- else }}
-- name: {{ include "tongxin.envName" (dict "section" $section "key" "database.url") }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef: {name: {{ .svc.database.secretName }}, key: {{ .svc.database.key }}}
 {{- end }}
