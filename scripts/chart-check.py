@@ -287,6 +287,42 @@ def promises(rendered: dict[str, list[dict]]) -> None:
           gateway >= 3 and len(services) >= 4 and all(hpas[n] >= 2 for n in services), str(hpas))
 
 
+def network_flows(rendered: dict[str, list[dict]]) -> None:
+    """The allowed flows are exactly the designed ones: gRPC into a service only from the
+    services whose `calls` name it, HTTP only from the gateway (and Prometheus), the gateway
+    only from the ingress peers, and a default deny under everything."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    calls = {name: set(svc.get("calls", [])) for name, svc in values["services"].items()}
+    for label, docs in rendered.items():
+        problems = []
+        policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+        deny = policies.get(f"{RELEASE}-default-deny", {})
+        if deny.get("policyTypes") != ["Ingress", "Egress"] or deny.get("ingress") or deny.get("egress"):
+            problems.append("no default deny")
+        for name in calls:
+            spec = policies.get(f"{RELEASE}-{name}")
+            if spec is None:
+                problems.append(f"no policy for {name}")
+                continue
+            grpc_from, http_from = set(), set()
+            for rule in spec.get("ingress", []):
+                ports = {p["port"] for p in rule.get("ports", [])}
+                comps = {(p.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/component") for p in rule.get("from", [])}
+                if "grpc" in ports:
+                    grpc_from |= comps
+                if "http" in ports:
+                    http_from |= comps
+            callers = {other for other, c in calls.items() if name in c}
+            if grpc_from != callers:
+                problems.append(f"{name}: gRPC from {sorted(filter(None, grpc_from))}, want {sorted(callers)}")
+            if not http_from <= {"gateway", None} or "gateway" not in http_from:
+                problems.append(f"{name}: HTTP from {sorted(filter(None, http_from))}, want the gateway (and Prometheus)")
+        gateway = policies.get(f"{RELEASE}-gateway", {})
+        if [r.get("from") for r in gateway.get("ingress", [])][:1] != [values["networkPolicy"]["ingressFrom"]] and label == "default":
+            problems.append("gateway: ingress not from networkPolicy.ingressFrom")
+        check(f"network policies allow exactly the designed flows ({label})", not problems, "; ".join(problems))
+
+
 def main() -> int:
     files_match()
     with tempfile.TemporaryDirectory(prefix="chart-check-") as tmp:
@@ -296,6 +332,7 @@ def main() -> int:
         checkov(out)
         deployments_per_service(rendered)
         promises(rendered)
+        network_flows(rendered)
     bad_values()
     for finding, reason in ALLOWED_LINT.items():
         print(f"note: lint finding allowed: {finding!r}: {reason}")

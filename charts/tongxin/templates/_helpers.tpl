@@ -154,42 +154,43 @@ seccompProfile:
 
 {{/* Egress every tongxin pod needs: DNS, NATS, PostgreSQL, and networkPolicy.extraEgress. */}}
 {{- define "tongxin.np.commonEgress" -}}
-{{- $root := . -}}
 {{- $np := .Values.networkPolicy -}}
-# DNS
-- to:
+- # DNS
+  to:
     - namespaceSelector: {}
       podSelector:
         matchLabels: {k8s-app: kube-dns}
   ports:
     - {port: 53, protocol: UDP}
     - {port: 53, protocol: TCP}
-# NATS
 {{- if .Values.nats.enabled }}
-- to:
+- # NATS, the release's own
+  to:
     - podSelector:
         matchLabels:
           app.kubernetes.io/name: nats
           app.kubernetes.io/instance: {{ .Release.Name }}
   ports: [{port: 4222, protocol: TCP}]
 {{- else }}
-- ports: [{port: {{ $np.natsPort }}, protocol: TCP}]
+- # NATS, external
+  ports: [{port: {{ $np.natsPort }}, protocol: TCP}]
   {{- with $np.natsTo }}
   to: {{- toYaml . | nindent 4 }}
   {{- end }}
-{{- end -}}
-# PostgreSQL
+{{- end }}
 {{- if .Values.postgresql.cloudnativepg.enabled }}
-- to:
+- # PostgreSQL, the release's CloudNativePG cluster
+  to:
     - podSelector:
         matchLabels: {cnpg.io/cluster: {{ include "tongxin.pgCluster" . }}}
   ports: [{port: 5432, protocol: TCP}]
 {{- else }}
-- ports: [{port: {{ $np.postgresqlPort }}, protocol: TCP}]
+- # PostgreSQL, external
+  ports: [{port: {{ $np.postgresqlPort }}, protocol: TCP}]
   {{- with $np.postgresqlTo }}
   to: {{- toYaml . | nindent 4 }}
   {{- end }}
-{{- end -}}
+{{- end }}
 {{- with $np.extraEgress }}
 {{ toYaml . }}
 {{- end }}
