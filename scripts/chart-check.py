@@ -16,7 +16,10 @@ in its venv). Each check prints one line; the last line is "N passed, N failed".
    missing or empty Secret name, a wrong type, the `latest` tag.
 7. What the rendered chart promises: restricted security context, probes, preStop and
    resources on every container, tongxin.toml that parses with integer numbers, persisted
-   documents enforced and R3 streams in the city-wide values.
+   documents enforced and R3 streams in the city-wide values; the network policies allow
+   exactly the designed flows.
+8. With TONGXIN_BIN set (CI, after `make test` built it): the real binary loads every
+   rendered tongxin.toml and migrates a fresh PostgreSQL database with it.
 """
 
 from __future__ import annotations
@@ -323,6 +326,45 @@ def network_flows(rendered: dict[str, list[dict]]) -> None:
         check(f"network policies allow exactly the designed flows ({label})", not problems, "; ".join(problems))
 
 
+def accepted_by_tongxin(rendered: dict[str, list[dict]]) -> None:
+    """With TONGXIN_BIN (a built `tongxin`; .ci/run sets it after `make test`) and PostgreSQL
+    at TONGXIN_CHART_CHECK_PG (default postgres://postgres@127.0.0.1:5432): each service's
+    rendered tongxin.toml is loaded by the real binary (`tongxin migrate <service> --config`,
+    with deny_unknown_fields and every section's validation) and migrates a fresh database."""
+    import os
+    import uuid
+
+    binary = os.environ.get("TONGXIN_BIN")
+    if not binary:
+        print("note: TONGXIN_BIN unset: the rendered tongxin.toml files are not loaded by the binary")
+        return
+    pg = os.environ.get("TONGXIN_CHART_CHECK_PG", "postgres://postgres@127.0.0.1:5432")
+    known = workspace_services()
+    with tempfile.TemporaryDirectory(prefix="chart-toml-") as tmp:
+        for label, docs in rendered.items():
+            for d in docs:
+                if d["kind"] != "ConfigMap" or "tongxin.toml" not in d.get("data", {}):
+                    continue
+                service = d["metadata"]["labels"]["app.kubernetes.io/component"]
+                if service not in known:
+                    continue
+                section = next(k for k, v in tomllib.loads(d["data"]["tongxin.toml"]).items()
+                               if isinstance(v, dict) and "http_addr" in v)
+                path = pathlib.Path(tmp) / f"{label}-{service}.toml"
+                path.write_text(d["data"]["tongxin.toml"])
+                db = f"chart_check_{uuid.uuid4().hex[:12]}"
+                subprocess.run(["psql", f"{pg}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
+                try:
+                    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                           f"TONGXIN_{section.upper()}__DATABASE__URL": f"{pg}/{db}"}
+                    run = subprocess.run([binary, "migrate", service, "--config", str(path)],
+                                         capture_output=True, text=True, env=env, cwd=tmp, timeout=120)
+                finally:
+                    subprocess.run(["psql", f"{pg}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=False)
+                check(f"tongxin migrate {service} --config <rendered tongxin.toml> ({label})",
+                      run.returncode == 0, (run.stdout + run.stderr)[-2000:])
+
+
 def main() -> int:
     files_match()
     with tempfile.TemporaryDirectory(prefix="chart-check-") as tmp:
@@ -333,6 +375,7 @@ def main() -> int:
         deployments_per_service(rendered)
         promises(rendered)
         network_flows(rendered)
+        accepted_by_tongxin(rendered)
     bad_values()
     for finding, reason in ALLOWED_LINT.items():
         print(f"note: lint finding allowed: {finding!r}: {reason}")
