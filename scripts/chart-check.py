@@ -338,6 +338,9 @@ def accepted_by_tongxin(rendered: dict[str, list[dict]]) -> None:
     if not binary:
         print("note: TONGXIN_BIN unset: the rendered tongxin.toml files are not loaded by the binary")
         return
+    if not os.access(binary, os.X_OK):
+        check(f"TONGXIN_BIN={binary} is an executable", False, "build it (`cargo build -p tongxin`) or unset TONGXIN_BIN")
+        return
     pg = os.environ.get("TONGXIN_CHART_CHECK_PG", "postgres://postgres@127.0.0.1:5432")
     known = workspace_services()
     with tempfile.TemporaryDirectory(prefix="chart-toml-") as tmp:
