@@ -60,6 +60,23 @@ VALUES_SETS = {
     "default": {},
     "small-district": yaml.safe_load((CHART / "examples" / "small-district.yaml").read_text()),
     "city-wide": yaml.safe_load((CHART / "examples" / "city-wide.yaml").read_text()),
+    # The options neither example turns on, so that every template branch is rendered,
+    # validated and scanned.
+    "every-option": {
+        "image": {"digest": "sha256:" + "ab" * 32},
+        "imagePullSecrets": ["registry-credentials"],
+        "events": {"urlSecret": {"secretName": "tongxin-nats", "key": "url"}},
+        "serviceAccount": {"name": "tongxin-runtime", "annotations": {"example.org/role": "tongxin"}},
+        "services": {"volunteers": {"serviceKey": {"secretName": "tongxin-volunteers-service-key", "key": "signing-key.pem"},
+                                    "settings": {"database": {"connect_timeout_secs": 3}}}},
+        "gateway": {"jwksUrl": "https://idp.example.org/.well-known/jwks.json", "otlpEndpoint": "http://otel-collector.monitoring:4317",
+                    "tracingSamplingRate": "0.1", "supergraph": "type Query { placeholder: Int }\n",
+                    "persistedDocuments": {"enabled": True, "requireId": False, "configMapName": "tongxin-persisted-documents"}},
+        "networkPolicy": {"extraEgress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                                           "ports": [{"port": 4317, "protocol": "TCP"}]}]},
+        "serviceMonitor": {"enabled": True},
+        "ingress": {"enabled": True, "hosts": ["api.example.org"]},
+    },
 }
 
 passed: list[str] = []
@@ -283,6 +300,15 @@ def promises(rendered: dict[str, list[dict]]) -> None:
     tomls = [tomllib.loads(d["data"]["tongxin.toml"]) for d in city if d["kind"] == "ConfigMap" and "tongxin.toml" in d.get("data", {})]
     check("city-wide: the TONGXIN stream at R3 on the bundled NATS",
           bool(tomls) and all(t["events"]["stream_replicas"] == 3 and t["events"]["nats_url"].startswith("nats://tongxin-nats") for t in tomls))
+    every = rendered.get("every-option", [])
+    router = next((yaml.safe_load(d["data"]["router.config.yaml"]) for d in every
+                   if d["kind"] == "ConfigMap" and "router.config.yaml" in d.get("data", {})), {})
+    providers = dig(router, "jwt.jwks_providers") or []
+    original = yaml.safe_load((CHART / "files" / "router.config.yaml").read_text())
+    lost = {k: v for k, v in original.items() if k != "jwt" and router.get(k) != v}
+    check("gateway.jwksUrl: the router verifies against the mounted JWKS and the remote one, the rest of its config unchanged",
+          [p.get("source") for p in providers] == ["file", "remote"] and not lost
+          and dig(router, "persisted_documents.require_id") is False, f"providers {providers}; changed: {sorted(lost)}")
     hpas = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"] for d in city if d["kind"] == "HorizontalPodAutoscaler"}
     gateway = hpas.get(f"{RELEASE}-gateway", 0)
     services = [n for n, m in hpas.items() if not n.endswith("-gateway")]
