@@ -19,7 +19,8 @@ in its venv). Each check prints one line; the last line is "N passed, N failed".
    documents enforced and R3 streams in the city-wide values; the network policies allow
    exactly the designed flows.
 8. With TONGXIN_BIN set (CI, after `make test` built it): the real binary loads every
-   rendered tongxin.toml and migrates a fresh PostgreSQL database with it.
+   rendered tongxin.toml and migrates a fresh PostgreSQL database with it. With
+   TONGXIN_ROUTER_BIN set: the pinned router starts with every rendered gateway config.
 """
 
 from __future__ import annotations
@@ -394,6 +395,63 @@ def accepted_by_tongxin(rendered: dict[str, list[dict]]) -> None:
                       run.returncode == 0, (run.stdout + run.stderr)[-2000:])
 
 
+def accepted_by_router(rendered: dict[str, list[dict]]) -> None:
+    """With TONGXIN_ROUTER_BIN (the pinned hive_router, scripts/install-router.sh): the router
+    starts with each rendered router.config.yaml, supergraph and environment of the gateway
+    Deployment (mount paths mapped to a temporary directory) and answers /readiness 200."""
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    binary = os.environ.get("TONGXIN_ROUTER_BIN")
+    if not binary:
+        print("note: TONGXIN_ROUTER_BIN unset: the rendered router configs are not loaded by the router")
+        return
+    for label, docs in rendered.items():
+        maps = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
+        gateway = next((d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == f"{RELEASE}-gateway"), None)
+        if gateway is None:
+            continue
+        with tempfile.TemporaryDirectory(prefix="chart-router-") as tmp:
+            root = pathlib.Path(tmp)
+            for sub, data in [("router", maps[f"{RELEASE}-gateway-config"]), ("supergraph", maps[f"{RELEASE}-gateway-supergraph"]),
+                              ("jwks", {"jwks.json": (ROOT / "services/gateway/empty-jwks.json").read_text()}),
+                              ("persisted", {"persisted-documents.json": "{}"})]:
+                (root / sub).mkdir()
+                for name, text in data.items():
+                    (root / sub / name).write_text(text)
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            env = {"PATH": "/usr/bin:/bin", "HOME": tmp}
+            for e in gateway["spec"]["template"]["spec"]["containers"][0]["env"]:
+                env[e["name"]] = e["value"].replace("/etc/tongxin/", f"{tmp}/")
+            env.update({"TONGXIN_GATEWAY_HOST": "127.0.0.1", "TONGXIN_GATEWAY_PORT": str(port), "ROUTER_HTTP_WORKERS": "1"})
+            proc = subprocess.Popen([binary], env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            ready = False
+            try:
+                for _ in range(100):
+                    if proc.poll() is not None:
+                        break
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readiness", timeout=1) as r:
+                            ready = r.status == 200
+                    except OSError:
+                        pass
+                    if ready:
+                        break
+                    time.sleep(0.2)
+            finally:
+                proc.terminate()
+                try:
+                    out, _ = proc.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _ = proc.communicate()
+            check(f"hive_router starts with the rendered gateway config and answers /readiness ({label})", ready, out[-2000:])
+
+
 def main() -> int:
     files_match()
     with tempfile.TemporaryDirectory(prefix="chart-check-") as tmp:
@@ -405,6 +463,7 @@ def main() -> int:
         promises(rendered)
         network_flows(rendered)
         accepted_by_tongxin(rendered)
+        accepted_by_router(rendered)
     bad_values()
     for finding, reason in ALLOWED_LINT.items():
         print(f"note: lint finding allowed: {finding!r}: {reason}")
