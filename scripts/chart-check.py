@@ -284,8 +284,12 @@ def promises(rendered: dict[str, list[dict]]) -> None:
                 except tomllib.TOMLDecodeError as err:
                     problems.append(f"ConfigMap/{d['metadata']['name']}: tongxin.toml: {err}")
                     continue
-                if not isinstance(toml.get("shutdown_timeout_secs"), int) or not isinstance(toml["events"].get("stream_replicas"), int):
-                    problems.append(f"ConfigMap/{d['metadata']['name']}: numbers must be TOML integers")
+                def whole_floats(node, path=""):
+                    if isinstance(node, dict):
+                        return [p for k, v in node.items() for p in whole_floats(v, f"{path}.{k}".lstrip("."))]
+                    return [path] if isinstance(node, float) and node.is_integer() else []
+                if floats := whole_floats(toml):
+                    problems.append(f"ConfigMap/{d['metadata']['name']}: whole numbers written as floats: {floats}")
         labels = [d for d in docs if "app.kubernetes.io/name" not in d["metadata"].get("labels", {})]
         problems += [f"{d['kind']}/{d['metadata']['name']}: app.kubernetes.io labels" for d in labels]
         kinds = {d["kind"] for d in docs}
