@@ -104,7 +104,6 @@ def render(values: dict) -> list[dict]:
             continue
         for doc in yaml.safe_load_all(text):
             if doc:
-                doc.setdefault("metadata", {}).setdefault("annotations", {})
                 docs.append(doc)
     return docs
 
