@@ -423,7 +423,7 @@ def accepted_by_router(rendered: dict[str, list[dict]]) -> None:
                               ("persisted", {"persisted-documents.json": "{}"})]:
                 (root / sub).mkdir()
                 for name, text in data.items():
-                    (root / sub / name).write_text(text)
+                    (root / sub / name).write_text(text.replace("/etc/tongxin/", f"{tmp}/"))
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
