@@ -405,6 +405,7 @@ def accepted_by_router(rendered: dict[str, list[dict]]) -> None:
     import os
     import socket
     import time
+    import urllib.error
     import urllib.request
 
     binary = os.environ.get("TONGXIN_ROUTER_BIN")
@@ -445,6 +446,18 @@ def accepted_by_router(rendered: dict[str, list[dict]]) -> None:
                     if ready:
                         break
                     time.sleep(0.2)
+                config = yaml.safe_load(maps[f"{RELEASE}-gateway-config"]["router.config.yaml"])
+                if ready and dig(config, "persisted_documents.require_id") is True:
+                    # Production values: an operation that is not in the manifest is refused.
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=b'{"query":"{ __typename }"}',
+                                                     headers={"content-type": "application/json"})
+                    try:
+                        with urllib.request.urlopen(request, timeout=5) as r:
+                            body = r.read().decode()
+                    except urllib.error.HTTPError as err:
+                        body = err.read().decode()
+                    check(f"the gateway refuses an operation without a persisted document id ({label})",
+                          '"__typename"' not in body and "errors" in body, body[:500])
             finally:
                 proc.terminate()
                 try:
