@@ -577,6 +577,13 @@ def accepted_by_router(rendered: dict[str, list[dict]]) -> None:
                     status, body = post(f"{base}/graphql", b'{"query":"{ __typename }"}')
                     check(f"the gateway refuses an operation without a persisted document id ({label})",
                           '"__typename"' not in body and "PERSISTED_DOCUMENT_ID_REQUIRED" in body, body[:500])
+                    # ...and a document of the mounted manifest is found (its subgraphs are not
+                    # running here: the fetch error comes after the lookup and planning).
+                    import json
+                    ids = list(json.loads(next(iter(manifest.values()))))
+                    status, body = post(f"{base}/graphql", json.dumps({"documentId": ids[0]}).encode())
+                    check(f"the gateway runs a document of the mounted manifest by its id ({label})",
+                          bool(ids) and "PERSISTED_DOCUMENT" not in body and ('"errors"' in body or '"data"' in body), f"{status} {body[:500]}")
             finally:
                 if front is not None:
                     stop(front)
