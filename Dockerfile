@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The one tongxin image the Helm chart runs (`tongxin serve <service>`, `tongxin migrate`).
+# The one tongxin image the Helm chart runs (`tongxin serve <service>`, `tongxin migrate`, and
+# `tongxin guard` in the gateway pod).
 # Not built by CI (no Docker engine there); build it with:
 #   docker build -t <registry>/tongxin/tongxin:$(cargo pkgid -p tongxin | cut -d'#' -f2) .
 # The binary links only glibc (rustls, vendored protoc at build time), so the runtime is

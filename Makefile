@@ -28,7 +28,7 @@ schema:
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
 	scripts/clients.sh
-	cp schema/supergraph.graphql services/gateway/router.config.yaml charts/tongxin/files/
+	cp schema/supergraph.graphql services/gateway/router.config.yaml clients/persisted-documents.json charts/tongxin/files/
 
 ## schema-check: fail when schema/ differs from what the code exports, or when the public API
 ## schema breaks the lint rules (descriptions everywhere, Relay connections), or when the
