@@ -5,6 +5,7 @@
 //! Needs the router binary (`make tools`); everything else is started here on free ports.
 
 mod door;
+mod explorer;
 mod order_loop;
 mod outside_consumer;
 mod platform;
