@@ -81,10 +81,11 @@ pub fn page() -> Response {
     respond("text/html; charset=utf-8", PAGE.as_bytes(), "no-cache")
 }
 
-/// An asset by its path (`/explorer/<name>`); 404 for anything else.
-pub fn asset(path: &str) -> Response {
+/// An asset by its path (`/explorer/<name>`); 404 for anything else, and for everything
+/// when the explorer is off.
+pub fn asset(path: &str, enabled: bool) -> Response {
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
-    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+    match ASSETS.iter().find(|(n, _, _)| enabled && *n == name) {
         // The bundles change only with the package lock, i.e. with a new binary.
         Some((_, content_type, bytes)) => respond(content_type, bytes, "public, max-age=3600"),
         None => {

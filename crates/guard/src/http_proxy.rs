@@ -19,8 +19,9 @@ pub(crate) async fn handle(
     request: Request,
 ) -> Response {
     let path = request.uri().path();
-    if path.starts_with(crate::explorer::PREFIX) && state.settings.explorer {
-        return crate::explorer::asset(path);
+    if path.starts_with(crate::explorer::PREFIX) {
+        // The guard's own namespace: with the explorer off, nothing is there.
+        return crate::explorer::asset(path, state.settings.explorer);
     }
     if path != state.settings.graphql_path {
         return forward(&state, request, peer).await;
