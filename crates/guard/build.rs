@@ -13,8 +13,14 @@ use std::process::Command;
 const ASSETS: &[(&str, &str)] = &[
     ("graphiql/graphiql.min.js", "graphiql.min.js"),
     ("graphiql/graphiql.min.css", "graphiql.min.css"),
-    ("react/umd/react.production.min.js", "react.production.min.js"),
-    ("react-dom/umd/react-dom.production.min.js", "react-dom.production.min.js"),
+    (
+        "react/umd/react.production.min.js",
+        "react.production.min.js",
+    ),
+    (
+        "react-dom/umd/react-dom.production.min.js",
+        "react-dom.production.min.js",
+    ),
 ];
 /// The packages whose code is served, for the licence file.
 const LICENSED: &[&str] = &["graphiql", "react", "react-dom"];
@@ -58,7 +64,13 @@ fn main() {
 
 fn npm_ci(dir: &Path) {
     let status = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .current_dir(dir)
         .status();
     match status {

@@ -76,8 +76,12 @@ impl Cdp {
         self.events
             .iter()
             .filter(|e| {
-                ["Runtime.consoleAPICalled", "Runtime.exceptionThrown", "Network.loadingFailed"]
-                    .contains(&e["method"].as_str().unwrap_or(""))
+                [
+                    "Runtime.consoleAPICalled",
+                    "Runtime.exceptionThrown",
+                    "Network.loadingFailed",
+                ]
+                .contains(&e["method"].as_str().unwrap_or(""))
             })
             .map(|e| e["params"].to_string().chars().take(400).collect())
             .collect()
@@ -251,14 +255,19 @@ async fn the_explorer_loads_and_runs_a_query_with_no_network() {
     let origin = url.trim_end_matches("/graphql");
     let requested = cdp.requested();
     assert!(
-        requested.iter().any(|u| u.ends_with("/explorer/graphiql.min.js")),
+        requested
+            .iter()
+            .any(|u| u.ends_with("/explorer/graphiql.min.js")),
         "{requested:?}"
     );
     let elsewhere: Vec<_> = requested
         .iter()
         .filter(|u| !u.starts_with(origin) && !u.starts_with("data:"))
         .collect();
-    assert!(elsewhere.is_empty(), "the page asked elsewhere: {elsewhere:?}");
+    assert!(
+        elsewhere.is_empty(),
+        "the page asked elsewhere: {elsewhere:?}"
+    );
 
     let _ = browser.kill().await;
     platform.stop().await;
@@ -293,9 +302,13 @@ async fn the_routers_laboratory_is_off_and_the_explorer_can_be_switched_off() {
     let page = get_html(platform.url()).await.expect("guard");
     let body = page.text().await.unwrap_or_default();
     assert!(!body.contains("/explorer/"), "{body}");
-    let asset = get_html(platform.url().replace("/graphql", "/explorer/graphiql.min.js"))
-        .await
-        .expect("guard");
+    let asset = get_html(
+        platform
+            .url()
+            .replace("/graphql", "/explorer/graphiql.min.js"),
+    )
+    .await
+    .expect("guard");
     assert_ne!(asset.status().as_u16(), 200);
     platform.stop().await;
 }

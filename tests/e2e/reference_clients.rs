@@ -18,13 +18,23 @@ const CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/clients");
 
 /// `npm ci` once, from the committed lock file.
 async fn install_clients() {
-    if std::path::Path::new(CLIENTS).join("node_modules/graphql-ws").exists()
-        && std::path::Path::new(CLIENTS).join("node_modules/graphql-sse").exists()
+    if std::path::Path::new(CLIENTS)
+        .join("node_modules/graphql-ws")
+        .exists()
+        && std::path::Path::new(CLIENTS)
+            .join("node_modules/graphql-sse")
+            .exists()
     {
         return;
     }
     let status = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .current_dir(CLIENTS)
         .status()
         .await

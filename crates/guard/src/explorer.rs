@@ -30,7 +30,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "react.production.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!(concat!(env!("OUT_DIR"), "/explorer/react.production.min.js")),
+        include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/explorer/react.production.min.js"
+        )),
     ),
     (
         "react-dom.production.min.js",
