@@ -2,9 +2,9 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-SERVICES := venues volunteers orders
+SERVICES := venues volunteers orders legal-aid
 
-.PHONY: run test tools build schema schema-check lint fmt bench
+.PHONY: run test tools build schema schema-check chart-check lint fmt bench
 
 ## run: build and start the whole platform on embedded defaults (GraphQL at :8080, tokens printed)
 run: tools
@@ -28,8 +28,11 @@ schema:
 	for s in $(SERVICES); do $(CARGO) run -q -p tongxin -- schema $$s > schema/$$s.graphql; done
 	scripts/compose-supergraph.sh
 	scripts/clients.sh
+	cp schema/supergraph.graphql services/gateway/router.config.yaml charts/tongxin/files/
 
-## schema-check: fail when schema/ differs from what the code exports
+## schema-check: fail when schema/ differs from what the code exports, or when the public API
+## schema breaks the lint rules (descriptions everywhere, Relay connections), or when the
+## worked example of another department's subgraph (tests/example-subgraph) no longer composes
 schema-check:
 	$(CARGO) build -q -p tongxin
 	for s in $(SERVICES); do \
@@ -37,7 +40,14 @@ schema-check:
 	    || { echo "schema/$$s.graphql is stale: run make schema" >&2; exit 1; }; \
 	done
 	scripts/compose-supergraph.sh --check
+	scripts/lint-schema.sh
+	scripts/check-example-subgraph.sh
 	scripts/clients.sh --check
+
+## chart-check: the Helm chart, offline and without the Rust build: lint, render (default, small
+## district, city-wide), kubernetes-validate, checkov, bad values (scripts/chart-check.py)
+chart-check:
+	scripts/chart-check.sh
 
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one)
 bench:

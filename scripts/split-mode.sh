@@ -28,13 +28,14 @@ mkdir -p "$state/logs"
 chmod 700 "$state"
 
 # 1. One database per service.
-for s in venues volunteers orders; do
+for s in venues volunteers orders legal_aid; do
   psql "$pg/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = '${db_prefix}_$s'" | grep -q 1 \
     || psql "$pg/postgres" -qc "CREATE DATABASE ${db_prefix}_$s"
 done
 export TONGXIN_VENUES__DATABASE__URL=${TONGXIN_VENUES__DATABASE__URL:-$pg/${db_prefix}_venues}
 export TONGXIN_VOLUNTEERS__DATABASE__URL=${TONGXIN_VOLUNTEERS__DATABASE__URL:-$pg/${db_prefix}_volunteers}
 export TONGXIN_ORDERS__DATABASE__URL=${TONGXIN_ORDERS__DATABASE__URL:-$pg/${db_prefix}_orders}
+export TONGXIN_LEGAL_AID__DATABASE__URL=${TONGXIN_LEGAL_AID__DATABASE__URL:-$pg/${db_prefix}_legal_aid}
 export TONGXIN_EVENTS__NATS_URL=${TONGXIN_EVENTS__NATS_URL:-nats://127.0.0.1:4222}
 
 # 2. The signing key and the JWKS every service and the router verify tokens with; the
@@ -50,19 +51,20 @@ export TONGXIN_VOLUNTEERS__PII__ENCRYPTION_KEY=${TONGXIN_VOLUNTEERS__PII__ENCRYP
 export TONGXIN_VOLUNTEERS__PII__HASH_KEY=${TONGXIN_VOLUNTEERS__PII__HASH_KEY:-$(secret volunteers-hash.key)}
 export TONGXIN_ORDERS__PII_KEY=${TONGXIN_ORDERS__PII_KEY:-$(secret orders-pii.key)}
 export TONGXIN_VENUES__PII_KEY=${TONGXIN_VENUES__PII_KEY:-$(secret venues-pii.key)}
+export TONGXIN_LEGAL_AID__PII_KEY=${TONGXIN_LEGAL_AID__PII_KEY:-$(secret legal-aid-pii.key)}
 
 # 3. Schemas, then the demo data (the same as `tongxin run` shows).
 "$tongxin" migrate
 "$tongxin" seed
 
-# 4. The services, each its own process (HTTP 8081–8083, gRPC 9081–9083 by default).
+# 4. The services, each its own process (HTTP 8081–8084, gRPC 9081–9084 by default).
 pids=()
 stop() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop EXIT
-for s in venues volunteers orders; do
+for s in venues volunteers orders legal-aid; do
   "$tongxin" serve "$s" >"$state/logs/$s.log" 2>&1 &
   pids+=($!)
 done
@@ -85,6 +87,7 @@ wait_for() { # url, what
 wait_for "http://${TONGXIN_VENUES__HTTP_ADDR:-127.0.0.1:8081}/readyz" venues
 wait_for "http://${TONGXIN_VOLUNTEERS__HTTP_ADDR:-127.0.0.1:8082}/readyz" volunteers
 wait_for "http://${TONGXIN_ORDERS__HTTP_ADDR:-127.0.0.1:8083}/readyz" orders
+wait_for "http://${TONGXIN_LEGAL_AID__HTTP_ADDR:-127.0.0.1:8084}/readyz" legal-aid
 wait_for "http://127.0.0.1:$port/readiness" router
 gateway="http://127.0.0.1:$port/graphql"
 

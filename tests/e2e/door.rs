@@ -12,7 +12,7 @@ use tongxin_platform::auth::Role;
 use tongxin_testing::error_code;
 use tongxin_venues::demo::paths;
 
-use crate::platform::{Platform, Subgraphs};
+use crate::platform::{Options, Platform, Subgraphs};
 
 /// A query every anonymous caller may run.
 const SMALL: &str = "{ orgUnit(id: \"00000000-0000-0000-0000-000000000000\") { id } }";
@@ -373,12 +373,14 @@ async fn every_query_has_a_price_and_each_limit_refuses_with_its_code() {
 async fn a_client_over_its_rate_is_told_to_wait_and_others_are_not() {
     let platform = Platform::start_with(
         Subgraphs::Venues,
-        tongxin_guard::GuardSettings {
-            rate_per_second: 1,
-            rate_burst: 3,
-            ..tongxin_guard::GuardSettings::default()
+        Options {
+            guard: tongxin_guard::GuardSettings {
+                rate_per_second: 1,
+                rate_burst: 3,
+                ..tongxin_guard::GuardSettings::default()
+            },
+            ..Options::default()
         },
-        false,
     )
     .await;
     let url = platform.url();
@@ -435,8 +437,10 @@ async fn a_refused_input_leaves_no_variable_value_in_the_gateway_logs() {
 async fn in_production_mode_only_registered_documents_run() {
     let platform = Platform::start_with(
         Subgraphs::Venues,
-        tongxin_guard::GuardSettings::default(),
-        true,
+        Options {
+            persisted_only: true,
+            ..Options::default()
+        },
     )
     .await;
     let url = platform.url();

@@ -13,7 +13,7 @@ use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tongxin_venues::demo::{self, paths};
 
-use crate::platform::{Platform, Subgraphs};
+use crate::platform::{Options, Platform, Subgraphs};
 
 /// A DevTools session with one page: commands by id, events kept for later.
 struct Cdp {
@@ -277,11 +277,13 @@ async fn the_explorer_loads_and_runs_a_query_with_no_network() {
 async fn the_routers_laboratory_is_off_and_the_explorer_can_be_switched_off() {
     let platform = Platform::start_with(
         Subgraphs::Venues,
-        tongxin_guard::GuardSettings {
-            explorer: false,
-            ..Default::default()
+        Options {
+            guard: tongxin_guard::GuardSettings {
+                explorer: false,
+                ..Default::default()
+            },
+            ..Options::default()
         },
-        false,
     )
     .await;
     let client = reqwest::Client::new();

@@ -4,8 +4,10 @@
 //!
 //! Needs the router binary (`make tools`); everything else is started here on free ports.
 
+mod authz;
 mod door;
 mod explorer;
+mod one_trace;
 mod order_loop;
 mod outside_consumer;
 mod platform;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tongxin::router::{RouterOptions, RouterProcess};
 use tongxin_platform::auth::Role;
 use tongxin_platform::config::EventsSettings;
+use tongxin_platform::registry::Hook;
 use tongxin_testing::{Spawned, TestNats, free_port};
 use tongxin_venues::demo;
 
@@ -16,8 +17,22 @@ use tongxin_venues::demo;
 pub enum Subgraphs {
     /// Venues only (the org tree).
     Venues,
-    /// Venues, volunteers and orders: the order loop.
+    /// Venues, volunteers, orders and legal aid: the order loop.
     OrderLoop,
+}
+
+/// What [`Platform::start_with`] changes from the defaults.
+#[derive(Default)]
+pub struct Options {
+    /// Run right after the demo tree is seeded, before the other services learn the tree
+    /// (more units, another district).
+    pub hooks: Vec<Hook>,
+    /// More environment for the router (its OTLP switches).
+    pub router_env: Vec<(&'static str, String)>,
+    /// The guard's limits.
+    pub guard: tongxin_guard::GuardSettings,
+    /// Registered documents only (production mode).
+    pub persisted_only: bool,
 }
 
 /// A running platform; [`Platform::stop`] shuts it down cleanly.
@@ -33,15 +48,18 @@ impl Platform {
     /// Starts `subgraphs` (venues with the demo district) and the router behind its guard
     /// with the default limits.
     pub async fn start(subgraphs: Subgraphs) -> Self {
-        Self::start_with(subgraphs, tongxin_guard::GuardSettings::default(), false).await
+        Self::start_with(subgraphs, Options::default()).await
     }
 
-    /// Starts `subgraphs` and the router behind a guard with `guard`'s limits; with
-    /// `persisted_only` the router runs registered documents only (production mode).
+    /// As [`Platform::start`], with `options`.
     pub async fn start_with(
         subgraphs: Subgraphs,
-        guard: tongxin_guard::GuardSettings,
-        persisted_only: bool,
+        Options {
+            hooks,
+            router_env,
+            guard,
+            persisted_only,
+        }: Options,
     ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
@@ -52,6 +70,9 @@ impl Platform {
                 },
             ))
             .hook(tongxin_venues::app::seed_demo_tree());
+        for hook in hooks {
+            spawn = spawn.hook(hook);
+        }
         if subgraphs == Subgraphs::OrderLoop {
             let mut orders = tongxin_orders::OrdersSettings {
                 pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
@@ -70,7 +91,14 @@ impl Platform {
                 // (staff scopes, home units); a deployment follows the venues unit events.
                 .hook(tongxin::embedded::volunteers_learn_units())
                 .service(tongxin_orders::OrdersModule::new(orders))
-                .hook(tongxin_orders::app::seed_menu());
+                .hook(tongxin_orders::app::seed_menu())
+                .service(tongxin_legal_aid::LegalAidModule::new(
+                    tongxin_legal_aid::LegalAidSettings {
+                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                        ..tongxin_legal_aid::default_settings()
+                    },
+                ))
+                .hook(tongxin::embedded::legal_aid_learns_units());
         }
         let mut spawned = spawn.start().await;
         let nats = spawned.take_nats().expect("NATS");
@@ -87,6 +115,7 @@ impl Platform {
             jwks: spawned.keys().jwks_path(),
             subgraphs: &routes,
             log_file: Some(&dir.path().join("router.log")),
+            env: &router_env,
             persisted_only,
             guard,
         })
@@ -129,6 +158,18 @@ impl Platform {
             unit_path.map(|p| demo::unit_id(p).0),
             Some("rc"),
         )
+    }
+
+    /// A token for `subject` with `roles` at the unit `unit` of `district`.
+    pub fn sign_in(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        unit: uuid::Uuid,
+        district: &str,
+    ) -> String {
+        self.spawned()
+            .sign(subject, roles, Some(unit), Some(district))
     }
 
     /// A token whose claims `edit` shapes (expired, another audience or issuer).

@@ -24,7 +24,7 @@ use crate::ttl_cache::TtlCache;
 
 /// What a principal may act as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A resident who orders services and rates them.
     Citizen,
@@ -34,6 +34,9 @@ pub enum Role {
     Staff,
     /// District administrator.
     Admin,
+    /// A lawyer, notary, mediator or legal-aid worker whose account the legal-aid service
+    /// links to a provider record (they see their own schedule).
+    LegalAidProvider,
     /// Another service acting on its own behalf; granted only by a service token, never by
     /// a user token, and it carries no unit scope.
     Service,
@@ -47,6 +50,7 @@ impl Role {
             "volunteer" => Some(Self::Volunteer),
             "staff" => Some(Self::Staff),
             "admin" => Some(Self::Admin),
+            "legal_aid_provider" => Some(Self::LegalAidProvider),
             "service" => Some(Self::Service),
             _ => None,
         }
@@ -59,6 +63,7 @@ impl Role {
             Self::Volunteer => "volunteer",
             Self::Staff => "staff",
             Self::Admin => "admin",
+            Self::LegalAidProvider => "legal_aid_provider",
             Self::Service => "service",
         }
     }

@@ -5,9 +5,14 @@
 //! reaches subgraph subscriptions. The forwarded `Authorization` token is verified again
 //! here and becomes the request's [`Principal`]; a present but invalid token is refused,
 //! an absent one leaves the request anonymous (resolvers that write demand a principal).
-//! Every error leaves with `extensions.code`.
+//! Every error leaves with `extensions.code`. Each HTTP request also carries a
+//! [`RequestMemo`], so what every resolver of a request needs (the caller's scope) is worked
+//! out once per request, not once per field or per `_entities` reference.
 
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{ObjectType, Schema, ServerError, SubscriptionType};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
@@ -35,6 +40,70 @@ impl ContextExt for async_graphql::Context<'_> {
     }
     fn maybe_principal(&self) -> Option<&Principal> {
         self.data_opt::<Principal>()
+    }
+}
+
+/// Values worked out once per request and shared by all of its resolvers, one per type.
+///
+/// A router's `_entities` call carries a hundred references in one request; resolving the
+/// caller (a staff unit's scope from the database, a volunteer's record from another
+/// service) in each of them would cost a hundred queries or calls. The first resolver to ask
+/// computes the value while the others wait for it; a failure is not kept, so a later
+/// resolver tries again.
+#[derive(Default)]
+pub struct RequestMemo {
+    cells: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl RequestMemo {
+    /// The request's `T`, computed by `init` the first time it is asked for.
+    ///
+    /// # Errors
+    /// `init`'s error, when it fails.
+    pub async fn get_or_try_init<T, E, F, Fut>(&self, init: F) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let cell = {
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cells
+                .entry(TypeId::of::<T>())
+                .or_insert_with(|| Arc::new(tokio::sync::OnceCell::<T>::new()))
+                .clone()
+        };
+        match cell.downcast::<tokio::sync::OnceCell<T>>() {
+            Ok(cell) => cell.get_or_try_init(init).await.cloned(),
+            // Unreachable: the cell under `TypeId::of::<T>()` is always a `OnceCell<T>`.
+            Err(_) => init().await,
+        }
+    }
+}
+
+/// A page size (`first`, `count`) from a client: absent (the field's default applies), or
+/// 1 to `max`. One rule for every list of every subgraph: a size above the field's limit is
+/// refused with BAD_USER_INPUT naming the argument and the limit, never silently cut, so a
+/// client learns the limit instead of mistaking a short page for the end.
+///
+/// # Errors
+/// BAD_USER_INPUT below 1 or above `max`.
+pub fn page_size(argument: &str, value: Option<i32>, max: u64) -> Result<Option<u64>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match u64::try_from(value) {
+        Ok(size) if size > max => Err(ApiError::bad_input(format!(
+            "{argument}: at most {max} per page (the page-size limit of this field); \
+             ask for the next page with `after`"
+        ))),
+        Ok(size) if size >= 1 => Ok(Some(size)),
+        _ => Err(ApiError::bad_input(format!(
+            "{argument}: must be at least 1"
+        ))),
     }
 }
 
@@ -84,7 +153,7 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let mut request = request.into_inner();
+    let mut request = request.into_inner().data(RequestMemo::default());
     if let Some(token) = token_from(&headers) {
         match state.verifier.verify(token) {
             Ok(principal) => request = request.data(principal),
@@ -186,6 +255,50 @@ fn token_from_payload(payload: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_sizes_above_the_limit_are_refused_naming_it() {
+        assert_eq!(page_size("first", None, 500).ok(), Some(None));
+        assert_eq!(page_size("first", Some(1), 500).ok(), Some(Some(1)));
+        assert_eq!(page_size("first", Some(500), 500).ok(), Some(Some(500)));
+        let over = page_size("first", Some(501), 500)
+            .err()
+            .map(|e| (e.code, e.message));
+        assert_eq!(
+            over,
+            Some((
+                ErrorCode::BadUserInput,
+                "first: at most 500 per page (the page-size limit of this field); ask for the \
+                 next page with `after`"
+                    .to_owned()
+            ))
+        );
+        for bad in [0, -1, i32::MIN] {
+            let e = page_size("count", Some(bad), 100).err().map(|e| e.message);
+            assert_eq!(e.as_deref(), Some("count: must be at least 1"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_memo_computes_once_for_concurrent_askers_and_forgets_failures() {
+        let memo = RequestMemo::default();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let failed: Result<u32, &str> = memo.get_or_try_init(|| async { Err("down") }).await;
+        assert_eq!(failed, Err("down"));
+        let ask = || {
+            memo.get_or_try_init(|| async {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok::<u32, &str>(7)
+            })
+        };
+        let answers = futures::future::join_all((0..50).map(|_| ask())).await;
+        assert!(answers.iter().all(|a| *a == Ok(7)));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Another type has its own slot.
+        let other: Result<String, &str> = memo.get_or_try_init(|| async { Ok("x".into()) }).await;
+        assert_eq!(other.as_deref(), Ok("x"));
+    }
 
     #[test]
     fn payload_tokens() {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -23,6 +24,16 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+impl TelemetryGuard {
+    /// Exports the spans ended so far now, instead of with the next batch (tests that read
+    /// what a collector received).
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
@@ -31,8 +42,22 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber and propagator. Call once at start-up.
+/// Installs the global subscriber and propagator. Call once at start-up. Traces go over
+/// OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT` when it is set.
 pub fn init(settings: &TelemetrySettings, service_name: &str) -> anyhow::Result<TelemetryGuard> {
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
+    init_with_otlp(settings, service_name, endpoint.as_deref())
+}
+
+/// [`init`] with the OTLP/gRPC collector given here (`None`: no trace export); tests point
+/// it at a collector of their own.
+pub fn init_with_otlp(
+    settings: &TelemetrySettings,
+    service_name: &str,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter =
         EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.level))?;
@@ -43,9 +68,10 @@ pub fn init(settings: &TelemetrySettings, service_name: &str) -> anyhow::Result<
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
     };
-    let provider = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+    let provider = if let Some(endpoint) = otlp_endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
+            .with_endpoint(endpoint)
             .build()?;
         let resource = opentelemetry_sdk::Resource::builder()
             .with_service_name(service_name.to_owned())

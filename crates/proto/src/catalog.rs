@@ -26,6 +26,7 @@ const fn event(subject: &'static str, message: &'static str, fires: &'static str
 }
 
 const ORDER_CHANGED: &str = "tongxin.events.v1.OrderChanged";
+const APPOINTMENT_CHANGED: &str = "tongxin.events.v1.AppointmentChanged";
 
 /// Every event, grouped by the publishing service.
 pub const EVENTS: &[EventType] = &[
@@ -166,6 +167,37 @@ pub const EVENTS: &[EventType] = &[
         "tongxin.orders.order_overdue_alert",
         ORDER_CHANGED,
         "the district center did not receive the order in time (once)",
+    ),
+    // legal-aid: every change of an appointment, with the appointment as it stands after it
+    event(
+        "tongxin.legalaid.appointment_booked",
+        APPOINTMENT_CHANGED,
+        "a citizen or company contact booked a slot (or staff for them); the provider is assigned",
+    ),
+    event(
+        "tongxin.legalaid.appointment_rescheduled",
+        APPOINTMENT_CHANGED,
+        "the appointment moved to another slot; the old one is free again",
+    ),
+    event(
+        "tongxin.legalaid.appointment_cancelled",
+        APPOINTMENT_CHANGED,
+        "the citizen or staff cancelled the appointment; its slot is free again",
+    ),
+    event(
+        "tongxin.legalaid.appointment_checked_in",
+        APPOINTMENT_CHANGED,
+        "the visitor arrived (a booked appointment, or a walk-in without one)",
+    ),
+    event(
+        "tongxin.legalaid.appointment_no_show",
+        APPOINTMENT_CHANGED,
+        "staff marked that the visitor did not come",
+    ),
+    event(
+        "tongxin.legalaid.appointment_reminder_due",
+        APPOINTMENT_CHANGED,
+        "24 hours or 1 hour before the appointment (once each, from the reminder scheduler)",
     ),
 ];
 

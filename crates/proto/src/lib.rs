@@ -11,6 +11,11 @@ pub mod tongxin {
             tonic::include_proto!("tongxin.events.v1");
         }
     }
+    pub mod legalaid {
+        pub mod v1 {
+            tonic::include_proto!("tongxin.legalaid.v1");
+        }
+    }
     pub mod orders {
         pub mod v1 {
             tonic::include_proto!("tongxin.orders.v1");
@@ -29,6 +34,7 @@ pub mod tongxin {
 }
 
 pub use tongxin::events::v1 as events;
+pub use tongxin::legalaid::v1 as legalaid;
 pub use tongxin::orders::v1 as orders;
 pub use tongxin::venues::v1 as venues;
 pub use tongxin::volunteers::v1 as volunteers;

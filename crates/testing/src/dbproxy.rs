@@ -1,7 +1,10 @@
 //! A TCP proxy between a service and its PostgreSQL database that a test can break: take
 //! the database away (every connection dropped, new ones refused) and bring it back, or cut
 //! one transaction's connection just before its COMMIT reaches the server, so the server
-//! rolls it back while the service is in the middle of it.
+//! rolls it back while the service is in the middle of it. It also logs the SQL of every
+//! statement it passes on ([`DbProxy::statements`]), so a test can count what a request
+//! really cost the database, whatever code path sent it (DataLoader batching, per-item
+//! lookups nobody meant to write).
 //!
 //! Every service's tests use this one proxy (through [`crate::Spawn::behind_proxy`]), so
 //! every service is broken the same way.
@@ -29,6 +32,8 @@ struct State {
     /// Bytes that mark the transaction to cut (a value the test sends).
     cut_marker: Mutex<Option<Vec<u8>>>,
     cuts: AtomicUsize,
+    /// The SQL of every statement executed through the proxy, in order.
+    statements: Mutex<Vec<Arc<str>>>,
 }
 
 /// The simple-protocol query sqlx sends to commit: `Q`, length, `COMMIT`, NUL.
@@ -49,6 +54,7 @@ impl DbProxy {
             generation: Mutex::new(CancellationToken::new()),
             cut_marker: Mutex::new(None),
             cuts: AtomicUsize::new(0),
+            statements: Mutex::default(),
         });
         let stop = CancellationToken::new();
         tokio::spawn(accept(listener, state.clone(), stop.clone()));
@@ -86,6 +92,14 @@ impl DbProxy {
     /// Transactions cut so far.
     pub fn cuts(&self) -> usize {
         self.state.cuts.load(Ordering::SeqCst)
+    }
+
+    /// The SQL of every statement executed through the proxy so far, in order: each simple
+    /// query (`BEGIN`, `COMMIT`…) and each execution of a prepared statement (once per
+    /// execution, however often it was prepared). Take `.len()` as a mark before the work
+    /// to measure and `statements()[mark..]` after it.
+    pub fn statements(&self) -> Vec<Arc<str>> {
+        self.state.statements.lock().expect("lock").clone()
     }
 }
 
@@ -130,6 +144,7 @@ async fn relay(client: TcpStream, state: Arc<State>, generation: CancellationTok
     let (mut server_read, mut server_write) = server.into_split();
     let to_server = async {
         let mut doomed = false;
+        let mut log = StatementLog::default();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match client_read.read(&mut buf).await {
@@ -148,6 +163,9 @@ async fn relay(client: TcpStream, state: Arc<State>, generation: CancellationTok
                     return;
                 }
             }
+            for sql in log.feed(chunk) {
+                state.statements.lock().expect("lock").push(sql);
+            }
             if server_write.write_all(chunk).await.is_err() {
                 return;
             }
@@ -161,5 +179,132 @@ async fn relay(client: TcpStream, state: Arc<State>, generation: CancellationTok
         _ = generation.cancelled() => {}
         _ = to_server => {}
         _ = to_client => {}
+    }
+}
+
+/// Reads the frontend side of the PostgreSQL protocol on one connection and yields the SQL
+/// of each statement as it is executed: `Q` (simple query) directly; for the extended
+/// protocol, `P` (parse) names a statement, `B` (bind) puts one into a portal and `E`
+/// (execute) runs a portal. sqlx prepares a statement once per connection and executes it
+/// many times, so the text is remembered by name.
+#[derive(Default)]
+struct StatementLog {
+    /// Bytes of a message that has not arrived whole yet.
+    pending: Vec<u8>,
+    /// Past the start-up message (which has no type byte).
+    started: bool,
+    /// Prepared statement name → SQL (the unnamed statement under "").
+    prepared: std::collections::HashMap<Vec<u8>, Arc<str>>,
+    /// Portal name → the SQL bound into it.
+    portals: std::collections::HashMap<Vec<u8>, Arc<str>>,
+}
+
+/// The protocol codes of SSLRequest and GSSENCRequest: start-up-like messages after which
+/// the real start-up message still follows.
+const SSL_REQUEST: u32 = 80_877_103;
+const GSSENC_REQUEST: u32 = 80_877_104;
+
+impl StatementLog {
+    fn feed(&mut self, chunk: &[u8]) -> Vec<Arc<str>> {
+        self.pending.extend_from_slice(chunk);
+        let mut executed = Vec::new();
+        loop {
+            let (kind, header) = if self.started {
+                match self.pending.first() {
+                    Some(&kind) => (Some(kind), 1),
+                    None => break,
+                }
+            } else {
+                (None, 0)
+            };
+            let Some(len) = self
+                .pending
+                .get(header..header + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            else {
+                break;
+            };
+            let total = header + len;
+            if len < 4 || self.pending.len() < total {
+                break;
+            }
+            let body: Vec<u8> = self.pending[header + 4..total].to_vec();
+            self.pending.drain(..total);
+            match kind {
+                None => {
+                    let code = body
+                        .get(..4)
+                        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                    self.started = code != SSL_REQUEST && code != GSSENC_REQUEST;
+                }
+                Some(b'Q') => executed.push(Arc::from(text(cstring(&body, 0).0))),
+                Some(b'P') => {
+                    let (name, rest) = cstring(&body, 0);
+                    let (sql, _) = cstring(&body, rest);
+                    self.prepared.insert(name.to_vec(), Arc::from(text(sql)));
+                }
+                Some(b'B') => {
+                    let (portal, rest) = cstring(&body, 0);
+                    let (statement, _) = cstring(&body, rest);
+                    if let Some(sql) = self.prepared.get(statement).cloned() {
+                        self.portals.insert(portal.to_vec(), sql);
+                    }
+                }
+                Some(b'E') => {
+                    let (portal, _) = cstring(&body, 0);
+                    if let Some(sql) = self.portals.get(portal) {
+                        executed.push(sql.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        executed
+    }
+}
+
+/// The NUL-terminated string at `from`, and the offset after its NUL.
+fn cstring(body: &[u8], from: usize) -> (&[u8], usize) {
+    let rest = body.get(from..).unwrap_or_default();
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    (&rest[..end], from + end + 1)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![kind];
+        m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap_or(0).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[test]
+    fn statements_are_logged_per_execution_across_chunk_borders() {
+        let mut wire = Vec::new();
+        // Start-up: length, protocol 3.0, one parameter.
+        let startup = b"\x00\x03\x00\x00user\x00postgres\x00\x00";
+        wire.extend_from_slice(&u32::try_from(startup.len() + 4).unwrap_or(0).to_be_bytes());
+        wire.extend_from_slice(startup);
+        wire.extend(message(b'Q', b"BEGIN\x00"));
+        wire.extend(message(b'P', b"s1\x00SELECT 1 WHERE $1\x00\x00\x00"));
+        for _ in 0..2 {
+            wire.extend(message(b'B', b"\x00s1\x00\x00\x00\x00\x00\x00\x00"));
+            wire.extend(message(b'E', b"\x00\x00\x00\x00\x00"));
+            wire.extend(message(b'S', b""));
+        }
+        let mut log = StatementLog::default();
+        let mut got = Vec::new();
+        // One byte at a time: no message arrives whole in one read.
+        for byte in wire.chunks(1) {
+            got.extend(log.feed(byte).iter().map(|s| s.to_string()));
+        }
+        assert_eq!(got, ["BEGIN", "SELECT 1 WHERE $1", "SELECT 1 WHERE $1"]);
     }
 }

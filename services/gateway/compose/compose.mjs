@@ -9,10 +9,13 @@
 // rerun on unchanged inputs is byte-identical.
 //
 // Usage: node compose.mjs [--schema-dir DIR] [--subgraphs FILE] [--out FILE] [--check]
+//                         [--api-out FILE]
 //   --schema-dir DIR  where <name>.graphql live (default: <repo>/schema)
 //   --subgraphs FILE  the name -> URL list (default: <repo>/services/gateway/subgraphs.json)
 //   --out FILE        where to write the supergraph (default: <schema-dir>/supergraph.graphql)
 //   --check           write nothing; exit 1 when FILE differs from the composition
+//   --api-out FILE    also write the public API schema (what clients see: no federation
+//                     directives, no join__ types) to FILE; scripts/lint-schema.sh lints it
 //
 // Exit codes: 0 ok, 1 composition failed or --check found drift, 2 bad input/usage.
 
@@ -28,7 +31,7 @@ const repoRoot = resolve(here, "..", "..", "..");
 function usage(message) {
   if (message) console.error(`compose: ${message}`);
   console.error(
-    "usage: compose.mjs [--schema-dir DIR] [--subgraphs FILE] [--out FILE] [--check]",
+    "usage: compose.mjs [--schema-dir DIR] [--subgraphs FILE] [--out FILE] [--check] [--api-out FILE]",
   );
   process.exit(2);
 }
@@ -38,6 +41,7 @@ function parseArgs(argv) {
     schemaDir: join(repoRoot, "schema"),
     subgraphs: join(repoRoot, "services", "gateway", "subgraphs.json"),
     out: undefined,
+    apiOut: undefined,
     check: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -56,6 +60,9 @@ function parseArgs(argv) {
         break;
       case "--out":
         opts.out = value();
+        break;
+      case "--api-out":
+        opts.apiOut = value();
         break;
       case "--check":
         opts.check = true;
@@ -145,6 +152,11 @@ if (result.errors && result.errors.length > 0) {
 }
 if (typeof result.supergraphSdl !== "string" || result.supergraphSdl.length === 0) {
   fail("composition returned no supergraph SDL", 1);
+}
+
+if (opts.apiOut) {
+  mkdirSync(dirname(opts.apiOut), { recursive: true });
+  writeFileSync(opts.apiOut, result.publicSdl.endsWith("\n") ? result.publicSdl : `${result.publicSdl}\n`);
 }
 
 const output = result.supergraphSdl.endsWith("\n")

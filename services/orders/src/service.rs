@@ -202,6 +202,24 @@ impl Orders {
 
     /// The view of an order for `caller`, or NOT_FOUND if they may not see it.
     pub fn view(&self, caller: &Caller, order: Order) -> Result<OrderView, OrdersError> {
+        let sight = Self::sight(caller, &order)?;
+        let phone = Phone::parse(&self.cipher.decrypt(&order.phone_cipher)?)?;
+        let full = sight == Sight::Full;
+        Ok(OrderView {
+            phone: if full {
+                phone.expose().to_owned()
+            } else {
+                phone.masked()
+            },
+            phone_masked: !full,
+            order,
+        })
+    }
+
+    /// How much of `order` the caller sees; NOT_FOUND when nothing. Every path that names
+    /// an order by id asks this first, moves included: someone who may not see an order
+    /// learns nothing about it, not even that it exists, whatever they try to do with it.
+    pub(crate) fn sight(caller: &Caller, order: &Order) -> Result<Sight, OrdersError> {
         let owner = caller.principal.subject == order.citizen;
         let holding_in_scope = caller
             .scope
@@ -216,27 +234,31 @@ impl Orders {
         // Who declined keeps sight of the order (masked), so the decline's answer is theirs.
         let dispatched =
             volunteer.is_some_and(|v| order.dispatched.contains(&v) || order.declined.contains(&v));
-        if !(owner || holding_in_scope || routed_in_scope || accepted || dispatched) {
-            // Not knowing who the volunteer is must not read as "no such order".
-            if let VolunteerLink::Unknown(cause) = &caller.volunteer {
-                return Err(OrdersError::Unavailable(format!(
-                    "volunteers GetVolunteerBySubject: {cause}"
-                )));
-            }
-            return Err(DomainError::NotFound("no such order".to_owned()).into());
+        if owner || holding_in_scope || accepted {
+            return Ok(Sight::Full);
         }
-        let phone = Phone::parse(&self.cipher.decrypt(&order.phone_cipher)?)?;
-        let full = owner || holding_in_scope || accepted;
-        Ok(OrderView {
-            phone: if full {
-                phone.expose().to_owned()
-            } else {
-                phone.masked()
-            },
-            phone_masked: !full,
-            order,
-        })
+        if routed_in_scope || dispatched {
+            return Ok(Sight::Masked);
+        }
+        // Not knowing who the volunteer is must not read as "no such order".
+        if let VolunteerLink::Unknown(cause) = &caller.volunteer {
+            return Err(OrdersError::Unavailable(format!(
+                "volunteers GetVolunteerBySubject: {cause}"
+            )));
+        }
+        Err(DomainError::NotFound("no such order".to_owned()).into())
     }
+}
+
+/// How much of an order a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sight {
+    /// Everything: the citizen who placed it, staff whose scope covers the unit holding it,
+    /// the volunteers who accepted it.
+    Full,
+    /// With the contact phone masked: staff of the courtyard it was routed to (after it
+    /// moved up), volunteers it was dispatched to (or who declined it).
+    Masked,
 }
 
 /// A move actor for callers outside a request (the scheduler).

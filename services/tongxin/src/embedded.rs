@@ -44,7 +44,8 @@ pub struct DemoUser {
     pub unit_path: &'static str,
 }
 
-/// The demo users: a citizen, a volunteer, courtyard staff and center staff.
+/// The demo users: a citizen, a volunteer, courtyard staff, center staff, and the
+/// industrial-park legal-aid station's notary (a provider with a linked account).
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         label: "citizen (蔡家坝)",
@@ -69,6 +70,12 @@ pub const DEMO_USERS: &[DemoUser] = &[
         subject: "demo-center-staff",
         roles: &[Role::Staff],
         unit_path: demo::paths::CENTER,
+    },
+    DemoUser {
+        label: "notary (产业园法律服务站)",
+        subject: tongxin_legal_aid::demo::accounts::NOTARY,
+        roles: &[Role::LegalAidProvider],
+        unit_path: tongxin_legal_aid::demo::paths::INDUSTRIAL_PARK,
     },
 ];
 
@@ -106,6 +113,7 @@ fn embedded_modules(data_dir: &Path) -> anyhow::Result<Vec<Box<dyn Module>>> {
     settings.volunteers.pii = pii_keys(&keys)?;
     settings.orders.pii_key = service_pii_key(&keys, "orders")?.into();
     settings.venues.pii_key = service_pii_key(&keys, "venues")?.into();
+    settings.legal_aid.pii_key = service_pii_key(&keys, "legal-aid")?.into();
     let mut modules = crate::settings::registry(&settings);
     for module in &mut modules {
         let database = sqlite(data_dir, module.name())?;
@@ -171,6 +179,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         jwks: keys.jwks_path(),
         subgraphs: &subgraphs,
         log_file: Some(&router_dir.join("router.log")),
+        env: &[],
         persisted_only: false,
         guard: tongxin_guard::GuardSettings::default(),
     })
@@ -218,7 +227,53 @@ pub fn demo_hooks(key: std::sync::Arc<SigningKey>) -> Vec<Hook> {
         Hook::after(tongxin_orders::NAME, |started| async move {
             seed_orders(&started, &key).await
         }),
+        Hook::after(tongxin_legal_aid::NAME, |started| async move {
+            seed_legal_aid(&started).await
+        }),
     ]
+}
+
+/// The embedded legal-aid service learns the demo tree (in a deployment it follows the
+/// venues unit events) and, on the first run, gets the demo stations, providers and rosters.
+async fn seed_legal_aid(started: &Started) -> anyhow::Result<()> {
+    let legal_aid = learn_units(started).await?;
+    let stations = tongxin_legal_aid::demo::seed(legal_aid)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding legal aid: {e:?}"))?;
+    if stations > 0 {
+        tracing::info!(stations, "demo legal-aid stations seeded");
+    }
+    Ok(())
+}
+
+/// A hook that has legal-aid learn the org tree from venues in this process (tests: scopes
+/// of staff, stations' units), without the demo stations.
+pub fn legal_aid_learns_units() -> Hook {
+    Hook::after(tongxin_legal_aid::NAME, |started| async move {
+        learn_units(&started).await.map(|_| ())
+    })
+}
+
+async fn learn_units(started: &Started) -> anyhow::Result<&tongxin_legal_aid::service::LegalAid> {
+    let legal_aid: &tongxin_legal_aid::service::LegalAid =
+        started
+            .state(tongxin_legal_aid::NAME)
+            .context("the legal-aid service is not running in this process")?;
+    use tongxin_platform::org::Level;
+    use tongxin_venues::domain::org::UnitKind;
+    for unit in demo_units(started).await? {
+        let level = match unit.kind {
+            UnitKind::Center => Level::Center,
+            UnitKind::Institute => Level::Institute,
+            UnitKind::Station => Level::Station,
+            UnitKind::Courtyard => Level::Courtyard,
+        };
+        legal_aid
+            .remember_unit(unit.id.0, &unit.path, level)
+            .await
+            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", unit.path))?;
+    }
+    Ok(legal_aid)
 }
 
 /// The venues service running in this process.

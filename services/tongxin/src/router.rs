@@ -71,6 +71,8 @@ pub struct RouterOptions<'a> {
     pub subgraphs: &'a [(&'a str, String)],
     /// Where its output goes (`None`: inherit).
     pub log_file: Option<&'a Path>,
+    /// More environment for the router (its telemetry switches, say), set last.
+    pub env: &'a [(&'a str, String)],
     /// Run only the registered documents of [`PERSISTED_DOCUMENTS`] (production); `false`
     /// lets free queries run too (development).
     pub persisted_only: bool,
@@ -149,6 +151,9 @@ impl RouterProcess {
                 name.to_uppercase().replace('-', "_")
             );
             command.env(var, url);
+        }
+        for (name, value) in options.env {
+            command.env(name, value);
         }
         if let Some(log) = options.log_file {
             let file = std::fs::File::create(log)?;

@@ -32,6 +32,9 @@ pub struct Settings {
     /// `[orders]`: `TONGXIN_ORDERS__…` (the phone key `pii_key`, venues/volunteers gRPC URLs,
     /// districts, scheduler).
     pub orders: OrdersSettings,
+    /// `[legal_aid]`: `TONGXIN_LEGAL_AID__…` (the key `pii_key` sealing topics, party names
+    /// and phones).
+    pub legal_aid: tongxin_legal_aid::LegalAidSettings,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             venues: tongxin_venues::default_settings(),
             volunteers: tongxin_volunteers::default_settings(),
             orders: tongxin_orders::default_settings(),
+            legal_aid: tongxin_legal_aid::default_settings(),
         }
     }
 }
@@ -66,7 +70,8 @@ impl Validate for Settings {
         self.common().validate("")?;
         self.venues.validate("venues")?;
         self.volunteers.validate("volunteers")?;
-        self.orders.validate("orders")
+        self.orders.validate("orders")?;
+        self.legal_aid.validate("legal_aid")
     }
 }
 
@@ -79,6 +84,9 @@ pub fn registry(settings: &Settings) -> Vec<Box<dyn Module>> {
             settings.volunteers.clone(),
         )),
         Box::new(tongxin_orders::OrdersModule::new(settings.orders.clone())),
+        Box::new(tongxin_legal_aid::LegalAidModule::new(
+            settings.legal_aid.clone(),
+        )),
     ]
 }
 

@@ -84,8 +84,8 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     }
     assert_eq!(
         tokens.len(),
-        4,
-        "tokens for citizen, volunteer, courtyard staff, center staff"
+        5,
+        "tokens for citizen, volunteer, courtyard staff, center staff, legal-aid notary"
     );
 
     // The printed tokens verify against the JWKS written to the data dir.
@@ -460,7 +460,7 @@ async fn token_command_signs_verifiable_tokens() {
 
 #[tokio::test]
 async fn checked_in_schema_matches_the_code() {
-    for service in ["venues", "volunteers", "orders"] {
+    for service in ["venues", "volunteers", "orders", "legal-aid"] {
         let output = Command::new(BIN)
             .args(["schema", service])
             .output()

@@ -11,7 +11,7 @@ use tongxin_testing::{TestNats, free_port};
 const BIN: &str = env!("CARGO_BIN_EXE_tongxin");
 
 async fn drop_databases(prefix: &str) {
-    for s in ["venues", "volunteers", "orders"] {
+    for s in ["venues", "volunteers", "orders", "legal_aid"] {
         let _ = Command::new("psql")
             .arg(tongxin_testing::postgres_admin_url())
             .arg("-qc")
@@ -41,6 +41,7 @@ async fn the_readme_split_mode_steps_work_top_to_bottom() {
     let addr = |port: u16| format!("127.0.0.1:{port}");
     let (venues, volunteers, orders) = (free_port(), free_port(), free_port());
     let (venues_grpc, volunteers_grpc) = (free_port(), free_port());
+    let legal_aid = free_port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/split-mode.sh");
     let run = Command::new("bash")
         .arg(script)
@@ -57,6 +58,12 @@ async fn the_readme_split_mode_steps_work_top_to_bottom() {
         .env("TONGXIN_VOLUNTEERS__GRPC_ADDR", addr(volunteers_grpc))
         .env("TONGXIN_ORDERS__HTTP_ADDR", addr(orders))
         .env("TONGXIN_ORDERS__GRPC_ADDR", addr(free_port()))
+        .env("TONGXIN_LEGAL_AID__HTTP_ADDR", addr(legal_aid))
+        .env("TONGXIN_LEGAL_AID__GRPC_ADDR", addr(free_port()))
+        .env(
+            "TONGXIN_GATEWAY_SUBGRAPH_LEGAL_AID_URL",
+            format!("http://{}/graphql", addr(legal_aid)),
+        )
         .env(
             "TONGXIN_ORDERS__VENUES_URL",
             format!("http://{}", addr(venues_grpc)),

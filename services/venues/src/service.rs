@@ -21,7 +21,7 @@ use crate::store::org_units::{self, OrgUnit};
 mod activity;
 pub mod circle;
 mod venue;
-pub use activity::{ActivitiesWanted, ActivityPage, NewActivity, ThemeCounts};
+pub use activity::{ActivitiesWanted, ActivityPage, MAX_NEAR, NewActivity, ThemeCounts};
 pub use venue::{NewVenue, VenuePatch};
 
 /// Input for a new unit, before parsing.

@@ -208,6 +208,12 @@ fn not_found() -> DomainError {
     DomainError::NotFound("no such order".to_owned())
 }
 
+const STAFF_MOVE: &str = "only staff whose scope covers the unit holding the order may do this";
+const TEAM_MOVE: &str =
+    "a team dispatch is accepted by staff whose scope covers the unit holding the order";
+const VOLUNTEER_MOVE: &str = "only a volunteer the order is dispatched to may accept or decline it";
+const OWNER_MOVE: &str = "only the citizen who placed the order may cancel or rate it";
+
 fn forbidden(message: &str) -> DomainError {
     DomainError::Forbidden(message.to_owned())
 }
@@ -245,14 +251,21 @@ pub fn decide(
         Command::Rate { .. } | Command::Cancel { .. } => owner,
     };
     if !permitted {
-        return Err(match actor {
-            // A citizen never learns that someone else's order exists.
-            Actor::Citizen { .. } if !owner => not_found(),
-            Actor::Citizen { .. } => forbidden("a citizen may only cancel or rate their order"),
-            Actor::Staff { .. } => forbidden("the order is held outside your scope"),
-            Actor::Volunteer { .. } => forbidden("the order is not dispatched to you"),
-            Actor::Scheduler => forbidden("the scheduler only escalates overdue orders"),
-        });
+        // A citizen never learns that someone else's order exists.
+        if matches!(actor, Actor::Citizen { .. }) && !owner {
+            return Err(not_found());
+        }
+        // Otherwise say who may make this move.
+        return Err(forbidden(match command {
+            Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => STAFF_MOVE,
+            Command::AutoEscalate => "only the scheduler escalates overdue orders",
+            Command::Accept if facts.team.is_some() => TEAM_MOVE,
+            Command::Accept | Command::Decline { .. } => VOLUNTEER_MOVE,
+            Command::Start | Command::Complete { .. } => {
+                "only a volunteer who accepted the order, or staff whose scope covers the unit holding it, may do this"
+            }
+            Command::Rate { .. } | Command::Cancel { .. } => OWNER_MOVE,
+        }));
     }
 
     let wrong = || DomainError::WrongState {
@@ -520,7 +533,7 @@ mod tests {
         // The courtyard below the holding station is out of scope; an ancestor is in.
         assert_eq!(
             decide(&f, &staff("/rc/a/b/c"), &Command::Receive),
-            Err(forbidden("the order is held outside your scope"))
+            Err(forbidden(STAFF_MOVE))
         );
         assert_eq!(
             decide(&f, &staff("/rc"), &Command::Receive).map(|o| o.to),
@@ -528,7 +541,7 @@ mod tests {
         );
         assert_eq!(
             decide(&f, &staff("/rc/a/bb"), &Command::Receive),
-            Err(forbidden("the order is held outside your scope"))
+            Err(forbidden(STAFF_MOVE))
         );
         assert_eq!(
             decide(
@@ -539,14 +552,14 @@ mod tests {
                 },
                 &Command::Receive
             ),
-            Err(forbidden("the order is held outside your scope"))
+            Err(forbidden(STAFF_MOVE))
         );
         // Someone else's order does not exist for a citizen; the owner cannot receive.
         let cancel = Command::Cancel { reason: "x".into() };
         assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()));
         assert_eq!(
             decide(&f, &ALICE, &Command::Receive),
-            Err(forbidden("a citizen may only cancel or rate their order"))
+            Err(forbidden(STAFF_MOVE))
         );
         assert_eq!(
             decide(&f, &ALICE, &cancel).map(|o| o.to),
@@ -562,7 +575,7 @@ mod tests {
                 },
                 &Command::Accept
             ),
-            Err(forbidden("the order is not dispatched to you"))
+            Err(forbidden(VOLUNTEER_MOVE))
         );
     }
 
@@ -622,7 +635,7 @@ mod tests {
             assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()), "{state:?}");
             assert_eq!(
                 decide(&f, &staff("/rc"), &cancel),
-                Err(forbidden("the order is held outside your scope")),
+                Err(forbidden(OWNER_MOVE)),
                 "{state:?}"
             );
         }
@@ -646,7 +659,7 @@ mod tests {
         for scope in ["/rc/a/b/c", "/rc/a/bb"] {
             assert_eq!(
                 decide(&f, &staff(scope), &Command::Accept),
-                Err(forbidden("the order is held outside your scope")),
+                Err(forbidden(TEAM_MOVE)),
                 "{scope}"
             );
         }
@@ -654,7 +667,7 @@ mod tests {
         // accept for the team.
         assert_eq!(
             decide(&f, &Actor::Volunteer { id: Some(v) }, &Command::Accept),
-            Err(forbidden("the order is not dispatched to you"))
+            Err(forbidden(TEAM_MOVE))
         );
         // Staff accept only a team dispatch: a volunteer dispatch is the volunteer's.
         let only = [v];
@@ -662,7 +675,7 @@ mod tests {
         g.dispatched = &only;
         assert_eq!(
             decide(&g, &staff("/rc"), &Command::Accept),
-            Err(forbidden("the order is held outside your scope"))
+            Err(forbidden(VOLUNTEER_MOVE))
         );
         // A team's hours are not checked against a dispatch list (members live in volunteers).
         f.state = OrderState::InProgress;

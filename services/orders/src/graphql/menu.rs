@@ -2,7 +2,6 @@
 
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use tongxin_platform::graphql::ContextExt;
 
 use crate::domain::menu::{Category, FieldKind, FormField, Sla};
 use crate::service::Orders;
@@ -232,15 +231,16 @@ pub struct MenuMutation;
 
 #[Object]
 impl MenuMutation {
-    /// Adds a category to the menu of the caller's district (its center staff; anyone else,
-    /// an admin too, is FORBIDDEN). An existing code is BAD_USER_INPUT.
+    /// Adds a category to the menu of the caller's district (its center: a staff or admin
+    /// token of that district whose unit is the district's root; anyone else, an admin of
+    /// another unit too, is FORBIDDEN). An existing code is BAD_USER_INPUT.
     async fn create_category(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.create_category(&caller, input.into()).await?,
         ))
@@ -254,7 +254,7 @@ impl MenuMutation {
         #[graphql(desc = "The category.")] input: ServiceCategoryInput,
     ) -> async_graphql::Result<ServiceCategoryNode> {
         let orders = ctx.data::<Orders>()?;
-        let caller = orders.caller(Some(ctx.principal()?)).await?;
+        let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
             orders.update_category(&caller, input.into()).await?,
         ))

@@ -144,9 +144,16 @@ impl MetricsQuery {
     async fn unit_metrics(
         &self,
         ctx: &Context<'_>,
-        unit_id: ID,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
+        #[graphql(desc = "The unit (from the venues subgraph).")] unit_id: ID,
+        #[graphql(desc = "Start of the period, inclusive (RFC 3339); with `to`.")] from: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(desc = "End of the period, exclusive (RFC 3339); with `from`.")] to: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(
+            desc = "A quarter such as `2026Q4` (China Standard Time), instead of `from`/`to`."
+        )]
         quarter: Option<String>,
     ) -> async_graphql::Result<UnitMetricsGql> {
         let (orders, caller) = caller(ctx).await?;
@@ -163,10 +170,10 @@ impl MetricsQuery {
     async fn rankings(
         &self,
         ctx: &Context<'_>,
-        level: LevelGql,
-        quarter: String,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The level whose units are ranked.")] level: LevelGql,
+        #[graphql(desc = "The quarter, e.g. `2026Q4` (China Standard Time).")] quarter: String,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Ranking<UnitRanking>> {
         let (orders, caller) = caller(ctx).await?;
         let period = Period::quarter(&quarter).map_err(crate::error::OrdersError::from)?;
@@ -185,9 +192,9 @@ impl MetricsQuery {
     async fn volunteer_rankings(
         &self,
         ctx: &Context<'_>,
-        quarter: String,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "The quarter, e.g. `2026Q4` (China Standard Time).")] quarter: String,
+        #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Ranking<VolunteerRanking>> {
         let (orders, caller) = caller(ctx).await?;
         let period = Period::quarter(&quarter).map_err(crate::error::OrdersError::from)?;

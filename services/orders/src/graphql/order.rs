@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tongxin_platform::ApiError;
-use tongxin_platform::graphql::ContextExt;
+use tongxin_platform::graphql::{ContextExt, RequestMemo, page_size};
 use uuid::Uuid;
 
 use crate::domain::{Level, OrderId, OrderState, VolunteerId};
@@ -363,9 +363,17 @@ fn uuid_of(id: &ID, field: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(format!("{field}: not an id")))
 }
 
+/// The service and the caller, resolved once per request (see [`RequestMemo`]): a staff
+/// scope is a database read and a volunteer's record a call to volunteers, which an
+/// `_entities` call with a hundred references must not repeat a hundred times.
 pub(super) async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Orders, Caller)> {
     let orders = ctx.data::<Orders>()?.clone();
-    let caller = orders.caller(Some(ctx.principal()?)).await?;
+    let principal = ctx.principal()?;
+    let resolve = || orders.caller(Some(principal));
+    let caller = match ctx.data_opt::<RequestMemo>() {
+        Some(memo) => memo.get_or_try_init(resolve).await?,
+        None => resolve().await?,
+    };
     Ok((orders, caller))
 }
 
@@ -393,11 +401,7 @@ fn paging(
         ),
         None => None,
     };
-    let first = match first {
-        Some(f) if f < 1 => return Err(ApiError::bad_input("first: must be at least 1")),
-        Some(f) => Some(u64::try_from(f).unwrap_or(1)),
-        None => None,
-    };
+    let first = page_size("first", first, crate::service::MAX_PAGE)?;
     Ok((after, first))
 }
 
@@ -520,7 +524,9 @@ impl OrderQuery {
         Connection<OpaqueCursor<usize>, DispatchCandidate, EmptyFields, EmptyFields>,
     > {
         let (orders, caller) = caller(ctx).await?;
-        let count = u32::try_from(count).unwrap_or(0);
+        let count = page_size("count", Some(count), 100)?
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(10);
         let candidates = orders
             .suggest_candidates(&caller, self::order_id(&order_id, "orderId")?, count)
             .await?;

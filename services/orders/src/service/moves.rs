@@ -214,6 +214,9 @@ impl Orders {
             .await?
             .ok_or_else(|| DomainError::NotFound("no such order".to_owned()))?;
         let order = orders::parse(row)?;
+        // NOT_FOUND for anyone who may not see the order, before the rules of the move say
+        // FORBIDDEN (which would tell them it exists).
+        Self::sight(caller, &order)?;
         let actor = MoveActor {
             actor: actor_for(caller, &command)?,
             subject: &caller.principal.subject,

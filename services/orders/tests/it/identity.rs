@@ -76,7 +76,8 @@ async fn a_volunteer_acts_through_the_account_linked_to_their_record() {
         app.volunteer_account("no-such-account"),
     ] {
         let r = app.act(&token, ACCEPT, &id, json!({})).await;
-        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+        // Not dispatched to them: for them the order does not exist.
+        assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     }
     assert_eq!(order_state(&app, &id).await, "DISPATCHED");
 
@@ -172,7 +173,8 @@ async fn dispatch_names_only_existing_active_volunteers_or_an_existing_team() {
             json!({"volunteers": [unknown.to_string()]}),
         )
         .await;
-    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    // Out of scope the order does not exist, whatever the dispatch names.
+    assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
 
     // An existing team is taken.
     let team = app

@@ -83,7 +83,7 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
     let account = format!("wechat:{}", Uuid::now_v7().simple());
     let token = app.volunteer_account(&account);
     let r = app.act(&token, ACCEPT, &id, json!({})).await;
-    assert_eq!(error_code(&r), Some("FORBIDDEN"), "unlinked: {r}");
+    assert_eq!(error_code(&r), Some("NOT_FOUND"), "unlinked: {r}");
 
     // Staff of the courtyard invite; the account redeems the code.
     let invite = app
@@ -139,7 +139,7 @@ async fn an_imported_volunteer_invited_and_linked_accepts_an_order() {
         "orders still acts on the unlinked account"
     );
     let r = app.act(&token, START, &id, json!({})).await;
-    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     assert_eq!(
         state(&app.act(&staff, ORDER, &id, json!({})).await, "order"),
         "ACCEPTED"

@@ -3,6 +3,7 @@
 //! targets, matching) running in-process, each on its own database. [`Store::Sqlite`] runs
 //! the same three on SQLite files with the in-process bus, as `tongxin run` does.
 
+mod batching;
 mod callers;
 mod crediting;
 mod embedded;
@@ -12,6 +13,7 @@ mod live;
 mod menu;
 mod metrics;
 mod moves;
+mod paging;
 mod placing;
 mod progress;
 mod races;
@@ -101,7 +103,23 @@ impl TestApp {
         Self::spawn_full(store, venues, None).await
     }
 
+    /// The services (PostgreSQL), with orders' and volunteers' databases behind a
+    /// [`DbProxy`](tongxin_testing::dbproxy::DbProxy) that logs every statement
+    /// ([`TestApp::proxy`]).
+    pub async fn spawn_behind_proxies() -> Self {
+        Self::spawn_proxied(Store::Postgres, Venues::Up, None, true).await
+    }
+
     async fn spawn_full(store: Store, venues: Venues, at: Option<DateTime<Utc>>) -> Self {
+        Self::spawn_proxied(store, venues, at, false).await
+    }
+
+    async fn spawn_proxied(
+        store: Store,
+        venues: Venues,
+        at: Option<DateTime<Utc>>,
+        proxied: bool,
+    ) -> Self {
         let mut settings = OrdersSettings {
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
             ..tongxin_orders::default_settings()
@@ -156,6 +174,11 @@ impl TestApp {
                     },
                 ))
                 .hook(tongxin_venues::app::seed_demo_tree());
+        }
+        if proxied {
+            spawn = spawn
+                .behind_proxy(tongxin_orders::NAME)
+                .behind_proxy(tongxin_volunteers::NAME);
         }
         let spawned = spawn
             .service(tongxin_orders::OrdersModule::new(settings.clone()).with_clock(clock))
@@ -364,6 +387,13 @@ impl TestApp {
     /// A volunteer token for an account `subject`.
     pub fn volunteer_account(&self, subject: &str) -> String {
         self.sign(subject, &[Role::Volunteer], None)
+    }
+
+    /// The proxy in front of `service`'s database ([`TestApp::spawn_behind_proxies`]).
+    pub fn proxy(&self, service: &str) -> &tongxin_testing::dbproxy::DbProxy {
+        self.spawned
+            .proxy(service)
+            .unwrap_or_else(|| panic!("{service} is not behind a proxy"))
     }
 
     /// Stops the volunteers service (orders keeps running and finds it unreachable).

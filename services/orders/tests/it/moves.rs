@@ -299,19 +299,20 @@ async fn bad_moves_are_refused_and_change_nothing() {
     assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
     let r = app.act(&alice, RATE, &id, json!({"rating": 5})).await;
     assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
-    // Out of scope: staff elsewhere are forbidden, other citizens do not see it.
+    // Out of scope: for staff elsewhere and other citizens the order does not exist.
     let r = app
         .act(&app.staff(paths::FENGGAO), RECEIVE, &id, json!({}))
         .await;
-    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     let r = app
         .act(&app.citizen("mallory"), CANCEL, &id, json!({}))
         .await;
     assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     let r = app.act(&alice, RECEIVE, &id, json!({})).await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    // A volunteer it was never dispatched to does not see it.
     let r = app.act(&app.volunteer(v), ACCEPT, &id, json!({})).await;
-    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     let r = app
         .act(&alice, RECEIVE, &Uuid::now_v7().to_string(), json!({}))
         .await;

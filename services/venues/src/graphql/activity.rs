@@ -323,7 +323,7 @@ impl ActivityQuery {
     async fn activity(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The activity id.")] id: ID,
     ) -> async_graphql::Result<Option<ActivityNode>> {
         load_activity(ctx, activity_id(&id, "id")?).await
     }
@@ -368,7 +368,7 @@ impl ActivityQuery {
                     status: status.map(Into::into),
                 },
                 after,
-                page_size(first)?,
+                page_size(first, crate::service::MAX_PAGE)?,
             )
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
@@ -396,7 +396,7 @@ impl ActivityQuery {
                 lat,
                 lon,
                 radius_km.unwrap_or(5.0),
-                page_size(first)?,
+                page_size(first, crate::service::MAX_NEAR)?,
                 Utc::now(),
             )
             .await?;
@@ -494,6 +494,9 @@ impl ActivityMutation {
     async fn create_activity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The activity: theme, title, venue, organising unit, schedule and capacity."
+        )]
         input: CreateActivityInput,
     ) -> async_graphql::Result<ActivityNode> {
         let actor = ctx.principal()?;
@@ -523,7 +526,8 @@ impl ActivityMutation {
     async fn record_activity_held(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The planned activity that was held.")] id: ID,
+        #[graphql(desc = "Attendance and the hours each volunteer served.")]
         input: RecordActivityHeldInput,
     ) -> async_graphql::Result<ActivityNode> {
         let actor = ctx.principal()?;
@@ -548,7 +552,7 @@ impl ActivityMutation {
     async fn cancel_activity(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The planned activity to cancel.")] id: ID,
         #[graphql(desc = "Why, 1 to 500 characters.")] reason: String,
     ) -> async_graphql::Result<ActivityNode> {
         let actor = ctx.principal()?;

@@ -27,6 +27,7 @@ pub enum TravelMode {
 /// A place within reach of a point.
 pub struct ReachedPlace(Reached);
 
+/// A place within reach of a point: a venue or a courtyard, with its walking time.
 #[Object]
 impl ReachedPlace {
     /// The place's name.
@@ -199,10 +200,10 @@ impl CircleQuery {
     async fn venues_within(
         &self,
         ctx: &Context<'_>,
-        lat: f64,
-        lon: f64,
-        minutes: Option<f64>,
-        #[graphql(default)] mode: TravelMode,
+        #[graphql(desc = "Latitude of the starting point (WGS 84).")] lat: f64,
+        #[graphql(desc = "Longitude of the starting point (WGS 84).")] lon: f64,
+        #[graphql(desc = "Travel time in minutes (default 15).")] minutes: Option<f64>,
+        #[graphql(default, desc = "How the time is measured (default walking).")] mode: TravelMode,
     ) -> async_graphql::Result<Vec<ReachedPlace>> {
         let _ = mode;
         let venues = ctx.data::<Venues>()?;
@@ -214,9 +215,9 @@ impl CircleQuery {
     async fn covering_courtyard(
         &self,
         ctx: &Context<'_>,
-        lat: f64,
-        lon: f64,
-        minutes: Option<f64>,
+        #[graphql(desc = "Latitude of the point (WGS 84).")] lat: f64,
+        #[graphql(desc = "Longitude of the point (WGS 84).")] lon: f64,
+        #[graphql(desc = "Circle size in walking minutes (default 15).")] minutes: Option<f64>,
     ) -> async_graphql::Result<Option<ReachedPlace>> {
         let venues = ctx.data::<Venues>()?;
         Ok(venues
@@ -231,8 +232,8 @@ impl CircleQuery {
     async fn coverage(
         &self,
         ctx: &Context<'_>,
-        unit_id: Option<ID>,
-        minutes: Option<f64>,
+        #[graphql(desc = "The unit whose residents count (default: the whole district).")] unit_id: Option<ID>,
+        #[graphql(desc = "Circle size in walking minutes (default 15).")] minutes: Option<f64>,
         #[graphql(default = 5, desc = "0 to 50.")] suggestions: i32,
     ) -> async_graphql::Result<CoverageReport> {
         let venues = ctx.data::<Venues>()?;
@@ -248,8 +249,8 @@ impl CircleQuery {
     async fn coverage_map(
         &self,
         ctx: &Context<'_>,
-        unit_id: Option<ID>,
-        minutes: Option<f64>,
+        #[graphql(desc = "The unit to draw (default: the whole district).")] unit_id: Option<ID>,
+        #[graphql(desc = "Circle size in walking minutes (default 15).")] minutes: Option<f64>,
         #[graphql(default = 5, desc = "0 to 50.")] suggestions: i32,
     ) -> async_graphql::Result<String> {
         let venues = ctx.data::<Venues>()?;
@@ -264,7 +265,7 @@ impl CircleQuery {
     async fn walking_settings(
         &self,
         ctx: &Context<'_>,
-        district: String,
+        #[graphql(desc = "District code, e.g. `rc`.")] district: String,
     ) -> async_graphql::Result<WalkingSettings> {
         let model = ctx
             .data::<Venues>()?
@@ -289,9 +290,9 @@ impl CircleMutation {
     async fn set_walking_settings(
         &self,
         ctx: &Context<'_>,
-        district: String,
-        speed_kmh: f64,
-        detour_factor: f64,
+        #[graphql(desc = "District code, e.g. `rc`.")] district: String,
+        #[graphql(desc = "Walking speed in km/h, above 0.")] speed_kmh: f64,
+        #[graphql(desc = "Street distance over straight-line distance, 1 or more.")] detour_factor: f64,
     ) -> async_graphql::Result<WalkingSettings> {
         let actor = ctx.principal()?;
         let model = ctx
@@ -312,8 +313,9 @@ impl CircleMutation {
     async fn import_resident_points(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "District code whose resident layer is replaced, e.g. `rc`.")]
         district: String,
-        csv: String,
+        #[graphql(desc = "The CSV text: `lat,lon,weight[,unit_path]` per line.")] csv: String,
     ) -> async_graphql::Result<i32> {
         let actor = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;

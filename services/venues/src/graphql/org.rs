@@ -140,7 +140,7 @@ impl OrgUnitNode {
     > {
         let venues = ctx.data::<Venues>()?;
         let after = decode_after(after)?;
-        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let first = super::venue::page_size(first, crate::service::MAX_PAGE)?;
         let (units, more) = venues.children(self.0.id, after.as_deref(), first).await?;
         Ok(unit_connection(units, after.is_some(), more))
     }
@@ -150,7 +150,9 @@ impl OrgUnitNode {
     async fn subtree(
         &self,
         ctx: &Context<'_>,
-        kind: Option<UnitKindGql>,
+        #[graphql(desc = "Only units of this kind (default: every kind).")] kind: Option<
+            UnitKindGql,
+        >,
         #[graphql(desc = "Page size, 1 to 1000 (default 100).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
@@ -158,7 +160,7 @@ impl OrgUnitNode {
     > {
         let venues = ctx.data::<Venues>()?;
         let after = decode_after(after)?;
-        let first = first.map(|f| u64::try_from(f).unwrap_or(1));
+        let first = super::venue::page_size(first, crate::service::MAX_PAGE)?;
         let (units, more) = venues
             .subtree(self.0.id, kind.map(Into::into), after.as_deref(), first)
             .await?;
@@ -246,7 +248,7 @@ impl OrgQuery {
     async fn org_unit(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The unit id.")] id: ID,
     ) -> async_graphql::Result<Option<OrgUnitNode>> {
         load_unit(ctx, parse_id(&id, "id")?).await
     }
@@ -287,6 +289,7 @@ impl OrgMutation {
     async fn create_org_unit(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new unit: kind, name, code, parent and location.")]
         input: CreateOrgUnitInput,
     ) -> async_graphql::Result<OrgUnitNode> {
         let actor = ctx.principal()?;
@@ -311,8 +314,8 @@ impl OrgMutation {
     async fn rename_org_unit(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        name: String,
+        #[graphql(desc = "The unit to rename.")] id: ID,
+        #[graphql(desc = "The new display name, 1 to 100 characters.")] name: String,
     ) -> async_graphql::Result<OrgUnitNode> {
         let actor = ctx.principal()?;
         let unit = ctx
@@ -327,8 +330,8 @@ impl OrgMutation {
     async fn move_org_unit(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        new_parent_id: ID,
+        #[graphql(desc = "The unit to move (its whole subtree moves with it).")] id: ID,
+        #[graphql(desc = "The new parent: one level up, same district.")] new_parent_id: ID,
     ) -> async_graphql::Result<OrgUnitNode> {
         let actor = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;
@@ -346,8 +349,8 @@ impl OrgMutation {
     async fn add_unit_contact(
         &self,
         ctx: &Context<'_>,
-        unit_id: ID,
-        name: String,
+        #[graphql(desc = "The unit the contact works for.")] unit_id: ID,
+        #[graphql(desc = "The contact person's name.")] name: String,
         #[graphql(desc = "Duty, e.g. 站长 or 联络员.")] title: String,
         #[graphql(desc = "11-digit mobile number.")] phone: String,
     ) -> async_graphql::Result<UnitContact> {
@@ -366,7 +369,11 @@ impl OrgMutation {
     }
 
     /// Removes a staff contact; true when done.
-    async fn remove_unit_contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn remove_unit_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact to remove.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         let actor = ctx.principal()?;
         let id =
             Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input("id: must be a UUID"))?;
@@ -385,6 +392,7 @@ impl OrgSubscription {
     async fn org_unit_created(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only units created directly under this one (default: all).")]
         parent_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = OrgUnitNode> + use<>> {
         let parent = parent_id

@@ -85,16 +85,9 @@ pub(super) fn unit_id(id: &ID, field: &'static str) -> Result<OrgUnitId, VenuesE
     Ok(OrgUnitId::parse(id.as_str(), field)?)
 }
 
-/// A page size from a client: 1 and up (the service clamps the top).
-pub(super) fn page_size(first: Option<i32>) -> Result<Option<u64>, ApiError> {
-    first
-        .map(|f| {
-            u64::try_from(f)
-                .ok()
-                .filter(|f| *f > 0)
-                .ok_or_else(|| ApiError::bad_input("first: must be at least 1"))
-        })
-        .transpose()
+/// `first` from a client: 1 to `max` (the platform's one page-size rule), or absent.
+pub(super) fn page_size(first: Option<i32>, max: u64) -> Result<Option<u64>, ApiError> {
+    tongxin_platform::graphql::page_size("first", first, max)
 }
 
 /// A place where practice happens: a courtyard lecture hall, a park, a heritage workshop…
@@ -170,7 +163,11 @@ pub struct VenueQuery;
 #[Object]
 impl VenueQuery {
     /// One venue by id; null when there is none.
-    async fn venue(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<VenueNode>> {
+    async fn venue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The venue id.")] id: ID,
+    ) -> async_graphql::Result<Option<VenueNode>> {
         load_venue(ctx, venue_id(&id, "id")?).await
     }
 
@@ -206,7 +203,7 @@ impl VenueQuery {
                 kind.map(Into::into),
                 include_archived.unwrap_or(false),
                 after,
-                page_size(first)?,
+                page_size(first, crate::service::MAX_PAGE)?,
             )
             .await?;
         let mut connection = Connection::new(after.is_some(), more);
@@ -288,6 +285,9 @@ impl VenueMutation {
     async fn create_venue(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The venue: kind, name, unit, location, address, capacity and facilities."
+        )]
         input: CreateVenueInput,
     ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
@@ -316,7 +316,8 @@ impl VenueMutation {
     async fn update_venue(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The venue to change.")] id: ID,
+        #[graphql(desc = "The fields to change; absent fields stay as they are.")]
         input: UpdateVenueInput,
     ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
@@ -343,7 +344,11 @@ impl VenueMutation {
     }
 
     /// Archives a venue: never deleted (activities reference it), it takes no new activities.
-    async fn archive_venue(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<VenueNode> {
+    async fn archive_venue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The venue to archive.")] id: ID,
+    ) -> async_graphql::Result<VenueNode> {
         let actor = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;
         let venue = venues.archive_venue(actor, venue_id(&id, "id")?).await?;

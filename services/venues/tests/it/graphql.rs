@@ -292,3 +292,48 @@ async fn unknown_fields_and_ids_get_codes() {
     );
     app.stop().await;
 }
+
+/// One page-size rule for every list of the subgraph: a page above the field's limit is
+/// BAD_USER_INPUT naming the argument and the limit (never silently cut); at the limit it
+/// is served.
+#[tokio::test]
+async fn every_list_refuses_a_page_above_its_limit_naming_it() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&[Role::Staff], Some(paths::CENTER));
+    let center = demo::unit_id(paths::CENTER).to_string();
+    let lists = [
+        (
+            "query($n: Int, $u: ID!) { orgUnit(id: $u) { children(first: $n) { nodes { id } } } }",
+            1000,
+        ),
+        (
+            "query($n: Int, $u: ID!) { orgUnit(id: $u) { subtree(first: $n) { nodes { id } } } }",
+            1000,
+        ),
+        (
+            "query($n: Int) { venues(first: $n) { nodes { id } } }",
+            1000,
+        ),
+        (
+            "query($n: Int) { activities(first: $n) { nodes { id } } }",
+            1000,
+        ),
+        (
+            "query($n: Int) { upcomingActivitiesNear(lat: 29.4, lon: 105.59, first: $n) { distanceM } }",
+            100,
+        ),
+    ];
+    for (query, limit) in lists {
+        let vars = |n: u32| json!({"n": n, "u": center});
+        let over = app.graphql(Some(&token), query, vars(limit + 1)).await;
+        assert_eq!(error_code(&over), Some("BAD_USER_INPUT"), "{query}: {over}");
+        let message = over["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("first: at most {limit} per page")),
+            "{query}: {message}"
+        );
+        let at = app.graphql(Some(&token), query, vars(limit)).await;
+        assert!(at["errors"].is_null(), "{query}: {at}");
+    }
+    app.stop().await;
+}

@@ -68,6 +68,8 @@ pub enum HoursStatus {
 /// the one decision that moves them out of pending; declined entries stay visible.
 pub struct HoursEntryNode(pub entries::Model);
 
+/// One entry of a volunteer's service-hours ledger: pending, approved or declined. Entries
+/// are append-only except for the one decision that moves them out of pending.
 #[Object(name = "HoursEntry")]
 impl HoursEntryNode {
     /// Entry id (UUID).
@@ -149,6 +151,7 @@ impl HoursEntryNode {
 /// One credit in a volunteer's points ledger.
 pub struct PointsEntryNode(pub points::Model);
 
+/// One credit in a volunteer's incentive-points ledger.
 #[Object(name = "PointsEntry")]
 impl PointsEntryNode {
     /// Entry id (UUID).
@@ -185,6 +188,8 @@ impl PointsEntryNode {
 /// A district's star thresholds and points rules.
 pub struct DistrictRulesNode(pub DistrictRules);
 
+/// A district's star thresholds (hours per star level) and points rules (points per
+/// approved hour and per rating star).
 #[Object(name = "DistrictRules")]
 impl DistrictRulesNode {
     /// District code, e.g. `rc`.
@@ -233,6 +238,7 @@ pub struct RankingRowNode {
     total: f64,
 }
 
+/// One row of the volunteers' service-hours ranking.
 #[Object(name = "RankingRow")]
 impl RankingRowNode {
     /// 1 for the best; ties are broken by volunteer id.
@@ -344,7 +350,7 @@ impl LedgerQuery {
     async fn points_balance(
         &self,
         ctx: &Context<'_>,
-        volunteer_id: ID,
+        #[graphql(desc = "The volunteer.")] volunteer_id: ID,
     ) -> async_graphql::Result<f64> {
         ctx.principal()?;
         let (volunteers, caller) = caller(ctx).await?;
@@ -357,7 +363,7 @@ impl LedgerQuery {
     async fn points_entries(
         &self,
         ctx: &Context<'_>,
-        volunteer_id: ID,
+        #[graphql(desc = "The volunteer.")] volunteer_id: ID,
         #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<
@@ -475,7 +481,7 @@ impl LedgerMutation {
     async fn record_hours(
         &self,
         ctx: &Context<'_>,
-        input: RecordHoursInput,
+        #[graphql(desc = "Whose hours, how many, when and for what.")] input: RecordHoursInput,
     ) -> async_graphql::Result<HoursEntryNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -508,7 +514,7 @@ impl LedgerMutation {
     async fn approve_hours(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The pending entry.")] id: ID,
     ) -> async_graphql::Result<HoursEntryNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -521,7 +527,7 @@ impl LedgerMutation {
     async fn decline_hours(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The pending entry.")] id: ID,
         #[graphql(desc = "Why, 1 to 500 characters.")] reason: String,
     ) -> async_graphql::Result<HoursEntryNode> {
         let actor = ctx.principal()?.clone();
@@ -537,8 +543,10 @@ impl LedgerMutation {
     async fn set_star_thresholds(
         &self,
         ctx: &Context<'_>,
-        district: String,
-        thresholds: Vec<f64>,
+        #[graphql(desc = "District code, e.g. `rc`.")] district: String,
+        #[graphql(desc = "Hours needed for 1, 2, … stars, strictly increasing.")] thresholds: Vec<
+            f64,
+        >,
     ) -> async_graphql::Result<DistrictRulesNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -553,8 +561,9 @@ impl LedgerMutation {
     async fn set_points_rules(
         &self,
         ctx: &Context<'_>,
-        district: String,
-        points_per_hour: i64,
+        #[graphql(desc = "District code, e.g. `rc`.")] district: String,
+        #[graphql(desc = "Points per approved service hour, 0 to 1000.")] points_per_hour: i64,
+        #[graphql(desc = "Points per rating star of a completed order, 0 to 1000.")]
         points_per_rating_star: i64,
     ) -> async_graphql::Result<DistrictRulesNode> {
         let actor = ctx.principal()?.clone();

@@ -111,7 +111,7 @@ impl LinkingQuery {
     async fn account_links(
         &self,
         ctx: &Context<'_>,
-        volunteer_id: ID,
+        #[graphql(desc = "The volunteer record.")] volunteer_id: ID,
         #[graphql(desc = "Page size, 1 to 500 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<OpaqueCursor<Uuid>, AccountLinkEntry>> {
@@ -145,7 +145,7 @@ impl LinkingMutation {
     async fn invite_volunteer_account(
         &self,
         ctx: &Context<'_>,
-        volunteer_id: ID,
+        #[graphql(desc = "The volunteer record the code links an account to.")] volunteer_id: ID,
     ) -> async_graphql::Result<AccountInvite> {
         let actor = ctx.principal()?.clone();
         let id = parse_volunteer_id(&volunteer_id, "volunteer_id")?;
@@ -177,8 +177,8 @@ impl LinkingMutation {
     async fn claim_volunteer_record(
         &self,
         ctx: &Context<'_>,
-        id_card_number: String,
-        phone: String,
+        #[graphql(desc = "The ID-card number on file (18 characters).")] id_card_number: String,
+        #[graphql(desc = "The mobile number on file (11 digits).")] phone: String,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -195,7 +195,7 @@ impl LinkingMutation {
     async fn unlink_volunteer_account(
         &self,
         ctx: &Context<'_>,
-        volunteer_id: ID,
+        #[graphql(desc = "The volunteer record whose account link is removed.")] volunteer_id: ID,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let id = parse_volunteer_id(&volunteer_id, "volunteer_id")?;

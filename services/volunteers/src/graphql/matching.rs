@@ -38,6 +38,7 @@ pub struct ScoreExplanation {
 /// One ranked candidate.
 pub struct MatchCandidate(CandidateView);
 
+/// One ranked candidate for a service: the volunteer, their score and why.
 #[Object]
 impl MatchCandidate {
     /// The volunteer (phone masked unless your scope covers them).
@@ -144,7 +145,13 @@ impl MatchingQuery {
             skills,
             window_start: instant(&window_start, "window_start")?,
             window_end: instant(&window_end, "window_end")?,
-            count: u32::try_from(first).unwrap_or(0),
+            count: tongxin_platform::graphql::page_size(
+                "first",
+                Some(first),
+                crate::service::matcher::MAX_COUNT as u64,
+            )?
+            .and_then(|f| u32::try_from(f).ok())
+            .unwrap_or(10),
             exclude,
         };
         let found = volunteers.match_candidates(&actor, query).await?;

@@ -45,12 +45,61 @@ pub struct Mutation(
 /// The volunteers subgraph schema.
 pub type VolunteersSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// async-graphql's `Connection` has no description of its own; the name of a connection type
+/// depends only on its node type, so `Page<Node>` names the generated `<Node>Connection`
+/// whatever cursor the resolver uses.
+type Page<N> = async_graphql::connection::Connection<
+    async_graphql::connection::OpaqueCursor<usize>,
+    N,
+    async_graphql::connection::EmptyFields,
+    async_graphql::connection::EmptyFields,
+>;
+
+/// Gives every connection type of this subgraph its description (every type of the public
+/// API has one: `make schema-check` lints the composed schema).
+fn describe_connections(
+    builder: async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription>,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    builder
+        .override_output_type_description::<Page<volunteer::VolunteerNode>>(
+            "A page of volunteers (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<linking::AccountLinkEntry>>(
+            "A page of account-link history entries (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<ledger::HoursEntryNode>>(
+            "A page of service-hours entries (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<ledger::PointsEntryNode>>(
+            "A page of points entries (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<ledger::RankingRowNode>>(
+            "A page of ranking rows, best first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<matching::MatchCandidate>>(
+            "A page of match candidates, best first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<teams::TeamNode>>(
+            "A page of teams (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<teams::TeamMemberNode>>(
+            "A page of team members (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<teams::MembershipNode>>(
+            "A page of a volunteer's team memberships (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<self_service::DeletionRequests>(
+            "A page of volunteers with an open deletion request, oldest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+}
+
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .limit_depth(16)
         .extension(tongxin_platform::graphql_text::PlainText)
-        .limit_complexity(5_000)
+        .limit_complexity(5_000);
+    describe_connections(builder)
 }
 
 /// The schema with its data.

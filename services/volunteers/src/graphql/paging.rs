@@ -9,13 +9,9 @@ pub const DEFAULT_PAGE: u64 = 50;
 /// The most one page may hold.
 pub const MAX_PAGE: u64 = 500;
 
-/// `first`: 1 to 500, default 50.
+/// `first`: 1 to 500 (above is refused, naming the limit), default 50.
 pub fn first(first: Option<i32>) -> Result<u64, ApiError> {
-    match first {
-        None => Ok(DEFAULT_PAGE),
-        Some(f) if f < 1 => Err(ApiError::bad_input("first: must be at least 1")),
-        Some(f) => Ok(u64::try_from(f).unwrap_or(1).min(MAX_PAGE)),
-    }
+    Ok(tongxin_platform::graphql::page_size("first", first, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE))
 }
 
 /// `after`: a cursor this field issued.

@@ -37,7 +37,7 @@ impl EdgeNameType for DeletionRequestEdgeName {
     }
 }
 
-type DeletionRequests = Connection<
+pub(super) type DeletionRequests = Connection<
     RequestCursor,
     VolunteerNode,
     EmptyFields,
@@ -124,6 +124,7 @@ impl SelfServiceMutation {
     async fn update_my_volunteer_record(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The fields to correct; absent fields stay as they are.")]
         input: VolunteerCorrectionInput,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
@@ -138,7 +139,8 @@ impl SelfServiceMutation {
     async fn update_volunteer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The volunteer to correct.")] id: ID,
+        #[graphql(desc = "The fields to correct; absent fields stay as they are.")]
         input: VolunteerCorrectionInput,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
@@ -169,7 +171,7 @@ impl SelfServiceMutation {
     async fn process_deletion(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The volunteer whose deletion request is carried out.")] id: ID,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -184,8 +186,8 @@ impl SelfServiceMutation {
     async fn set_volunteer_status(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        status: VolunteerStatusGql,
+        #[graphql(desc = "The volunteer.")] id: ID,
+        #[graphql(desc = "The new status.")] status: VolunteerStatusGql,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;

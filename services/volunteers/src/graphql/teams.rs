@@ -44,6 +44,7 @@ pub struct TeamMemberNode(pub members::Model);
 /// A team a volunteer belongs to, and their role in it.
 pub struct MembershipNode(pub members::Model);
 
+/// A volunteer team (brigade, detachment, squad or courtyard unit) attached to an org unit.
 #[Object(name = "Team")]
 impl TeamNode {
     /// Team id (UUID).
@@ -121,6 +122,7 @@ impl TeamNode {
     }
 }
 
+/// One member of a team, and whether they lead it.
 #[Object(name = "TeamMember")]
 impl TeamMemberNode {
     /// The volunteer (personal data masked by the caller's scope).
@@ -139,6 +141,7 @@ impl TeamMemberNode {
     }
 }
 
+/// A team a volunteer belongs to, and their role in it.
 #[Object(name = "TeamMembership")]
 impl MembershipNode {
     /// The team.
@@ -251,7 +254,11 @@ pub struct TeamQuery;
 #[Object]
 impl TeamQuery {
     /// One team; anyone may ask.
-    async fn team(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<TeamNode>> {
+    async fn team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team id.")] id: ID,
+    ) -> async_graphql::Result<Option<TeamNode>> {
         let loader = ctx.data::<DataLoader<TeamLoader>>()?;
         Ok(loader.load_one(team_id(&id, "id")?).await?.map(TeamNode))
     }
@@ -317,7 +324,7 @@ impl TeamMutation {
     async fn create_team(
         &self,
         ctx: &Context<'_>,
-        input: CreateTeamInput,
+        #[graphql(desc = "The team: name, level, unit and parent team.")] input: CreateTeamInput,
     ) -> async_graphql::Result<TeamNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -344,8 +351,8 @@ impl TeamMutation {
     async fn add_team_member(
         &self,
         ctx: &Context<'_>,
-        team_id: ID,
-        volunteer_id: ID,
+        #[graphql(desc = "The team.")] team_id: ID,
+        #[graphql(desc = "The volunteer to add.")] volunteer_id: ID,
         #[graphql(desc = "Whether the new member leads the team (default false).")] leader: Option<
             bool,
         >,
@@ -367,8 +374,8 @@ impl TeamMutation {
     async fn remove_team_member(
         &self,
         ctx: &Context<'_>,
-        team_id: ID,
-        volunteer_id: ID,
+        #[graphql(desc = "The team.")] team_id: ID,
+        #[graphql(desc = "The member to remove.")] volunteer_id: ID,
     ) -> async_graphql::Result<TeamNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;
@@ -386,8 +393,8 @@ impl TeamMutation {
     async fn set_team_leader(
         &self,
         ctx: &Context<'_>,
-        team_id: ID,
-        volunteer_id: ID,
+        #[graphql(desc = "The team.")] team_id: ID,
+        #[graphql(desc = "The member whose role changes.")] volunteer_id: ID,
         #[graphql(desc = "Leader or not (default true).")] leader: Option<bool>,
     ) -> async_graphql::Result<TeamNode> {
         let actor = ctx.principal()?.clone();

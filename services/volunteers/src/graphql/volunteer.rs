@@ -7,7 +7,7 @@ use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, Opaqu
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use tongxin_platform::ApiError;
-use tongxin_platform::graphql::ContextExt;
+use tongxin_platform::graphql::{ContextExt, RequestMemo};
 use uuid::Uuid;
 
 use crate::domain::VolunteerId;
@@ -255,9 +255,17 @@ pub(super) fn volunteer_id(id: &ID, field: &'static str) -> Result<VolunteerId, 
         .map_err(|_| ApiError::bad_input(format!("{field}: not a volunteer id")))
 }
 
+/// The service and the caller, resolved once per request (see [`RequestMemo`]): a staff
+/// scope not yet cached is a database read, which an `_entities` call with a hundred
+/// references must not repeat a hundred times.
 pub(super) async fn caller(ctx: &Context<'_>) -> async_graphql::Result<(Volunteers, Caller)> {
     let volunteers = ctx.data::<Volunteers>()?.clone();
-    let caller = volunteers.caller(ctx.maybe_principal()).await?;
+    let principal = ctx.maybe_principal();
+    let resolve = || volunteers.caller(principal);
+    let caller = match ctx.data_opt::<RequestMemo>() {
+        Some(memo) => memo.get_or_try_init(resolve).await?,
+        None => resolve().await?,
+    };
     Ok((volunteers, caller))
 }
 
@@ -283,7 +291,7 @@ impl RegistryQuery {
     async fn volunteer(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The volunteer id.")] id: ID,
     ) -> async_graphql::Result<Option<VolunteerNode>> {
         load(ctx, volunteer_id(&id, "id")?).await
     }
@@ -323,11 +331,7 @@ impl RegistryQuery {
             ),
             None => None,
         };
-        let first = match first {
-            Some(f) if f < 1 => return Err(ApiError::bad_input("first: must be at least 1").into()),
-            Some(f) => Some(u64::try_from(f).unwrap_or(1)),
-            None => None,
-        };
+        let first = tongxin_platform::graphql::page_size("first", first, crate::service::MAX_PAGE)?;
         let (views, more) = volunteers
             .list(
                 &caller,
@@ -407,7 +411,7 @@ impl RegistryMutation {
     async fn register_volunteer(
         &self,
         ctx: &Context<'_>,
-        input: RegisterVolunteerInput,
+        #[graphql(desc = "The new volunteer's record.")] input: RegisterVolunteerInput,
     ) -> async_graphql::Result<VolunteerNode> {
         let actor = ctx.principal()?.clone();
         let volunteers = ctx.data::<Volunteers>()?;

@@ -9,6 +9,7 @@ mod import;
 mod ledger;
 mod linking;
 mod matching;
+mod paging;
 mod proof;
 mod registry;
 mod self_service;
