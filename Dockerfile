@@ -8,6 +8,9 @@
 
 # Pin the toolchain the workspace is tested with; bump together with CI.
 FROM rust:1.95-bookworm AS build
+# npm: the guard's build script bundles GraphiQL from the npm registry (the offline explorer).
+RUN apt-get update -q && apt-get install -y -q --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -6,6 +6,7 @@
 
 mod authz;
 mod door;
+mod explorer;
 mod one_trace;
 mod order_loop;
 mod outside_consumer;

@@ -137,6 +137,14 @@ impl Platform {
             .unwrap_or_default()
     }
 
+    /// The router's own GraphQL URL, behind the guard.
+    pub fn router_url(&self) -> String {
+        self.router
+            .as_ref()
+            .map(|r| r.router_url().to_owned())
+            .unwrap_or_default()
+    }
+
     /// Everything the router has logged so far.
     pub fn router_log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("router.log")).unwrap_or_default()

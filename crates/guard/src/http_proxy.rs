@@ -1,6 +1,6 @@
 //! HTTP: GraphQL requests are checked, then forwarded with the exact bytes received; the
 //! router's answer (JSON, SSE, multipart) streams back untouched. Other paths (`/health`,
-//! `/readiness`, `/metrics`, the explorer) pass straight through.
+//! `/readiness`, `/metrics`) pass straight through; the explorer is served here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,8 +18,18 @@ pub(crate) async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    if request.uri().path() != state.settings.graphql_path {
+    let path = request.uri().path();
+    if path.starts_with(crate::explorer::PREFIX) {
+        // The guard's own namespace: with the explorer off, nothing is there.
+        return crate::explorer::asset(path, state.settings.explorer);
+    }
+    if path != state.settings.graphql_path {
         return forward(&state, request, peer).await;
+    }
+    if state.settings.explorer
+        && crate::explorer::wants_page(request.method(), request.uri().query(), request.headers())
+    {
+        return crate::explorer::page();
     }
     let (mut parts, body) = request.into_parts();
     let wants_websocket = parts

@@ -17,11 +17,14 @@
 //!   token;
 //! - more than `rate_per_second` requests per client (the token's subject, else the address).
 //!
+//! It also serves the GraphQL explorer ([`explorer`]) itself, so the page needs no CDN.
+//!
 //! What the router already does well stays in the router (aliases, directives, tokens and
 //! field depth limits, persisted documents, JWT for `@authenticated`/`@requiresScopes`).
 //! services/gateway/README.md says why each piece is where it is.
 
 pub mod cost;
+pub mod explorer;
 mod http_proxy;
 pub mod refusal;
 pub mod scan;
@@ -85,6 +88,9 @@ pub struct GuardSettings {
     pub rate_per_second: u32,
     /// Requests a client may send at once above the sustained rate.
     pub rate_burst: u32,
+    /// Serve the GraphQL explorer (GraphiQL, from this binary) to browsers at the GraphQL
+    /// path; `false` in production.
+    pub explorer: bool,
 }
 
 impl Default for GuardSettings {
@@ -105,6 +111,7 @@ impl Default for GuardSettings {
             default_list_size: 10,
             rate_per_second: 50,
             rate_burst: 100,
+            explorer: true,
         }
     }
 }

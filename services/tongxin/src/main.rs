@@ -50,7 +50,7 @@ enum Command {
     },
     /// Run the gateway's admission guard in front of a router started elsewhere (split mode,
     /// Helm): `[guard]` in tongxin.toml or TONGXIN_GUARD__<KEY> (LISTEN, UPSTREAM,
-    /// JWKS_PATH, MAX_COST, MAX_ANONYMOUS_COST, RATE_PER_SECOND, …).
+    /// JWKS_PATH, MAX_COST, MAX_ANONYMOUS_COST, RATE_PER_SECOND, EXPLORER=false in production, …).
     Guard {
         /// A TOML file (default: ./tongxin.toml when present).
         #[arg(long)]

@@ -109,6 +109,25 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         "{response}"
     );
 
+    // The explorer: a browser gets GraphiQL from this binary, not from a CDN.
+    let page = reqwest::Client::new()
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("explorer page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("/explorer/graphiql.min.js") && !page.contains("https://"),
+        "{page}"
+    );
+    let bundle = reqwest::get(url.replace("/graphql", "/explorer/graphiql.min.js"))
+        .await
+        .expect("explorer asset");
+    assert_eq!(bundle.status().as_u16(), 200);
+
     // A write through the router with a printed token lands in SQLite.
     let created: serde_json::Value = reqwest::Client::new()
         .post(&url)
