@@ -1,17 +1,18 @@
 //! Consultations: the outcome of a visit, logged once per checked-in appointment, and the
 //! station's counts over a period.
 //!
-//! Not yet here (see the issue): walk-in consultations without an appointment row, cases
-//! with their status flow and timeline, the conflict check, mediation agreement rates.
+//! A matter-opening outcome opens its case ([`super::cases`]) in the same transaction.
+//!
+//! Not yet here (see the issue): mediation agreement rates.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tongxin_platform::db::classify;
 use uuid::Uuid;
 
-use super::{Caller, LegalAid};
+use super::{Caller, LegalAid, cases};
 use crate::domain::appointment::Status;
 use crate::domain::roster::local_date;
 use crate::domain::{AppointmentId, DomainError, StationId};
@@ -142,6 +143,7 @@ impl LegalAid {
         outcome: Outcome,
     ) -> Result<Outcome, LegalAidError> {
         let view = self.appointment(caller, id).await?;
+        let parties = view.parties;
         let a = view.appointment;
         let station = self.station(a.station).await?;
         let own = caller.provider.is_some() && caller.provider == a.provider;
@@ -157,34 +159,58 @@ impl LegalAid {
             )
             .into());
         }
+        let now = self.now();
+        let consultation_id = Uuid::now_v7();
         let row = consultation::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(consultation_id),
             appointment_id: Set(a.id.0),
             station_id: Set(a.station.0),
             provider_id: Set(a.provider.map(|p| p.0)),
             service: Set(a.service.code().to_owned()),
             outcome: Set(outcome.code().to_owned()),
             logged_by: Set(caller.principal.subject.clone()),
-            logged_at: Set(self.now()),
+            logged_at: Set(now),
         };
+        let kind = cases::kind_of(outcome);
+        let conflicts = match kind {
+            Some(_) => self.conflicts(a.station, &parties).await?,
+            None => Vec::new(),
+        };
+        // The consultation and the case it opens (with `case_opened`) commit together.
+        let txn = self.db.begin().await.map_err(classify)?;
         match consultation::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
         {
-            Ok(_) => Ok(outcome),
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.sql_err(),
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
                 ) =>
             {
-                Err(
-                    DomainError::Conflict("this consultation already has its outcome".to_owned())
-                        .into(),
+                return Err(DomainError::Conflict(
+                    "this consultation already has its outcome".to_owned(),
                 )
+                .into());
             }
-            Err(e) => Err(classify(e).into()),
+            Err(e) => return Err(classify(e).into()),
         }
+        if let Some(kind) = kind {
+            cases::open(
+                &txn,
+                consultation_id,
+                &a,
+                kind,
+                conflicts,
+                &caller.principal.subject,
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(classify)?;
+        self.wake();
+        Ok(outcome)
     }
 
     /// The figures of `station` for visits starting in `[from, to)`, grouped by `group`;
