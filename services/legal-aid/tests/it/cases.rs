@@ -360,3 +360,96 @@ async fn a_party_on_both_sides_of_open_matters_at_one_station_is_flagged_on_the_
         "{cases:?}"
     );
 }
+
+#[tokio::test]
+async fn counts_over_a_unit_subtree_add_cases_and_the_mediation_agreement_rate_on_a_hand_checked_set()
+ {
+    let app = TestApp::spawn().await;
+    let (station, ids) = checked_in_visits(&app, 6).await;
+    let staff = app.staff();
+    for (id, outcome) in ids.iter().zip([
+        "MEDIATION_OPENED",
+        "MEDIATION_OPENED",
+        "MEDIATION_OPENED",
+        "CASE_TAKEN",
+        "REFERRED",
+        "ANSWERED",
+    ]) {
+        app.ok(
+            &staff,
+            LOG,
+            json!({ "id": id, "o": outcome }),
+            "logConsultationOutcome",
+        )
+        .await;
+    }
+    let cases = nodes(
+        &app.ok(&staff, CASES, json!({ "s": station }), "legalAidCases")
+            .await,
+    );
+    let case_of = |appointment: &str| {
+        cases
+            .iter()
+            .find(|c| c["appointmentId"] == appointment)
+            .expect("case")["id"]
+            .clone()
+    };
+    // Mediation 1 agrees, 2 does not, 3 stays open; the legal-aid case is withdrawn (not a
+    // mediation: it counts as a case, never in the agreement rate).
+    for (appointment, result) in [
+        (&ids[0], "AGREEMENT"),
+        (&ids[1], "NO_AGREEMENT"),
+        (&ids[3], "WITHDRAWN"),
+    ] {
+        app.ok(
+            &staff,
+            CLOSE,
+            json!({ "id": case_of(appointment), "r": result, "v": 1 }),
+            "closeLegalAidCase",
+        )
+        .await;
+    }
+    let query = "query($s: ID, $u: ID) { legalAidCounts(stationId: $s, unitId: $u, from: \"2026-09-01T00:00:00Z\", to: \"2026-10-01T00:00:00Z\") {
+        group consultations referrals legalAidCases mediations cases mediationsDecided mediationAgreements mediationAgreementRate } }";
+    let expected = json!([{ "group": "all", "consultations": 6, "referrals": 1, "legalAidCases": 1,
+        "mediations": 3, "cases": 4, "mediationsDecided": 2, "mediationAgreements": 1,
+        "mediationAgreementRate": 0.5 }]);
+    let admin = app.admin();
+    let by_station = app
+        .ok(&staff, query, json!({ "s": station }), "legalAidCounts")
+        .await;
+    assert_eq!(by_station, expected);
+    // The park's subtree holds the station; Hongqiao's holds none of it.
+    let park = app
+        .ok(
+            &admin,
+            query,
+            json!({ "u": unit_id(units::PARK) }),
+            "legalAidCounts",
+        )
+        .await;
+    assert_eq!(park, expected);
+    let hongqiao = app
+        .ok(
+            &admin,
+            query,
+            json!({ "u": unit_id(units::HONGQIAO) }),
+            "legalAidCounts",
+        )
+        .await;
+    assert_eq!(hongqiao, json!([]));
+    // The station's staff do not cover the park; neither or both of the ids is bad input.
+    for (token, vars, code) in [
+        (&staff, json!({ "u": unit_id(units::PARK) }), "FORBIDDEN"),
+        (&admin, json!({}), "BAD_USER_INPUT"),
+        (
+            &admin,
+            json!({ "s": station, "u": unit_id(units::PARK) }),
+            "BAD_USER_INPUT",
+        ),
+        (&admin, json!({ "u": Uuid::now_v7() }), "NOT_FOUND"),
+    ] {
+        let r = app.gql(Some(token), query, vars.clone()).await;
+        assert_eq!(error_code(&r), Some(code), "{vars}: {r}");
+    }
+}
