@@ -438,6 +438,60 @@ async fn counts_over_a_unit_subtree_add_cases_and_the_mediation_agreement_rate_o
         )
         .await;
     assert_eq!(hongqiao, json!([]));
+    // The same figures as CSV for the park's subtree, with the caller's scope and clear codes.
+    let base = format!(
+        "http://{}/legal-aid/counts.csv",
+        app.spawned.service(tongxin_legal_aid::NAME).http_addr()
+    );
+    let csv = |query: String, token: Option<String>| {
+        let url = format!("{base}?{query}");
+        async move {
+            let mut req = reqwest::Client::new().get(url);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.expect("get");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    let period = "from=2026-09-01T00:00:00Z&to=2026-10-01T00:00:00Z";
+    let (status, body) = csv(
+        format!("unitId={}&{period}", unit_id(units::PARK)),
+        Some(admin.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        "group,from,to,consultations,referrals,legal_aid_cases,notarizations,mediations,health_checks,no_shows,no_show_rate,cases,mediations_decided,mediation_agreement_rate\n\
+         all,2026-09-01T00:00:00+00:00,2026-10-01T00:00:00+00:00,6,1,1,0,3,0,0,0.00,4,2,0.50\n"
+    );
+    for (query, token, expected) in [
+        (
+            format!("unitId={}&{period}", unit_id(units::PARK)),
+            None,
+            401,
+        ),
+        (
+            format!("unitId={}&{period}", unit_id(units::PARK)),
+            Some(staff.clone()),
+            403,
+        ),
+        (
+            format!("unitId={}&{period}&groupBy=week", unit_id(units::PARK)),
+            Some(admin.clone()),
+            400,
+        ),
+        (format!("unitId=nope&{period}"), Some(admin.clone()), 400),
+        (
+            format!("stationId={station}&from=2026-09-01T00:00:00Z"),
+            Some(staff.clone()),
+            400,
+        ),
+    ] {
+        let (status, body) = csv(query.clone(), token).await;
+        assert_eq!(status, expected, "{query}: {body}");
+    }
     // The station's staff do not cover the park; neither or both of the ids is bad input.
     for (token, vars, code) in [
         (&staff, json!({ "u": unit_id(units::PARK) }), "FORBIDDEN"),
