@@ -27,6 +27,7 @@ const fn event(subject: &'static str, message: &'static str, fires: &'static str
 
 const ORDER_CHANGED: &str = "tongxin.events.v1.OrderChanged";
 const APPOINTMENT_CHANGED: &str = "tongxin.events.v1.AppointmentChanged";
+const CASE_CHANGED: &str = "tongxin.events.v1.CaseChanged";
 
 /// Every event, grouped by the publishing service.
 pub const EVENTS: &[EventType] = &[
@@ -198,6 +199,17 @@ pub const EVENTS: &[EventType] = &[
         "tongxin.legalaid.appointment_reminder_due",
         APPOINTMENT_CHANGED,
         "24 hours or 1 hour before the appointment (once each, from the reminder scheduler)",
+    ),
+    // legal-aid: the matters a consultation opens, with the case as it stands after the change
+    event(
+        "tongxin.legalaid.case_opened",
+        CASE_CHANGED,
+        "a consultation outcome opened a matter (mediation, legal-aid case, notarization, health check)",
+    ),
+    event(
+        "tongxin.legalaid.case_closed",
+        CASE_CHANGED,
+        "staff or the provider closed the case with its result",
     ),
 ];
 

@@ -66,7 +66,7 @@ impl Service for LegalAidModule {
             .with_clock(self.clock.clone());
         let schema = crate::graphql::schema(legal_aid.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone())
-            .merge(crate::http::routes(legal_aid.clone()));
+            .merge(crate::http::routes(legal_aid.clone(), ctx.verifier.clone()));
         let grpc = Grpc {
             routes: tonic::service::Routes::new(crate::grpc::legal_aid_service(legal_aid.clone())),
             descriptor: tongxin_proto::FILE_DESCRIPTOR_SET,

@@ -15,6 +15,7 @@
 
 mod booking;
 pub mod calendar_feed;
+pub mod cases;
 pub mod clock;
 pub mod consultations;
 pub mod reminders;

@@ -3,6 +3,7 @@
 
 pub mod appointment;
 pub mod calendar;
+pub mod case;
 pub mod roster;
 pub mod slots;
 
@@ -77,6 +78,7 @@ id_type!(StationId, "a station");
 id_type!(ProviderId, "a provider");
 id_type!(RuleId, "a roster rule");
 id_type!(AppointmentId, "an appointment");
+id_type!(CaseId, "a case");
 
 /// What a station offers and a provider gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

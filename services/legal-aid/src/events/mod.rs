@@ -84,6 +84,28 @@ pub fn appointment_changed(
     .encode_to_vec()
 }
 
+/// The subject of a case event: `tongxin.legalaid.case_<event>` (`opened`, `closed`).
+pub fn case_subject(event: &str) -> String {
+    format!("tongxin.legalaid.case_{event}")
+}
+
+/// The body of every `tongxin.legalaid.case_*` event.
+pub fn case_changed(c: &crate::service::cases::Case, actor: &str, at: DateTime<Utc>) -> Vec<u8> {
+    pb::CaseChanged {
+        case_id: c.id.to_string(),
+        station_id: c.station.to_string(),
+        appointment_id: c.appointment.to_string(),
+        provider_id: c.provider.map(|p| p.to_string()),
+        kind: c.kind.code().to_owned(),
+        status: c.status.code().to_owned(),
+        result: c.result.map(|r| r.code().to_owned()),
+        version: c.version,
+        actor: actor.to_owned(),
+        occurred_at_ms: at.timestamp_millis(),
+    }
+    .encode_to_vec()
+}
+
 /// The durable consumer that keeps `known_units` current from the venues org-tree events.
 pub const UNITS_CONSUMER: &str = "legal-aid-known-units";
 /// What it listens to.
@@ -107,6 +129,14 @@ mod tests {
             assert_eq!(
                 tongxin_proto::catalog::by_subject(&subject).map(|e| e.message),
                 Some("tongxin.events.v1.AppointmentChanged"),
+                "{subject}"
+            );
+        }
+        for event in ["opened", "closed"] {
+            let subject = super::case_subject(event);
+            assert_eq!(
+                tongxin_proto::catalog::by_subject(&subject).map(|e| e.message),
+                Some("tongxin.events.v1.CaseChanged"),
                 "{subject}"
             );
         }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::{caller, uuid_of};
 use crate::domain::{AppointmentId, StationId};
-use crate::service::consultations::{Counts, CountsGroup, Outcome};
+use crate::service::consultations::{Counts, CountsGroup, CountsScope, Outcome};
+use tongxin_platform::ApiError;
 
 /// What a consultation ended with.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -60,6 +61,14 @@ pub struct LegalAidCountsRow {
     pub no_shows: u32,
     /// No-shows among booked visits that came due (checked in or no-show); null when none.
     pub no_show_rate: Option<f64>,
+    /// Cases these consultations opened (every kind).
+    pub cases: u32,
+    /// Their mediations closed with or without agreement (withdrawn ones not counted).
+    pub mediations_decided: u32,
+    /// Those that ended in agreement.
+    pub mediation_agreements: u32,
+    /// Agreements among decided mediations; null when none was decided.
+    pub mediation_agreement_rate: Option<f64>,
 }
 
 impl LegalAidCountsRow {
@@ -74,6 +83,11 @@ impl LegalAidCountsRow {
             health_checks: c.health_checks,
             no_shows: c.no_shows,
             no_show_rate: (c.due > 0).then(|| f64::from(c.no_shows) / f64::from(c.due)),
+            cases: c.cases,
+            mediations_decided: c.mediations_decided,
+            mediation_agreements: c.mediation_agreements,
+            mediation_agreement_rate: (c.mediations_decided > 0)
+                .then(|| f64::from(c.mediation_agreements) / f64::from(c.mediations_decided)),
         }
     }
 }
@@ -84,13 +98,16 @@ pub struct CountsQuery;
 
 #[Object]
 impl CountsQuery {
-    /// A station's figures for visits starting in `[from, to)`: consultations, referrals,
-    /// legal-aid cases, notarizations, mediations, health checks and the no-show rate
-    /// (staff in scope).
+    /// The figures of one station, or of every station under an org unit, for visits
+    /// starting in `[from, to)`: consultations, referrals, legal-aid cases, notarizations,
+    /// mediations and their agreement rate, health checks, cases opened and the no-show rate
+    /// (staff whose scope covers it). Name exactly one of `stationId` and `unitId`.
     async fn legal_aid_counts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The station id.")] station_id: ID,
+        #[graphql(desc = "The station id (or give unitId).")] station_id: Option<ID>,
+        #[graphql(desc = "An org unit id: every station under it (or give stationId).")]
+        unit_id: Option<ID>,
         #[graphql(desc = "Period start (UTC).")] from: DateTime<Utc>,
         #[graphql(desc = "Period end (UTC, exclusive).")] to: DateTime<Utc>,
         #[graphql(
@@ -103,7 +120,16 @@ impl CountsQuery {
         let counts = legal_aid
             .counts(
                 &caller,
-                StationId(uuid_of(&station_id, "stationId")?),
+                match (station_id, unit_id) {
+                    (Some(s), None) => CountsScope::Station(StationId(uuid_of(&s, "stationId")?)),
+                    (None, Some(u)) => CountsScope::Unit(uuid_of(&u, "unitId")?),
+                    _ => {
+                        return Err(ApiError::bad_input(
+                            "stationId: give exactly one of stationId and unitId",
+                        )
+                        .into());
+                    }
+                },
                 from,
                 to,
                 group_by.into(),

@@ -4,6 +4,7 @@
 //! stubs.
 
 mod appointment;
+mod cases;
 mod counts;
 mod roster;
 mod station;
@@ -26,6 +27,7 @@ pub struct Query(
     roster::RosterQuery,
     appointment::AppointmentQuery,
     counts::CountsQuery,
+    cases::CaseQuery,
 );
 
 /// The root mutation.
@@ -36,6 +38,7 @@ pub struct Mutation(
     roster::RosterMutation,
     appointment::AppointmentMutation,
     counts::CountsMutation,
+    cases::CaseMutation,
 );
 
 /// The legal-aid subgraph schema (no subscriptions).

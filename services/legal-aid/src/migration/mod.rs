@@ -8,6 +8,7 @@ mod m20261201_001200_appointments;
 mod m20261201_001300_reminders;
 mod m20261201_001400_calendar_feeds;
 mod m20261201_001500_consultations;
+mod m20261201_001600_cases;
 
 pub use m20261201_001200_appointments::NO_OVERLAP;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261201_001300_reminders::Migration));
         all.push(Box::new(m20261201_001400_calendar_feeds::Migration));
         all.push(Box::new(m20261201_001500_consultations::Migration));
+        all.push(Box::new(m20261201_001600_cases::Migration));
         all
     }
 }

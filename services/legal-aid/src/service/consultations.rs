@@ -1,18 +1,21 @@
 //! Consultations: the outcome of a visit, logged once per checked-in appointment, and the
 //! station's counts over a period.
 //!
-//! Not yet here (see the issue): walk-in consultations without an appointment row, cases
-//! with their status flow and timeline, the conflict check, mediation agreement rates.
+//! A matter-opening outcome opens its case ([`super::cases`]) in the same transaction.
+//!
+//! The counts cover one station or a unit's subtree, with cases and the mediation
+//! agreement rate.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tongxin_platform::db::classify;
 use uuid::Uuid;
 
-use super::{Caller, LegalAid};
+use super::{Caller, LegalAid, cases};
 use crate::domain::appointment::Status;
+use crate::domain::case::CaseResult;
 use crate::domain::roster::local_date;
 use crate::domain::{AppointmentId, DomainError, StationId};
 use crate::error::LegalAidError;
@@ -130,6 +133,21 @@ pub struct Counts {
     pub no_shows: u32,
     /// Booked appointments that came due (checked in or no-show).
     pub due: u32,
+    /// Cases opened by these consultations (every kind).
+    pub cases: u32,
+    /// Their mediations closed with or without agreement (withdrawn ones are not counted).
+    pub mediations_decided: u32,
+    /// Those that ended in agreement.
+    pub mediation_agreements: u32,
+}
+
+/// Whose figures: one station, or every station under an org unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountsScope {
+    /// One station.
+    Station(StationId),
+    /// Every station whose unit is the unit or under it.
+    Unit(Uuid),
 }
 
 impl LegalAid {
@@ -142,6 +160,7 @@ impl LegalAid {
         outcome: Outcome,
     ) -> Result<Outcome, LegalAidError> {
         let view = self.appointment(caller, id).await?;
+        let parties = view.parties;
         let a = view.appointment;
         let station = self.station(a.station).await?;
         let own = caller.provider.is_some() && caller.provider == a.provider;
@@ -157,51 +176,97 @@ impl LegalAid {
             )
             .into());
         }
+        let now = self.now();
+        let consultation_id = Uuid::now_v7();
         let row = consultation::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(consultation_id),
             appointment_id: Set(a.id.0),
             station_id: Set(a.station.0),
             provider_id: Set(a.provider.map(|p| p.0)),
             service: Set(a.service.code().to_owned()),
             outcome: Set(outcome.code().to_owned()),
             logged_by: Set(caller.principal.subject.clone()),
-            logged_at: Set(self.now()),
+            logged_at: Set(now),
         };
+        let kind = cases::kind_of(outcome);
+        let conflicts = match kind {
+            Some(_) => self.conflicts(a.station, &parties).await?,
+            None => Vec::new(),
+        };
+        // The consultation and the case it opens (with `case_opened`) commit together.
+        let txn = self.db.begin().await.map_err(classify)?;
         match consultation::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
         {
-            Ok(_) => Ok(outcome),
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.sql_err(),
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
                 ) =>
             {
-                Err(
-                    DomainError::Conflict("this consultation already has its outcome".to_owned())
-                        .into(),
+                return Err(DomainError::Conflict(
+                    "this consultation already has its outcome".to_owned(),
                 )
+                .into());
             }
-            Err(e) => Err(classify(e).into()),
+            Err(e) => return Err(classify(e).into()),
         }
+        if let Some(kind) = kind {
+            cases::open(
+                &txn,
+                consultation_id,
+                &a,
+                kind,
+                conflicts,
+                &caller.principal.subject,
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(classify)?;
+        self.wake();
+        Ok(outcome)
     }
 
-    /// The figures of `station` for visits starting in `[from, to)`, grouped by `group`;
-    /// staff in scope.
+    /// The figures of a station or of every station under a unit, for visits starting in
+    /// `[from, to)`, grouped by `group`; staff whose scope covers it.
     pub async fn counts(
         &self,
         caller: &Caller,
-        station: StationId,
+        scope: CountsScope,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         group: CountsGroup,
     ) -> Result<BTreeMap<String, Counts>, LegalAidError> {
-        let station = self.station(station).await?;
-        caller.must_manage(&station)?;
         if to <= from {
             return Err(DomainError::invalid("to", "must be after from").into());
         }
+        let stations: Vec<Uuid> = match scope {
+            CountsScope::Station(id) => {
+                let station = self.station(id).await?;
+                caller.must_manage(&station)?;
+                vec![station.id.0]
+            }
+            CountsScope::Unit(unit) => {
+                let path = crate::store::known_units::path_of(&self.db, unit)
+                    .await?
+                    .ok_or_else(|| DomainError::NotFound("no such unit".to_owned()))?;
+                if !caller.manages(&path) {
+                    return Err(DomainError::Forbidden(
+                        "only staff whose scope covers the unit may see its counts".to_owned(),
+                    )
+                    .into());
+                }
+                crate::store::stations::all_stations(&self.db)
+                    .await?
+                    .into_iter()
+                    .filter(|s| tongxin_platform::org::covers(&path, &s.org_unit_path))
+                    .map(|s| s.id)
+                    .collect()
+            }
+        };
         let key = |a: &crate::domain::appointment::Appointment| match group {
             CountsGroup::All => "all".to_owned(),
             CountsGroup::Service => a.service.code().to_owned(),
@@ -215,7 +280,7 @@ impl LegalAid {
         let mut keys: std::collections::HashMap<Uuid, String> = std::collections::HashMap::new();
         let mut out: BTreeMap<String, Counts> = BTreeMap::new();
         let visits = appointment::Entity::find()
-            .filter(appointment::Column::StationId.eq(station.id.0))
+            .filter(appointment::Column::StationId.is_in(stations))
             .filter(appointment::Column::StartsAt.gte(from))
             .filter(appointment::Column::StartsAt.lt(to))
             .all(&self.db)
@@ -238,7 +303,7 @@ impl LegalAid {
             ids.push(v.id);
         }
         let logged = consultation::Entity::find()
-            .filter(consultation::Column::AppointmentId.is_in(ids))
+            .filter(consultation::Column::AppointmentId.is_in(ids.clone()))
             .all(&self.db)
             .await
             .map_err(classify)?;
@@ -256,6 +321,27 @@ impl LegalAid {
                 Some(Outcome::HealthCheckScheduled) => c.health_checks += 1,
                 Some(Outcome::Answered) => {}
                 None => return Err(crate::store::corrupt("consultation outcome")),
+            }
+        }
+        let opened = cases::legal_case::Entity::find()
+            .filter(cases::legal_case::Column::AppointmentId.is_in(ids))
+            .all(&self.db)
+            .await
+            .map_err(classify)?;
+        for row in opened {
+            let Some(k) = keys.get(&row.appointment_id) else {
+                continue;
+            };
+            let c = out.entry(k.clone()).or_default();
+            c.cases += 1;
+            match row.result.as_deref().map(CaseResult::from_code) {
+                Some(Some(CaseResult::Agreement)) => {
+                    c.mediations_decided += 1;
+                    c.mediation_agreements += 1;
+                }
+                Some(Some(CaseResult::NoAgreement)) => c.mediations_decided += 1,
+                Some(None) => return Err(crate::store::corrupt("case result")),
+                _ => {}
             }
         }
         Ok(out)

@@ -3,6 +3,7 @@
 //! no-overlap guarantee.
 
 mod booking;
+mod cases;
 mod embedded;
 mod race;
 mod roster;
