@@ -379,6 +379,18 @@ impl<'p> World<'p> {
                 text(&r["id"])
             }
             "booking_day" => booking_day().to_string(),
+            "case" => {
+                // A mediation opened at a walk-in's consultation opens a case.
+                let visit = self.value("walk_in").await;
+                let station = self.value("station").await;
+                let token = self.staff_token().await;
+                self.ok(Some(&token), "mutation($id: ID!) { logConsultationOutcome(appointmentId: $id, outcome: MEDIATION_OPENED) }", json!({ "id": visit }), "logConsultationOutcome")
+                    .await;
+                let r = self
+                    .ok(Some(&token), "query($s: ID!) { legalAidCases(stationId: $s, first: 1) { edges { node { id } } } }", json!({ "s": station }), "legalAidCases")
+                    .await;
+                text(&r["edges"][0]["node"]["id"])
+            }
             other => panic!("the table names a fixture the world cannot make: ${other}"),
         }
     }
