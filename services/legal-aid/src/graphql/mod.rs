@@ -78,6 +78,9 @@ fn describe_connections(
         .override_output_type_description::<Page<station::ProviderNode>>(
             "A page of legal-aid providers (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
+        .override_output_type_description::<Page<cases::CaseNode>>(
+            "A page of a station's legal-aid cases, newest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
         .override_output_type_description::<Page<roster::RuleNode>>(
             "A page of a station's weekly roster rules (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
