@@ -10,6 +10,7 @@
 //! helpers, and the [`registry`]: one way to describe a service and to start a set of them.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
