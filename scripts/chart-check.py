@@ -77,7 +77,8 @@ VALUES_SETS = {
         "gateway": {"jwksUrl": "https://idp.example.org/.well-known/jwks.json", "otlpEndpoint": "http://otel-collector.monitoring:4317",
                     "tracingSamplingRate": "0.1", "supergraph": "type Query { placeholder: Int }\n",
                     "persistedDocuments": {"requireId": False, "configMapName": "tongxin-persisted-documents"},
-                    "guard": {"settings": {"rate_per_second": 0, "max_anonymous_cost": 2000}}},
+                    "guard": {"settings": {"rate_per_second": 0, "max_anonymous_cost": 2000},
+                              "explorer": True, "trustedProxies": ["10.244.0.0/16", "10.0.0.7"]}},
         "networkPolicy": {"extraEgress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
                                            "ports": [{"port": 4317, "protocol": "TCP"}]}]},
         "serviceMonitor": {"enabled": True},
@@ -233,6 +234,8 @@ def bad_values() -> None:
          "/gateway/persistedDocuments", "enabled"),
         ("a guard setting the chart owns", {"gateway": {"guard": {"settings": {"listen": "0.0.0.0:80"}}}},
          "/gateway/guard/settings", "listen"),
+        ("a trusted proxy that is no address", {"gateway": {"guard": {"trustedProxies": ["ingress-nginx"]}}},
+         "/gateway/guard/trustedProxies/0", None),
         ("a negative guard limit", {"gateway": {"guard": {"settings": {"max_cost": -1}}}},
          "/gateway/guard/settings/max_cost", None),
         ("the router on the guard's port", {"gateway": {"routerPort": 8080}}, "gateway.routerPort", None),
@@ -316,6 +319,16 @@ def promises(rendered: dict[str, list[dict]]) -> None:
     check("city-wide: persisted documents enforced at the gateway",
           dig(router, "persisted_documents.enabled") is True
           and router_env(city).get("TONGXIN_GATEWAY_PERSISTED_ONLY") == "true")
+    def guard_toml(docs: list[dict]) -> dict:
+        return next((tomllib.loads(d["data"]["tongxin.toml"]) for d in docs if d["kind"] == "ConfigMap"
+                     and d["metadata"]["name"] == f"{RELEASE}-gateway-guard"), {})
+    explorers = {label: dig(guard_toml(docs), "guard.explorer") for label, docs in rendered.items()}
+    check("the explorer is off unless a release turns it on (gateway.guard.explorer)",
+          explorers.pop("every-option", None) is True and explorers and all(v is False for v in explorers.values()),
+          str(explorers))
+    check("gateway.guard.trustedProxies reach the guard's trusted_proxies",
+          dig(guard_toml(rendered.get("every-option", [])), "guard.trusted_proxies") == ["10.244.0.0/16", "10.0.0.7"]
+          and dig(guard_toml(rendered.get("default", [])), "guard.trusted_proxies") == [])
     tomls = [tomllib.loads(d["data"]["tongxin.toml"]) for d in city if d["kind"] == "ConfigMap" and "tongxin.toml" in d.get("data", {})
              and d["metadata"]["name"] != f"{RELEASE}-gateway-guard"]
     check("city-wide: the TONGXIN stream at R3 on the bundled NATS",

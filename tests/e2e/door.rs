@@ -408,6 +408,142 @@ async fn a_client_over_its_rate_is_told_to_wait_and_others_are_not() {
 }
 
 #[tokio::test]
+async fn over_websocket_a_subscribe_over_its_price_or_its_rate_or_ambiguous_is_refused_and_the_connection_serves_on()
+ {
+    let platform = Platform::start_with(
+        Subgraphs::Venues,
+        Options {
+            guard: tongxin_guard::GuardSettings {
+                rate_per_second: 1,
+                rate_burst: 3,
+                ..tongxin_guard::GuardSettings::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut socket = ws_connect(&platform.url()).await;
+    let send = |message: Value| Message::text(message.to_string());
+    socket
+        .send(send(json!({ "type": "connection_init", "payload": {} })))
+        .await
+        .expect("init");
+    let ack = crate::platform::next_json(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let id = json!({ "id": tongxin_venues::demo::unit_id(paths::CAIJIABA).0 });
+    let refused = [
+        (
+            "dear",
+            json!({ "query": four_rounds(1000), "variables": id }),
+            "COST_ESTIMATED_TOO_EXPENSIVE",
+            "(max_anonymous_cost)",
+        ),
+        (
+            "two",
+            json!({ "query": "query A { __typename } query B { __typename }" }),
+            "OPERATION_RESOLUTION_FAILURE",
+            "operationName",
+        ),
+    ];
+    for (name, payload, code, words) in refused {
+        let subscribe = json!({ "id": name, "type": "subscribe", "payload": payload });
+        socket.send(send(subscribe)).await.expect("subscribe");
+        let answer = crate::platform::next_json(&mut socket).await;
+        assert_eq!((&answer["id"], &answer["type"]), (&json!(name), &json!("error")), "{answer}");
+        assert_eq!(answer["payload"][0]["extensions"]["code"], code, "{answer}");
+        let message = answer["payload"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{message}");
+    }
+    // The refusals closed nothing: the same connection still runs an admitted operation.
+    let fine = json!({ "id": "fine", "type": "subscribe", "payload": { "query": SMALL } });
+    socket.send(send(fine)).await.expect("subscribe");
+    let answer = crate::platform::next_json(&mut socket).await;
+    assert_eq!((&answer["id"], &answer["type"]), (&json!("fine"), &json!("next")), "{answer}");
+    // The burst of three is spent (two refused, one run) and one comes back per second:
+    // of four more sent at once, some wait their turn.
+    for n in 0..4 {
+        let more = json!({ "id": format!("more{n}"), "type": "subscribe", "payload": { "query": SMALL } });
+        socket.send(send(more)).await.expect("subscribe");
+    }
+    let mut limited = 0;
+    let mut answered = std::collections::BTreeSet::new();
+    while answered.len() < 4 {
+        let answer = crate::platform::next_json(&mut socket).await;
+        let Some(id) = answer["id"].as_str().filter(|id| id.starts_with("more")) else {
+            continue;
+        };
+        if answer["type"] == "error" {
+            assert_eq!(answer["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{answer}");
+            limited += 1;
+        }
+        if matches!(answer["type"].as_str(), Some("error" | "complete")) {
+            answered.insert(id.to_owned());
+        }
+    }
+    assert!(limited >= 1, "four subscribes at once over a rate of one per second");
+    platform.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    // One anonymous request per second and client, no burst beyond it.
+    let limits = tongxin_guard::GuardSettings {
+        rate_per_second: 1,
+        rate_burst: 1,
+        ..tongxin_guard::GuardSettings::default()
+    };
+    let from = |url: String, client: &'static str| async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", client)
+            .body(graphql_body(SMALL, Value::Null))
+            .send()
+            .await
+            .expect("answer");
+        response.status().as_u16()
+    };
+
+    // Nobody trusted: whatever a client forwards, the connection's address is the client,
+    // so two "different" clients on one address share one bucket.
+    let platform = Platform::start_with(
+        Subgraphs::Venues,
+        Options {
+            guard: limits.clone(),
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(from(platform.url(), "198.51.100.1").await, 200);
+    assert_eq!(from(platform.url(), "198.51.100.2").await, 429);
+    platform.stop().await;
+
+    // Loopback is the trusted proxy (as an Ingress controller's addresses would be): the
+    // address it forwards is the client, and each client has a bucket of its own.
+    let platform = Platform::start_with(
+        Subgraphs::Venues,
+        Options {
+            guard: tongxin_guard::GuardSettings {
+                trusted_proxies: vec!["127.0.0.0/8".to_owned()],
+                ..limits
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(from(platform.url(), "198.51.100.1").await, 200);
+    assert_eq!(from(platform.url(), "198.51.100.2").await, 200);
+    assert_eq!(from(platform.url(), "198.51.100.1").await, 429);
+    // A client that writes its own header gains nothing: the proxy appends what it saw,
+    // and the guard reads from the right.
+    assert_eq!(
+        from(platform.url(), "203.0.113.50, 198.51.100.2").await,
+        429
+    );
+    platform.stop().await;
+}
+
+#[tokio::test]
 async fn a_refused_input_leaves_no_variable_value_in_the_gateway_logs() {
     let platform = Platform::start(Subgraphs::Venues).await;
     let url = platform.url();

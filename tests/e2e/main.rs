@@ -12,4 +12,5 @@ mod order_loop;
 mod outside_consumer;
 mod platform;
 mod reference_clients;
+mod telemetry;
 mod tracer_bullet;

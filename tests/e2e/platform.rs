@@ -61,6 +61,8 @@ impl Platform {
             persisted_only,
         }: Options,
     ) -> Self {
+        // Every line the services and the guard log lands where the tests read it.
+        crate::telemetry::global();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut spawn = tongxin_testing::spawn()
             .service(tongxin_venues::VenuesModule::new(
@@ -211,7 +213,8 @@ impl Platform {
         self.spawned.as_ref().expect("the services run until stop")
     }
 
-    /// Stops the router, then every service; each must stop cleanly.
+    /// Stops the router, then every service; each must stop cleanly. Then no log line of
+    /// the run so far may hold personal data (`telemetry::assert_no_personal_data_logged`).
     pub async fn stop(mut self) {
         if let Some(router) = self.router.take() {
             router
@@ -222,6 +225,7 @@ impl Platform {
         if let Some(spawned) = self.spawned.take() {
             spawned.stop().await;
         }
+        crate::telemetry::assert_no_personal_data_logged(&self.router_log());
     }
 }
 

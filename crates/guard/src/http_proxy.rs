@@ -39,7 +39,10 @@ pub(crate) async fn handle(
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if wants_websocket {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => crate::ws_proxy::upgrade(state, upgrade, peer),
+            Ok(upgrade) => {
+                let client = state.client_ip(peer, &parts.headers);
+                crate::ws_proxy::upgrade(state, upgrade, client)
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -94,7 +97,7 @@ async fn admit(
     }
     let key = match &principal {
         Some(principal) => format!("sub:{}", principal.subject),
-        None => format!("ip:{}", peer.ip()),
+        None => format!("ip:{}", state.client_ip(peer, &parts.headers)),
     };
     state.take_rate(&key)?;
 
@@ -174,8 +177,10 @@ async fn forward(state: &State, request: Request, peer: SocketAddr) -> Response 
         return StatusCode::BAD_REQUEST.into_response();
     };
     parts.uri = uri;
+    // The router sees the client the guard settled on, never a header the client wrote.
+    let client = state.client_ip(peer, &parts.headers);
     parts.headers.remove(header::HOST);
-    if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
+    if let Ok(value) = HeaderValue::from_str(&client.to_string()) {
         parts.headers.insert("x-forwarded-for", value);
     }
     match state.client.request(Request::from_parts(parts, body)).await {

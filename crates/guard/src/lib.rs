@@ -15,7 +15,8 @@
 //!   first one);
 //! - a query whose cost ([`cost`]) passes `max_cost`, or `max_anonymous_cost` without a
 //!   token;
-//! - more than `rate_per_second` requests per client (the token's subject, else the address).
+//! - more than `rate_per_second` requests per client (the token's subject, else the address,
+//!   read from `X-Forwarded-For` only behind a proxy in `trusted_proxies`: [`client_addr`]).
 //!
 //! It also serves the GraphQL explorer ([`explorer`]) itself, so the page needs no CDN.
 //!
@@ -23,6 +24,7 @@
 //! field depth limits, persisted documents, JWT for `@authenticated`/`@requiresScopes`).
 //! services/gateway/README.md says why each piece is where it is.
 
+mod client_addr;
 pub mod cost;
 pub mod explorer;
 mod http_proxy;
@@ -91,6 +93,9 @@ pub struct GuardSettings {
     /// Serve the GraphQL explorer (GraphiQL, from this binary) to browsers at the GraphQL
     /// path; `false` in production.
     pub explorer: bool,
+    /// Proxies (addresses or CIDR blocks, such as the Ingress controller's pods) whose
+    /// `X-Forwarded-For` names the client; empty: the peer address is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for GuardSettings {
@@ -112,6 +117,7 @@ impl Default for GuardSettings {
             rate_per_second: 50,
             rate_burst: 100,
             explorer: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -122,6 +128,7 @@ pub(crate) struct State {
     verifier: Option<Verifier>,
     schema: CostSchema,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     client: Client<HttpConnector, Body>,
     upstream: String,
 }
@@ -155,6 +162,11 @@ impl GraphqlParams {
 }
 
 impl State {
+    /// The client's address behind any trusted proxies ([`client_addr`]).
+    pub fn client_ip(&self, peer: SocketAddr, headers: &http::HeaderMap) -> std::net::IpAddr {
+        client_addr::client_ip(peer, headers, &self.trusted_proxies)
+    }
+
     /// The caller behind an `Authorization` value: `None` without one, a refusal when it
     /// does not verify.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Option<Principal>, Refusal> {
@@ -315,6 +327,7 @@ impl Guard {
             let burst = NonZeroU32::new(settings.rate_burst).unwrap_or(rate);
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
+        let trusted_proxies = client_addr::parse_trusted(&settings.trusted_proxies)?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding the gateway guard to {}", settings.listen))?;
@@ -331,6 +344,7 @@ impl Guard {
                 verifier,
                 schema,
                 limiter,
+                trusted_proxies,
                 client,
                 upstream,
             }),

@@ -9,7 +9,7 @@
 //! - any message: size and JSON nesting are bounded first (4400 otherwise, as the protocol
 //!   closes on a message it cannot process).
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::WebSocketUpgrade;
@@ -24,13 +24,14 @@ use crate::{GraphqlParams, State};
 
 const PROTOCOL: &str = "graphql-transport-ws";
 
-pub(crate) fn upgrade(state: Arc<State>, upgrade: WebSocketUpgrade, peer: SocketAddr) -> Response {
+/// Relays a WebSocket of the client at `client` (its address, as [`State::client_ip`] read it).
+pub(crate) fn upgrade(state: Arc<State>, upgrade: WebSocketUpgrade, client: IpAddr) -> Response {
     let max = state.settings.max_body_bytes;
     upgrade
         .protocols([PROTOCOL])
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| relay(state, socket, peer))
+        .on_upgrade(move |socket| relay(state, socket, client))
 }
 
 /// What to do with one client message.
@@ -46,7 +47,7 @@ struct Session {
     authenticated: bool,
 }
 
-async fn relay(state: Arc<State>, client: WebSocket, peer: SocketAddr) {
+async fn relay(state: Arc<State>, client: WebSocket, address: IpAddr) {
     let url = format!("{}{}", state.upstream, state.settings.graphql_path)
         .replacen("http://", "ws://", 1)
         .replacen("https://", "wss://", 1);
@@ -108,7 +109,7 @@ async fn relay(state: Arc<State>, client: WebSocket, peer: SocketAddr) {
     };
 
     let mut session = Session {
-        rate_key: format!("ip:{}", peer.ip()),
+        rate_key: format!("ip:{address}"),
         authenticated: false,
     };
     while let Some(Ok(message)) = client_rx.next().await {

@@ -419,7 +419,7 @@ pub fn validate_pii_key(prefix: &str, key: &SecretString) -> Result<(), ConfigEr
     if !key.is_empty() && crate::pii::PiiCipher::from_base64(PII_KEY, key).is_err() {
         return Err(ConfigError::new(
             join(prefix, PII_KEY),
-            "must be base64 of 32 bytes",
+            "must be base64 of 32 bytes, or a key ring `v2:<key>,v1:<key>`",
         ));
     }
     Ok(())

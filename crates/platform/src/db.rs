@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr,
+};
 use sea_orm_migration::MigratorTrait;
 use secrecy::ExposeSecret;
 
@@ -98,12 +100,40 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     Database::connect(options).await.map_err(classify)
 }
 
+/// The PostgreSQL advisory lock key migrators take (any fixed number: advisory locks are per
+/// database, and each service has its own).
+const MIGRATION_LOCK: i64 = 0x746f_6e67_7869_6e; // "tongxin"
+
 /// Connects and brings the schema up to date with migrator `M`.
+///
+/// On PostgreSQL one migrator runs at a time per database: several replicas starting on a
+/// fresh database (or a `tongxin migrate` Job racing a pod) would otherwise both see a
+/// migration as pending and the second would fail on `CREATE TABLE`. The lock is a session
+/// advisory lock held on a connection of its own, outside the pool the migrations use, so
+/// it holds however the pool hands out connections and is released when that connection
+/// closes, even if this process dies mid-way. The second migrator waits, then finds
+/// nothing left to do.
 pub async fn connect_and_migrate<M: MigratorTrait>(
     settings: &DatabaseSettings,
 ) -> Result<DatabaseConnection, DbError> {
     let db = connect(settings).await?;
-    M::up(&db, None).await.map_err(classify)?;
+    if settings.is_sqlite() {
+        // One process owns an embedded SQLite file.
+        M::up(&db, None).await.map_err(classify)?;
+        return Ok(db);
+    }
+    let lock = connect(&DatabaseSettings {
+        max_connections: 1,
+        ..settings.clone()
+    })
+    .await?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .await
+        .map_err(classify)?;
+    let migrated = M::up(&db, None).await.map_err(classify);
+    // Closing the lock's only connection releases the lock, whatever happened above.
+    let _ = lock.close().await;
+    migrated?;
     Ok(db)
 }
 

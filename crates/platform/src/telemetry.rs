@@ -13,6 +13,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -58,15 +59,30 @@ pub fn init_with_otlp(
     service_name: &str,
     otlp_endpoint: Option<&str>,
 ) -> anyhow::Result<TelemetryGuard> {
+    init_with_writer(settings, service_name, otlp_endpoint, BoxMakeWriter::new(std::io::stdout))
+}
+
+/// [`init_with_otlp`] with the log lines going to `writer` instead of stdout (a test that
+/// reads every line the services and the gateway guard wrote).
+pub fn init_with_writer(
+    settings: &TelemetrySettings,
+    service_name: &str,
+    otlp_endpoint: Option<&str>,
+    writer: BoxMakeWriter,
+) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter =
         EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.level))?;
     let fmt = match settings.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .json()
             .with_current_span(true)
             .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .compact()
+            .boxed(),
     };
     let provider = if let Some(endpoint) = otlp_endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()

@@ -5,6 +5,7 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use tongxin_platform::pii::{PiiCipher, SealedColumns};
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
 use crate::migration::Migrator;
@@ -15,6 +16,12 @@ use crate::settings::LegalAidSettings;
 /// The service's name: on the command line, in the registry, its settings section
 /// (`legal_aid` in tongxin.toml, since TOML keys and environment names cannot hold a dash).
 pub const NAME: &str = "legal-aid";
+
+/// The columns holding sealed personal data (each appointment's topic, party names and phone), for `tongxin reseal`.
+pub const SEALED: &[SealedColumns] = &[SealedColumns {
+        table: "appointments",
+        columns: &["topic_cipher", "parties_cipher", "phone_cipher"],
+    }];
 
 /// The legal-aid service as a registry module; its state is [`LegalAid`].
 pub struct LegalAidModule {
@@ -58,6 +65,10 @@ impl Service for LegalAidModule {
 
     fn sdl(&self) -> String {
         crate::graphql::sdl()
+    }
+
+    fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
+        Ok(Some((self.settings.cipher()?, SEALED)))
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {

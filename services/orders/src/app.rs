@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use tongxin_platform::pii::{PiiCipher, SealedColumns};
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
 use crate::migration::Migrator;
@@ -19,6 +20,12 @@ use crate::settings::OrdersSettings;
 
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "orders";
+
+/// The columns holding sealed personal data (the citizen's contact phone of each order), for `tongxin reseal`.
+pub const SEALED: &[SealedColumns] = &[SealedColumns {
+        table: "orders",
+        columns: &["phone_cipher"],
+    }];
 
 /// The orders service as a registry module; its state is [`Orders`].
 pub struct OrdersModule {
@@ -63,6 +70,10 @@ impl Service for OrdersModule {
 
     fn sdl(&self) -> String {
         crate::graphql::sdl()
+    }
+
+    fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
+        Ok(Some((self.settings.cipher()?, SEALED)))
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {

@@ -68,6 +68,17 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Re-seal the services' stored personal data under the first key of each PII key ring
+    /// (`v2:<new>,v1:<old>`), then exit: step two of rotating a PII key (docs/deploy.md
+    /// "Rotate the PII keys"). Safe beside running replicas; a second run changes nothing.
+    Reseal {
+        /// Which services (default: all).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(service_names()))]
+        services: Vec<String>,
+        /// A TOML file (default: ./tongxin.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print a service's GraphQL subgraph SDL (what `make schema` writes to schema/).
     Schema {
         /// Which service.
@@ -272,6 +283,24 @@ async fn main() -> anyhow::Result<()> {
                 let database = module.placement().database.clone();
                 module.connect_and_migrate(&database).await?;
                 println!("{}: migrated", module.name());
+            }
+            Ok(())
+        }
+        Command::Reseal { services, config } => {
+            let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
+            for mut module in tongxin::settings::select(&settings, &services) {
+                let database = module.placement().database.clone();
+                let db = module.connect_and_migrate(&database).await?;
+                for column in module.reseal(&db).await? {
+                    println!(
+                        "{}: {}: {} of {} values re-sealed",
+                        module.name(),
+                        column.column,
+                        column.rewritten,
+                        column.seen
+                    );
+                }
+                db.close().await?;
             }
             Ok(())
         }

@@ -595,3 +595,162 @@ async fn events_tail_prints_each_event_decoded_from_its_own_header() {
     assert_eq!(lines[1]["data"]["orderNo"], "RC-1");
     assert_eq!(lines[1]["data"]["rating"], 5);
 }
+
+/// Rotating a PII key as docs/deploy.md tells an operator: the key becomes a ring
+/// `v2:<new>,v1:<old>`, `tongxin reseal` rewrites what the old key sealed, and the old key
+/// can then leave the ring with nothing lost. A value no key of the ring opens stops the run.
+#[tokio::test]
+async fn reseal_moves_every_sealed_value_to_the_new_key_so_the_old_one_can_go() {
+    use tongxin_platform::pii::PiiCipher;
+    use tongxin_venues::store::contacts;
+
+    let db = TestDb::new().await;
+    let venues = tongxin_platform::db::connect_and_migrate::<tongxin_venues::migration::Migrator>(
+        &tongxin_platform::config::DatabaseSettings::new(db.url()),
+    )
+    .await
+    .expect("venues database");
+    demo::seed(&venues).await.expect("demo tree");
+    let (old_key, new_key) = (
+        PiiCipher::generate_key_base64(),
+        PiiCipher::generate_key_base64(),
+    );
+    let old = PiiCipher::from_base64("pii_key", &old_key).expect("old");
+    let phones = ["13800000001", "13800000002", "13800000003"];
+    for (n, phone) in phones.iter().enumerate() {
+        contacts::insert(
+            &venues,
+            demo::unit_id(paths::CAIJIABA),
+            &format!("联系人{n}"),
+            "主任",
+            old.encrypt(phone).expect("seal"),
+        )
+        .await
+        .expect("contact");
+    }
+    let reseal = |ring: String| {
+        let url = db.url().to_owned();
+        async move {
+            Command::new(BIN)
+                .args(["reseal", "venues"])
+                .env("TONGXIN_VENUES__DATABASE__URL", url)
+                .env("TONGXIN_VENUES__PII_KEY", ring)
+                .output()
+                .await
+                .expect("run")
+        }
+    };
+    let ring = format!("v2:{new_key},v1:{old_key}");
+    let output = reseal(ring.clone()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("venues: unit_contacts.phone_cipher: 3 of 3 values re-sealed"),
+        "{stdout}"
+    );
+    // Once more: nothing left to do.
+    let output = reseal(ring).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("unit_contacts.phone_cipher: 0 of 3 values re-sealed"),
+        "{stdout}"
+    );
+    // The new key alone opens every stored phone.
+    let new = PiiCipher::from_base64("pii_key", &format!("v2:{new_key}")).expect("new");
+    let mut opened: Vec<String> = contacts::of_unit(&venues, demo::unit_id(paths::CAIJIABA))
+        .await
+        .expect("contacts")
+        .iter()
+        .filter_map(|c| c.phone_cipher.as_deref())
+        .map(|blob| new.decrypt(blob).expect("opens with the new key alone"))
+        .collect();
+    opened.sort();
+    assert_eq!(opened, phones);
+
+    // A value sealed by a key the ring no longer holds: the run stops and names it.
+    contacts::insert(
+        &venues,
+        demo::unit_id(paths::CAIJIABA),
+        "迟到者",
+        "主任",
+        old.encrypt("13800000004").expect("seal"),
+    )
+    .await
+    .expect("contact");
+    let output = reseal(format!("v3:{},v2:{new_key}", PiiCipher::generate_key_base64())).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("unit_contacts.phone_cipher of row") && stderr.contains("(version v1)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("13800000004"), "{stderr}");
+}
+
+/// Every column a service's migrations create for sealed data (`*_cipher`) is in its
+/// `SEALED` list, so a new sealed column cannot be forgotten by `tongxin reseal`.
+#[tokio::test]
+async fn every_sealed_column_is_listed_for_reseal() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use tongxin_platform::config::DatabaseSettings;
+    use tongxin_platform::db::connect_and_migrate;
+    use tongxin_platform::pii::SealedColumns;
+
+    async fn columns_in(url: &str) -> Vec<String> {
+        let db = sea_orm::Database::connect(url).await.expect("connect");
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT table_name || '.' || column_name AS c FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND column_name LIKE '%\\_cipher' ORDER BY 1",
+            ))
+            .await
+            .expect("columns");
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "c").expect("c"))
+            .collect()
+    }
+    fn listed(sealed: &[SealedColumns]) -> Vec<String> {
+        let mut all: Vec<String> = sealed
+            .iter()
+            .flat_map(|t| t.columns.iter().map(move |c| format!("{}.{c}", t.table)))
+            .collect();
+        all.sort();
+        all
+    }
+
+    let venues = TestDb::new().await;
+    connect_and_migrate::<tongxin_venues::migration::Migrator>(&DatabaseSettings::new(venues.url()))
+        .await
+        .expect("venues");
+    assert_eq!(columns_in(venues.url()).await, listed(tongxin_venues::app::SEALED));
+    let volunteers = TestDb::new().await;
+    connect_and_migrate::<tongxin_volunteers::migration::Migrator>(&DatabaseSettings::new(
+        volunteers.url(),
+    ))
+    .await
+    .expect("volunteers");
+    assert_eq!(
+        columns_in(volunteers.url()).await,
+        listed(tongxin_volunteers::app::SEALED)
+    );
+    let orders = TestDb::new().await;
+    connect_and_migrate::<tongxin_orders::migration::Migrator>(&DatabaseSettings::new(orders.url()))
+        .await
+        .expect("orders");
+    assert_eq!(columns_in(orders.url()).await, listed(tongxin_orders::app::SEALED));
+    let legal_aid = TestDb::new().await;
+    connect_and_migrate::<tongxin_legal_aid::migration::Migrator>(&DatabaseSettings::new(
+        legal_aid.url(),
+    ))
+    .await
+    .expect("legal aid");
+    assert_eq!(
+        columns_in(legal_aid.url()).await,
+        listed(tongxin_legal_aid::app::SEALED)
+    );
+}

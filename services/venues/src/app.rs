@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use tongxin_platform::pii::{PiiCipher, SealedColumns};
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service};
 
 use crate::migration::Migrator;
@@ -12,6 +13,12 @@ use crate::settings::VenuesSettings;
 
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "venues";
+
+/// The columns holding sealed personal data (the unit contacts' phones), for `tongxin reseal`.
+pub const SEALED: &[SealedColumns] = &[SealedColumns {
+        table: "unit_contacts",
+        columns: &["phone_cipher"],
+    }];
 
 /// The venues service as a registry module; its state is [`Venues`].
 pub struct VenuesModule {
@@ -44,6 +51,10 @@ impl Service for VenuesModule {
 
     fn sdl(&self) -> String {
         crate::graphql::sdl()
+    }
+
+    fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
+        Ok(Some((self.settings.cipher()?, SEALED)))
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {

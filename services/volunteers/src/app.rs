@@ -5,6 +5,7 @@
 //! health and draining are the platform's.
 
 use async_trait::async_trait;
+use tongxin_platform::pii::{PiiCipher, SealedColumns};
 use tongxin_platform::registry::{Context, Grpc, Parts, Placement, Service, Task};
 
 use crate::migration::Migrator;
@@ -13,6 +14,12 @@ use crate::settings::VolunteersSettings;
 
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "volunteers";
+
+/// The columns holding sealed personal data (each volunteer's ID-card number and phone (their keyed hashes stay: the hash key is not rotated)), for `tongxin reseal`.
+pub const SEALED: &[SealedColumns] = &[SealedColumns {
+        table: "volunteers",
+        columns: &["id_card_cipher", "phone_cipher"],
+    }];
 
 /// The volunteers service as a registry module; its state is [`Volunteers`].
 pub struct VolunteersModule {
@@ -49,6 +56,10 @@ impl Service for VolunteersModule {
 
     fn sdl(&self) -> String {
         crate::graphql::sdl()
+    }
+
+    fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
+        Ok(Some((self.settings.cipher().map_err(|e| anyhow::anyhow!("{e}"))?.cipher().clone(), SEALED)))
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {

@@ -135,11 +135,20 @@ impl Validate for VolunteersSettings {
             if text.is_empty() {
                 continue;
             }
-            if decode_key(name, text).is_err() {
-                return Err(ConfigError::new(
-                    format!("{pii}.{name}"),
-                    "must be base64 of 32 bytes",
-                ));
+            // The encryption key may be a ring (`v2:<key>,v1:<key>`, a rotation under way);
+            // the hash key is one key.
+            let valid = if name == "encryption_key" {
+                tongxin_platform::pii::PiiCipher::from_base64("encryption_key", text).is_ok()
+            } else {
+                decode_key(name, text).is_ok()
+            };
+            if !valid {
+                let what = if name == "encryption_key" {
+                    "must be base64 of 32 bytes, or a key ring `v2:<key>,v1:<key>`"
+                } else {
+                    "must be base64 of 32 bytes"
+                };
+                return Err(ConfigError::new(format!("{pii}.{name}"), what));
             }
         }
         Ok(())

@@ -4,10 +4,14 @@
 //! so a tampered or swapped ciphertext fails instead of decrypting to garbage.
 //!
 //! Ciphertext layout: `[version: 1 byte][nonce: 12 bytes][ciphertext + tag]`. The version
-//! byte names the key that sealed it, so a key can be rotated later by adding a new
-//! version and re-encrypting lazily; it is also authenticated (as associated data), so it
-//! cannot be altered to point at another key. Stored data depends on this layout: change it
-//! only by adding a version.
+//! byte names the key that sealed it; it is also authenticated (as associated data), so it
+//! cannot be altered to point at another key. Stored data depends on this layout.
+//!
+//! Rotation: a configured key is a key ring, `v2:<new>,v1:<old>`. The first key seals, every
+//! key opens what its version sealed, and a bare `<key>` is `v1:<key>` (what every key
+//! configured before rotation existed is). [`super::reseal`] re-seals stored values under
+//! the first key, after which the old one can be dropped from the ring. docs/deploy.md
+//! "Rotate the PII keys" gives the steps.
 
 use std::fmt;
 
@@ -18,7 +22,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::{PiiError, decode_key};
 
-/// Key version written into every ciphertext by this build.
+/// The version of a key configured without one (every key before rotation existed).
 pub const KEY_VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -29,25 +33,82 @@ pub const MAX_PLAINTEXT_BYTES: usize = 4096;
 /// and the value is never echoed).
 const FIELD: &str = "pii";
 
+/// The keys of a configured ring (see [`PiiCipher::from_base64`]) with their versions, the
+/// sealing one first; never empty.
+pub(super) fn ring_keys(key_name: &'static str, ring: &str) -> Result<Vec<(u8, [u8; 32])>, PiiError> {
+    let mut keys: Vec<(u8, [u8; 32])> = Vec::new();
+    for entry in ring.split(',') {
+        let entry = entry.trim();
+        let (version, key) = match entry.split_once(':') {
+            Some((version, key)) => {
+                let version = version
+                    .strip_prefix('v')
+                    .and_then(|v| v.parse::<u8>().ok())
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| {
+                        PiiError::key(key_name, "a key's version is v1 to v255 (`v2:<key>`)")
+                    })?;
+                (version, key)
+            }
+            None => (KEY_VERSION, entry),
+        };
+        if keys.iter().any(|(v, _)| *v == version) {
+            return Err(PiiError::key(
+                key_name,
+                format!("names version v{version} twice"),
+            ));
+        }
+        keys.push((version, decode_key(key_name, key)?));
+    }
+    Ok(keys)
+}
+
 /// Seals and opens short personal values. Cheap to clone.
 #[derive(Clone)]
-pub struct PiiCipher(Aes256Gcm);
+pub struct PiiCipher {
+    /// The version that seals.
+    current: u8,
+    /// Every key of the ring by version, the sealing one first.
+    keys: Vec<(u8, Aes256Gcm)>,
+}
 
 impl PiiCipher {
-    /// Builds a cipher from a raw 32-byte key.
+    /// Builds a cipher from one raw 32-byte key, version 1.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(&(*key).into()))
+        Self {
+            current: KEY_VERSION,
+            keys: vec![(KEY_VERSION, Aes256Gcm::new(&(*key).into()))],
+        }
     }
 
-    /// Builds a cipher from the base64 key found in configuration under `key_name`, which
-    /// an error names.
-    pub fn from_base64(key_name: &'static str, key_b64: &str) -> Result<Self, PiiError> {
-        Ok(Self::new(&decode_key(key_name, key_b64)?))
+    /// Builds a cipher from a configured key ring: `<key>` (version 1) or
+    /// `v<N>:<key>,v<M>:<key>,…` (base64 keys of 32 bytes; N, M from 1 to 255, each once;
+    /// the first seals). Errors name `key_name`, never a key.
+    pub fn from_base64(key_name: &'static str, ring: &str) -> Result<Self, PiiError> {
+        let keys: Vec<(u8, Aes256Gcm)> = ring_keys(key_name, ring)?
+            .into_iter()
+            .map(|(version, key)| (version, Aes256Gcm::new(&key.into())))
+            .collect();
+        Ok(Self {
+            current: keys[0].0,
+            keys,
+        })
     }
 
-    /// A fresh random key as base64, for `tongxin run`, tests and operators creating keys.
+    /// A fresh random key, base64, as the configuration wants it.
     pub fn generate_key_base64() -> String {
         STANDARD.encode(Aes256Gcm::generate_key(OsRng))
+    }
+
+    /// The version that seals.
+    pub fn current_version(&self) -> u8 {
+        self.current
+    }
+
+    /// Whether `blob` was sealed by another key than the sealing one (it needs re-sealing
+    /// before that key can leave the ring).
+    pub fn is_stale(&self, blob: &[u8]) -> bool {
+        blob.first() != Some(&self.current)
     }
 
     /// Encrypts with a fresh random nonce, so equal inputs give different ciphertexts and
@@ -61,33 +122,35 @@ impl PiiCipher {
             ));
         }
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self
-            .0
+        let sealed = self.keys[0]
+            .1
             .encrypt(
                 &nonce,
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: &[KEY_VERSION],
+                    aad: &[self.current],
                 },
             )
             .map_err(|_| PiiError::invalid(FIELD, "value could not be encrypted"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
-        out.push(KEY_VERSION);
+        out.push(self.current);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         Ok(out)
     }
 
-    /// Decrypts what [`PiiCipher::encrypt`] produced. Any change to any byte, an unknown
-    /// key version or the wrong key gives [`PiiError::Decrypt`].
+    /// Decrypts what [`PiiCipher::encrypt`] produced with any key of the ring. Any change to
+    /// any byte, a version the ring lacks or the wrong key gives [`PiiError::Decrypt`].
     pub fn decrypt(&self, blob: &[u8]) -> Result<String, PiiError> {
-        if blob.len() < 1 + NONCE_LEN + TAG_LEN || blob[0] != KEY_VERSION {
+        if blob.len() < 1 + NONCE_LEN + TAG_LEN {
             return Err(PiiError::Decrypt);
         }
+        let Some((_, key)) = self.keys.iter().find(|(v, _)| *v == blob[0]) else {
+            return Err(PiiError::Decrypt);
+        };
         let (nonce, sealed) = blob[1..].split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| PiiError::Decrypt)?;
-        let plain = self
-            .0
+        let plain = key
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -103,7 +166,7 @@ impl PiiCipher {
 impl fmt::Debug for PiiCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PiiCipher")
-            .field("key_version", &KEY_VERSION)
+            .field("key_version", &self.current)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +268,57 @@ mod tests {
                 .decrypt(&sealed)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_ring_seals_with_its_first_key_and_opens_with_every_key() {
+        let old_key = STANDARD.encode([7u8; 32]);
+        let new_key = STANDARD.encode([9u8; 32]);
+        let before = PiiCipher::from_base64("pii_key", &old_key).unwrap();
+        let sealed_before = before.encrypt(ID).unwrap();
+        assert_eq!(sealed_before[0], 1);
+
+        let ring = PiiCipher::from_base64("pii_key", &format!("v2:{new_key}, v1:{old_key}"))
+            .unwrap();
+        assert_eq!(ring.current_version(), 2);
+        assert_eq!(ring.decrypt(&sealed_before).unwrap(), ID);
+        assert!(ring.is_stale(&sealed_before));
+        let sealed_now = ring.encrypt(ID).unwrap();
+        assert_eq!(sealed_now[0], 2);
+        assert!(!ring.is_stale(&sealed_now));
+        // The old key alone cannot open what the new one sealed.
+        assert_eq!(before.decrypt(&sealed_now), Err(PiiError::Decrypt));
+        // The old key dropped from the ring: what it sealed no longer opens.
+        let after = PiiCipher::from_base64("pii_key", &format!("v2:{new_key}")).unwrap();
+        assert_eq!(after.decrypt(&sealed_now).unwrap(), ID);
+        assert_eq!(after.decrypt(&sealed_before), Err(PiiError::Decrypt));
+        // The version byte is bound to its key: relabelling a v1 value as v2 fails.
+        let mut relabelled = sealed_before.clone();
+        relabelled[0] = 2;
+        assert_eq!(ring.decrypt(&relabelled), Err(PiiError::Decrypt));
+        // An explicit v1 is the same as a bare key.
+        let explicit = PiiCipher::from_base64("pii_key", &format!("v1:{old_key}")).unwrap();
+        assert_eq!(explicit.decrypt(&sealed_before).unwrap(), ID);
+    }
+
+    #[test]
+    fn a_bad_ring_is_refused_by_name() {
+        let key = STANDARD.encode([7u8; 32]);
+        for (ring, words) in [
+            (format!("v0:{key}"), "v1 to v255"),
+            (format!("x2:{key}"), "v1 to v255"),
+            (format!("v256:{key}"), "v1 to v255"),
+            (format!("v2:{key},v2:{key}"), "names version v2 twice"),
+            (format!("{key},v1:{key}"), "names version v1 twice"),
+            (format!("v2:{key},"), "must decode to 32 bytes"),
+        ] {
+            let error = PiiCipher::from_base64("pii_key", &ring)
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("configuration pii_key: "), "{error}");
+            assert!(error.contains(words), "{ring}: {error}");
+            assert!(!error.contains(&key), "{error}");
+        }
     }
 
     #[test]

@@ -77,15 +77,23 @@ impl HashingCipher {
         (key_name, key_b64): (&'static str, &str),
         (hash_key_name, hash_key_b64): (&'static str, &str),
     ) -> Result<Self, PiiError> {
-        let key = decode_key(key_name, key_b64)?;
+        let ring = super::cipher::ring_keys(key_name, key_b64)?;
         let hash_key = decode_key(hash_key_name, hash_key_b64)?;
-        if key == hash_key {
+        if ring.iter().any(|(_, key)| *key == hash_key) {
             return Err(PiiError::key(
                 hash_key_name,
                 format!("must differ from {key_name}"),
             ));
         }
-        Ok(Self::new(&key, &hash_key))
+        Ok(Self {
+            cipher: PiiCipher::from_base64(key_name, key_b64)?,
+            hash: KeyedHash::new(&hash_key),
+        })
+    }
+
+    /// The sealing half (for re-sealing after a key rotation).
+    pub fn cipher(&self) -> &PiiCipher {
+        &self.cipher
     }
 
     /// See [`PiiCipher::encrypt`].

@@ -3,7 +3,8 @@
 //! - [`PiiCipher`] seals short values (phones, ID-card numbers) with AES-256-GCM;
 //! - [`KeyedHash`] fingerprints them with HMAC-SHA256 for uniqueness indexes, and
 //!   [`HashingCipher`] pairs the two under distinct keys for a service that needs both;
-//! - [`Phone`] parses a mainland mobile number and masks it.
+//! - [`Phone`] parses a mainland mobile number and masks it;
+//! - [`reseal`] rewrites stored values under the sealing key of a rotated key ring.
 //!
 //! Nothing here knows a service's configuration: callers pass the config key's name, which
 //! errors then name, and map [`PiiError`] into their own domain error (its variants line up
@@ -12,8 +13,10 @@
 mod cipher;
 mod hash;
 mod phone;
+mod reseal;
 
 pub use cipher::{KEY_VERSION, MAX_PLAINTEXT_BYTES, PiiCipher};
+pub use reseal::{Resealed, SealedColumns, reseal};
 pub use hash::{HashingCipher, KeyedHash};
 pub use phone::Phone;
 

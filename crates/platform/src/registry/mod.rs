@@ -40,6 +40,7 @@ use crate::config::{CommonSettings, DatabaseSettings};
 use crate::events::consumer::{Handler, run_consumer};
 use crate::events::outbox::OutboxWaker;
 use crate::events::{ConsumerSpec, SharedBus};
+use crate::pii::{PiiCipher, Resealed, SealedColumns};
 
 pub use start::{Handle, Hook, Options, Running, Started, dependency_order, start};
 
@@ -69,6 +70,12 @@ pub trait Service: Send + Sync + 'static {
 
     /// See [`Module::init`].
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts>;
+
+    /// The service's PII cipher (its configured key ring) and the columns it seals, for
+    /// [`Module::reseal`]; `None` for a service that seals nothing.
+    fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -102,6 +109,13 @@ impl<S: Service> Module for S {
 
     fn sdl(&self) -> String {
         Service::sdl(self)
+    }
+
+    async fn reseal(&self, db: &DatabaseConnection) -> anyhow::Result<Vec<Resealed>> {
+        match Service::sealed(self)? {
+            None => Ok(Vec::new()),
+            Some((cipher, tables)) => crate::pii::reseal(db, &cipher, tables).await,
+        }
     }
 }
 
@@ -138,6 +152,12 @@ pub trait Module: Send + Sync + 'static {
 
     /// Its subgraph's SDL (`tongxin schema`, schema/<name>.graphql).
     fn sdl(&self) -> String;
+
+    /// Re-seals its stored personal data under the sealing key of its configured key ring
+    /// (`tongxin reseal`, after a PII key rotation).
+    async fn reseal(&self, _db: &DatabaseConnection) -> anyhow::Result<Vec<Resealed>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Moves `module` onto loopback ports picked by the system and onto `database`: how

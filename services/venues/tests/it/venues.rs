@@ -525,3 +525,43 @@ async fn venues_and_activities_work_on_sqlite() {
     assert!(near.windows(2).all(|w| w[0].1 <= w[1].1));
     assert!(near.iter().all(|(a, _)| a.starts_at > Utc::now()));
 }
+
+/// Replicas (or the migration Job and a pod) starting together on a fresh PostgreSQL
+/// database: every migrator succeeds, one after another, and the schema is whole. Without
+/// the migrators' advisory lock two of them run the same `CREATE TABLE` and one fails.
+#[tokio::test]
+async fn migrators_racing_on_a_fresh_database_all_succeed() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::MigratorTrait;
+    use tongxin_platform::config::DatabaseSettings;
+    use tongxin_venues::migration::Migrator;
+
+    let database = tongxin_testing::TestDb::new().await;
+    let settings = DatabaseSettings::new(database.url());
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            let settings = settings.clone();
+            tokio::spawn(async move {
+                tongxin_platform::db::connect_and_migrate::<Migrator>(&settings).await
+            })
+        })
+        .collect();
+    let mut connections = Vec::new();
+    for racer in racers {
+        connections.push(racer.await.expect("join").expect("every migrator succeeds"));
+    }
+    let applied = connections[0]
+        .query_one_raw(Statement::from_string(
+            connections[0].get_database_backend(),
+            "SELECT count(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    assert_eq!(applied, Migrator::migrations().len() as i64);
+    for connection in connections {
+        let _ = connection.close().await;
+    }
+}
