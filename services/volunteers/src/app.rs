@@ -59,7 +59,12 @@ impl Service for VolunteersModule {
     }
 
     fn sealed(&self) -> anyhow::Result<Option<(PiiCipher, &'static [SealedColumns])>> {
-        Ok(Some((self.settings.cipher().map_err(|e| anyhow::anyhow!("{e}"))?.cipher().clone(), SEALED)))
+        let cipher = self
+            .settings
+            .pii
+            .cipher()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Some((cipher.cipher().clone(), SEALED)))
     }
 
     async fn init(&self, ctx: &Context) -> anyhow::Result<Parts> {
