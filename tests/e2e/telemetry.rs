@@ -152,12 +152,37 @@ pub fn global() -> &'static Telemetry {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let collector = Collector::default();
         let serving = collector.clone();
-        // Its own runtime: it outlives the runtime of the test that started it.
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let logs = logs.clone();
+            BoxMakeWriter::new(move || LogWriter(logs.clone()))
+        };
+        let settings = TelemetrySettings {
+            level: "info".to_owned(),
+            format: LogFormat::Json,
+            ..TelemetrySettings::default()
+        };
+        // The collector and the span exporter live on a runtime of their own that lasts as
+        // long as the process: the exporter's connection belongs to the runtime it was built
+        // on, and every test's runtime ends with its test.
+        let (installed, guard) = std::sync::mpsc::channel();
+        let endpoint = url.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
+            let telemetry = {
+                let _inside = runtime.enter();
+                tongxin_platform::telemetry::init_with_writer(
+                    &settings,
+                    "tongxin-e2e",
+                    Some(&endpoint),
+                    writer,
+                )
+                .expect("telemetry")
+            };
+            installed.send(telemetry).expect("installed");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let _ = tonic::transport::Server::builder()
@@ -166,23 +191,7 @@ pub fn global() -> &'static Telemetry {
                     .await;
             });
         });
-        let settings = TelemetrySettings {
-            level: "info".to_owned(),
-            format: LogFormat::Json,
-            ..TelemetrySettings::default()
-        };
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let logs = logs.clone();
-            BoxMakeWriter::new(move || LogWriter(logs.clone()))
-        };
-        let guard = tongxin_platform::telemetry::init_with_writer(
-            &settings,
-            "tongxin-e2e",
-            Some(&url),
-            writer,
-        )
-        .expect("telemetry");
+        let guard = guard.recv().expect("telemetry");
         Telemetry {
             collector,
             url,
