@@ -449,7 +449,11 @@ async fn over_websocket_a_subscribe_over_its_price_or_its_rate_or_ambiguous_is_r
         let subscribe = json!({ "id": name, "type": "subscribe", "payload": payload });
         socket.send(send(subscribe)).await.expect("subscribe");
         let answer = crate::platform::next_json(&mut socket).await;
-        assert_eq!((&answer["id"], &answer["type"]), (&json!(name), &json!("error")), "{answer}");
+        assert_eq!(
+            (&answer["id"], &answer["type"]),
+            (&json!(name), &json!("error")),
+            "{answer}"
+        );
         assert_eq!(answer["payload"][0]["extensions"]["code"], code, "{answer}");
         let message = answer["payload"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(words), "{message}");
@@ -458,11 +462,16 @@ async fn over_websocket_a_subscribe_over_its_price_or_its_rate_or_ambiguous_is_r
     let fine = json!({ "id": "fine", "type": "subscribe", "payload": { "query": SMALL } });
     socket.send(send(fine)).await.expect("subscribe");
     let answer = crate::platform::next_json(&mut socket).await;
-    assert_eq!((&answer["id"], &answer["type"]), (&json!("fine"), &json!("next")), "{answer}");
+    assert_eq!(
+        (&answer["id"], &answer["type"]),
+        (&json!("fine"), &json!("next")),
+        "{answer}"
+    );
     // The burst of three is spent (two refused, one run) and one comes back per second:
     // of four more sent at once, some wait their turn.
     for n in 0..4 {
-        let more = json!({ "id": format!("more{n}"), "type": "subscribe", "payload": { "query": SMALL } });
+        let more =
+            json!({ "id": format!("more{n}"), "type": "subscribe", "payload": { "query": SMALL } });
         socket.send(send(more)).await.expect("subscribe");
     }
     let mut limited = 0;
@@ -473,14 +482,20 @@ async fn over_websocket_a_subscribe_over_its_price_or_its_rate_or_ambiguous_is_r
             continue;
         };
         if answer["type"] == "error" {
-            assert_eq!(answer["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{answer}");
+            assert_eq!(
+                answer["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+                "{answer}"
+            );
             limited += 1;
         }
         if matches!(answer["type"].as_str(), Some("error" | "complete")) {
             answered.insert(id.to_owned());
         }
     }
-    assert!(limited >= 1, "four subscribes at once over a rate of one per second");
+    assert!(
+        limited >= 1,
+        "four subscribes at once over a rate of one per second"
+    );
     platform.stop().await;
 }
 

@@ -160,7 +160,6 @@ pub fn global() -> &'static Telemetry {
         let settings = TelemetrySettings {
             level: "info".to_owned(),
             format: LogFormat::Json,
-            ..TelemetrySettings::default()
         };
         // The collector and the span exporter live on a runtime of their own that lasts as
         // long as the process: the exporter's connection belongs to the runtime it was built
@@ -218,7 +217,7 @@ pub fn assert_no_personal_data_logged(router_log: &str) {
     for (origin, text) in [("this process", fresh.as_str()), ("router", router_log)] {
         for line in text.lines() {
             if let Some(found) = personal_data_in(line) {
-                panic!("a {origin} log line holds personal data ({found}): {line}");
+                panic!("a log line of {origin} holds personal data ({found}): {line}");
             }
         }
     }
@@ -245,7 +244,9 @@ fn personal_data_in(line: &str) -> Option<&'static str> {
             return Some("a phone number");
         }
         if run == 17
-            && bytes.get(end).is_some_and(|b| b.is_ascii_digit() || *b == b'X' || *b == b'x')
+            && bytes
+                .get(end)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'X' || *b == b'x')
             && boundary(end + 1)
         {
             return Some("an ID number");

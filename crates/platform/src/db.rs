@@ -102,7 +102,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
 
 /// The PostgreSQL advisory lock key migrators take (any fixed number: advisory locks are per
 /// database, and each service has its own).
-const MIGRATION_LOCK: i64 = 0x746f_6e67_7869_6e; // "tongxin"
+const MIGRATION_LOCK: i64 = 0x0074_6f6e_6778_696e; // "tongxin" in ASCII
 
 /// Connects and brings the schema up to date with migrator `M`.
 ///

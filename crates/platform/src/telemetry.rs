@@ -59,7 +59,12 @@ pub fn init_with_otlp(
     service_name: &str,
     otlp_endpoint: Option<&str>,
 ) -> anyhow::Result<TelemetryGuard> {
-    init_with_writer(settings, service_name, otlp_endpoint, BoxMakeWriter::new(std::io::stdout))
+    init_with_writer(
+        settings,
+        service_name,
+        otlp_endpoint,
+        BoxMakeWriter::new(std::io::stdout),
+    )
 }
 
 /// [`init_with_otlp`] with the log lines going to `writer` instead of stdout (a test that

@@ -19,9 +19,9 @@ pub const NAME: &str = "legal-aid";
 
 /// The columns holding sealed personal data (each appointment's topic, party names and phone), for `tongxin reseal`.
 pub const SEALED: &[SealedColumns] = &[SealedColumns {
-        table: "appointments",
-        columns: &["topic_cipher", "parties_cipher", "phone_cipher"],
-    }];
+    table: "appointments",
+    columns: &["topic_cipher", "parties_cipher", "phone_cipher"],
+}];
 
 /// The legal-aid service as a registry module; its state is [`LegalAid`].
 pub struct LegalAidModule {

@@ -681,7 +681,11 @@ async fn reseal_moves_every_sealed_value_to_the_new_key_so_the_old_one_can_go() 
     )
     .await
     .expect("contact");
-    let output = reseal(format!("v3:{},v2:{new_key}", PiiCipher::generate_key_base64())).await;
+    let output = reseal(format!(
+        "v3:{},v2:{new_key}",
+        PiiCipher::generate_key_base64()
+    ))
+    .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(
@@ -724,10 +728,15 @@ async fn every_sealed_column_is_listed_for_reseal() {
     }
 
     let venues = TestDb::new().await;
-    connect_and_migrate::<tongxin_venues::migration::Migrator>(&DatabaseSettings::new(venues.url()))
-        .await
-        .expect("venues");
-    assert_eq!(columns_in(venues.url()).await, listed(tongxin_venues::app::SEALED));
+    connect_and_migrate::<tongxin_venues::migration::Migrator>(&DatabaseSettings::new(
+        venues.url(),
+    ))
+    .await
+    .expect("venues");
+    assert_eq!(
+        columns_in(venues.url()).await,
+        listed(tongxin_venues::app::SEALED)
+    );
     let volunteers = TestDb::new().await;
     connect_and_migrate::<tongxin_volunteers::migration::Migrator>(&DatabaseSettings::new(
         volunteers.url(),
@@ -739,10 +748,15 @@ async fn every_sealed_column_is_listed_for_reseal() {
         listed(tongxin_volunteers::app::SEALED)
     );
     let orders = TestDb::new().await;
-    connect_and_migrate::<tongxin_orders::migration::Migrator>(&DatabaseSettings::new(orders.url()))
-        .await
-        .expect("orders");
-    assert_eq!(columns_in(orders.url()).await, listed(tongxin_orders::app::SEALED));
+    connect_and_migrate::<tongxin_orders::migration::Migrator>(&DatabaseSettings::new(
+        orders.url(),
+    ))
+    .await
+    .expect("orders");
+    assert_eq!(
+        columns_in(orders.url()).await,
+        listed(tongxin_orders::app::SEALED)
+    );
     let legal_aid = TestDb::new().await;
     connect_and_migrate::<tongxin_legal_aid::migration::Migrator>(&DatabaseSettings::new(
         legal_aid.url(),

@@ -16,9 +16,9 @@ pub const NAME: &str = "venues";
 
 /// The columns holding sealed personal data (the unit contacts' phones), for `tongxin reseal`.
 pub const SEALED: &[SealedColumns] = &[SealedColumns {
-        table: "unit_contacts",
-        columns: &["phone_cipher"],
-    }];
+    table: "unit_contacts",
+    columns: &["phone_cipher"],
+}];
 
 /// The venues service as a registry module; its state is [`Venues`].
 pub struct VenuesModule {

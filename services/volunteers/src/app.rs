@@ -17,9 +17,9 @@ pub const NAME: &str = "volunteers";
 
 /// The columns holding sealed personal data (each volunteer's ID-card number and phone (their keyed hashes stay: the hash key is not rotated)), for `tongxin reseal`.
 pub const SEALED: &[SealedColumns] = &[SealedColumns {
-        table: "volunteers",
-        columns: &["id_card_cipher", "phone_cipher"],
-    }];
+    table: "volunteers",
+    columns: &["id_card_cipher", "phone_cipher"],
+}];
 
 /// The volunteers service as a registry module; its state is [`Volunteers`].
 pub struct VolunteersModule {

@@ -35,7 +35,10 @@ const FIELD: &str = "pii";
 
 /// The keys of a configured ring (see [`PiiCipher::from_base64`]) with their versions, the
 /// sealing one first; never empty.
-pub(super) fn ring_keys(key_name: &'static str, ring: &str) -> Result<Vec<(u8, [u8; 32])>, PiiError> {
+pub(super) fn ring_keys(
+    key_name: &'static str,
+    ring: &str,
+) -> Result<Vec<(u8, [u8; 32])>, PiiError> {
     let mut keys: Vec<(u8, [u8; 32])> = Vec::new();
     for entry in ring.split(',') {
         let entry = entry.trim();
@@ -278,8 +281,8 @@ mod tests {
         let sealed_before = before.encrypt(ID).unwrap();
         assert_eq!(sealed_before[0], 1);
 
-        let ring = PiiCipher::from_base64("pii_key", &format!("v2:{new_key}, v1:{old_key}"))
-            .unwrap();
+        let ring =
+            PiiCipher::from_base64("pii_key", &format!("v2:{new_key}, v1:{old_key}")).unwrap();
         assert_eq!(ring.current_version(), 2);
         assert_eq!(ring.decrypt(&sealed_before).unwrap(), ID);
         assert!(ring.is_stale(&sealed_before));

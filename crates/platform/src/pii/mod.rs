@@ -16,9 +16,9 @@ mod phone;
 mod reseal;
 
 pub use cipher::{KEY_VERSION, MAX_PLAINTEXT_BYTES, PiiCipher};
-pub use reseal::{Resealed, SealedColumns, reseal};
 pub use hash::{HashingCipher, KeyedHash};
 pub use phone::Phone;
+pub use reseal::{Resealed, SealedColumns, reseal};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
