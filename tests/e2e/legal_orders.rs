@@ -162,19 +162,20 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
 
     // The request appears at the legal-aid station.
     let requests = "query($s: ID!) { consultationRequests(stationId: $s) { edges { node { order { id } status service } } } }";
+    let arrived = |r: &Value| {
+        r["data"]["consultationRequests"]["edges"][0]["node"]["order"]["id"] == id.as_str()
+    };
     let mut last = Value::Null;
-    let arrived = tongxin_testing::wait_until(Duration::from_secs(20), || {
-        let (platform, staff, last) = (&platform, &staff, &mut last);
-        async move {
-            let r = platform
-                .graphql(Some(staff), requests, json!({ "s": station }))
-                .await;
-            *last = r.clone();
-            r["data"]["consultationRequests"]["edges"][0]["node"]["order"]["id"] == id.as_str()
+    for _ in 0..100 {
+        last = platform
+            .graphql(Some(&staff), requests, json!({ "s": station }))
+            .await;
+        if arrived(&last) {
+            break;
         }
-    })
-    .await;
-    assert!(arrived, "the request reaches the station: {last}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(arrived(&last), "the request reaches the station: {last}");
     assert_eq!(
         last["data"]["consultationRequests"]["edges"][0]["node"]["status"],
         "REQUESTED"

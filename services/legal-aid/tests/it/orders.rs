@@ -64,23 +64,21 @@ async fn requests_when(
 ) -> Vec<Value> {
     let staff = app.staff();
     let mut last = Vec::new();
-    let ok = tongxin_testing::wait_until(Duration::from_secs(15), || {
-        let (app, staff, last, check) = (&app, &staff, &mut last, &check);
-        async move {
-            let r = app.gql(Some(staff), REQUESTS, json!({ "s": station })).await;
-            *last = r["data"]["consultationRequests"]["edges"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e["node"].clone())
-                .collect();
-            check(last)
+    for _ in 0..75 {
+        let r = app.gql(Some(&staff), REQUESTS, json!({ "s": station })).await;
+        last = r["data"]["consultationRequests"]["edges"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        if check(&last) {
+            return last;
         }
-    })
-    .await;
-    assert!(ok, "requests: {last:?}");
-    last
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("requests: {last:?}");
 }
 
 fn book(station: &str, start: &str, order: Uuid, key: &str) -> Value {
