@@ -32,7 +32,11 @@ async fn progress(socket: &mut Socket) -> (String, String, String) {
     let msg = next_json(socket).await;
     assert_eq!(msg["type"], "next", "{msg}");
     let p = &msg["payload"]["data"]["orderProgress"];
-    let text = |k: &str| p[k].as_str().unwrap_or_else(|| panic!("{k}: {msg}")).to_owned();
+    let text = |k: &str| {
+        p[k].as_str()
+            .unwrap_or_else(|| panic!("{k}: {msg}"))
+            .to_owned()
+    };
     (text("event"), text("state"), text("actor"))
 }
 
@@ -158,7 +162,10 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
         "dispatchOrder",
     )
     .await;
-    assert_eq!(r, json!({ "state": "DISPATCHED", "legalAidStationId": station }));
+    assert_eq!(
+        r,
+        json!({ "state": "DISPATCHED", "legalAidStationId": station })
+    );
 
     // The request appears at the legal-aid station.
     let requests = "query($s: ID!) { consultationRequests(stationId: $s) { edges { node { order { id } status service } } } }";
@@ -252,13 +259,19 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
             (t("event"), t("role"), t("note"))
         })
         .collect();
-    let accepted = rows.iter().find(|r| r.0 == "accepted").expect("accepted row");
+    let accepted = rows
+        .iter()
+        .find(|r| r.0 == "accepted")
+        .expect("accepted row");
     assert_eq!(accepted.1, "legal_aid");
     assert!(
         accepted.2.contains(&station) && accepted.2.contains("2026-12-09 09:00"),
         "{accepted:?}"
     );
-    let completed = rows.iter().find(|r| r.0 == "completed").expect("completed row");
+    let completed = rows
+        .iter()
+        .find(|r| r.0 == "completed")
+        .expect("completed row");
     assert_eq!(completed.2, "consultation outcome: answered");
     let r = ok(
         &platform,
@@ -289,7 +302,10 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
         "tongxin.legalaid.consultation_logged",
         "tongxin.orders.order_completed",
     ] {
-        assert!(subjects.contains(subject), "{subject} not seen: {subjects:?}");
+        assert!(
+            subjects.contains(subject),
+            "{subject} not seen: {subjects:?}"
+        );
     }
     platform.stop().await;
 }

@@ -98,8 +98,7 @@ impl Platform {
                 .service({
                     let module = tongxin_legal_aid::LegalAidModule::new(
                         tongxin_legal_aid::LegalAidSettings {
-                            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64()
-                                .into(),
+                            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
                             ..tongxin_legal_aid::default_settings()
                         },
                     );

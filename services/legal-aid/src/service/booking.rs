@@ -363,10 +363,8 @@ impl LegalAid {
             .map_err(Refusal::Other)?;
             if !claimed {
                 return Err(Refusal::Other(
-                    DomainError::Conflict(
-                        "a slot is already booked for that order".to_owned(),
-                    )
-                    .into(),
+                    DomainError::Conflict("a slot is already booked for that order".to_owned())
+                        .into(),
                 ));
             }
         }

@@ -15,14 +15,14 @@ use tongxin_platform::db::classify;
 use uuid::Uuid;
 
 use super::{Caller, LegalAid, cases, requests};
-use crate::events;
-use tongxin_platform::events::outbox;
 use crate::domain::appointment::Status;
 use crate::domain::case::CaseResult;
 use crate::domain::roster::local_date;
 use crate::domain::{AppointmentId, DomainError, StationId};
 use crate::error::LegalAidError;
+use crate::events;
 use crate::store::appointments::{self as store, appointment};
+use tongxin_platform::events::outbox;
 
 /// What a consultation ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -65,7 +65,9 @@ async fn requests_when(
     let staff = app.staff();
     let mut last = Vec::new();
     for _ in 0..75 {
-        let r = app.gql(Some(&staff), REQUESTS, json!({ "s": station })).await;
+        let r = app
+            .gql(Some(&staff), REQUESTS, json!({ "s": station }))
+            .await;
         last = r["data"]["consultationRequests"]["edges"]
             .as_array()
             .cloned()
@@ -91,8 +93,15 @@ fn book(station: &str, start: &str, order: Uuid, key: &str) -> Value {
 async fn an_order_at_the_station_is_booked_once_by_its_citizen_and_its_outcome_is_published() {
     let app = TestApp::spawn().await;
     let (station, _notary, lawyer1, _lawyer2) = app.park_station().await;
-    app.rule(&station, "WEDNESDAY", "09:00", "12:00", "CONSULTATION", &[&lawyer1])
-        .await;
+    app.rule(
+        &station,
+        "WEDNESDAY",
+        "09:00",
+        "12:00",
+        "CONSULTATION",
+        &[&lawyer1],
+    )
+    .await;
     let order = Uuid::now_v7();
     let withdrawn = Uuid::now_v7();
     // The dispatch arrives twice (a redelivery under another event id), and a second order.
@@ -117,11 +126,17 @@ async fn an_order_at_the_station_is_booked_once_by_its_citizen_and_its_outcome_i
     assert_eq!(mine["categoryCode"], "legal_consult");
 
     // Bob withdraws his order: its request closes.
-    publish(&app, &[order_event("order_cancelled", withdrawn, None, "bob")]).await;
+    publish(
+        &app,
+        &[order_event("order_cancelled", withdrawn, None, "bob")],
+    )
+    .await;
     requests_when(&app, &station, |r| r.len() == 1).await;
 
     // Someone else books for alice's order: there is no such request for them.
-    let r = app.book(&app.citizen("mallory"), book(&station, WED_9, order, "m1")).await;
+    let r = app
+        .book(&app.citizen("mallory"), book(&station, WED_9, order, "m1"))
+        .await;
     assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
     // Alice with another service than the order asks for.
     let mut wrong = book(&station, WED_9, order, "a0");
@@ -184,13 +199,19 @@ async fn an_order_at_the_station_is_booked_once_by_its_citizen_and_its_outcome_i
     requests_when(&app, &station, <[Value]>::is_empty).await;
     let subjects = app.outbox_subjects().await;
     assert_eq!(
-        subjects.iter().filter(|s| *s == "tongxin.legalaid.consultation_logged").count(),
+        subjects
+            .iter()
+            .filter(|s| *s == "tongxin.legalaid.consultation_logged")
+            .count(),
         1,
         "{subjects:?}"
     );
     let logged = logged_events(&app).await;
     assert_eq!(logged.len(), 1);
-    assert_eq!(logged[0].order_id.as_deref(), Some(order.to_string().as_str()));
+    assert_eq!(
+        logged[0].order_id.as_deref(),
+        Some(order.to_string().as_str())
+    );
     assert_eq!(logged[0].appointment_id, second);
     assert_eq!(logged[0].outcome, "answered");
     app.spawned.stop().await;
@@ -200,11 +221,27 @@ async fn an_order_at_the_station_is_booked_once_by_its_citizen_and_its_outcome_i
 async fn of_two_concurrent_bookings_for_one_order_exactly_one_wins() {
     let app = TestApp::spawn().await;
     let (station, _notary, lawyer1, lawyer2) = app.park_station().await;
-    app.rule(&station, "WEDNESDAY", "09:00", "12:00", "CONSULTATION", &[&lawyer1, &lawyer2])
-        .await;
+    app.rule(
+        &station,
+        "WEDNESDAY",
+        "09:00",
+        "12:00",
+        "CONSULTATION",
+        &[&lawyer1, &lawyer2],
+    )
+    .await;
     for round in 0..5 {
         let order = Uuid::now_v7();
-        publish(&app, &[order_event("order_dispatched", order, Some(&station), "alice")]).await;
+        publish(
+            &app,
+            &[order_event(
+                "order_dispatched",
+                order,
+                Some(&station),
+                "alice",
+            )],
+        )
+        .await;
         requests_when(&app, &station, |r| {
             r.iter().any(|x| x["order"]["id"] == order.to_string())
         })
@@ -212,12 +249,18 @@ async fn of_two_concurrent_bookings_for_one_order_exactly_one_wins() {
         let before = app.appointment_count().await;
         let alice = app.citizen("alice");
         // Different slots and keys: nothing but the request itself stands between them.
-        let starts = ["2026-09-30T01:00:00Z", "2026-09-30T01:30:00Z", "2026-09-30T02:00:00Z",
-                      "2026-09-30T02:30:00Z", "2026-09-30T03:00:00Z"];
+        let starts = [
+            "2026-09-30T01:00:00Z",
+            "2026-09-30T01:30:00Z",
+            "2026-09-30T02:00:00Z",
+            "2026-09-30T02:30:00Z",
+            "2026-09-30T03:00:00Z",
+        ];
         let bookings = starts.iter().enumerate().map(|(i, start)| {
             let (app, alice, station) = (&app, &alice, &station);
             async move {
-                app.book(alice, book(station, start, order, &format!("r{round}-{i}"))).await
+                app.book(alice, book(station, start, order, &format!("r{round}-{i}")))
+                    .await
             }
         });
         let results = futures::future::join_all(bookings).await;
@@ -229,7 +272,11 @@ async fn of_two_concurrent_bookings_for_one_order_exactly_one_wins() {
         for r in results.iter().filter(|r| !r["errors"].is_null()) {
             assert_eq!(error_code(r), Some("CONFLICT"), "{r}");
         }
-        assert_eq!(app.appointment_count().await, before + 1, "the losers stored nothing");
+        assert_eq!(
+            app.appointment_count().await,
+            before + 1,
+            "the losers stored nothing"
+        );
         // Free the slot for the next round.
         let id = results
             .iter()

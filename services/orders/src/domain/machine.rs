@@ -747,7 +747,11 @@ mod tests {
         };
         let v = VolunteerId(Uuid::now_v7());
         let steps = [
-            (OrderState::Dispatched, Command::Accept, OrderState::Accepted),
+            (
+                OrderState::Dispatched,
+                Command::Accept,
+                OrderState::Accepted,
+            ),
             (OrderState::Accepted, Command::Start, OrderState::InProgress),
             (
                 OrderState::InProgress,

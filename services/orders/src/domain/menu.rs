@@ -146,10 +146,7 @@ impl Handling {
                     LEGAL_SERVICES.join(", ")
                 ),
             )),
-            _ => Err(DomainError::invalid(
-                "handledBy",
-                "volunteers or legal_aid",
-            )),
+            _ => Err(DomainError::invalid("handledBy", "volunteers or legal_aid")),
         }
     }
 
@@ -400,7 +397,10 @@ mod tests {
         c.handling = Handling::LegalAid {
             service: "notarization".into(),
         };
-        assert!(c.parse().is_err(), "orders ask for consultation or mediation only");
+        assert!(
+            c.parse().is_err(),
+            "orders ask for consultation or mediation only"
+        );
     }
 
     #[test]
@@ -415,7 +415,13 @@ mod tests {
         for to in [&volunteers, &team] {
             let err = legal.admits(to).expect_err("not to volunteers");
             assert!(
-                matches!(err, DomainError::Invalid { field: "dispatch", .. }),
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "dispatch",
+                        ..
+                    }
+                ),
                 "{to:?}: {err:?}"
             );
         }

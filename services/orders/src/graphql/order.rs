@@ -694,9 +694,7 @@ impl OrderMutation {
             default
         )]
         volunteer_ids: Vec<ID>,
-        #[graphql(desc = "A team; or give volunteerIds or legalAidStationId.")] team_id: Option<
-            ID,
-        >,
+        #[graphql(desc = "A team; or give volunteerIds or legalAidStationId.")] team_id: Option<ID>,
         #[graphql(
             desc = "A legal-aid station (for a category handled by legal aid); or give volunteerIds or teamId."
         )]

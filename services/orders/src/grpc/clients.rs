@@ -279,7 +279,12 @@ impl LegalAidClient {
         id: uuid::Uuid,
     ) -> Result<Option<Vec<&'static str>>, CallError> {
         let request = legalaid_pb::GetStationRequest { id: id.to_string() };
-        match self.0.clone().get_station(on_behalf(request, principal)).await {
+        match self
+            .0
+            .clone()
+            .get_station(on_behalf(request, principal))
+            .await
+        {
             Ok(response) => Ok(Some(
                 response
                     .into_inner()

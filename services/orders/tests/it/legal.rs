@@ -136,15 +136,25 @@ async fn reaches(app: &TestApp, staff: &str, id: &str, state: &str) -> (String, 
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(last["data"]["order"]["state"], state, "order reaches {state}: {last}");
+    assert_eq!(
+        last["data"]["order"]["state"], state,
+        "order reaches {state}: {last}"
+    );
     (
-        last["data"]["order"]["state"].as_str().unwrap_or_default().to_owned(),
-        last["data"]["order"]["version"].as_i64().unwrap_or_default(),
+        last["data"]["order"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        last["data"]["order"]["version"]
+            .as_i64()
+            .unwrap_or_default(),
     )
 }
 
 async fn timeline(app: &TestApp, staff: &str, id: &str) -> Vec<Value> {
-    let r = app.graphql(Some(staff), TIMELINE, json!({ "id": id })).await;
+    let r = app
+        .graphql(Some(staff), TIMELINE, json!({ "id": id }))
+        .await;
     data(&r, "orderTimeline")["edges"]
         .as_array()
         .expect("edges")
@@ -165,15 +175,28 @@ async fn a_legal_order_is_dispatched_to_a_station_offering_its_service_only() {
     // Not to volunteers, not to a station that does not exist.
     let v = app.new_volunteer().await;
     let r = app
-        .act(&staff, DISPATCH_VOLUNTEERS, &legal, json!({ "volunteers": [v.to_string()] }))
+        .act(
+            &staff,
+            DISPATCH_VOLUNTEERS,
+            &legal,
+            json!({ "volunteers": [v.to_string()] }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     let r = app
-        .act(&staff, DISPATCH_TO, &legal, json!({ "station": Uuid::now_v7().to_string() }))
+        .act(
+            &staff,
+            DISPATCH_TO,
+            &legal,
+            json!({ "station": Uuid::now_v7().to_string() }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     assert!(
-        r["errors"][0]["message"].as_str().unwrap_or_default().contains("does not exist"),
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not exist"),
         "{r}"
     );
     // A station and volunteers at once is one too many.
@@ -190,16 +213,33 @@ async fn a_legal_order_is_dispatched_to_a_station_offering_its_service_only() {
     // A mediation order at a station that only answers questions.
     let form = json!([{ "key": "employer", "value": "某电子厂" }]);
     let r = app
-        .place("bob", "labour_mediation", form, super::CAIJIABA_POINT, "legal-2")
+        .place(
+            "bob",
+            "labour_mediation",
+            form,
+            super::CAIJIABA_POINT,
+            "legal-2",
+        )
         .await;
-    let mediation = data(&r, "placeOrder")["id"].as_str().expect("id").to_owned();
+    let mediation = data(&r, "placeOrder")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     app.act(&staff, RECEIVE, &mediation, json!({})).await;
     let r = app
-        .act(&staff, DISPATCH_TO, &mediation, json!({ "station": consult.to_string() }))
+        .act(
+            &staff,
+            DISPATCH_TO,
+            &mediation,
+            json!({ "station": consult.to_string() }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     assert!(
-        r["errors"][0]["message"].as_str().unwrap_or_default().contains("does not offer"),
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not offer"),
         "{r}"
     );
 
@@ -208,7 +248,12 @@ async fn a_legal_order_is_dispatched_to_a_station_offering_its_service_only() {
     let courtyard = app.staff(paths::CAIJIABA);
     app.act(&courtyard, RECEIVE, &visit, json!({})).await;
     let r = app
-        .act(&courtyard, DISPATCH_TO, &visit, json!({ "station": consult.to_string() }))
+        .act(
+            &courtyard,
+            DISPATCH_TO,
+            &visit,
+            json!({ "station": consult.to_string() }),
+        )
         .await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
 
@@ -219,7 +264,12 @@ async fn a_legal_order_is_dispatched_to_a_station_offering_its_service_only() {
     }
 
     let r = app
-        .act(&staff, DISPATCH_TO, &legal, json!({ "station": consult.to_string() }))
+        .act(
+            &staff,
+            DISPATCH_TO,
+            &legal,
+            json!({ "station": consult.to_string() }),
+        )
         .await;
     let order = data(&r, "dispatchOrder");
     assert_eq!(order["state"], "DISPATCHED");
@@ -236,7 +286,12 @@ async fn the_station_visit_moves_the_order_to_completed_once() {
     let id = app.place_ok("alice", "legal_consult", "visit-1").await;
     app.act(&staff, RECEIVE, &id, json!({})).await;
     let r = app
-        .act(&staff, DISPATCH_TO, &id, json!({ "station": consult.to_string() }))
+        .act(
+            &staff,
+            DISPATCH_TO,
+            &id,
+            json!({ "station": consult.to_string() }),
+        )
         .await;
     assert_eq!(data(&r, "dispatchOrder")["state"], "DISPATCHED", "{r}");
 
@@ -299,8 +354,13 @@ async fn the_station_visit_moves_the_order_to_completed_once() {
     let before = app.timeline_events(&id).await.len();
     let marker = app.place_ok("dora", "legal_consult", "visit-2").await;
     app.act(&staff, RECEIVE, &marker, json!({})).await;
-    app.act(&staff, DISPATCH_TO, &marker, json!({ "station": consult.to_string() }))
-        .await;
+    app.act(
+        &staff,
+        DISPATCH_TO,
+        &marker,
+        json!({ "station": consult.to_string() }),
+    )
+    .await;
     publish(
         &app,
         &[

@@ -19,11 +19,11 @@
 //! it follows (a check-in before the booking was applied) is retried, not dropped.
 
 use chrono::{DateTime, Utc};
-use tongxin_platform::org::clock::CHINA_STANDARD_TIME;
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 use tongxin_platform::events::Event;
 use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::org::clock::CHINA_STANDARD_TIME;
 use tongxin_proto::events::{AppointmentChanged, ConsultationLogged};
 use uuid::Uuid;
 
@@ -193,7 +193,10 @@ impl Handler for LegalAidVisits {
             return Ok(());
         }
         match visit.step {
-            Step::Note { event } => self.note(txn, &order, &visit.actor, event, &visit.note).await,
+            Step::Note { event } => {
+                self.note(txn, &order, &visit.actor, event, &visit.note)
+                    .await
+            }
             Step::Move { from, command } => {
                 if order.state == OrderState::Cancelled || rank(order.state) > rank(from) {
                     // Applied already (or the citizen withdrew the order): a redelivery.
