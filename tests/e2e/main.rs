@@ -7,6 +7,7 @@
 mod authz;
 mod door;
 mod explorer;
+mod legal_orders;
 mod one_trace;
 mod order_loop;
 mod outside_consumer;

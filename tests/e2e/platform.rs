@@ -33,6 +33,8 @@ pub struct Options {
     pub guard: tongxin_guard::GuardSettings,
     /// Registered documents only (production mode).
     pub persisted_only: bool,
+    /// The clock the legal-aid service reads (a test that walks to an appointment's day).
+    pub legal_aid_clock: Option<tongxin_platform::clock::Clock>,
 }
 
 /// A running platform; [`Platform::stop`] shuts it down cleanly.
@@ -59,6 +61,7 @@ impl Platform {
             router_env,
             guard,
             persisted_only,
+            legal_aid_clock,
         }: Options,
     ) -> Self {
         // Every line the services and the guard log lands where the tests read it.
@@ -94,12 +97,18 @@ impl Platform {
                 .hook(tongxin::embedded::volunteers_learn_units())
                 .service(tongxin_orders::OrdersModule::new(orders))
                 .hook(tongxin_orders::app::seed_menu())
-                .service(tongxin_legal_aid::LegalAidModule::new(
-                    tongxin_legal_aid::LegalAidSettings {
-                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-                        ..tongxin_legal_aid::default_settings()
-                    },
-                ))
+                .service({
+                    let module = tongxin_legal_aid::LegalAidModule::new(
+                        tongxin_legal_aid::LegalAidSettings {
+                            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                            ..tongxin_legal_aid::default_settings()
+                        },
+                    );
+                    match legal_aid_clock {
+                        Some(clock) => module.with_clock(clock),
+                        None => module,
+                    }
+                })
                 .hook(tongxin::embedded::legal_aid_learns_units());
         }
         let mut spawned = spawn.start().await;

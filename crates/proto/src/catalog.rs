@@ -28,6 +28,7 @@ const fn event(subject: &'static str, message: &'static str, fires: &'static str
 const ORDER_CHANGED: &str = "tongxin.events.v1.OrderChanged";
 const APPOINTMENT_CHANGED: &str = "tongxin.events.v1.AppointmentChanged";
 const CASE_CHANGED: &str = "tongxin.events.v1.CaseChanged";
+const CONSULTATION_LOGGED: &str = "tongxin.events.v1.ConsultationLogged";
 
 /// Every event, grouped by the publishing service.
 pub const EVENTS: &[EventType] = &[
@@ -210,6 +211,12 @@ pub const EVENTS: &[EventType] = &[
         "tongxin.legalaid.case_closed",
         CASE_CHANGED,
         "staff or the provider closed the case with its result",
+    ),
+    // legal-aid: a visit's outcome (and, for a visit that served an order, the order's end)
+    event(
+        "tongxin.legalaid.consultation_logged",
+        CONSULTATION_LOGGED,
+        "staff or the provider logged a visit's outcome (once); names the order it served, which completes",
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! The legal-aid service's entry in the service registry ([`tongxin_platform::registry`]):
 //! its settings (the PII key), migrations, state, subgraph, gRPC routes, the known-units
-//! consumer and the reminder scheduler. It starts after venues when both run in one process (staff scopes are venues'
+//! consumer, the consumer of the orders dispatched to a station, and the reminder scheduler. It starts after venues when both run in one process (staff scopes are venues'
 //! units). Connecting, the outbox relay, serving, health and draining are the platform's.
 
 use anyhow::Context as _;
@@ -91,6 +91,14 @@ impl Service for LegalAidModule {
                 ctx,
                 units,
                 tongxin_platform::org::consumer::KnownUnitsConsumer::new(()),
+            ))
+            .task(Task::consumer(
+                ctx,
+                ctx.consumer_spec(
+                    crate::events::consumers::orders::CONSUMER,
+                    crate::events::consumers::orders::FILTER,
+                ),
+                crate::events::consumers::orders::OrderRequests,
             ))
             .task(Task::new("reminders", move |stop| async move {
                 reminders.run_reminders(interval, 200, stop).await;

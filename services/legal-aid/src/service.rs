@@ -19,6 +19,7 @@ pub mod cases;
 pub mod clock;
 pub mod consultations;
 pub mod reminders;
+pub mod requests;
 mod roster;
 mod stations;
 

@@ -54,7 +54,10 @@ impl Service for OrdersModule {
     const NAME: &'static str = NAME;
     type Migrator = Migrator;
 
-    const DEPS: &'static [&'static str] = &["venues", "volunteers"];
+    /// Legal aid first, so that in one process orders calls its in-process address (the
+    /// station of a legal order); legal aid never calls orders (it learns what it needs from
+    /// the order events), so there is no cycle.
+    const DEPS: &'static [&'static str] = &["venues", "volunteers", "legal-aid"];
 
     fn placement(&mut self) -> Placement<'_> {
         Placement {
@@ -84,6 +87,9 @@ impl Service for OrdersModule {
         if let Some(url) = ctx.peer_grpc_url("volunteers") {
             settings.volunteers_url = url;
         }
+        if let Some(url) = ctx.peer_grpc_url("legal-aid") {
+            settings.legal_aid_url = url;
+        }
         let cipher = settings.cipher()?;
         let orders = Orders::new(
             ctx.db.clone(),
@@ -107,6 +113,13 @@ impl Service for OrdersModule {
             ctx,
             units,
             tongxin_platform::org::consumer::KnownUnitsConsumer::new(()).level_required(),
+        ));
+        use crate::events::consumers::legal_aid;
+        let visits = ctx.consumer_spec(legal_aid::CONSUMER, legal_aid::FILTER);
+        parts = parts.task(Task::consumer(
+            ctx,
+            visits,
+            legal_aid::LegalAidVisits(orders.clone()),
         ));
         use crate::events::forget::{CHANGES_A_CHAIN, ENDS_A_LINK, forget_on};
         let (watcher, bus) = (orders.clone(), ctx.bus.clone());

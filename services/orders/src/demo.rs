@@ -9,7 +9,7 @@ use tongxin_platform::config::AuthSettings;
 use uuid::Uuid;
 
 use crate::domain::Level;
-use crate::domain::menu::{Category, FieldKind, FormField, Sla};
+use crate::domain::menu::{Category, FieldKind, FormField, Handling, Sla};
 use crate::error::OrdersError;
 use crate::service::{Move, NewOrder, Orders};
 use crate::store::{categories, orders};
@@ -36,6 +36,13 @@ pub fn menu() -> Vec<Category> {
         fields,
         sla: Sla::default(),
         active: true,
+        handling: Handling::Volunteers,
+    };
+    let legal = |mut c: Category, service: &str| {
+        c.handling = Handling::LegalAid {
+            service: service.to_owned(),
+        };
+        c
     };
     vec![
         cat(
@@ -66,19 +73,37 @@ pub fn menu() -> Vec<Category> {
                 field("detail", "故障描述", Text, false, &[]),
             ],
         ),
-        cat(
-            "legal_consult",
-            "法律咨询",
-            "law",
-            Level::Station,
-            &["legal"],
-            vec![field(
-                "matter",
-                "事项",
-                Choice,
-                true,
-                &["婚姻家庭", "劳动争议", "邻里纠纷", "其他"],
-            )],
+        // Handled by a legal-aid station: dispatched to a station, booked there.
+        legal(
+            cat(
+                "legal_consult",
+                "法律咨询",
+                "law",
+                Level::Station,
+                &["legal"],
+                vec![field(
+                    "matter",
+                    "事项",
+                    Choice,
+                    true,
+                    &["婚姻家庭", "劳动争议", "邻里纠纷", "其他"],
+                )],
+            ),
+            "consultation",
+        ),
+        legal(
+            cat(
+                "labour_mediation",
+                "劳动纠纷调解",
+                "law",
+                Level::Station,
+                &["legal"],
+                vec![
+                    field("employer", "用人单位", Text, false, &[]),
+                    field("workers", "涉及人数", Number, false, &[]),
+                ],
+            ),
+            "mediation",
         ),
         cat(
             "policy_talk",
@@ -215,8 +240,9 @@ pub async fn seed_orders(
     type Plan = (&'static str, &'static [(&'static str, &'static str)], usize);
     let plans: [Plan; 9] = [
         ("elder_visit", &[("people", "1")], 0),
-        ("home_repair", &[("appliance", "电视")], 1),
-        ("legal_consult", &[("matter", "邻里纠纷")], 2),
+        // A legal order waits at its level for a dispatch to a station.
+        ("legal_consult", &[("matter", "邻里纠纷")], 1),
+        ("home_repair", &[("appliance", "电视")], 2),
         ("policy_talk", &[("audience", "40")], 3),
         ("health_lecture", &[("audience", "60")], 4),
         ("farm_tech", &[("crop", "草莓")], 5),
@@ -266,6 +292,7 @@ pub async fn seed_orders(
                 Move::Dispatch {
                     volunteers: vec![volunteer_id],
                     team: None,
+                    legal_aid_station: None,
                     note: String::new(),
                 },
             ),

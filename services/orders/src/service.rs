@@ -35,7 +35,7 @@ use crate::domain::order::Order;
 use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;
-use crate::grpc::clients::{VenuesClient, VolunteersClient};
+use crate::grpc::clients::{LegalAidClient, VenuesClient, VolunteersClient};
 use crate::service::clock::Clock;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
@@ -96,6 +96,7 @@ impl OrderView {
 struct Deps {
     venues: VenuesClient,
     volunteers: VolunteersClient,
+    legal_aid: LegalAidClient,
 }
 
 /// The orders operations over their database.
@@ -129,6 +130,7 @@ impl Orders {
             deps: Deps {
                 venues: VenuesClient::new(&settings.venues_url, timeout, service)?,
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
+                legal_aid: LegalAidClient::new(&settings.legal_aid_url, timeout)?,
             },
             links: Arc::new(identity::link_cache()),
             clock: Clock::system(),

@@ -28,6 +28,9 @@ pub struct OrdersSettings {
     /// The volunteers gRPC endpoint (which volunteer an account is, dispatch targets,
     /// MatchCandidates).
     pub volunteers_url: String,
+    /// The legal-aid gRPC endpoint (LegalAidService: the station a legal order is
+    /// dispatched to).
+    pub legal_aid_url: String,
     /// How long a call to venues or volunteers may take, in milliseconds.
     pub rpc_timeout_ms: u64,
     /// The district of a citizen whose token carries none.
@@ -114,6 +117,7 @@ impl OrdersSettings {
             pii_key: SecretString::from(String::new()),
             venues_url: "http://127.0.0.1:9081".to_owned(),
             volunteers_url: "http://127.0.0.1:9082".to_owned(),
+            legal_aid_url: "http://127.0.0.1:9084".to_owned(),
             rpc_timeout_ms: 2_000,
             default_district: "rc".to_owned(),
             districts: vec![reference_district()],
@@ -161,6 +165,7 @@ impl Validate for OrdersSettings {
         for (name, url) in [
             ("venues_url", &self.venues_url),
             ("volunteers_url", &self.volunteers_url),
+            ("legal_aid_url", &self.legal_aid_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::new(key(name), "must be an http(s):// URL"));

@@ -40,7 +40,7 @@ async fn the_readme_split_mode_steps_work_top_to_bottom() {
     let prefix = format!("split_{}", uuid::Uuid::now_v7().simple());
     let addr = |port: u16| format!("127.0.0.1:{port}");
     let (venues, volunteers, orders) = (free_port(), free_port(), free_port());
-    let (venues_grpc, volunteers_grpc) = (free_port(), free_port());
+    let (venues_grpc, volunteers_grpc, legal_aid_grpc) = (free_port(), free_port(), free_port());
     let legal_aid = free_port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/split-mode.sh");
     let run = Command::new("bash")
@@ -59,7 +59,7 @@ async fn the_readme_split_mode_steps_work_top_to_bottom() {
         .env("TONGXIN_ORDERS__HTTP_ADDR", addr(orders))
         .env("TONGXIN_ORDERS__GRPC_ADDR", addr(free_port()))
         .env("TONGXIN_LEGAL_AID__HTTP_ADDR", addr(legal_aid))
-        .env("TONGXIN_LEGAL_AID__GRPC_ADDR", addr(free_port()))
+        .env("TONGXIN_LEGAL_AID__GRPC_ADDR", addr(legal_aid_grpc))
         .env(
             "TONGXIN_GATEWAY_SUBGRAPH_LEGAL_AID_URL",
             format!("http://{}/graphql", addr(legal_aid)),
@@ -71,6 +71,10 @@ async fn the_readme_split_mode_steps_work_top_to_bottom() {
         .env(
             "TONGXIN_ORDERS__VOLUNTEERS_URL",
             format!("http://{}", addr(volunteers_grpc)),
+        )
+        .env(
+            "TONGXIN_ORDERS__LEGAL_AID_URL",
+            format!("http://{}", addr(legal_aid_grpc)),
         )
         .env("TONGXIN_GATEWAY_PORT", free_port().to_string())
         .env(

@@ -1,6 +1,10 @@
 //! What the legal-aid service publishes (`tongxin.legalaid.appointment_*`, body
-//! `AppointmentChanged`, ids and codes only) and what it consumes (the venues unit events, to
-//! know unit paths for staff scopes, through the platform's known-units consumer).
+//! `AppointmentChanged`; `case_*`, `CaseChanged`; `consultation_logged`,
+//! `ConsultationLogged`; ids and codes only) and what it consumes (the venues unit events, to
+//! know unit paths for staff scopes, through the platform's known-units consumer; the orders
+//! events, for the orders dispatched to a station: [`consumers::orders`]).
+
+pub mod consumers;
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -106,6 +110,33 @@ pub fn case_changed(c: &crate::service::cases::Case, actor: &str, at: DateTime<U
     .encode_to_vec()
 }
 
+/// The subject of a logged visit outcome.
+pub const CONSULTATION_LOGGED: &str = "tongxin.legalaid.consultation_logged";
+
+/// The body of `tongxin.legalaid.consultation_logged`: ids and the outcome code only.
+pub fn consultation_logged(
+    consultation: uuid::Uuid,
+    a: &Appointment,
+    outcome: &str,
+    case: Option<uuid::Uuid>,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Vec<u8> {
+    pb::ConsultationLogged {
+        consultation_id: consultation.to_string(),
+        appointment_id: a.id.to_string(),
+        station_id: a.station.to_string(),
+        provider_id: a.provider.map(|p| p.to_string()),
+        service: service_pb(a.service) as i32,
+        outcome: outcome.to_owned(),
+        order_id: a.order.map(|o| o.to_string()),
+        case_id: case.map(|c| c.to_string()),
+        actor: actor.to_owned(),
+        occurred_at_ms: at.timestamp_millis(),
+    }
+    .encode_to_vec()
+}
+
 /// The durable consumer that keeps `known_units` current from the venues org-tree events.
 pub const UNITS_CONSUMER: &str = "legal-aid-known-units";
 /// What it listens to.
@@ -132,6 +163,10 @@ mod tests {
                 "{subject}"
             );
         }
+        assert_eq!(
+            tongxin_proto::catalog::by_subject(super::CONSULTATION_LOGGED).map(|e| e.message),
+            Some("tongxin.events.v1.ConsultationLogged")
+        );
         for event in ["opened", "closed"] {
             let subject = super::case_subject(event);
             assert_eq!(

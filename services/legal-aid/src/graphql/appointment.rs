@@ -290,6 +290,10 @@ pub struct BookAppointmentInput {
     pub phone: Option<String>,
     /// The same key twice (from the same caller) is the same appointment.
     pub idempotency_key: Option<String>,
+    /// The order this booking is for: an order of a legal category that staff dispatched
+    /// to this station (its consultation request). Only the citizen who placed the order
+    /// may book for it, once, with the service it asks for.
+    pub order_id: Option<ID>,
 }
 
 /// A walk-in to check in without a booking.
@@ -342,7 +346,11 @@ impl AppointmentMutation {
             parties: input.parties,
             phone: input.phone,
             idempotency_key: input.idempotency_key,
-            order: None,
+            order: input
+                .order_id
+                .as_ref()
+                .map(|o| uuid_of(o, "orderId"))
+                .transpose()?,
         };
         Ok(AppointmentNode(legal_aid.book(&caller, booking).await?))
     }

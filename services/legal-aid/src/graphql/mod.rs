@@ -6,6 +6,7 @@
 mod appointment;
 mod cases;
 mod counts;
+mod requests;
 mod roster;
 mod station;
 
@@ -28,6 +29,7 @@ pub struct Query(
     appointment::AppointmentQuery,
     counts::CountsQuery,
     cases::CaseQuery,
+    requests::RequestQuery,
 );
 
 /// The root mutation.
@@ -80,6 +82,9 @@ fn describe_connections(
         )
         .override_output_type_description::<Page<cases::CaseNode>>(
             "A page of a station's legal-aid cases, newest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<requests::ConsultationRequestNode>>(
+            "A page of a station's open consultation requests, oldest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
         .override_output_type_description::<Page<roster::RuleNode>>(
             "A page of a station's weekly roster rules (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",

@@ -9,6 +9,7 @@ mod m20261201_001300_reminders;
 mod m20261201_001400_calendar_feeds;
 mod m20261201_001500_consultations;
 mod m20261201_001600_cases;
+mod m20261201_001700_consultation_requests;
 
 pub use m20261201_001200_appointments::NO_OVERLAP;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261201_001400_calendar_feeds::Migration));
         all.push(Box::new(m20261201_001500_consultations::Migration));
         all.push(Box::new(m20261201_001600_cases::Migration));
+        all.push(Box::new(m20261201_001700_consultation_requests::Migration));
         all
     }
 }

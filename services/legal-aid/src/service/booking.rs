@@ -16,7 +16,7 @@ use tongxin_platform::events::outbox;
 use tongxin_platform::pii::Phone;
 use uuid::Uuid;
 
-use super::{AppointmentView, Caller, DEFAULT_PAGE, LegalAid, MAX_PAGE};
+use super::{AppointmentView, Caller, DEFAULT_PAGE, LegalAid, MAX_PAGE, requests};
 use crate::domain::appointment::{Appointment, Change, Station, Status};
 use crate::domain::roster::local_date;
 use crate::domain::slots::{self, Slot};
@@ -194,6 +194,12 @@ impl LegalAid {
         {
             return self.same_booking(caller, &station, &row, &b);
         }
+        if let Some(order) = b.order {
+            // Never a claim of the input: the request came from the orders events and names
+            // the citizen who placed the order.
+            let request = requests::get(&self.db, order).await?;
+            requests::check_booking(caller, request.as_ref(), station.id, b.service)?;
+        }
         if let Some(p) = b.provider {
             let serving = station_store::provider_ids_of(&self.db, station.id.0).await?;
             if !serving.contains(&p.0) {
@@ -340,6 +346,28 @@ impl LegalAid {
         .exec_without_returning(&txn)
         .await
         .map_err(refusal)?;
+        if let Some(order) = a.order
+            && !a.walk_in
+        {
+            // The request is booked once: of two concurrent bookings for one order the
+            // conditional update lets one through; the other writes nothing.
+            let claimed = requests::move_status(
+                &txn,
+                order,
+                &[requests::REQUESTED],
+                requests::BOOKED,
+                Some(Some(a.id.0)),
+                now,
+            )
+            .await
+            .map_err(Refusal::Other)?;
+            if !claimed {
+                return Err(Refusal::Other(
+                    DomainError::Conflict("a slot is already booked for that order".to_owned())
+                        .into(),
+                ));
+            }
+        }
         if let Some(p) = a.provider {
             // Round-robin order: the real time of the booking (a test clock may stand still).
             provider::Entity::update_many()
@@ -513,6 +541,19 @@ impl LegalAid {
                 )
                 .into(),
             ));
+        }
+        if let (Change::Cancelled, Some(order)) = (change, a.order) {
+            // The order waits for a new booking.
+            requests::move_status(
+                &txn,
+                order,
+                &[requests::BOOKED],
+                requests::REQUESTED,
+                Some(None),
+                now,
+            )
+            .await
+            .map_err(Refusal::Other)?;
         }
         outbox::enqueue(
             &txn,

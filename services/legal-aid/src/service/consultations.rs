@@ -1,7 +1,8 @@
 //! Consultations: the outcome of a visit, logged once per checked-in appointment, and the
 //! station's counts over a period.
 //!
-//! A matter-opening outcome opens its case ([`super::cases`]) in the same transaction.
+//! A matter-opening outcome opens its case ([`super::cases`]) in the same transaction, with
+//! the `consultation_logged` event (which completes the order the visit served, if any).
 //!
 //! The counts cover one station or a unit's subtree, with cases and the mediation
 //! agreement rate.
@@ -13,13 +14,15 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Transacti
 use tongxin_platform::db::classify;
 use uuid::Uuid;
 
-use super::{Caller, LegalAid, cases};
+use super::{Caller, LegalAid, cases, requests};
 use crate::domain::appointment::Status;
 use crate::domain::case::CaseResult;
 use crate::domain::roster::local_date;
 use crate::domain::{AppointmentId, DomainError, StationId};
 use crate::error::LegalAidError;
+use crate::events;
 use crate::store::appointments::{self as store, appointment};
+use tongxin_platform::events::outbox;
 
 /// What a consultation ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -213,18 +216,47 @@ impl LegalAid {
             }
             Err(e) => return Err(classify(e).into()),
         }
-        if let Some(kind) = kind {
-            cases::open(
+        let case = match kind {
+            Some(kind) => Some(
+                cases::open(
+                    &txn,
+                    consultation_id,
+                    &a,
+                    kind,
+                    conflicts,
+                    &caller.principal.subject,
+                    now,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        if let Some(order) = a.order {
+            // The order's request is done; orders completes the order on the event.
+            requests::move_status(
                 &txn,
-                consultation_id,
-                &a,
-                kind,
-                conflicts,
-                &caller.principal.subject,
+                order,
+                &[requests::REQUESTED, requests::BOOKED],
+                requests::DONE,
+                None,
                 now,
             )
             .await?;
         }
+        outbox::enqueue(
+            &txn,
+            events::CONSULTATION_LOGGED,
+            events::SOURCE,
+            events::consultation_logged(
+                consultation_id,
+                &a,
+                outcome.code(),
+                case.map(|c| c.id.0),
+                &caller.principal.subject,
+                now,
+            ),
+        )
+        .await?;
         txn.commit().await.map_err(classify)?;
         self.wake();
         Ok(outcome)

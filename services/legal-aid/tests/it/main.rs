@@ -5,6 +5,7 @@
 mod booking;
 mod cases;
 mod embedded;
+mod orders;
 mod race;
 mod roster;
 

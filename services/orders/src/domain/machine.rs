@@ -25,6 +25,10 @@
 //!   top: nothing escalates from there.
 //! - **Decline** takes the volunteer off the dispatch; when nobody dispatched is left the
 //!   order returns to `received` at the same unit for a new dispatch.
+//! - **A legal-aid station**: an order of a legal category is dispatched to a station (see
+//!   `menu::Handling`), and from then on only that station moves it, through the legal-aid
+//!   service's events: a booked slot accepts it, the check-in starts it, the logged outcome
+//!   completes it ([`Actor::LegalAid`]). Neither a volunteer nor staff make those moves.
 //! - Checks run in this order: existence for citizens, then role and scope (FORBIDDEN), then
 //!   the state (CONFLICT naming the current state).
 
@@ -48,6 +52,8 @@ pub enum Assignee {
     Volunteers(Vec<VolunteerId>),
     /// A team.
     Team(TeamId),
+    /// A legal-aid station (its id in the legal-aid service).
+    LegalAidStation(uuid::Uuid),
 }
 
 /// What the machine needs to know about an order.
@@ -67,6 +73,8 @@ pub struct Facts<'a> {
     pub team: Option<TeamId>,
     /// The volunteers who accepted.
     pub accepted: &'a [VolunteerId],
+    /// The legal-aid station it is dispatched to, if any.
+    pub legal_aid_station: Option<uuid::Uuid>,
 }
 
 impl Facts<'_> {
@@ -98,6 +106,11 @@ pub enum Actor<'a> {
     },
     /// The deadline scheduler.
     Scheduler,
+    /// A legal-aid station, as its events tell (booked, checked in, outcome logged).
+    LegalAid {
+        /// The station whose event it is.
+        station: uuid::Uuid,
+    },
 }
 
 impl Actor<'_> {
@@ -108,6 +121,7 @@ impl Actor<'_> {
             Self::Staff { .. } => "staff",
             Self::Volunteer { .. } => "volunteer",
             Self::Scheduler => "scheduler",
+            Self::LegalAid { .. } => "legal_aid",
         }
     }
 }
@@ -202,6 +216,8 @@ pub struct Outcome {
     pub team: Option<TeamId>,
     /// Volunteers who accepted after the move.
     pub accepted: Vec<VolunteerId>,
+    /// The legal-aid station after the move.
+    pub legal_aid_station: Option<uuid::Uuid>,
 }
 
 fn not_found() -> DomainError {
@@ -213,6 +229,7 @@ const TEAM_MOVE: &str =
     "a team dispatch is accepted by staff whose scope covers the unit holding the order";
 const VOLUNTEER_MOVE: &str = "only a volunteer the order is dispatched to may accept or decline it";
 const OWNER_MOVE: &str = "only the citizen who placed the order may cancel or rate it";
+const STATION_MOVE: &str = "an order dispatched to a legal-aid station moves on with the station's visit: the booking accepts it, the check-in starts it, the logged outcome completes it";
 
 fn forbidden(message: &str) -> DomainError {
     DomainError::Forbidden(message.to_owned())
@@ -235,11 +252,15 @@ pub fn decide(
         Actor::Volunteer { id: Some(id) } => Some(*id),
         _ => None,
     };
+    let the_station = matches!(actor, Actor::LegalAid { station }
+        if facts.legal_aid_station == Some(*station));
+    let at_station = facts.legal_aid_station.is_some();
 
     // Who may make the move at all.
     let permitted = match command {
         Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => staff_in_scope,
         Command::AutoEscalate => matches!(actor, Actor::Scheduler),
+        Command::Accept | Command::Start | Command::Complete { .. } if at_station => the_station,
         Command::Accept => match facts.team {
             Some(_) => staff_in_scope,
             None => volunteer.is_some_and(|v| facts.dispatched.contains(&v)),
@@ -259,6 +280,9 @@ pub fn decide(
         return Err(forbidden(match command {
             Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => STAFF_MOVE,
             Command::AutoEscalate => "only the scheduler escalates overdue orders",
+            Command::Accept | Command::Start | Command::Complete { .. } if at_station => {
+                STATION_MOVE
+            }
             Command::Accept if facts.team.is_some() => TEAM_MOVE,
             Command::Accept | Command::Decline { .. } => VOLUNTEER_MOVE,
             Command::Start | Command::Complete { .. } => {
@@ -279,6 +303,7 @@ pub fn decide(
         dispatched: facts.dispatched.to_vec(),
         team: facts.team,
         accepted: facts.accepted.to_vec(),
+        legal_aid_station: facts.legal_aid_station,
     };
     match command {
         Command::Receive => {
@@ -314,10 +339,17 @@ pub fn decide(
                 Assignee::Volunteers(ids) => {
                     out.dispatched = ids.clone();
                     out.team = None;
+                    out.legal_aid_station = None;
                 }
                 Assignee::Team(team) => {
                     out.dispatched = Vec::new();
                     out.team = Some(*team);
+                    out.legal_aid_station = None;
+                }
+                Assignee::LegalAidStation(station) => {
+                    out.dispatched = Vec::new();
+                    out.team = None;
+                    out.legal_aid_station = Some(*station);
                 }
             }
         }
@@ -418,6 +450,7 @@ mod tests {
             dispatched: &[],
             team: None,
             accepted: &[],
+            legal_aid_station: None,
         }
     }
 
@@ -692,6 +725,98 @@ mod tests {
     }
 
     #[test]
+    fn only_the_station_moves_an_order_dispatched_to_it() {
+        let chain = chain();
+        let station = Uuid::now_v7();
+        let f = facts(OrderState::Received, &chain, 1);
+        let o = decide(
+            &f,
+            &staff("/rc/a/b"),
+            &Command::Dispatch {
+                to: Assignee::LegalAidStation(station),
+            },
+        )
+        .expect("dispatch");
+        assert_eq!(
+            (o.to, o.legal_aid_station, o.team, o.dispatched.len()),
+            (OrderState::Dispatched, Some(station), None, 0)
+        );
+        let by_station = Actor::LegalAid { station };
+        let other_station = Actor::LegalAid {
+            station: Uuid::now_v7(),
+        };
+        let v = VolunteerId(Uuid::now_v7());
+        let steps = [
+            (
+                OrderState::Dispatched,
+                Command::Accept,
+                OrderState::Accepted,
+            ),
+            (OrderState::Accepted, Command::Start, OrderState::InProgress),
+            (
+                OrderState::InProgress,
+                Command::Complete { hours: vec![] },
+                OrderState::Completed,
+            ),
+        ];
+        for (state, command, to) in steps {
+            let mut f = facts(state, &chain, 1);
+            f.legal_aid_station = Some(station);
+            assert_eq!(
+                decide(&f, &by_station, &command).map(|o| o.to),
+                Ok(to),
+                "{command:?}"
+            );
+            // Nobody else: not another station, not staff in scope, not a volunteer.
+            for actor in [
+                other_station.clone(),
+                staff("/rc"),
+                Actor::Volunteer { id: Some(v) },
+            ] {
+                assert_eq!(
+                    decide(&f, &actor, &command),
+                    Err(forbidden(STATION_MOVE)),
+                    "{command:?} by {actor:?}"
+                );
+            }
+        }
+        // A station's event does not move a volunteer order.
+        let mut f = facts(OrderState::Dispatched, &chain, 1);
+        let one = [v];
+        f.dispatched = &one;
+        assert_eq!(
+            decide(&f, &by_station, &Command::Accept),
+            Err(forbidden(VOLUNTEER_MOVE))
+        );
+        // Nobody served in person: a station's order completes without hours.
+        let mut f = facts(OrderState::InProgress, &chain, 1);
+        f.legal_aid_station = Some(station);
+        let h = Hours::parse(1.0).expect("h");
+        assert!(
+            decide(
+                &f,
+                &by_station,
+                &Command::Complete {
+                    hours: vec![(v, h)]
+                }
+            )
+            .is_err()
+        );
+        // Redispatching to volunteers clears the station (and the other way round).
+        let mut f = facts(OrderState::Received, &chain, 1);
+        f.legal_aid_station = Some(station);
+        let o = decide(
+            &f,
+            &staff("/rc"),
+            &Command::Dispatch {
+                to: Assignee::Volunteers(vec![v]),
+            },
+        )
+        .expect("dispatch");
+        assert_eq!(o.legal_aid_station, None);
+    }
+
+    #[test]
     fn the_last_decline_returns_the_order() {
         let chain = chain();
         let (a, b) = (VolunteerId(Uuid::now_v7()), VolunteerId(Uuid::now_v7()));
@@ -815,6 +940,12 @@ mod tests {
             (staff("/rc"), "staff"),
             (Actor::Volunteer { id: Some(v) }, "volunteer"),
             (Actor::Scheduler, "scheduler"),
+            (
+                Actor::LegalAid {
+                    station: Uuid::nil(),
+                },
+                "legal_aid",
+            ),
         ];
         for (actor, role) in roles {
             assert_eq!(actor.role(), role);

@@ -89,6 +89,87 @@ impl Default for Sla {
     }
 }
 
+/// The legal services a legal-aid station gives that an order can ask for (the codes of
+/// the legal-aid service's `LegalService`).
+pub const LEGAL_SERVICES: [&str; 2] = ["consultation", "mediation"];
+
+/// Who handles the orders of a category once they are received.
+///
+/// Most of the menu is volunteer work (dispatched to volunteers or a team). A legal
+/// category (法律咨询, 劳动纠纷调解) is handled by a legal-aid station: the order is dispatched
+/// to a station, where it becomes a consultation request the citizen books a slot for, and
+/// the station's visit moves the order on (see `crate::events::consumers::legal_aid`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Handling {
+    /// Volunteers or a team (the default).
+    #[default]
+    Volunteers,
+    /// A legal-aid station giving `service` (one of [`LEGAL_SERVICES`]).
+    LegalAid {
+        /// The legal service code, e.g. `consultation`.
+        service: String,
+    },
+}
+
+impl Handling {
+    /// The stored code: `volunteers` or `legal_aid`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Volunteers => "volunteers",
+            Self::LegalAid { .. } => "legal_aid",
+        }
+    }
+
+    /// The legal service, for a legal-aid category.
+    pub fn legal_service(&self) -> Option<&str> {
+        match self {
+            Self::Volunteers => None,
+            Self::LegalAid { service } => Some(service),
+        }
+    }
+
+    /// Parses a stored or typed pair (handling code, legal service).
+    pub fn parse(code: &str, service: Option<&str>) -> Result<Self, DomainError> {
+        match (code, service) {
+            ("volunteers", None) => Ok(Self::Volunteers),
+            ("volunteers", Some(_)) => Err(DomainError::invalid(
+                "legalService",
+                "only a category handled by legal aid names a legal service",
+            )),
+            ("legal_aid", Some(s)) if LEGAL_SERVICES.contains(&s) => Ok(Self::LegalAid {
+                service: s.to_owned(),
+            }),
+            ("legal_aid", _) => Err(DomainError::invalid(
+                "legalService",
+                format!(
+                    "a category handled by legal aid names its service: one of {}",
+                    LEGAL_SERVICES.join(", ")
+                ),
+            )),
+            _ => Err(DomainError::invalid("handledBy", "volunteers or legal_aid")),
+        }
+    }
+
+    /// Whether a dispatch to `to` fits this handling: a legal order goes to a legal-aid
+    /// station and nowhere else; a volunteer order never goes to a station. BAD_USER_INPUT
+    /// saying which, so staff know what to pick.
+    pub fn admits(&self, to: &super::machine::Assignee) -> Result<(), DomainError> {
+        use super::machine::Assignee;
+        match (self, to) {
+            (Self::Volunteers, Assignee::Volunteers(_) | Assignee::Team(_))
+            | (Self::LegalAid { .. }, Assignee::LegalAidStation(_)) => Ok(()),
+            (Self::Volunteers, Assignee::LegalAidStation(_)) => Err(DomainError::invalid(
+                "legalAidStationId",
+                "this category is handled by volunteers: dispatch it to volunteers or a team",
+            )),
+            (Self::LegalAid { .. }, _) => Err(DomainError::invalid(
+                "dispatch",
+                "this category is handled by a legal-aid station: dispatch it with legalAidStationId",
+            )),
+        }
+    }
+}
+
 /// A menu category, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Category {
@@ -108,6 +189,8 @@ pub struct Category {
     pub sla: Sla,
     /// Whether citizens can order it now.
     pub active: bool,
+    /// Who handles its orders.
+    pub handling: Handling,
 }
 
 fn is_code(text: &str) -> bool {
@@ -166,6 +249,7 @@ impl Category {
             return Err(DomainError::invalid("fields", "at most 30 fields"));
         }
         self.sla = self.sla.parse()?;
+        self.handling = Handling::parse(self.handling.code(), self.handling.legal_service())?;
         Ok(self)
     }
 
@@ -255,6 +339,7 @@ mod tests {
             ],
             sla: Sla::default(),
             active: true,
+            handling: Handling::Volunteers,
         }
         .parse()
         .expect("valid")
@@ -308,5 +393,43 @@ mod tests {
         let mut c = category();
         c.sla.center = 0;
         assert!(c.parse().is_err());
+        let mut c = category();
+        c.handling = Handling::LegalAid {
+            service: "notarization".into(),
+        };
+        assert!(
+            c.parse().is_err(),
+            "orders ask for consultation or mediation only"
+        );
+    }
+
+    #[test]
+    fn legal_orders_go_to_a_station_and_volunteer_orders_never_do() {
+        use crate::domain::machine::Assignee;
+        use crate::domain::{TeamId, VolunteerId};
+        let station = Assignee::LegalAidStation(uuid::Uuid::now_v7());
+        let volunteers = Assignee::Volunteers(vec![VolunteerId(uuid::Uuid::now_v7())]);
+        let team = Assignee::Team(TeamId(uuid::Uuid::now_v7()));
+        let legal = Handling::parse("legal_aid", Some("consultation")).expect("legal");
+        assert_eq!(legal.admits(&station), Ok(()));
+        for to in [&volunteers, &team] {
+            let err = legal.admits(to).expect_err("not to volunteers");
+            assert!(
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "dispatch",
+                        ..
+                    }
+                ),
+                "{to:?}: {err:?}"
+            );
+        }
+        assert_eq!(Handling::Volunteers.admits(&volunteers), Ok(()));
+        assert_eq!(Handling::Volunteers.admits(&team), Ok(()));
+        assert!(Handling::Volunteers.admits(&station).is_err());
+        assert!(Handling::parse("volunteers", Some("consultation")).is_err());
+        assert!(Handling::parse("legal_aid", None).is_err());
+        assert!(Handling::parse("robots", None).is_err());
     }
 }

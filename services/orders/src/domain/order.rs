@@ -129,6 +129,8 @@ pub struct Order {
     pub dispatched: Vec<VolunteerId>,
     /// The dispatched team.
     pub team: Option<TeamId>,
+    /// The legal-aid station it is dispatched to (a legal category).
+    pub legal_aid_station: Option<uuid::Uuid>,
     /// Volunteers who accepted.
     pub accepted: Vec<VolunteerId>,
     /// Volunteers who declined.
@@ -217,6 +219,7 @@ impl Order {
             duplicate_of: p.duplicate_of,
             dispatched: Vec::new(),
             team: None,
+            legal_aid_station: None,
             accepted: Vec::new(),
             declined: Vec::new(),
             hours: Vec::new(),
@@ -245,6 +248,7 @@ impl Order {
             dispatched: &self.dispatched,
             team: self.team,
             accepted: &self.accepted,
+            legal_aid_station: self.legal_aid_station,
         }
     }
 
@@ -277,6 +281,7 @@ impl Order {
         next.route = self.route.held_by(outcome.holding)?;
         next.dispatched = outcome.dispatched;
         next.team = outcome.team;
+        next.legal_aid_station = outcome.legal_aid_station;
         next.accepted = outcome.accepted;
         if outcome.restart_deadline {
             next.deadline = Some(restarted.ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! personal data) and what it consumes (the venues unit events, to know unit paths, through
 //! the platform's known-units consumer).
 
+pub mod consumers;
 pub mod forget;
 
 use chrono::{DateTime, Utc};
@@ -70,6 +71,18 @@ pub fn order_changed(
     at: DateTime<Utc>,
     arrival: Option<i64>,
 ) -> Vec<u8> {
+    order_changed_pb(order, previous, actor, note, at, arrival).encode_to_vec()
+}
+
+/// [`order_changed`] before encoding (a move that adds a field of its own).
+pub fn order_changed_pb(
+    order: &Order,
+    previous: Option<OrderState>,
+    actor: &str,
+    note: &str,
+    at: DateTime<Utc>,
+    arrival: Option<i64>,
+) -> pb::OrderChanged {
     let holding = order.holding_unit();
     pb::OrderChanged {
         order_id: order.id.to_string(),
@@ -100,8 +113,10 @@ pub fn order_changed(
         deadline_at_ms: order.deadline.map(|d| d.at.timestamp_millis()),
         version: order.version,
         arrival,
+        legal_aid_station_id: order.legal_aid_station.map(|s| s.to_string()),
+        citizen: order.legal_aid_station.map(|_| order.citizen.clone()),
+        legal_service: None,
     }
-    .encode_to_vec()
 }
 
 /// The durable consumer that keeps `known_units` current from the venues org-tree events

@@ -3,7 +3,8 @@
 use async_graphql::connection::{Connection, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
-use crate::domain::menu::{Category, FieldKind, FormField, Sla};
+use crate::domain::menu::{Category, FieldKind, FormField, Handling, Sla};
+use crate::error::OrdersError;
 use crate::service::Orders;
 
 use super::order::LevelGql;
@@ -49,6 +50,16 @@ pub struct CategorySla {
     pub institute: u32,
     /// Center (中心).
     pub center: u32,
+}
+
+/// Who handles the orders of a category.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CategoryHandling {
+    /// Volunteers or a team, dispatched by staff.
+    Volunteers,
+    /// A legal-aid station: staff dispatch the order to a station, where the citizen books
+    /// a slot; the station's visit moves the order on to completed.
+    LegalAid,
 }
 
 /// A service on the menu (点单菜单).
@@ -107,6 +118,18 @@ impl ServiceCategoryNode {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// Who handles its orders.
+    async fn handled_by(&self) -> CategoryHandling {
+        match self.0.handling {
+            Handling::Volunteers => CategoryHandling::Volunteers,
+            Handling::LegalAid { .. } => CategoryHandling::LegalAid,
+        }
+    }
+    /// The legal service a legal-aid category asks the station for (`consultation` or
+    /// `mediation`); null for volunteer categories.
+    async fn legal_service(&self) -> Option<&str> {
+        self.0.handling.legal_service()
+    }
 }
 
 /// A form field of a category, as center staff define it.
@@ -148,11 +171,26 @@ pub struct ServiceCategoryInput {
     /// Whether citizens can order it (default true).
     #[graphql(default = true)]
     pub active: bool,
+    /// Who handles its orders (default VOLUNTEERS).
+    #[graphql(default_with = "CategoryHandling::Volunteers")]
+    pub handled_by: CategoryHandling,
+    /// For LEGAL_AID: the legal service asked for, `consultation` or `mediation`; must be
+    /// absent for VOLUNTEERS.
+    pub legal_service: Option<String>,
 }
 
-impl From<ServiceCategoryInput> for Category {
-    fn from(i: ServiceCategoryInput) -> Self {
-        Category {
+impl TryFrom<ServiceCategoryInput> for Category {
+    type Error = crate::domain::DomainError;
+
+    fn try_from(i: ServiceCategoryInput) -> Result<Self, Self::Error> {
+        let handling = Handling::parse(
+            match i.handled_by {
+                CategoryHandling::Volunteers => "volunteers",
+                CategoryHandling::LegalAid => "legal_aid",
+            },
+            i.legal_service.as_deref().map(str::trim),
+        )?;
+        Ok(Category {
             code: i.code,
             name: i.name,
             group: i.group,
@@ -179,7 +217,8 @@ impl From<ServiceCategoryInput> for Category {
                 })
                 .unwrap_or_default(),
             active: i.active,
-        }
+            handling,
+        })
     }
 }
 
@@ -242,7 +281,9 @@ impl MenuMutation {
         let orders = ctx.data::<Orders>()?;
         let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
-            orders.create_category(&caller, input.into()).await?,
+            orders
+                .create_category(&caller, input.try_into().map_err(OrdersError::from)?)
+                .await?,
         ))
     }
 
@@ -256,7 +297,9 @@ impl MenuMutation {
         let orders = ctx.data::<Orders>()?;
         let (_, caller) = super::order::caller(ctx).await?;
         Ok(ServiceCategoryNode(
-            orders.update_category(&caller, input.into()).await?,
+            orders
+                .update_category(&caller, input.try_into().map_err(OrdersError::from)?)
+                .await?,
         ))
     }
 }

@@ -214,6 +214,11 @@ impl OrderNode {
     async fn team_id(&self) -> Option<ID> {
         self.0.order.team.map(|t| ID(t.0.to_string()))
     }
+
+    /// The legal-aid station it is dispatched to (a category handled by legal aid).
+    async fn legal_aid_station_id(&self) -> Option<ID> {
+        self.0.order.legal_aid_station.map(|s| ID(s.to_string()))
+    }
     /// The volunteers who accepted.
     async fn accepted_volunteers(&self) -> Vec<Volunteer> {
         volunteers(&self.0.order.accepted)
@@ -277,7 +282,8 @@ impl TimelineNode {
         ID(self.0.id.to_string())
     }
     /// The move: placed, received, escalated, dispatched, accepted, declined, started,
-    /// completed, rated, cancelled, reminder, overdue_alert.
+    /// completed, rated, cancelled, reminder, overdue_alert; at a legal-aid station also
+    /// appointment_rescheduled and appointment_cancelled (notes that change nothing).
     async fn event(&self) -> &str {
         &self.0.event
     }
@@ -293,7 +299,8 @@ impl TimelineNode {
     async fn actor(&self) -> &str {
         &self.0.actor
     }
-    /// In which role: citizen, staff, volunteer, scheduler.
+    /// In which role: citizen, staff, volunteer, scheduler, legal_aid (the station's visit
+    /// of an order dispatched to it).
     async fn role(&self) -> &str {
         &self.0.role
     }
@@ -675,13 +682,23 @@ impl OrderMutation {
         make_move(ctx, &order_id, Move::Escalate { reason }).await
     }
 
-    /// Dispatches a received order to volunteers or to a team (staff in scope).
+    /// Dispatches a received order (staff in scope): an order of a volunteer category to
+    /// volunteers or to a team, an order of a legal-aid category to a legal-aid station
+    /// offering its service (anything else is BAD_USER_INPUT).
     async fn dispatch_order(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order id.")] order_id: ID,
-        #[graphql(desc = "Volunteers (1 to 20); or give teamId.", default)] volunteer_ids: Vec<ID>,
-        #[graphql(desc = "A team; or give volunteerIds.")] team_id: Option<ID>,
+        #[graphql(
+            desc = "Volunteers (1 to 20); or give teamId or legalAidStationId.",
+            default
+        )]
+        volunteer_ids: Vec<ID>,
+        #[graphql(desc = "A team; or give volunteerIds or legalAidStationId.")] team_id: Option<ID>,
+        #[graphql(
+            desc = "A legal-aid station (for a category handled by legal aid); or give volunteerIds or teamId."
+        )]
+        legal_aid_station_id: Option<ID>,
         #[graphql(desc = "An optional note for the timeline.", default)] note: String,
     ) -> async_graphql::Result<OrderNode> {
         let volunteers = volunteer_ids
@@ -689,12 +706,17 @@ impl OrderMutation {
             .map(|v| uuid_of(v, "volunteerIds"))
             .collect::<Result<Vec<_>, _>>()?;
         let team = team_id.as_ref().map(|t| uuid_of(t, "teamId")).transpose()?;
+        let legal_aid_station = legal_aid_station_id
+            .as_ref()
+            .map(|s| uuid_of(s, "legalAidStationId"))
+            .transpose()?;
         make_move(
             ctx,
             &order_id,
             Move::Dispatch {
                 volunteers,
                 team,
+                legal_aid_station,
                 note,
             },
         )

@@ -1,5 +1,5 @@
-//! gRPC clients of the services orders asks: venues (routing, units) and volunteers
-//! (candidate matching). Channels connect lazily, so the service starts while they are down;
+//! gRPC clients of the services orders asks: venues (routing, units), volunteers
+//! (candidate matching) and legal aid (the station a legal order is dispatched to). Channels connect lazily, so the service starts while they are down;
 //! every call has a deadline, and "down" is told apart from "said no".
 //!
 //! Routing lookups at venues are orders' own business (the same for every caller), so they
@@ -12,6 +12,8 @@ use std::time::Duration;
 use tongxin_platform::auth::{Principal, ServiceTokens};
 use tongxin_platform::grpc::request_as;
 use tongxin_platform::ttl_cache::TtlCache;
+use tongxin_proto::legalaid as legalaid_pb;
+use tongxin_proto::legalaid::legal_aid_service_client::LegalAidServiceClient;
 use tongxin_proto::venues as venues_pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
 use tongxin_proto::volunteers as volunteers_pb;
@@ -256,4 +258,58 @@ impl VolunteersClient {
             Err(status) => Err(status.into()),
         }
     }
+}
+
+/// The legal-aid LegalAidService: the station a legal order is dispatched to.
+#[derive(Clone)]
+pub struct LegalAidClient(LegalAidServiceClient<Channel>);
+
+impl LegalAidClient {
+    /// A lazy client of `url`.
+    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        Ok(Self(LegalAidServiceClient::new(channel(url, timeout)?)))
+    }
+
+    /// The codes of the services station `id` offers (`consultation`, `mediation`, …), or
+    /// `None` when there is no such station; asked on behalf of `principal` (the staff
+    /// member dispatching).
+    pub async fn station_services(
+        &self,
+        principal: &Principal,
+        id: uuid::Uuid,
+    ) -> Result<Option<Vec<&'static str>>, CallError> {
+        let request = legalaid_pb::GetStationRequest { id: id.to_string() };
+        match self
+            .0
+            .clone()
+            .get_station(on_behalf(request, principal))
+            .await
+        {
+            Ok(response) => Ok(Some(
+                response
+                    .into_inner()
+                    .services
+                    .into_iter()
+                    .filter_map(legal_service_code)
+                    .collect(),
+            )),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
+}
+
+/// The legal-aid service code of a proto `LegalService` (the codes the menu names).
+fn legal_service_code(value: i32) -> Option<&'static str> {
+    use legalaid_pb::LegalService as S;
+    Some(match S::try_from(value).ok()? {
+        S::Consultation => "consultation",
+        S::Mediation => "mediation",
+        S::LegalAidReferral => "legal_aid_referral",
+        S::LegalAidCase => "legal_aid_case",
+        S::Notarization => "notarization",
+        S::HealthCheck => "health_check",
+        S::NeedsSurvey => "needs_survey",
+        S::Unspecified => return None,
+    })
 }

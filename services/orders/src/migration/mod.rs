@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000200_orders;
 mod m20261201_000300_progress_positions;
 mod m20261201_000400_category_owner;
+mod m20261201_000500_legal_aid;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000200_orders::Migration));
         all.push(Box::new(m20261201_000300_progress_positions::Migration));
         all.push(Box::new(m20261201_000400_category_owner::Migration));
+        all.push(Box::new(m20261201_000500_legal_aid::Migration));
         all
     }
 }

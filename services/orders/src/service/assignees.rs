@@ -1,5 +1,7 @@
 //! Checking a dispatch's targets with the volunteers service before anything is written:
-//! every named volunteer must exist and be active, a named team must exist. The registry
+//! every named volunteer must exist and be active, a named team must exist. A legal order's
+//! station is checked the same way with the legal-aid service: it must exist and offer the
+//! category's legal service. The registry
 //! is the volunteers service's, so it is asked (one batch call), never guessed; when it does
 //! not answer, the dispatch waits (UNAVAILABLE) rather than send work to nobody.
 
@@ -8,6 +10,7 @@ use tongxin_platform::auth::Principal;
 use super::Orders;
 use crate::domain::DomainError;
 use crate::domain::machine::Assignee;
+use crate::domain::menu::Handling;
 use crate::error::OrdersError;
 use crate::grpc::clients::CallError;
 
@@ -30,8 +33,39 @@ impl Orders {
         &self,
         principal: &Principal,
         to: &Assignee,
+        handling: &Handling,
     ) -> Result<(), OrdersError> {
+        handling.admits(to)?;
         match to {
+            Assignee::LegalAidStation(station) => {
+                let wanted = handling.legal_service().unwrap_or_default();
+                match self
+                    .deps
+                    .legal_aid
+                    .station_services(principal, *station)
+                    .await
+                {
+                    Ok(Some(services)) if services.iter().any(|s| *s == wanted) => Ok(()),
+                    Ok(Some(_)) => Err(DomainError::invalid(
+                        "legalAidStationId",
+                        format!("station {station} does not offer {wanted}"),
+                    )
+                    .into()),
+                    Ok(None) => Err(DomainError::invalid(
+                        "legalAidStationId",
+                        format!("legal-aid station {station} does not exist"),
+                    )
+                    .into()),
+                    Err(CallError::Unavailable(cause)) => Err(OrdersError::Unavailable(format!(
+                        "legal-aid GetStation: {cause}"
+                    ))),
+                    Err(CallError::Refused(status)) => Err(DomainError::invalid(
+                        "legalAidStationId",
+                        format!("legal aid refused the check: {}", status.message()),
+                    )
+                    .into()),
+                }
+            }
             Assignee::Volunteers(ids) => {
                 let wanted: Vec<uuid::Uuid> = ids.iter().map(|v| v.0).collect();
                 let found = match self

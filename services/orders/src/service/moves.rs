@@ -30,12 +30,15 @@ pub enum Move {
         /// Required reason.
         reason: String,
     },
-    /// Staff send it to volunteers or a team (exactly one of the two).
+    /// Staff send it to volunteers, a team or a legal-aid station (exactly one of the
+    /// three).
     Dispatch {
         /// Volunteer ids.
         volunteers: Vec<Uuid>,
         /// Team id.
         team: Option<Uuid>,
+        /// Legal-aid station id.
+        legal_aid_station: Option<Uuid>,
         /// Optional note.
         note: String,
     },
@@ -85,10 +88,11 @@ impl Move {
             Move::Dispatch {
                 volunteers,
                 team,
+                legal_aid_station,
                 note,
             } => {
-                let to = match (volunteers.is_empty(), team) {
-                    (false, None) => {
+                let to = match (volunteers.is_empty(), team, legal_aid_station) {
+                    (false, None, None) => {
                         if volunteers.len() > 20 {
                             return Err(DomainError::invalid("volunteer_ids", "at most 20"));
                         }
@@ -98,11 +102,12 @@ impl Move {
                         ids.dedup();
                         Assignee::Volunteers(ids)
                     }
-                    (true, Some(team)) => Assignee::Team(TeamId(team)),
+                    (true, Some(team), None) => Assignee::Team(TeamId(team)),
+                    (true, None, Some(station)) => Assignee::LegalAidStation(station),
                     _ => {
                         return Err(DomainError::invalid(
                             "dispatch",
-                            "give either volunteer ids or a team id",
+                            "give one of: volunteer ids, a team id, a legal-aid station id",
                         ));
                     }
                 };
@@ -225,7 +230,12 @@ impl Orders {
             // Refuse a move that is not allowed before asking volunteers about its targets
             // (and without revealing to someone out of scope which ids exist).
             machine::decide(&order.facts(), &actor.actor, &command)?;
-            self.check_assignee(&caller.principal, to).await?;
+            let handling = match categories::get(&self.db, &order.category).await? {
+                Some(row) => row.category()?.handling,
+                None => crate::domain::menu::Handling::Volunteers,
+            };
+            self.check_assignee(&caller.principal, to, &handling)
+                .await?;
         }
         let txn = self.db.begin().await.map_err(classify)?;
         let moved = self
@@ -310,18 +320,29 @@ impl Orders {
             Actor::Citizen { .. } => "",
             _ => note,
         };
+        let mut body = events::order_changed_pb(
+            &next,
+            Some(order.state),
+            who.subject,
+            event_note,
+            now,
+            arrival,
+        );
+        if let Command::Dispatch {
+            to: Assignee::LegalAidStation(_),
+        } = command
+        {
+            // The station learns which service to book from the dispatch.
+            body.legal_service = match categories::get(txn, &order.category).await? {
+                Some(row) => row.category()?.handling.legal_service().map(str::to_owned),
+                None => None,
+            };
+        }
         outbox::enqueue(
             txn,
             &events::subject(command.event()),
             events::SOURCE,
-            events::order_changed(
-                &next,
-                Some(order.state),
-                who.subject,
-                event_note,
-                now,
-                arrival,
-            ),
+            prost::Message::encode_to_vec(&body),
         )
         .await?;
         Ok(Some(next))

@@ -7,7 +7,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, QueryOrder};
 use tongxin_platform::db::{DbError, classify};
 
-use crate::domain::menu::{Category, Sla};
+use crate::domain::menu::{Category, Handling, Sla};
 use crate::domain::{DomainError, Level};
 
 /// One category as stored.
@@ -38,6 +38,10 @@ pub struct Model {
     /// The district whose menu it is (its center staff manage it); empty on rows from
     /// before menus had owners: the deployment's default district.
     pub district: String,
+    /// Who handles its orders: `volunteers` or `legal_aid`.
+    pub handled_by: String,
+    /// The legal service a `legal_aid` category asks for.
+    pub legal_service: Option<String>,
 }
 
 /// No relations.
@@ -59,6 +63,8 @@ impl Model {
             fields: serde_json::from_str(&self.fields).map_err(|_| bad("fields"))?,
             sla: serde_json::from_str::<Sla>(&self.sla).map_err(|_| bad("sla"))?,
             active: self.active,
+            handling: Handling::parse(&self.handled_by, self.legal_service.as_deref())
+                .map_err(|_| bad("handled_by"))?,
         })
     }
 
@@ -76,6 +82,8 @@ impl Model {
             updated_at: Utc::now(),
             updated_by: actor.to_owned(),
             district: district.to_owned(),
+            handled_by: c.handling.code().to_owned(),
+            legal_service: c.handling.legal_service().map(str::to_owned),
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct Model {
     pub dispatched: VolunteerIds,
     /// Dispatched team.
     pub team_id: Option<Uuid>,
+    /// The legal-aid station it is dispatched to.
+    pub legal_aid_station_id: Option<Uuid>,
     /// JSON array of volunteer ids who accepted.
     pub accepted: VolunteerIds,
     /// JSON array of volunteer ids who declined.
@@ -142,6 +144,7 @@ impl From<&Order> for Model {
             duplicate_of: o.duplicate_of.map(|d| d.0),
             dispatched: ids(&o.dispatched),
             team_id: o.team.map(|t| t.0),
+            legal_aid_station_id: o.legal_aid_station,
             accepted: ids(&o.accepted),
             declined: ids(&o.declined),
             hours: HoursList(
@@ -262,6 +265,7 @@ impl TryFrom<Model> for Order {
             duplicate_of: row.duplicate_of.map(OrderId),
             dispatched: row.dispatched.0,
             team: row.team_id.map(TeamId),
+            legal_aid_station: row.legal_aid_station_id,
             accepted: row.accepted.0,
             declined: row.declined.0,
             hours,

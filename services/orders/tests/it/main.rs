@@ -8,6 +8,7 @@ mod callers;
 mod crediting;
 mod embedded;
 mod identity;
+mod legal;
 mod linking;
 mod live;
 mod menu;
@@ -114,11 +115,27 @@ impl TestApp {
         Self::spawn_proxied(store, venues, at, false).await
     }
 
+    /// Venues, volunteers and orders as usual, and the legal-aid service beside them (the
+    /// station a legal order is dispatched to), knowing the demo units.
+    pub async fn spawn_with_legal_aid() -> Self {
+        Self::spawn_inner(Store::Postgres, Venues::Up, None, false, true).await
+    }
+
     async fn spawn_proxied(
         store: Store,
         venues: Venues,
         at: Option<DateTime<Utc>>,
         proxied: bool,
+    ) -> Self {
+        Self::spawn_inner(store, venues, at, proxied, false).await
+    }
+
+    async fn spawn_inner(
+        store: Store,
+        venues: Venues,
+        at: Option<DateTime<Utc>>,
+        proxied: bool,
+        legal_aid: bool,
     ) -> Self {
         let mut settings = OrdersSettings {
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
@@ -180,6 +197,30 @@ impl TestApp {
                 .behind_proxy(tongxin_orders::NAME)
                 .behind_proxy(tongxin_volunteers::NAME);
         }
+        if legal_aid {
+            spawn = spawn
+                .service(tongxin_legal_aid::LegalAidModule::new(
+                    tongxin_legal_aid::LegalAidSettings {
+                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                        ..tongxin_legal_aid::default_settings()
+                    },
+                ))
+                .after(tongxin_legal_aid::NAME, |started| async move {
+                    let legal_aid: &tongxin_legal_aid::service::LegalAid =
+                        started.state(tongxin_legal_aid::NAME).expect("legal aid");
+                    for (path, level) in [
+                        (paths::CENTER, tongxin_platform::org::Level::Center),
+                        (paths::CHANGYUAN, tongxin_platform::org::Level::Institute),
+                        (paths::HONGQIAO, tongxin_platform::org::Level::Station),
+                    ] {
+                        legal_aid
+                            .remember_unit(demo::unit_id(path).0, path, level)
+                            .await
+                            .expect("unit");
+                    }
+                    Ok(())
+                });
+        }
         let spawned = spawn
             .service(tongxin_orders::OrdersModule::new(settings.clone()).with_clock(clock))
             .hook(tongxin_orders::app::seed_menu())
@@ -193,6 +234,9 @@ impl TestApp {
         settings.volunteers_url = spawned.service(tongxin_volunteers::NAME).grpc_url();
         if let Some(venues) = spawned.started().get(tongxin_venues::NAME) {
             settings.venues_url = venues.grpc_url();
+        }
+        if let Some(legal_aid) = spawned.started().get(tongxin_legal_aid::NAME) {
+            settings.legal_aid_url = legal_aid.grpc_url();
         }
         Self {
             http: service.http_addr(),
@@ -217,6 +261,11 @@ impl TestApp {
     }
 
     /// The hand of orders' clock ([`TestApp::spawn_at`] only).
+    /// The legal-aid service (spawned with [`TestApp::spawn_with_legal_aid`]).
+    pub fn legal_aid(&self) -> &tongxin_legal_aid::service::LegalAid {
+        self.spawned.state(tongxin_legal_aid::NAME)
+    }
+
     pub fn clock(&self) -> &ClockHand {
         self.hand
             .as_ref()

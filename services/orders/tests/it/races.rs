@@ -251,6 +251,7 @@ async fn dispatched(app: &TestApp, cast: &Cast, key: &str, volunteers: &[Uuid]) 
     let dispatch = Move::Dispatch {
         volunteers: volunteers.to_vec(),
         team: None,
+        legal_aid_station: None,
         note: String::new(),
     };
     step(app, &cast.courtyard, id, dispatch, OrderState::Dispatched).await;
