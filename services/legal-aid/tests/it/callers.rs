@@ -145,11 +145,11 @@ async fn refused_without_reading(
             .await
             .expect_err("get appointment"),
     ];
+    let read = read_since(proxy, from);
+    assert!(read.is_empty(), "{reason}: refused calls read {read:?}");
     for status in &refused {
         assert_unauthenticated(status, reason);
     }
-    let read = read_since(proxy, from);
-    assert!(read.is_empty(), "{reason}: refused calls read {read:?}");
 }
 
 #[tokio::test]
