@@ -364,7 +364,7 @@ impl Rows {
         let closes = opened + Duration::days(14);
         let closed = local_date(closes) <= last_day();
         let result = match kind {
-            CaseKind::Mediation if nth % 5 == 0 => CaseResult::NoAgreement,
+            CaseKind::Mediation if nth.is_multiple_of(5) => CaseResult::NoAgreement,
             CaseKind::Mediation => CaseResult::Agreement,
             _ => CaseResult::Completed,
         };

@@ -55,7 +55,7 @@ const STATIONS: &[DemoStation] = &[
         address: "荣昌区重庆电子电路产业园管委会一楼",
         services: &LegalService::ALL,
         history: history::PARK,
-        seed: 2021_05,
+        seed: 202105,
     },
     DemoStation {
         path: paths::HONGQIAO,
@@ -67,7 +67,7 @@ const STATIONS: &[DemoStation] = &[
             LegalService::LegalAidReferral,
         ],
         history: history::HONGQIAO,
-        seed: 2021_06,
+        seed: 202106,
     },
     DemoStation {
         path: paths::RONGSHENG,
@@ -75,7 +75,7 @@ const STATIONS: &[DemoStation] = &[
         address: "直升镇荣升社区党群服务中心(合成)",
         services: &[LegalService::Consultation, LegalService::Mediation],
         history: history::RONGSHENG,
-        seed: 2021_07,
+        seed: 202107,
     },
 ];
 

@@ -17,6 +17,9 @@ use tongxin_legal_aid::store::appointments::appointment;
 
 use super::*;
 
+/// A visit's `[start, end)`.
+type Span = (chrono::DateTime<Utc>, chrono::DateTime<Utc>);
+
 /// 2021-05-01 00:00 to 2022-07-01 00:00 in Asia/Shanghai: the station's first period.
 const FROM: &str = "2021-04-30T16:00:00Z";
 const TO: &str = "2022-06-30T16:00:00Z";
@@ -174,8 +177,7 @@ async fn the_demo_history_shows_the_seed_figures_and_keeps_the_rules_on_sqlite()
             "National Day 2021"
         );
     }
-    let mut per_provider: HashMap<uuid::Uuid, Vec<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>> =
-        HashMap::new();
+    let mut per_provider: HashMap<uuid::Uuid, Vec<Span>> = HashMap::new();
     for r in rows.iter().filter(|r| r.status != "cancelled") {
         per_provider
             .entry(r.provider_id.expect("provider"))
