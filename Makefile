@@ -56,6 +56,7 @@ bench:
 	$(CARGO) bench -p tongxin-volunteers --bench matching
 	$(CARGO) bench -p tongxin-guard --bench admission
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
+	$(CARGO) bench -p tongxin-legal-aid --bench slots
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench gateway
 
 lint:

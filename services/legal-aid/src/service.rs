@@ -125,6 +125,11 @@ impl LegalAid {
         self.clock.now()
     }
 
+    /// The cipher that seals personal data at rest (the demo history writes sealed rows).
+    pub(crate) fn cipher(&self) -> &PiiCipher {
+        &self.cipher
+    }
+
     /// The database (loaders, tests).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db

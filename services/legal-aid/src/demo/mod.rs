@@ -1,9 +1,13 @@
 //! Demo data for `tongxin run`: the 重庆电子电路产业园 public legal service station (named in
 //! the district's own account) with its notary on Tuesdays and lawyers on Wednesdays and
 //! Fridays, and two synthetic (合成) community stations; providers with linked demo
-//! accounts. The stations hang on units the service already knows (in `tongxin run` the
-//! embedded start copies venues' tree into `known_units` first); a unit it does not know is
-//! skipped. Seeding runs once: a database with stations is left as it is.
+//! accounts, and about a year of history ([`history`]: May 2021 to June 2022, the first
+//! station's counts show the seed's figures). The stations hang on units the service already
+//! knows (in `tongxin run` the embedded start copies venues' tree into `known_units` first);
+//! a unit it does not know is skipped. Seeding runs once: a database with stations is left as
+//! it is.
+
+pub mod history;
 
 use chrono::Weekday;
 use tongxin_platform::auth::{Principal, Role};
@@ -39,6 +43,9 @@ struct DemoStation {
     name: &'static str,
     address: &'static str,
     services: &'static [LegalService],
+    /// Its past year, and the seed that picks its slots.
+    history: &'static [history::ServiceHistory],
+    seed: u64,
 }
 
 const STATIONS: &[DemoStation] = &[
@@ -47,6 +54,8 @@ const STATIONS: &[DemoStation] = &[
         name: "重庆电子电路产业园公共法律服务工作站",
         address: "荣昌区重庆电子电路产业园管委会一楼",
         services: &LegalService::ALL,
+        history: history::PARK,
+        seed: 202105,
     },
     DemoStation {
         path: paths::HONGQIAO,
@@ -57,16 +66,21 @@ const STATIONS: &[DemoStation] = &[
             LegalService::Mediation,
             LegalService::LegalAidReferral,
         ],
+        history: history::HONGQIAO,
+        seed: 202106,
     },
     DemoStation {
         path: paths::RONGSHENG,
         name: "荣升社区公共法律服务点(合成)",
         address: "直升镇荣升社区党群服务中心(合成)",
         services: &[LegalService::Consultation, LegalService::Mediation],
+        history: history::RONGSHENG,
+        seed: 202107,
     },
 ];
 
-/// Seeds the demo stations, providers and rosters once; returns how many stations it made.
+/// Seeds the demo stations, providers, rosters and their history once; returns how many
+/// stations it made.
 pub async fn seed(legal_aid: &LegalAid) -> Result<usize, LegalAidError> {
     if !legal_aid.stations().await?.is_empty() {
         return Ok(0);
@@ -82,7 +96,7 @@ pub async fn seed(legal_aid: &LegalAid) -> Result<usize, LegalAidError> {
         scope: Some(UnitPath::parse("/rc")?),
         provider: None,
     };
-    let mut made = 0;
+    let mut made = Vec::new();
     for (i, s) in STATIONS.iter().enumerate() {
         let Some(unit) = known_units::by_path(legal_aid.db(), s.path).await? else {
             tracing::warn!(
@@ -107,7 +121,7 @@ pub async fn seed(legal_aid: &LegalAid) -> Result<usize, LegalAidError> {
                 },
             )
             .await?;
-        made += 1;
+        made.push((s, station.id));
         if i == 0 {
             seed_industrial_park(legal_aid, &admin, station.id).await?;
         } else {
@@ -141,7 +155,21 @@ pub async fn seed(legal_aid: &LegalAid) -> Result<usize, LegalAidError> {
                 .await?;
         }
     }
-    Ok(made)
+    if made.is_empty() {
+        return Ok(0);
+    }
+    let started = std::time::Instant::now();
+    history::seed_calendar(legal_aid, &admin).await?;
+    let mut appointments = 0;
+    for (s, station) in &made {
+        appointments += history::seed_station(legal_aid, *station, s.history, s.seed).await?;
+    }
+    tracing::info!(
+        appointments,
+        millis = started.elapsed().as_millis(),
+        "demo legal-aid history seeded"
+    );
+    Ok(made.len())
 }
 
 fn rule(

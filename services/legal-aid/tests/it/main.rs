@@ -3,7 +3,9 @@
 //! no-overlap guarantee.
 
 mod booking;
+mod callers;
 mod cases;
+mod demo;
 mod embedded;
 mod orders;
 mod race;
@@ -59,17 +61,34 @@ impl TestApp {
     }
 
     pub async fn spawn_on(store: Store) -> Self {
+        Self::spawn_with(store, false).await
+    }
+
+    /// On PostgreSQL behind a proxy that logs every statement reaching the database
+    /// ([`Self::proxy`]), with the reminder rounds far apart (their polls are statements no
+    /// request sent).
+    pub async fn spawn_behind_proxy() -> Self {
+        Self::spawn_with(Store::Postgres, true).await
+    }
+
+    async fn spawn_with(store: Store, behind_proxy: bool) -> Self {
         let (clock, hand) = Clock::manual(monday_morning());
+        let defaults = tongxin_legal_aid::default_settings();
         let module = tongxin_legal_aid::LegalAidModule::new(tongxin_legal_aid::LegalAidSettings {
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-            ..tongxin_legal_aid::default_settings()
+            reminder_interval_ms: if behind_proxy {
+                3_600_000
+            } else {
+                defaults.reminder_interval_ms
+            },
+            ..defaults
         })
         .with_clock(clock);
-        let spawned = tongxin_testing::spawn()
-            .service(module)
-            .store(store)
-            .start()
-            .await;
+        let mut spawn = tongxin_testing::spawn().service(module).store(store);
+        if behind_proxy {
+            spawn = spawn.behind_proxy(tongxin_legal_aid::NAME);
+        }
+        let spawned = spawn.start().await;
         let legal_aid = spawned.state::<LegalAid>(tongxin_legal_aid::NAME).clone();
         for (path, level) in [
             (units::ROOT, Level::Center),
@@ -95,6 +114,13 @@ impl TestApp {
             "http://{}/graphql",
             self.spawned.service(tongxin_legal_aid::NAME).http_addr()
         )
+    }
+
+    /// The proxy in front of the database ([`Self::spawn_behind_proxy`]).
+    pub fn proxy(&self) -> &tongxin_testing::dbproxy::DbProxy {
+        self.spawned
+            .proxy(tongxin_legal_aid::NAME)
+            .expect("spawned behind a proxy")
     }
 
     pub fn grpc_addr(&self) -> std::net::SocketAddr {
