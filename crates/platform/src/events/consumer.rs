@@ -92,6 +92,11 @@ pub enum HandlerError {
     Poison(String),
 }
 
+/// Reads a UUID field of an event body; one that is not a UUID can never be applied.
+pub fn uuid_field(text: &str, field: &str) -> Result<uuid::Uuid, HandlerError> {
+    uuid::Uuid::parse_str(text).map_err(|_| HandlerError::Poison(format!("{field} is not a UUID")))
+}
+
 impl From<DbError> for HandlerError {
     fn from(err: DbError) -> Self {
         match err {

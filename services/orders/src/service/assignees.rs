@@ -45,7 +45,7 @@ impl Orders {
                     .station_services(principal, *station)
                     .await
                 {
-                    Ok(Some(services)) if services.iter().any(|s| *s == wanted) => Ok(()),
+                    Ok(Some(services)) if services.contains(&wanted) => Ok(()),
                     Ok(Some(_)) => Err(DomainError::invalid(
                         "legalAidStationId",
                         format!("station {station} does not offer {wanted}"),

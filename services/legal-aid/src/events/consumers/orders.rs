@@ -17,9 +17,8 @@ use chrono::Utc;
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 use tongxin_platform::events::Event;
-use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::events::consumer::{Handler, HandlerError, uuid_field as uuid};
 use tongxin_proto::events::OrderChanged;
-use uuid::Uuid;
 
 use crate::domain::LegalService;
 use crate::error::LegalAidError;
@@ -33,10 +32,6 @@ pub const FILTER: &str = "tongxin.orders.>";
 
 /// Opens and cancels consultation requests from the order events.
 pub struct OrderRequests;
-
-fn uuid(text: &str, what: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text).map_err(|_| HandlerError::Poison(format!("{what} is not a UUID")))
-}
 
 fn handler_error(e: LegalAidError) -> HandlerError {
     match e {

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 use tongxin_platform::events::Event;
-use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::events::consumer::{Handler, HandlerError, uuid_field as uuid};
 use tongxin_platform::org::clock::CHINA_STANDARD_TIME;
 use tongxin_proto::events::{AppointmentChanged, ConsultationLogged};
 use uuid::Uuid;
@@ -40,10 +40,6 @@ pub const FILTER: &str = "tongxin.legalaid.>";
 
 /// Applies a legal-aid station's visits to the orders they serve.
 pub struct LegalAidVisits(pub Orders);
-
-fn uuid(text: &str, what: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text).map_err(|_| HandlerError::Poison(format!("{what} is not a UUID")))
-}
 
 fn poison(e: prost::DecodeError) -> HandlerError {
     HandlerError::Poison(e.to_string())

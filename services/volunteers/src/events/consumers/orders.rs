@@ -20,9 +20,8 @@ use chrono::Utc;
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 use tongxin_platform::events::Event;
-use tongxin_platform::events::consumer::{Handler, HandlerError};
+use tongxin_platform::events::consumer::{Handler, HandlerError, uuid_field as uuid};
 use tongxin_proto::events::OrderChanged;
-use uuid::Uuid;
 
 use crate::store::load;
 
@@ -33,10 +32,6 @@ pub const FILTER: &str = "tongxin.orders.>";
 
 /// Applies order events to `volunteer_load`.
 pub struct OrderLoadHandler;
-
-fn uuid(text: &str, what: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text).map_err(|_| HandlerError::Poison(format!("{what} is not a UUID")))
-}
 
 #[async_trait::async_trait]
 impl Handler for OrderLoadHandler {
