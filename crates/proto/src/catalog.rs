@@ -170,6 +170,11 @@ pub const EVENTS: &[EventType] = &[
         ORDER_CHANGED,
         "the district center did not receive the order in time (once)",
     ),
+    event(
+        "tongxin.orders.evaluation_published",
+        "tongxin.events.v1.EvaluationPublished",
+        "center staff published a quarter's evaluation, or a correction of it, with the points it awards",
+    ),
     // legal-aid: every change of an appointment, with the appointment as it stands after it
     event(
         "tongxin.legalaid.appointment_booked",

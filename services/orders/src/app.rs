@@ -101,7 +101,9 @@ impl Service for OrdersModule {
         .with_clock(self.clock.clone());
         let schema = crate::graphql::schema(orders.clone(), ctx.bus.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
-            crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()),
+            crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()).merge(
+                crate::http::evaluation_csv::routes(orders.clone(), ctx.verifier.clone()),
+            ),
         );
         let grpc = Grpc {
             routes: tonic::service::Routes::new(crate::grpc::order_service(orders.clone())),

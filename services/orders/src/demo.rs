@@ -347,3 +347,57 @@ pub async fn seed_orders(
     }
     Ok(placed)
 }
+
+/// The quarter before the one `now` falls in (the district's local time), e.g. `2026Q3`.
+pub fn previous_quarter(now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    let local = now.with_timezone(&tongxin_platform::org::CHINA_STANDARD_TIME);
+    let q = local.month0() / 3 + 1;
+    if q == 1 {
+        format!("{}Q4", local.year() - 1)
+    } else {
+        format!("{}Q{}", local.year(), q - 1)
+    }
+}
+
+/// Publishes the demo district's evaluation of the last ended quarter as its center staff,
+/// unless one is published already; the version published, or `None`.
+pub async fn publish_last_quarter(
+    orders: &Orders,
+    key: &SigningKey,
+    center: Uuid,
+) -> Result<Option<i32>, OrdersError> {
+    let staff = orders
+        .caller(Some(&principal(
+            key,
+            "demo-center-staff",
+            &[Role::Staff],
+            Some(center),
+        )?))
+        .await?;
+    let quarter = previous_quarter(orders.now());
+    if crate::store::evaluations::publication(orders.db(), "rc", &quarter, None)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let p = orders.publish_evaluation(&staff, &quarter, None).await?;
+    Ok(Some(p.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::previous_quarter;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn the_previous_quarter_counts_local_time() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("t");
+        assert_eq!(previous_quarter(at(2026, 12, 1, 0)), "2026Q3");
+        // 1 January 02:00 local is still 31 December in UTC.
+        assert_eq!(previous_quarter(at(2026, 12, 31, 18)), "2026Q4");
+        assert_eq!(previous_quarter(at(2026, 12, 31, 15)), "2026Q3");
+        assert_eq!(previous_quarter(at(2026, 2, 1, 0)), "2025Q4");
+    }
+}

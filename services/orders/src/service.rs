@@ -15,6 +15,7 @@
 
 mod assignees;
 pub mod clock;
+mod evaluation;
 mod identity;
 mod live;
 mod menu;
@@ -36,6 +37,7 @@ use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, OrderState, VolunteerId};
 use crate::error::OrdersError;
 use crate::grpc::clients::{LegalAidClient, VenuesClient, VolunteersClient};
+use crate::grpc::evaluation_sources::EvaluationSources;
 use crate::service::clock::Clock;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
@@ -44,6 +46,7 @@ pub use identity::VolunteerLink;
 pub use live::Progress;
 pub use moves::Move;
 pub(crate) use moves::MoveActor;
+pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use place::NewOrder;
 pub use read::{OrderFilter, TimelineEntry};
 
@@ -97,6 +100,7 @@ struct Deps {
     venues: VenuesClient,
     volunteers: VolunteersClient,
     legal_aid: LegalAidClient,
+    evaluation: EvaluationSources,
 }
 
 /// The orders operations over their database.
@@ -128,6 +132,12 @@ impl Orders {
             cipher: Arc::new(cipher),
             settings: Arc::new(settings.clone()),
             deps: Deps {
+                evaluation: EvaluationSources::new(
+                    &settings.venues_url,
+                    &settings.volunteers_url,
+                    timeout,
+                    service.clone(),
+                )?,
                 venues: VenuesClient::new(&settings.venues_url, timeout, service)?,
                 volunteers: VolunteersClient::new(&settings.volunteers_url, timeout)?,
                 legal_aid: LegalAidClient::new(&settings.legal_aid_url, timeout)?,

@@ -392,6 +392,12 @@ async fn seed_orders(started: &Started, key: &SigningKey) -> anyhow::Result<()> 
             Ok(n) => tracing::info!(orders = n, "demo orders placed"),
             Err(e) => tracing::warn!(error = ?e, "demo orders not placed"),
         }
+        // The last quarter's evaluation, published, so the console shows a frozen ranking.
+        match tongxin_orders::demo::publish_last_quarter(orders, key, center).await {
+            Ok(Some(version)) => tracing::info!(version, "demo evaluation published"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = ?e, "demo evaluation not published"),
+        }
     }
     Ok(())
 }

@@ -15,6 +15,9 @@ use crate::domain::{Level, OrderState};
 /// CloudEvents source of everything orders publishes.
 pub const SOURCE: &str = "tongxin/orders";
 
+/// The subject of a published quarterly evaluation (`EvaluationPublished`).
+pub const EVALUATION_PUBLISHED: &str = "tongxin.orders.evaluation_published";
+
 /// The subject of a move or notice: `tongxin.orders.order_<event>`.
 pub fn subject(event: &str) -> String {
     format!("tongxin.orders.order_{event}")

@@ -50,7 +50,7 @@ impl From<tonic::Status> for CallError {
     }
 }
 
-fn channel(url: &str, timeout: Duration) -> anyhow::Result<Channel> {
+pub(crate) fn channel(url: &str, timeout: Duration) -> anyhow::Result<Channel> {
     Ok(Endpoint::from_shared(url.to_owned())?
         .connect_timeout(timeout)
         .timeout(timeout)

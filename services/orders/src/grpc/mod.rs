@@ -1,6 +1,7 @@
 //! The orders gRPC server: translate, call [`Orders`], translate back.
 
 pub mod clients;
+pub mod evaluation_sources;
 
 use tongxin_platform::grpc::require_principal;
 use tongxin_proto::orders as pb;

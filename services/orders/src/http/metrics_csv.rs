@@ -28,10 +28,11 @@ use crate::domain::metrics::{MAX_RANKING, Period, RankedUnit, RankedVolunteer, U
 use crate::error::OrdersError;
 use crate::service::{Caller, Orders};
 
+/// The state of the CSV routes: the service and the token verifier.
 #[derive(Clone)]
-struct Export {
-    orders: Orders,
-    verifier: Arc<Verifier>,
+pub(super) struct Export {
+    pub(super) orders: Orders,
+    pub(super) verifier: Arc<Verifier>,
 }
 
 /// The CSV routes.
@@ -132,7 +133,7 @@ fn volunteer_record(v: &RankedVolunteer) -> Vec<String> {
     ]
 }
 
-fn write_csv(header: &[&str], records: Vec<Vec<String>>) -> Result<Vec<u8>, ApiError> {
+pub(super) fn write_csv(header: &[&str], records: Vec<Vec<String>>) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut put = |fields: &[String]| {
         writer
@@ -148,7 +149,7 @@ fn write_csv(header: &[&str], records: Vec<Vec<String>>) -> Result<Vec<u8>, ApiE
         .map_err(|e| ApiError::internal(&e.error().to_string()))
 }
 
-fn respond(result: Result<(String, Vec<u8>), ApiError>) -> Response {
+pub(super) fn respond(result: Result<(String, Vec<u8>), ApiError>) -> Response {
     match result {
         Ok((name, body)) => (
             [
@@ -171,7 +172,8 @@ fn respond(result: Result<(String, Vec<u8>), ApiError>) -> Response {
 }
 
 impl Export {
-    async fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    /// The verified caller of a request, or UNAUTHENTICATED.
+    pub(super) async fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -3,6 +3,7 @@
 pub mod arrivals;
 pub mod categories;
 pub mod columns;
+pub mod evaluations;
 pub mod metrics;
 pub mod orders;
 pub mod timeline;

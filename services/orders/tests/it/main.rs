@@ -6,6 +6,7 @@
 mod batching;
 mod callers;
 mod crediting;
+mod evaluation;
 mod embedded;
 mod identity;
 mod legal;

@@ -35,7 +35,7 @@ fn q4_end() -> DateTime<Utc> {
 }
 
 /// When the hand-checked set starts: 20:00 local on the quarter's last day.
-fn set_start() -> DateTime<Utc> {
+pub(crate) fn set_start() -> DateTime<Utc> {
     at("2026-12-31T12:00:00Z")
 }
 
@@ -98,7 +98,7 @@ async fn finish(
 ///    which receives it after 10 min and completes it at 60 min (v2, 1 h), rated 2;
 /// C: the citizen cancels it before anyone receives it;
 /// D: still waiting, placed at 14:35Z (22:35 local), its two-hour deadline at 16:35Z.
-async fn hand_checked_set(app: &TestApp) -> (Uuid, Uuid) {
+pub(crate) async fn hand_checked_set(app: &TestApp) -> (Uuid, Uuid) {
     let clock = app.clock();
     clock.set(set_start());
     let (v1, v2) = (app.new_volunteer().await, app.new_volunteer().await);

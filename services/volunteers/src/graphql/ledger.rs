@@ -159,12 +159,13 @@ impl PointsEntryNode {
         ID(self.0.id.to_string())
     }
 
-    /// `hours` (an approved hours entry) or `rating` (a rated order).
+    /// `hours` (an approved hours entry), `rating` (a rated order) or `evaluation` (an
+    /// award of a published quarterly evaluation to the teams of a unit).
     async fn source(&self) -> &str {
         &self.0.source
     }
 
-    /// The hours entry or the order that earned the points.
+    /// The hours entry, the order or the evaluation award that earned the points.
     async fn source_id(&self) -> ID {
         ID(self.0.source_id.to_string())
     }

@@ -191,6 +191,30 @@ impl VolunteerService for VolunteerGrpc {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(units = request.get_ref().unit_paths.len()))]
+    async fn unit_hours(
+        &self,
+        request: Request<pb::UnitHoursRequest>,
+    ) -> Result<Response<pb::UnitHoursResponse>, Status> {
+        let actor = tongxin_platform::grpc::require_principal(&request)?;
+        let req = request.into_inner();
+        let date = |text: &str, field: &'static str| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                Status::from(VolunteersError::from(DomainError::invalid(
+                    field,
+                    "must be a date like 2026-01-31",
+                )))
+            })
+        };
+        let from = date(&req.from_date, "from_date")?;
+        let to = date(&req.to_date, "to_date")?;
+        let hours = self
+            .0
+            .unit_hours(&actor, &req.unit_paths, from, to)
+            .await?;
+        Ok(Response::new(pb::UnitHoursResponse { hours }))
+    }
+
     #[tracing::instrument(skip_all, fields(volunteer_id = %request.get_ref().volunteer_id))]
     async fn record_hours(
         &self,

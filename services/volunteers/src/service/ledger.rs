@@ -779,3 +779,78 @@ pub async fn credit_rating<C: ConnectionTrait>(
 fn truncate(s: &str, max: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
+
+/// The most units one [`Volunteers::unit_hours`] call may ask about.
+pub const MAX_UNIT_HOURS: usize = 1000;
+
+/// Hours per path in `paths`, each the sum over `by_home` rows whose home path is that path
+/// or below it.
+pub fn roll_up_hours(paths: &[String], by_home: &[(String, i64)]) -> Vec<f64> {
+    paths
+        .iter()
+        .map(|p| {
+            let below = format!("{p}/");
+            let quarters: i64 = by_home
+                .iter()
+                .filter(|(home, _)| home == p || home.starts_with(&below))
+                .map(|(_, q)| q)
+                .sum();
+            quarters as f64 / 4.0
+        })
+        .collect()
+}
+
+impl Volunteers {
+    /// Approved hours served per unit (volunteers living in its subtree) from `from` to
+    /// `to` (exclusive), for the quarterly evaluation. Aggregates only, so staff and other
+    /// services may ask; citizens and volunteers may not.
+    #[tracing::instrument(skip_all, fields(units = paths.len()))]
+    pub async fn unit_hours(
+        &self,
+        actor: &Principal,
+        paths: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<f64>, VolunteersError> {
+        if !(actor.is_service() || actor.is_staff()) {
+            return Err(DomainError::Forbidden(
+                "unit hours are for staff and services".to_owned(),
+            )
+            .into());
+        }
+        if paths.len() > MAX_UNIT_HOURS {
+            return Err(DomainError::invalid(
+                "unit_paths",
+                &format!("at most {MAX_UNIT_HOURS} units per call"),
+            )
+            .into());
+        }
+        if from >= to {
+            return Err(DomainError::invalid("to_date", "must be after from_date").into());
+        }
+        let paths = paths
+            .iter()
+            .map(|p| UnitPath::parse(p).map(|p| p.as_str().to_owned()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let by_home = ledger::approved_quarters_by_home(self.db(), from, to).await?;
+        Ok(roll_up_hours(&paths, &by_home))
+    }
+}
+
+#[cfg(test)]
+mod unit_hours_tests {
+    use super::roll_up_hours;
+
+    #[test]
+    fn hours_roll_up_over_the_subtree_only() {
+        let by_home = vec![
+            ("/rc/a".to_owned(), 4),
+            ("/rc/a/b".to_owned(), 8),
+            ("/rc/ab".to_owned(), 100),
+            ("/rc/c".to_owned(), 2),
+        ];
+        let paths = ["/rc/a".to_owned(), "/rc/a/b".to_owned(), "/rc/x".to_owned()];
+        // /rc/ab is a sibling with a common prefix, not a child of /rc/a.
+        assert_eq!(roll_up_hours(&paths, &by_home), [3.0, 2.0, 0.0]);
+    }
+}

@@ -723,3 +723,31 @@ pub async fn ranking<C: ConnectionTrait>(
 
 /// How many entries one service-record proof may list.
 pub const PROOF_MAX_ENTRIES: u64 = 2000;
+
+/// Approved quarter hours served from `from` (inclusive) to `to` (exclusive), summed per
+/// volunteer home path: one grouped query, which the caller rolls up over subtrees.
+pub async fn approved_quarters_by_home<C: ConnectionTrait>(
+    conn: &C,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT v.home_unit_path AS path, CAST(COALESCE(SUM(e.quarters), 0) AS BIGINT) AS quarters \
+             FROM hours_entries e JOIN volunteers v ON v.id = e.volunteer_id \
+             WHERE e.status = 'approved' AND e.service_date >= $1 AND e.service_date < $2 \
+             GROUP BY v.home_unit_path",
+            vec![from.into(), to.into()],
+        ))
+        .await
+        .map_err(classify)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "path").map_err(classify)?,
+                r.try_get("", "quarters").map_err(classify)?,
+            ))
+        })
+        .collect()
+}

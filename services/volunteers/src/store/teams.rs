@@ -248,3 +248,32 @@ pub async fn memberships_of<C: ConnectionTrait>(
         .await
         .map_err(classify)
 }
+
+/// The volunteers in any team attached to `unit_id`, each once.
+pub async fn members_at_unit<C: ConnectionTrait>(
+    conn: &C,
+    unit_id: Uuid,
+) -> Result<Vec<Uuid>, DbError> {
+    let team_ids: Vec<Uuid> = Entity::find()
+        .filter(Column::UnitId.eq(unit_id))
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    if team_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<Uuid> = members::Entity::find()
+        .filter(members::Column::TeamId.is_in(team_ids))
+        .all(conn)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(|m| m.volunteer_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

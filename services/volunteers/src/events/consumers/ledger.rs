@@ -32,6 +32,7 @@ pub const ORDERS_CONSUMER: &str = "volunteers-credit-orders";
 pub const ORDERS_FILTER: &str = "tongxin.orders.>";
 const ORDER_COMPLETED: &str = "tongxin.orders.order_completed";
 const ORDER_RATED: &str = "tongxin.orders.order_rated";
+const EVALUATION_PUBLISHED: &str = "tongxin.orders.evaluation_published";
 
 fn poison(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Poison(e.to_string())
@@ -175,6 +176,9 @@ pub struct OrdersHandler(pub OutboxWaker);
 #[async_trait::async_trait]
 impl Handler for OrdersHandler {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        if event.subject == EVALUATION_PUBLISHED {
+            return credit_awards(txn, event).await;
+        }
         if event.subject != ORDER_COMPLETED && event.subject != ORDER_RATED {
             return Ok(());
         }
@@ -244,6 +248,41 @@ impl Handler for OrdersHandler {
         self.0.wake();
         Ok(())
     }
+}
+
+/// Credits the points a published quarterly evaluation awards: each member of the teams
+/// attached to an awarded unit, once per award (the points ledger is unique per source id
+/// and volunteer, so a redelivery, or a volunteer in two of the unit's teams, counts once).
+async fn credit_awards(txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+    let body = pb_events::EvaluationPublished::decode(event.payload.clone()).map_err(poison)?;
+    let date = local_date(body.published_at_ms).ok_or_else(|| poison("bad published_at_ms"))?;
+    for award in &body.awards {
+        let (Ok(award_id), Ok(unit)) = (
+            Uuid::parse_str(&award.award_id),
+            Uuid::parse_str(&award.unit_id),
+        ) else {
+            return Err(poison("an award's ids are not UUIDs"));
+        };
+        let mut credited = 0usize;
+        for volunteer_id in teams::members_at_unit(txn, unit).await? {
+            let fresh = crate::store::ledger::credit_points(
+                txn,
+                crate::store::ledger::points::Model {
+                    id: Uuid::now_v7(),
+                    volunteer_id,
+                    source: "evaluation".to_owned(),
+                    source_id: award_id,
+                    points: f64::from(award.points),
+                    service_date: date,
+                    created_at: Utc::now(),
+                },
+            )
+            .await?;
+            credited += usize::from(fresh);
+        }
+        tracing::info!(event_id = %event.id, %award_id, %unit, points = award.points, credited, "evaluation award credited");
+    }
+    Ok(())
 }
 
 /// Starts the two crediting consumers (activities, orders) until `shutdown`.

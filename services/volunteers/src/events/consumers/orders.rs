@@ -36,10 +36,12 @@ pub struct OrderLoadHandler;
 #[async_trait::async_trait]
 impl Handler for OrderLoadHandler {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        // Only order moves carry an `OrderChanged`; the service's other events (a published
+        // evaluation) and notices change no load.
         let Some(kind) = event.subject.strip_prefix("tongxin.orders.") else {
             return Ok(());
         };
-        if matches!(kind, "order_reminder" | "order_overdue_alert") {
+        if !kind.starts_with("order_") || matches!(kind, "order_reminder" | "order_overdue_alert") {
             return Ok(());
         }
         let body = OrderChanged::decode(event.payload.clone())
