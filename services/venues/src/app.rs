@@ -4,8 +4,8 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use tongxin_platform::pii::{PiiCipher, SealedColumns};
 use std::time::Duration;
+use tongxin_platform::pii::{PiiCipher, SealedColumns};
 
 use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 

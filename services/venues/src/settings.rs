@@ -89,7 +89,10 @@ impl Validate for VenuesSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         self.service().validate(prefix)?;
         let s = &self.scheduler;
-        if s.interval_ms == 0 || !(1..=53).contains(&s.lookback_weeks) || !(1..=12).contains(&s.lookback_months) {
+        if s.interval_ms == 0
+            || !(1..=53).contains(&s.lookback_weeks)
+            || !(1..=12).contains(&s.lookback_months)
+        {
             return Err(ConfigError::new(
                 format!("{prefix}.scheduler"),
                 "interval_ms must be positive, lookback_weeks 1 to 53, lookback_months 1 to 12",

@@ -25,7 +25,7 @@ use crate::service::Venues;
 use crate::store::activities::{self, Activity};
 use crate::store::org_units::{self, OrgUnit};
 use crate::store::rhythm::{self as store, visits};
-use crate::store::venues;
+use crate::store::venues as venue_store;
 
 /// Namespace for demo visit and courtyard-activity ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x3f1c_7d20_91ab_4e6f_a4c2_5b8e_0d17_c902);
@@ -143,7 +143,8 @@ pub async fn seed(venues: &Venues, now: DateTime<Utc>) -> anyhow::Result<Seeded>
         }
     }
     // Only courtyards whose lecture venue exists get their monthly activity.
-    let venue_ids: std::collections::HashSet<Uuid> = venues::all_ids(db).await?.into_iter().collect();
+    let venue_ids: std::collections::HashSet<Uuid> =
+        venue_store::all_ids(db).await?.into_iter().collect();
     held.retain(|a| venue_ids.contains(&a.venue_id.0));
 
     let txn = db.begin().await.map_err(classify)?;
@@ -205,7 +206,12 @@ fn visit_row(
     })
 }
 
-fn courtyard_activity(mix: &mut Mix, unit: &OrgUnit, back: u32, starts_at: DateTime<Utc>) -> Activity {
+fn courtyard_activity(
+    mix: &mut Mix,
+    unit: &OrgUnit,
+    back: u32,
+    starts_at: DateTime<Utc>,
+) -> Activity {
     let theme = THEMES[mix.below(THEMES.len() as u64) as usize];
     let capacity = 30;
     Activity {

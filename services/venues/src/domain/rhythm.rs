@@ -266,13 +266,13 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
 
 /// The instant local midnight starts `day`.
 pub fn local_midnight(day: NaiveDate) -> DateTime<Utc> {
-    (day.and_time(NaiveTime::MIN) - Duration::seconds(i64::from(LOCAL.local_minus_utc())))
-        .and_utc()
+    (day.and_time(NaiveTime::MIN) - Duration::seconds(i64::from(LOCAL.local_minus_utc()))).and_utc()
 }
 
 fn add_month(day: NaiveDate) -> NaiveDate {
     // Only ever called on a 1st, which always has a successor month in chrono's range here.
-    day.checked_add_months(Months::new(1)).unwrap_or(NaiveDate::MAX)
+    day.checked_add_months(Months::new(1))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 impl CadencePeriod {
@@ -399,7 +399,10 @@ pub fn closable(kind: PeriodKind, now: DateTime<Utc>, lookback: u32) -> Vec<Cade
 }
 
 /// How many of `times` fall in each of `periods` (sorted, consecutive), in the same order.
-pub fn tally(periods: &[CadencePeriod], times: impl IntoIterator<Item = DateTime<Utc>>) -> Vec<u32> {
+pub fn tally(
+    periods: &[CadencePeriod],
+    times: impl IntoIterator<Item = DateTime<Utc>>,
+) -> Vec<u32> {
     let mut counts = vec![0u32; periods.len()];
     let starts: Vec<DateTime<Utc>> = periods.iter().map(|p| p.starts_at()).collect();
     for at in times {
@@ -627,8 +630,14 @@ pub fn streaks(outcomes: &[Outcome]) -> Streaks {
     let run = 1 + decided.take_while(|s| *s == last).count();
     let run = u32::try_from(run).unwrap_or(u32::MAX);
     match last {
-        Standing::Met => Streaks { met: run, missed: 0 },
-        _ => Streaks { met: 0, missed: run },
+        Standing::Met => Streaks {
+            met: run,
+            missed: 0,
+        },
+        _ => Streaks {
+            met: 0,
+            missed: run,
+        },
     }
 }
 
@@ -756,8 +765,8 @@ mod tests {
 
     #[test]
     fn ranges_are_bounded_and_inclusive() {
-        let weeks = periods_between(PeriodKind::Week, d(2026, 11, 4), d(2026, 11, 29))
-            .expect("weeks");
+        let weeks =
+            periods_between(PeriodKind::Week, d(2026, 11, 4), d(2026, 11, 29)).expect("weeks");
         assert_eq!(weeks.len(), 4);
         assert_eq!(weeks[0].start, d(2026, 11, 2));
         assert_eq!(weeks[3].start, d(2026, 11, 23));
@@ -821,8 +830,7 @@ mod tests {
 
     #[test]
     fn tally_counts_each_instant_in_its_period() {
-        let weeks =
-            periods_between(PeriodKind::Week, d(2026, 11, 16), d(2026, 11, 29)).expect("w");
+        let weeks = periods_between(PeriodKind::Week, d(2026, 11, 16), d(2026, 11, 29)).expect("w");
         let counts = tally(
             &weeks,
             [
@@ -838,8 +846,7 @@ mod tests {
 
     #[test]
     fn judging_and_streaks() {
-        let weeks =
-            periods_between(PeriodKind::Week, d(2026, 10, 5), d(2026, 11, 29)).expect("w");
+        let weeks = periods_between(PeriodKind::Week, d(2026, 10, 5), d(2026, 11, 29)).expect("w");
         let now = utc(2026, 11, 25, 0, 0); // in the last week
         let done = [1, 0, 2, 1, 1, 0, 0, 0];
         let outcomes: Vec<Outcome> = weeks
@@ -875,8 +882,7 @@ mod tests {
 
     #[test]
     fn level_totals_count_per_period() {
-        let weeks =
-            periods_between(PeriodKind::Week, d(2026, 11, 16), d(2026, 11, 29)).expect("w");
+        let weeks = periods_between(PeriodKind::Week, d(2026, 11, 16), d(2026, 11, 29)).expect("w");
         let now = utc(2026, 12, 10, 0, 0);
         let unit = |a: u32, b: u32| -> Vec<Outcome> {
             vec![judge(weeks[0], 1, a, now), judge(weeks[1], 1, b, now)]
@@ -910,8 +916,14 @@ mod tests {
     #[test]
     fn rules_default_parse_and_apply_per_level() {
         let rules = CadenceRules::default();
-        assert_eq!(rules.required(UnitKind::Courtyard, PeriodKind::Week), Some(1));
-        assert_eq!(rules.required(UnitKind::Courtyard, PeriodKind::Month), Some(1));
+        assert_eq!(
+            rules.required(UnitKind::Courtyard, PeriodKind::Week),
+            Some(1)
+        );
+        assert_eq!(
+            rules.required(UnitKind::Courtyard, PeriodKind::Month),
+            Some(1)
+        );
         assert_eq!(rules.required(UnitKind::Station, PeriodKind::Week), None);
         assert_eq!(rules.required(UnitKind::Center, PeriodKind::Month), None);
         let parsed = parse_rules(RulesInput {
@@ -923,12 +935,24 @@ mod tests {
             institute_activities_per_month: Some(31),
         })
         .expect("rules");
-        assert_eq!(parsed.required(UnitKind::Courtyard, PeriodKind::Week), Some(50));
+        assert_eq!(
+            parsed.required(UnitKind::Courtyard, PeriodKind::Week),
+            Some(50)
+        );
         // A rule of 0 asks nothing.
-        assert_eq!(parsed.required(UnitKind::Courtyard, PeriodKind::Month), None);
-        assert_eq!(parsed.required(UnitKind::Station, PeriodKind::Week), Some(2));
+        assert_eq!(
+            parsed.required(UnitKind::Courtyard, PeriodKind::Month),
+            None
+        );
+        assert_eq!(
+            parsed.required(UnitKind::Station, PeriodKind::Week),
+            Some(2)
+        );
         assert_eq!(parsed.required(UnitKind::Station, PeriodKind::Month), None);
-        assert_eq!(parsed.required(UnitKind::Institute, PeriodKind::Month), Some(31));
+        assert_eq!(
+            parsed.required(UnitKind::Institute, PeriodKind::Month),
+            Some(31)
+        );
         assert_eq!(parsed.required(UnitKind::Institute, PeriodKind::Week), None);
         let base = RulesInput {
             courtyard_visits_per_week: 1,
@@ -1015,7 +1039,9 @@ mod tests {
         assert_eq!(parse_notes(Some("  ")).expect("blank"), None);
         assert_eq!(parse_notes(None).expect("none"), None);
         assert_eq!(
-            parse_notes(Some(" 第一行\n第二行 ")).expect("lines").as_deref(),
+            parse_notes(Some(" 第一行\n第二行 "))
+                .expect("lines")
+                .as_deref(),
             Some("第一行\n第二行")
         );
         assert!(parse_notes(Some(&"记".repeat(2000))).is_ok());
@@ -1056,10 +1082,23 @@ mod tests {
         };
         assert!(may_read_visits(&no_district, "rc").is_ok());
 
-        assert!(sees_visit_details(&staff, Some("/rc/changyuan"), at, "other"));
-        assert!(!sees_visit_details(&staff, Some("/rc/fenggao"), at, "other"));
+        assert!(sees_visit_details(
+            &staff,
+            Some("/rc/changyuan"),
+            at,
+            "other"
+        ));
+        assert!(!sees_visit_details(
+            &staff,
+            Some("/rc/fenggao"),
+            at,
+            "other"
+        ));
         assert!(!sees_visit_details(&staff, None, at, "other"));
-        assert!(sees_visit_details(&volunteer, None, at, "v"), "their own visit");
+        assert!(
+            sees_visit_details(&volunteer, None, at, "v"),
+            "their own visit"
+        );
         assert!(!sees_visit_details(&citizen, Some("/rc"), at, "other"));
     }
 

@@ -137,10 +137,7 @@ pub const VISIT_RECORDED: &str = "tongxin.venues.visit_recorded";
 pub const CADENCE_MISSED: &str = "tongxin.venues.cadence_missed";
 
 /// The body of `tongxin.venues.visit_recorded`: counts only, never the notes or needs.
-pub fn visit_recorded(
-    visit: &crate::store::rhythm::visits::Model,
-    unit_path: &str,
-) -> Vec<u8> {
+pub fn visit_recorded(visit: &crate::store::rhythm::visits::Model, unit_path: &str) -> Vec<u8> {
     pb_events::VisitRecorded {
         visit_id: visit.id.to_string(),
         unit_id: visit.unit_id.to_string(),
@@ -162,7 +159,11 @@ pub fn cadence_kind_to_proto(kind: crate::domain::rhythm::PeriodKind) -> pb_even
 }
 
 /// The body of `tongxin.venues.cadence_missed`.
-pub fn cadence_missed(miss: &crate::store::rhythm::misses::Model, unit_path: &str, kind: crate::domain::rhythm::PeriodKind) -> Vec<u8> {
+pub fn cadence_missed(
+    miss: &crate::store::rhythm::misses::Model,
+    unit_path: &str,
+    kind: crate::domain::rhythm::PeriodKind,
+) -> Vec<u8> {
     pb_events::CadenceMissed {
         unit_id: miss.unit_id.to_string(),
         unit_path: unit_path.to_owned(),

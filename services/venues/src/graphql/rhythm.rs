@@ -11,8 +11,7 @@ use uuid::Uuid;
 use super::org::{Location, LocationInput, OrgUnitNode, UnitKindGql};
 use super::venue::{load_unit_node, page_size, unit_id};
 use crate::domain::rhythm::{
-    CadencePeriod, LevelTally, Outcome, PeriodKind, RulesInput, Standing, VisitId,
-    local_date,
+    CadencePeriod, LevelTally, Outcome, PeriodKind, RulesInput, Standing, VisitId, local_date,
 };
 use crate::error::VenuesError;
 use crate::service::Venues;
@@ -227,6 +226,7 @@ pub struct CadenceRulesInput {
 
 /// One week or month.
 #[derive(SimpleObject)]
+#[graphql(name = "CadencePeriod")]
 pub struct CadencePeriodGql {
     /// Its first local date (a Monday, or the 1st).
     pub start: NaiveDate,
@@ -365,8 +365,14 @@ impl CadenceNode {
             .iter()
             .map(|(level, tallies)| LevelCadence {
                 level: (*level).into(),
-                units: u32::try_from(self.0.units.iter().filter(|u| u.unit.kind == *level).count())
-                    .unwrap_or(u32::MAX),
+                units: u32::try_from(
+                    self.0
+                        .units
+                        .iter()
+                        .filter(|u| u.unit.kind == *level)
+                        .count(),
+                )
+                .unwrap_or(u32::MAX),
                 periods: self
                     .0
                     .periods
@@ -403,10 +409,7 @@ impl RhythmQuery {
     ) -> async_graphql::Result<Option<VisitNode>> {
         let viewer = ctx.principal()?;
         let venues = ctx.data::<Venues>()?;
-        Ok(venues
-            .visit(viewer, visit_id(&id)?)
-            .await?
-            .map(VisitNode))
+        Ok(venues.visit(viewer, visit_id(&id)?).await?.map(VisitNode))
     }
 
     /// Visits to a unit and the units below it, newest first. Staff and volunteers; the
@@ -537,13 +540,9 @@ impl RhythmMutation {
                 self::unit_id(&district_id, "districtId")?,
                 RulesInput {
                     courtyard_visits_per_week: i64::from(input.courtyard_visits_per_week),
-                    courtyard_activities_per_month: i64::from(
-                        input.courtyard_activities_per_month,
-                    ),
+                    courtyard_activities_per_month: i64::from(input.courtyard_activities_per_month),
                     station_visits_per_week: input.station_visits_per_week.map(i64::from),
-                    station_activities_per_month: input
-                        .station_activities_per_month
-                        .map(i64::from),
+                    station_activities_per_month: input.station_activities_per_month.map(i64::from),
                     institute_visits_per_week: input.institute_visits_per_week.map(i64::from),
                     institute_activities_per_month: input
                         .institute_activities_per_month

@@ -69,9 +69,11 @@ impl RhythmService for RhythmGrpc {
             .unit_ids
             .iter()
             .enumerate()
-            .map(|(i, id)| OrgUnitId::parse(id, "unit_ids").map_err(|e| {
-                VenuesError::from(DomainError::invalid(&format!("unit_ids[{i}]"), e.reason))
-            }))
+            .map(|(i, id)| {
+                OrgUnitId::parse(id, "unit_ids").map_err(|e| {
+                    VenuesError::from(DomainError::invalid(&format!("unit_ids[{i}]"), e.reason))
+                })
+            })
             .collect::<Result<_, _>>()?;
         let from = date(&req.from_date, "from_date")?;
         let to = date(&req.to_date, "to_date")?;

@@ -252,9 +252,9 @@ impl Venues {
                     .map_err(|e| bad_row(row.id, &format!("does not open: {e}")))
             };
             let point = match row.point_cipher.as_deref() {
-                Some(blob) => Some(
-                    open_point(&open(blob)?).ok_or_else(|| bad_row(row.id, "bad point"))?,
-                ),
+                Some(blob) => {
+                    Some(open_point(&open(blob)?).ok_or_else(|| bad_row(row.id, "bad point"))?)
+                }
                 None => None,
             };
             let notes = row.notes_cipher.as_deref().map(open).transpose()?;
@@ -369,11 +369,14 @@ impl Venues {
     async fn rules_for(&self, center: &OrgUnit) -> Result<DistrictRules, VenuesError> {
         let stored = store::rules_of(&self.db, &[center.id]).await?;
         Ok(match stored.into_iter().next() {
-            Some((_, StoredRules {
-                rules,
-                set_by,
-                set_at,
-            })) => DistrictRules {
+            Some((
+                _,
+                StoredRules {
+                    rules,
+                    set_by,
+                    set_at,
+                },
+            )) => DistrictRules {
                 district: center.clone(),
                 rules,
                 set: Some((set_by, set_at)),
@@ -583,8 +586,7 @@ impl Venues {
                     let Some(required) = rules.required(unit.kind, kind) else {
                         continue;
                     };
-                    let done =
-                        rhythm::tally(&periods, times.remove(&unit.id).unwrap_or_default());
+                    let done = rhythm::tally(&periods, times.remove(&unit.id).unwrap_or_default());
                     let met = done.iter().filter(|n| **n >= required).count();
                     let entry = kept.entry(unit.id).or_default();
                     let (due_i, met_i) = match kind {

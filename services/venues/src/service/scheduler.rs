@@ -29,7 +29,12 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler over `venues`, looking every `interval`, closing at most the last
     /// `lookback_weeks` weeks and `lookback_months` months.
-    pub fn new(venues: Venues, interval: Duration, lookback_weeks: u32, lookback_months: u32) -> Self {
+    pub fn new(
+        venues: Venues,
+        interval: Duration,
+        lookback_weeks: u32,
+        lookback_months: u32,
+    ) -> Self {
         Self {
             venues,
             interval,

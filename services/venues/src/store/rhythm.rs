@@ -409,7 +409,10 @@ pub async fn misses_in<C: ConnectionTrait>(
 /// Inserts a miss unless one exists for its (unit, kind, period start); whether this insert
 /// went through. Of two transactions inserting the same miss at once, the second waits for
 /// the first and then inserts nothing.
-pub async fn insert_miss<C: ConnectionTrait>(conn: &C, row: misses::Model) -> Result<bool, DbError> {
+pub async fn insert_miss<C: ConnectionTrait>(
+    conn: &C,
+    row: misses::Model,
+) -> Result<bool, DbError> {
     use misses::Column;
     let inserted = misses::Entity::insert(misses::ActiveModel::from(row))
         .on_conflict(

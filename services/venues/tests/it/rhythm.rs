@@ -62,7 +62,13 @@ async fn replica(app: &TestApp) -> Venues {
 }
 
 /// A held activity organised by `unit` at `venue`, starting at `at`.
-async fn held_activity(app: &TestApp, unit: OrgUnitId, venue: VenueId, at: DateTime<Utc>, attendance: u32) {
+async fn held_activity(
+    app: &TestApp,
+    unit: OrgUnitId,
+    venue: VenueId,
+    at: DateTime<Utc>,
+    attendance: u32,
+) {
     activities::insert(
         &app.db,
         &Activity {
@@ -142,7 +148,9 @@ async fn cadence_follows_the_districts_clock_across_week_and_month_boundaries() 
     let app = TestApp::spawn().await;
     let now = Utc::now();
     // Two weeks back, so both weeks have ended whatever the day.
-    let week = CadencePeriod::at(PeriodKind::Week, now).previous().previous();
+    let week = CadencePeriod::at(PeriodKind::Week, now)
+        .previous()
+        .previous();
     let boundary = week.ends_at();
     let token = app.token(&[Role::Staff], Some(paths::HONGQIAO));
     for at in [
@@ -150,7 +158,9 @@ async fn cadence_follows_the_districts_clock_across_week_and_month_boundaries() 
         boundary + Duration::minutes(30), // Monday 00:30 local: the next
         boundary + Duration::hours(30),   // Tuesday: the next
     ] {
-        let r = app.graphql(Some(&token), RECORD, record_input(paths::CAIJIABA, at)).await;
+        let r = app
+            .graphql(Some(&token), RECORD, record_input(paths::CAIJIABA, at))
+            .await;
         assert!(r["errors"].is_null(), "{r}");
     }
     let r = app
@@ -176,9 +186,16 @@ async fn cadence_follows_the_districts_clock_across_week_and_month_boundaries() 
     assert_eq!(cadence["units"][0]["metStreak"], 2);
 
     // Months: the courtyard's activities on either side of a month's end.
-    let month = CadencePeriod::at(PeriodKind::Month, now).previous().previous();
+    let month = CadencePeriod::at(PeriodKind::Month, now)
+        .previous()
+        .previous();
     let caijiaba = demo::unit_id(paths::CAIJIABA);
-    let hall = venue_of(&app, caijiaba, Coordinates::parse(29.3868, 105.5701).expect("pt")).await;
+    let hall = venue_of(
+        &app,
+        caijiaba,
+        Coordinates::parse(29.3868, 105.5701).expect("pt"),
+    )
+    .await;
     let end = month.ends_at();
     held_activity(&app, caijiaba, hall, end - Duration::hours(1), 20).await; // 23:00 on the last day
     held_activity(&app, caijiaba, hall, end + Duration::hours(1), 20).await; // 01:00 on the 1st
@@ -292,8 +309,20 @@ async fn two_schedulers_close_each_miss_once() {
     assert_eq!(week_misses.len(), 1);
     assert_eq!(week_misses[0].unit_id, lazy.0);
     assert_eq!(week_misses[0].period_start, week.start);
-    assert_eq!((week_misses[0].required, week_misses[0].done, week_misses[0].streak), (1, 0, 1));
-    assert!(stored.iter().filter(|m| m.kind == "activities").all(|m| m.period_start == month.start));
+    assert_eq!(
+        (
+            week_misses[0].required,
+            week_misses[0].done,
+            week_misses[0].streak
+        ),
+        (1, 0, 1)
+    );
+    assert!(
+        stored
+            .iter()
+            .filter(|m| m.kind == "activities")
+            .all(|m| m.period_start == month.start)
+    );
 
     // The app's relay publishes the outbox both replicas wrote to.
     let mut ids = HashSet::new();
@@ -349,7 +378,8 @@ async fn the_scheduler_catches_up_and_counts_streaks() {
             &staff(paths::CAIJIABA, "v"),
             NewVisit {
                 unit_id: caijiaba.to_string(),
-                visited_at: current.previous().previous().previous().starts_at() + Duration::hours(3),
+                visited_at: current.previous().previous().previous().starts_at()
+                    + Duration::hours(3),
                 households_reached: 2,
                 point: None,
                 notes: None,
@@ -365,7 +395,10 @@ async fn the_scheduler_catches_up_and_counts_streaks() {
         .expect("courtyards")
         .len();
     // Three ended weeks: every other courtyard misses all three, Caijiaba the last two.
-    assert_eq!(scheduler.round(now).await.expect("round"), 3 * courtyards - 1);
+    assert_eq!(
+        scheduler.round(now).await.expect("round"),
+        3 * courtyards - 1
+    );
     let of_caijiaba = |rows: &[misses::Model]| {
         let mut mine: Vec<(String, i32)> = rows
             .iter()
@@ -383,7 +416,10 @@ async fn the_scheduler_catches_up_and_counts_streaks() {
             (current.previous().start.to_string(), 2),
         ]
     );
-    assert!(rows.iter().all(|m| m.period_start < current.start), "an open week closed");
+    assert!(
+        rows.iter().all(|m| m.period_start < current.start),
+        "an open week closed"
+    );
     // A week later (the scheduler was down): one more week per courtyard, streak 3 for
     // Caijiaba, 4 for the others.
     let later = now + Duration::days(7);
@@ -392,7 +428,10 @@ async fn the_scheduler_catches_up_and_counts_streaks() {
     assert_eq!(of_caijiaba(&rows).last().map(|m| m.1), Some(3));
     let yehewan = demo::unit_id(paths::YEHEWAN).0;
     assert_eq!(
-        rows.iter().filter(|m| m.unit_id == yehewan).map(|m| m.streak).max(),
+        rows.iter()
+            .filter(|m| m.unit_id == yehewan)
+            .map(|m| m.streak)
+            .max(),
         Some(4)
     );
     assert_eq!(scheduler.round(later).await.expect("round"), 0);
@@ -415,26 +454,50 @@ async fn bad_visits_and_rules_store_nothing() {
         json!({ "i": input })
     };
     for (patch, code) in [
-        (json!({ "visitedAt": (now + Duration::minutes(10)).to_rfc3339() }), "BAD_USER_INPUT"),
-        (json!({ "visitedAt": (now - Duration::days(366)).to_rfc3339() }), "BAD_USER_INPUT"),
+        (
+            json!({ "visitedAt": (now + Duration::minutes(10)).to_rfc3339() }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "visitedAt": (now - Duration::days(366)).to_rfc3339() }),
+            "BAD_USER_INPUT",
+        ),
         (json!({ "householdsReached": 501 }), "BAD_USER_INPUT"),
         (json!({ "householdsReached": -1 }), "BAD_USER_INPUT"),
         (json!({ "notes": "记".repeat(2001) }), "BAD_USER_INPUT"),
-        (json!({ "needsHeard": vec!["修路灯"; 21] }), "BAD_USER_INPUT"),
-        (json!({ "needsHeard": ["好", "需".repeat(501)] }), "BAD_USER_INPUT"),
+        (
+            json!({ "needsHeard": vec!["修路灯"; 21] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "needsHeard": ["好", "需".repeat(501)] }),
+            "BAD_USER_INPUT",
+        ),
         (json!({ "needsHeard": [" "] }), "BAD_USER_INPUT"),
-        (json!({ "point": { "lat": 91.0, "lon": 105.0 } }), "BAD_USER_INPUT"),
+        (
+            json!({ "point": { "lat": 91.0, "lon": 105.0 } }),
+            "BAD_USER_INPUT",
+        ),
         (json!({ "unitId": "not-a-uuid" }), "BAD_USER_INPUT"),
         (json!({ "unitId": Uuid::new_v4().to_string() }), "NOT_FOUND"),
-        (json!({ "unitId": demo::unit_id(paths::YEHEWAN).to_string() }), "FORBIDDEN"),
+        (
+            json!({ "unitId": demo::unit_id(paths::YEHEWAN).to_string() }),
+            "FORBIDDEN",
+        ),
     ] {
         let r = app.graphql(Some(&token), RECORD, with(patch.clone())).await;
         assert_eq!(error_code(&r), Some(code), "{patch}: {r}");
     }
     for (token, code) in [
-        (Some(app.token(&[Role::Citizen], Some(paths::CAIJIABA))), "FORBIDDEN"),
+        (
+            Some(app.token(&[Role::Citizen], Some(paths::CAIJIABA))),
+            "FORBIDDEN",
+        ),
         (Some(app.token(&[Role::Volunteer], None)), "FORBIDDEN"),
-        (Some(app.token(&[Role::Staff], Some(paths::YEHEWAN))), "FORBIDDEN"),
+        (
+            Some(app.token(&[Role::Staff], Some(paths::YEHEWAN))),
+            "FORBIDDEN",
+        ),
         (None, "UNAUTHENTICATED"),
     ] {
         let r = app.graphql(token.as_deref(), RECORD, with(json!({}))).await;
@@ -446,18 +509,37 @@ async fn bad_visits_and_rules_store_nothing() {
     let district = demo::unit_id(paths::CENTER).to_string();
     let rules = |i: Value| json!({ "d": district, "i": i });
     for (input, code) in [
-        (json!({ "courtyardVisitsPerWeek": 51, "courtyardActivitiesPerMonth": 1 }), "BAD_USER_INPUT"),
-        (json!({ "courtyardVisitsPerWeek": -1, "courtyardActivitiesPerMonth": 1 }), "BAD_USER_INPUT"),
-        (json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 32 }), "BAD_USER_INPUT"),
-        (json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 1, "stationVisitsPerWeek": 51 }), "BAD_USER_INPUT"),
-        (json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 1, "instituteActivitiesPerMonth": -2 }), "BAD_USER_INPUT"),
+        (
+            json!({ "courtyardVisitsPerWeek": 51, "courtyardActivitiesPerMonth": 1 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "courtyardVisitsPerWeek": -1, "courtyardActivitiesPerMonth": 1 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 32 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 1, "stationVisitsPerWeek": 51 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "courtyardVisitsPerWeek": 1, "courtyardActivitiesPerMonth": 1, "instituteActivitiesPerMonth": -2 }),
+            "BAD_USER_INPUT",
+        ),
     ] {
-        let r = app.graphql(Some(&center), SET_RULES, rules(input.clone())).await;
+        let r = app
+            .graphql(Some(&center), SET_RULES, rules(input.clone()))
+            .await;
         assert_eq!(error_code(&r), Some(code), "{input}: {r}");
     }
     let ok = json!({ "courtyardVisitsPerWeek": 2, "courtyardActivitiesPerMonth": 1 });
     let institute = app.token(&[Role::Staff], Some(paths::CHANGYUAN));
-    let r = app.graphql(Some(&institute), SET_RULES, rules(ok.clone())).await;
+    let r = app
+        .graphql(Some(&institute), SET_RULES, rules(ok.clone()))
+        .await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
     let r = app
         .graphql(
@@ -532,8 +614,16 @@ async fn visits_in_graphql_with_masking_outside_scope() {
         .expect("event in time")
         .expect("message");
     use prost::Message as _;
-    let body = tongxin_proto::events::VisitRecorded::decode(message.payload.as_ref()).expect("decode");
-    assert_eq!((body.visit_id.as_str(), body.needs_heard, body.households_reached), (id.as_str(), 2, 3));
+    let body =
+        tongxin_proto::events::VisitRecorded::decode(message.payload.as_ref()).expect("decode");
+    assert_eq!(
+        (
+            body.visit_id.as_str(),
+            body.needs_heard,
+            body.households_reached
+        ),
+        (id.as_str(), 2, 3)
+    );
     assert_eq!(body.unit_path, paths::CAIJIABA);
     assert!(!String::from_utf8_lossy(&message.payload).contains("王奶奶"));
 
@@ -544,7 +634,11 @@ async fn visits_in_graphql_with_masking_outside_scope() {
         async move { app.graphql(Some(&token), LIST, vars).await }
     };
     // Staff of the station: in full.
-    let r = list(app.token(&[Role::Staff], Some(paths::HONGQIAO)), paths::CHANGYUAN).await;
+    let r = list(
+        app.token(&[Role::Staff], Some(paths::HONGQIAO)),
+        paths::CHANGYUAN,
+    )
+    .await;
     let node = &r["data"]["visits"]["edges"][0]["node"];
     assert_eq!(node["id"], id.as_str(), "{r}");
     assert_eq!(node["masked"], false);
@@ -552,7 +646,11 @@ async fn visits_in_graphql_with_masking_outside_scope() {
     assert_eq!(node["needsHeard"][0], "王奶奶需要代办医保");
     assert_eq!(node["recorder"], "vol-1");
     // Staff of another institute: withheld, counts shown.
-    let r = list(app.token(&[Role::Staff], Some("/rc/fenggao")), paths::CENTER).await;
+    let r = list(
+        app.token(&[Role::Staff], Some("/rc/fenggao")),
+        paths::CENTER,
+    )
+    .await;
     let node = &r["data"]["visits"]["edges"][0]["node"];
     assert_eq!(node["id"], id.as_str(), "{r}");
     assert_eq!(node["masked"], true);
@@ -561,10 +659,24 @@ async fn visits_in_graphql_with_masking_outside_scope() {
     assert_eq!(node["needsHeardCount"], 2);
     assert_eq!(node["householdsReached"], 3);
     // Another volunteer elsewhere: withheld; the visitor themself without a scope: in full.
-    let r = list(app.token_as("vol-2", &[Role::Volunteer], Some(paths::YEHEWAN)), paths::CAIJIABA).await;
-    assert_eq!(r["data"]["visits"]["edges"][0]["node"]["masked"], true, "{r}");
-    let r = list(app.token_as("vol-1", &[Role::Volunteer], None), paths::CAIJIABA).await;
-    assert_eq!(r["data"]["visits"]["edges"][0]["node"]["masked"], false, "{r}");
+    let r = list(
+        app.token_as("vol-2", &[Role::Volunteer], Some(paths::YEHEWAN)),
+        paths::CAIJIABA,
+    )
+    .await;
+    assert_eq!(
+        r["data"]["visits"]["edges"][0]["node"]["masked"], true,
+        "{r}"
+    );
+    let r = list(
+        app.token_as("vol-1", &[Role::Volunteer], None),
+        paths::CAIJIABA,
+    )
+    .await;
+    assert_eq!(
+        r["data"]["visits"]["edges"][0]["node"]["masked"], false,
+        "{r}"
+    );
     // Citizens see no visits.
     let r = list(app.token(&[Role::Citizen], None), paths::CAIJIABA).await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
@@ -577,7 +689,13 @@ async fn visits_in_graphql_with_masking_outside_scope() {
     let inside = app.token(&[Role::Staff], Some(paths::CAIJIABA));
     let r = app.graphql(Some(&inside), ONE, json!({ "id": id })).await;
     assert_eq!(r["data"]["visit"]["masked"], false, "{r}");
-    let r = app.graphql(Some(&inside), ONE, json!({ "id": Uuid::new_v4().to_string() })).await;
+    let r = app
+        .graphql(
+            Some(&inside),
+            ONE,
+            json!({ "id": Uuid::new_v4().to_string() }),
+        )
+        .await;
     assert!(r["data"]["visit"].is_null() && r["errors"].is_null(), "{r}");
 
     // The courtyard met this week's rule (or the week is still open if the visit fell in
@@ -590,8 +708,15 @@ async fn visits_in_graphql_with_masking_outside_scope() {
             json!({ "u": demo::unit_id(paths::CAIJIABA).to_string(), "p": { "kind": "WEEK", "from": week.start.to_string(), "to": week.start.to_string() } }),
         )
         .await;
-    assert_eq!(unit_periods(&r["data"]["cadence"], paths::CAIJIABA)[0].1, 1, "{r}");
-    assert_eq!(unit_periods(&r["data"]["cadence"], paths::CAIJIABA)[0].2, "MET");
+    assert_eq!(
+        unit_periods(&r["data"]["cadence"], paths::CAIJIABA)[0].1,
+        1,
+        "{r}"
+    );
+    assert_eq!(
+        unit_periods(&r["data"]["cadence"], paths::CAIJIABA)[0].2,
+        "MET"
+    );
     app.stop().await;
 }
 
@@ -647,7 +772,13 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
         .expect("rules");
     let w2 = CadencePeriod::at(PeriodKind::Week, now).previous();
     let w1 = w2.previous();
-    for (u, week, households) in [(&c1, w1, 4), (&c1, w2, 5), (&c2, w1, 6), (&c2, w1, 7), (&station, w1, 8)] {
+    for (u, week, households) in [
+        (&c1, w1, 4),
+        (&c1, w2, 5),
+        (&c2, w1, 6),
+        (&c2, w1, 7),
+        (&station, w1, 8),
+    ] {
         app.venues
             .record_visit(
                 &boss,
@@ -674,15 +805,24 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
     let mut client = RhythmServiceClient::connect(format!("http://{}", app.grpc))
         .await
         .expect("connect");
-    let ask = |ids: Vec<String>, from: chrono::NaiveDate, to: chrono::NaiveDate| pb::UnitRhythmRequest {
-        unit_ids: ids,
-        from_date: from.to_string(),
-        to_date: to.to_string(),
-    };
+    let ask =
+        |ids: Vec<String>, from: chrono::NaiveDate, to: chrono::NaiveDate| pb::UnitRhythmRequest {
+            unit_ids: ids,
+            from_date: from.to_string(),
+            to_date: to.to_string(),
+        };
     let unknown = Uuid::new_v4().to_string();
-    let ids = vec![station.id.to_string(), c2.id.to_string(), center.id.to_string(), unknown.clone()];
+    let ids = vec![
+        station.id.to_string(),
+        c2.id.to_string(),
+        center.id.to_string(),
+        unknown.clone(),
+    ];
     let weeks = client
-        .unit_rhythm(request_as(ask(ids.clone(), w1.start, w2.end), Some(&app.service_credential())))
+        .unit_rhythm(request_as(
+            ask(ids.clone(), w1.start, w2.end),
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("rhythm")
         .into_inner();
@@ -699,11 +839,17 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
     assert_eq!((s.visit_periods_due, s.visit_periods_met), (6, 4));
     assert_eq!((s.visits, s.households_reached), (5, 30));
     let c = by_id(&weeks, &c2.id);
-    assert_eq!((c.visit_periods_due, c.visit_periods_met, c.visits), (2, 1, 2));
+    assert_eq!(
+        (c.visit_periods_due, c.visit_periods_met, c.visits),
+        (2, 1, 2)
+    );
     assert_eq!(by_id(&weeks, &center.id).visit_periods_met, 4);
 
     let months = client
-        .unit_rhythm(request_as(ask(ids, m1.start, m2.end), Some(&app.service_credential())))
+        .unit_rhythm(request_as(
+            ask(ids, m1.start, m2.end),
+            Some(&app.service_credential()),
+        ))
         .await
         .expect("rhythm")
         .into_inner();
@@ -711,7 +857,14 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
     assert_eq!((s.activity_periods_due, s.activity_periods_met), (4, 3));
     assert_eq!((s.activities_held, s.attendance), (3, 33));
     let c = by_id(&months, &c2.id);
-    assert_eq!((c.activity_periods_due, c.activity_periods_met, c.activities_held), (2, 1, 1));
+    assert_eq!(
+        (
+            c.activity_periods_due,
+            c.activity_periods_met,
+            c.activities_held
+        ),
+        (2, 1, 1)
+    );
 
     // GetVisit: counts only.
     let visit_id = visits::Entity::find()
@@ -724,17 +877,28 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
         .id;
     let visit = client
         .get_visit(request_as(
-            pb::GetVisitRequest { id: visit_id.to_string() },
+            pb::GetVisitRequest {
+                id: visit_id.to_string(),
+            },
             Some(&app.service_credential()),
         ))
         .await
         .expect("visit")
         .into_inner();
-    assert_eq!((visit.unit_id, visit.households_reached, visit.recorder.as_str()), (station.id.to_string(), 8, "tt-center"));
+    assert_eq!(
+        (
+            visit.unit_id,
+            visit.households_reached,
+            visit.recorder.as_str()
+        ),
+        (station.id.to_string(), 8, "tt-center")
+    );
     assert_eq!(visit.visited_on, (w1.start + Duration::days(1)).to_string());
     let missing = client
         .get_visit(request_as(
-            pb::GetVisitRequest { id: Uuid::new_v4().to_string() },
+            pb::GetVisitRequest {
+                id: Uuid::new_v4().to_string(),
+            },
             Some(&app.service_credential()),
         ))
         .await
@@ -742,12 +906,18 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
     assert_eq!(missing.code(), tonic::Code::NotFound);
     // Bad input and no credential.
     let bad = client
-        .unit_rhythm(request_as(ask(vec!["x".into()], w1.start, w2.end), Some(&app.service_credential())))
+        .unit_rhythm(request_as(
+            ask(vec!["x".into()], w1.start, w2.end),
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("bad id");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     let bad = client
-        .unit_rhythm(request_as(ask(vec![], w2.end, w1.start), Some(&app.service_credential())))
+        .unit_rhythm(request_as(
+            ask(vec![], w2.end, w1.start),
+            Some(&app.service_credential()),
+        ))
         .await
         .expect_err("backwards");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
@@ -757,4 +927,81 @@ async fn unit_rhythm_over_grpc_on_a_small_tree() {
         .expect_err("no credential");
     assert_eq!(anon.code(), tonic::Code::Unauthenticated);
     app.stop().await;
+}
+
+/// The demo year on SQLite (`tongxin run`): the migrations, a year of visits and monthly
+/// courtyard activities with their gaps, the misses closed through the scheduler's code path
+/// without a single event, and nothing added twice. Prints how long each step took.
+#[tokio::test]
+async fn the_demo_year_on_sqlite() {
+    use tongxin_platform::config::DatabaseSettings;
+    use tongxin_venues::migration::Migrator;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("venues.db").display());
+    let db = tongxin_platform::db::connect_and_migrate::<Migrator>(&DatabaseSettings::new(&url))
+        .await
+        .expect("sqlite");
+    let started = std::time::Instant::now();
+    demo::seed(&db).await.expect("tree");
+    let units = org_units::all(&db).await.expect("units");
+    demo::venues::seed_venues_and_activities(&db, &units)
+        .await
+        .expect("venues");
+    let before = started.elapsed();
+    let cipher = tongxin_platform::pii::PiiCipher::from_base64(
+        "venues.pii_key",
+        &tongxin_platform::pii::PiiCipher::generate_key_base64(),
+    )
+    .expect("key");
+    let venues = Venues::new(db.clone(), Default::default()).with_contact_cipher(cipher);
+    let now = Utc::now();
+    let seeded = demo::rhythm::seed(&venues, now).await.expect("rhythm");
+    let rhythm = started.elapsed() - before;
+    eprintln!(
+        "demo on SQLite: tree, venues and activities {before:?}; the year of visits {rhythm:?} ({seeded:?})"
+    );
+    let courtyards = org_units::all_of_kind(&db, UnitKind::Courtyard)
+        .await
+        .expect("c")
+        .len();
+    assert!(seeded.visits > courtyards * 40, "{seeded:?}");
+    assert!(seeded.activities > courtyards * 9, "{seeded:?}");
+    assert!(seeded.misses > courtyards, "{seeded:?}");
+    assert_eq!(
+        tongxin_platform::events::outbox::backlog(&db)
+            .await
+            .expect("outbox"),
+        0,
+        "the demo sends no events"
+    );
+    // The lapsed courtyard: ten missed weeks in a row, the last of them with streak 10.
+    let lapsed = demo::unit_id(demo::rhythm::LAPSED_VISITS).0;
+    let rows = misses::Entity::find().all(&db).await.expect("misses");
+    let last_week = CadencePeriod::at(PeriodKind::Week, now).previous();
+    let streak = rows
+        .iter()
+        .find(|m| m.unit_id == lapsed && m.kind == "visits" && m.period_start == last_week.start)
+        .map(|m| m.streak);
+    assert!(streak.is_some_and(|s| s >= 9), "{streak:?}");
+    // Nothing twice: seeding again adds nothing, a scheduler round finds the year closed.
+    assert_eq!(
+        demo::rhythm::seed(&venues, now).await.expect("again"),
+        Default::default()
+    );
+    let scheduler = Scheduler::new(venues.clone(), StdDuration::from_millis(10), 4, 2);
+    assert_eq!(scheduler.round(now).await.expect("round"), 0);
+    // The cadence view works on SQLite too.
+    let center = staff(paths::CENTER, "center");
+    let view = venues
+        .cadence(
+            &center,
+            demo::unit_id(paths::CHANGYUAN),
+            PeriodKind::Week,
+            (last_week.start, last_week.start),
+            now,
+        )
+        .await
+        .expect("cadence");
+    assert_eq!(view.units.len(), 2);
 }
