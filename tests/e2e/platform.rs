@@ -67,13 +67,14 @@ impl Platform {
         // Every line the services and the guard log lands where the tests read it.
         crate::telemetry::global();
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut venues = tongxin_venues::VenuesSettings {
+            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+            ..tongxin_venues::default_settings()
+        };
+        // No cadence misses (a year of a demo tree without visits) while a test runs.
+        venues.scheduler.enabled = false;
         let mut spawn = tongxin_testing::spawn()
-            .service(tongxin_venues::VenuesModule::new(
-                tongxin_venues::VenuesSettings {
-                    pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-                    ..tongxin_venues::default_settings()
-                },
-            ))
+            .service(tongxin_venues::VenuesModule::new(venues))
             .hook(tongxin_venues::app::seed_demo_tree());
         for hook in hooks {
             spawn = spawn.hook(hook);

@@ -48,6 +48,16 @@ pub const EVENTS: &[EventType] = &[
         "tongxin.events.v1.ActivityHeld",
         "staff recorded that an activity took place, with attendance and hours served",
     ),
+    event(
+        "tongxin.venues.visit_recorded",
+        "tongxin.events.v1.VisitRecorded",
+        "staff or a volunteer recorded a visit (走访) to a courtyard or a household area",
+    ),
+    event(
+        "tongxin.venues.cadence_missed",
+        "tongxin.events.v1.CadenceMissed",
+        "a week or month ended and a unit had not met its district's cadence rule",
+    ),
     // volunteers
     event(
         "tongxin.volunteers.volunteer_registered",

@@ -296,10 +296,20 @@ async fn seed_venues(started: &Started) -> anyhow::Result<()> {
         let units = tongxin_venues::store::org_units::all(db).await?;
         let (places, activities) =
             tongxin_venues::demo::venues::seed_venues_and_activities(db, &units).await?;
+        // A year of visits and monthly courtyard activities, and the misses they leave.
+        let state: &tongxin_venues::service::Venues = started
+            .state(tongxin_venues::NAME)
+            .context("venues is not running")?;
+        let started_at = std::time::Instant::now();
+        let rhythm = tongxin_venues::demo::rhythm::seed(state, chrono::Utc::now()).await?;
         tracing::info!(
             units = seeded,
             venues = places,
             activities,
+            visits = rhythm.visits,
+            courtyard_activities = rhythm.activities,
+            cadence_misses = rhythm.misses,
+            rhythm_ms = started_at.elapsed().as_millis() as u64,
             "demo district seeded"
         );
     }

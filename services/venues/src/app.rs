@@ -4,8 +4,10 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use std::time::Duration;
 use tongxin_platform::pii::{PiiCipher, SealedColumns};
-use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service};
+
+use tongxin_platform::registry::{Context, Grpc, Hook, Parts, Placement, Service, Task};
 
 use crate::migration::Migrator;
 use crate::service::Venues;
@@ -14,11 +16,18 @@ use crate::settings::VenuesSettings;
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "venues";
 
-/// The columns holding sealed personal data (the unit contacts' phones), for `tongxin reseal`.
-pub const SEALED: &[SealedColumns] = &[SealedColumns {
-    table: "unit_contacts",
-    columns: &["phone_cipher"],
-}];
+/// The columns holding sealed personal data (the unit contacts' phones; visits' points,
+/// notes and needs heard), for `tongxin reseal`.
+pub const SEALED: &[SealedColumns] = &[
+    SealedColumns {
+        table: "unit_contacts",
+        columns: &["phone_cipher"],
+    },
+    SealedColumns {
+        table: "visits",
+        columns: &["point_cipher", "notes_cipher", "needs_cipher"],
+    },
+];
 
 /// The venues service as a registry module; its state is [`Venues`].
 pub struct VenuesModule {
@@ -70,13 +79,28 @@ impl Service for VenuesModule {
         let schema = crate::graphql::schema(venues.clone(), ctx.bus.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone());
         let routes = tonic::service::Routes::new(crate::grpc::org_service(venues.clone()))
-            .add_service(crate::grpc::venue_service(venues.clone()));
+            .add_service(crate::grpc::venue_service(venues.clone()))
+            .add_service(crate::grpc::rhythm::rhythm_service(venues.clone()));
         let grpc = Grpc {
             routes,
             descriptor: tongxin_proto::FILE_DESCRIPTOR_SET,
             service_names: crate::grpc::SERVICE_NAMES,
         };
-        Ok(Parts::new(venues, http, grpc))
+        let mut parts = Parts::new(venues.clone(), http, grpc);
+        let settings = &self.settings.scheduler;
+        if settings.enabled {
+            let scheduler = crate::service::scheduler::Scheduler::new(
+                venues,
+                Duration::from_millis(settings.interval_ms),
+                settings.lookback_weeks,
+                settings.lookback_months,
+            );
+            parts = parts.task(Task::new("cadence-scheduler", move |stop| async move {
+                scheduler.run(stop).await;
+                Ok(())
+            }));
+        }
+        Ok(parts)
     }
 }
 

@@ -20,6 +20,8 @@ use crate::store::org_units::{self, OrgUnit};
 
 mod activity;
 pub mod circle;
+pub mod rhythm;
+pub mod scheduler;
 mod venue;
 pub use activity::{ActivitiesWanted, ActivityPage, MAX_NEAR, NewActivity, ThemeCounts};
 pub use venue::{NewVenue, VenuePatch};
@@ -91,7 +93,7 @@ impl Venues {
         self
     }
 
-    fn contact_cipher(&self) -> Result<&PiiCipher, VenuesError> {
+    pub(crate) fn contact_cipher(&self) -> Result<&PiiCipher, VenuesError> {
         self.contact_cipher
             .as_ref()
             .ok_or_else(|| VenuesError::Internal("no key for contact phones".to_owned()))

@@ -21,6 +21,34 @@ pub struct VenuesSettings {
     /// AES-256-GCM key (base64 of 32 bytes) for unit contacts' phones; required to start.
     #[serde(serialize_with = "tongxin_platform::config::expose_for_layering")]
     pub pii_key: SecretString,
+    /// The cadence scheduler (closing weeks and months into misses).
+    #[serde(default)]
+    pub scheduler: CadenceSchedulerSettings,
+}
+
+/// The cadence scheduler.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CadenceSchedulerSettings {
+    /// Whether this process runs it (every replica may: a miss is closed once).
+    pub enabled: bool,
+    /// How often it looks, in milliseconds.
+    pub interval_ms: u64,
+    /// How many ended weeks a round looks back over (catching up after a stop), 1 to 53.
+    pub lookback_weeks: u32,
+    /// How many ended months a round looks back over, 1 to 12.
+    pub lookback_months: u32,
+}
+
+impl Default for CadenceSchedulerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_ms: 60_000,
+            lookback_weeks: 4,
+            lookback_months: 2,
+        }
+    }
 }
 
 impl VenuesSettings {
@@ -32,6 +60,7 @@ impl VenuesSettings {
             grpc_addr: service.grpc_addr,
             database: service.database,
             pii_key: SecretString::from(String::new()),
+            scheduler: CadenceSchedulerSettings::default(),
         }
     }
 
@@ -59,6 +88,16 @@ impl Default for VenuesSettings {
 impl Validate for VenuesSettings {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         self.service().validate(prefix)?;
+        let s = &self.scheduler;
+        if s.interval_ms == 0
+            || !(1..=53).contains(&s.lookback_weeks)
+            || !(1..=12).contains(&s.lookback_months)
+        {
+            return Err(ConfigError::new(
+                format!("{prefix}.scheduler"),
+                "interval_ms must be positive, lookback_weeks 1 to 53, lookback_months 1 to 12",
+            ));
+        }
         tongxin_platform::config::validate_pii_key(prefix, &self.pii_key)
     }
 }

@@ -299,6 +299,21 @@ impl<'p> World<'p> {
                     .await;
                 text(&r["id"])
             }
+            "visit" => {
+                let anchor = self.value("anchor").await;
+                let token = self.staff_token().await;
+                let at = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+                let r = self
+                    .ok(Some(&token), "mutation($i: RecordVisitInput!) { recordVisit(input: $i) { id } }", json!({ "i": { "unitId": anchor, "visitedAt": at, "householdsReached": 4, "notes": "走访记录", "needsHeard": ["修路灯"] } }), "recordVisit")
+                    .await;
+                text(&r["id"])
+            }
+            // The anchor, once a visit to it exists (for listing visits).
+            "visited_anchor" => {
+                self.value("visit").await;
+                self.value("anchor").await
+            }
+            "an_hour_ago" => (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
             "contact" => {
                 let anchor = self.value("anchor").await;
                 let token = self.staff_token().await;

@@ -5,6 +5,7 @@
 //! `tongxin run` can print tokens scoped to them. Everything not named there is marked
 //! 合成 (synthetic). The demo venues and activities on top of the tree are in [`venues`].
 
+pub mod rhythm;
 pub mod venues;
 
 use sea_orm::{DatabaseConnection, TransactionTrait};

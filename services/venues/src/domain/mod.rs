@@ -4,6 +4,7 @@ pub mod activity;
 pub mod circle;
 pub mod coverage;
 pub mod org;
+pub mod rhythm;
 pub mod venue;
 
 /// A rule broken by the caller's input or rights.

@@ -131,6 +131,52 @@ pub fn activity_held(
     .encode_to_vec()
 }
 
+/// Staff or a volunteer recorded a visit (走访).
+pub const VISIT_RECORDED: &str = "tongxin.venues.visit_recorded";
+/// A period ended and a unit had not met its district's cadence rule.
+pub const CADENCE_MISSED: &str = "tongxin.venues.cadence_missed";
+
+/// The body of `tongxin.venues.visit_recorded`: counts only, never the notes or needs.
+pub fn visit_recorded(visit: &crate::store::rhythm::visits::Model, unit_path: &str) -> Vec<u8> {
+    pb_events::VisitRecorded {
+        visit_id: visit.id.to_string(),
+        unit_id: visit.unit_id.to_string(),
+        unit_path: unit_path.to_owned(),
+        visited_at_ms: visit.visited_at.timestamp_millis(),
+        households_reached: u32::try_from(visit.households_reached).unwrap_or(0),
+        needs_heard: u32::try_from(visit.needs_count).unwrap_or(0),
+        actor: visit.recorder.clone(),
+    }
+    .encode_to_vec()
+}
+
+/// The proto enum for what a rule counts.
+pub fn cadence_kind_to_proto(kind: crate::domain::rhythm::PeriodKind) -> pb_events::CadenceKind {
+    match kind {
+        crate::domain::rhythm::PeriodKind::Week => pb_events::CadenceKind::Visits,
+        crate::domain::rhythm::PeriodKind::Month => pb_events::CadenceKind::Activities,
+    }
+}
+
+/// The body of `tongxin.venues.cadence_missed`.
+pub fn cadence_missed(
+    miss: &crate::store::rhythm::misses::Model,
+    unit_path: &str,
+    kind: crate::domain::rhythm::PeriodKind,
+) -> Vec<u8> {
+    pb_events::CadenceMissed {
+        unit_id: miss.unit_id.to_string(),
+        unit_path: unit_path.to_owned(),
+        kind: cadence_kind_to_proto(kind) as i32,
+        period_start: miss.period_start.to_string(),
+        period_end: miss.period_end.to_string(),
+        required: u32::try_from(miss.required).unwrap_or(0),
+        done: u32::try_from(miss.done).unwrap_or(0),
+        streak: u32::try_from(miss.streak).unwrap_or(0),
+    }
+    .encode_to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     /// Each subject venues publishes is in the catalog, so its messages name their type.
@@ -140,6 +186,8 @@ mod tests {
             super::UNIT_CREATED,
             super::UNIT_UPDATED,
             super::ACTIVITY_HELD,
+            super::VISIT_RECORDED,
+            super::CADENCE_MISSED,
         ] {
             assert!(
                 tongxin_proto::catalog::by_subject(subject).is_some(),

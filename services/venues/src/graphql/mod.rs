@@ -5,6 +5,7 @@ mod activity;
 mod circle;
 pub mod coverage_map;
 mod org;
+mod rhythm;
 mod venue;
 
 use async_graphql::dataloader::DataLoader;
@@ -25,6 +26,7 @@ pub struct Query(
     circle::CircleQuery,
     venue::VenueQuery,
     activity::ActivityQuery,
+    rhythm::RhythmQuery,
 );
 
 /// The root mutation.
@@ -35,6 +37,7 @@ pub struct Mutation(
     circle::CircleMutation,
     venue::VenueMutation,
     activity::ActivityMutation,
+    rhythm::RhythmMutation,
 );
 
 /// The root subscription.
@@ -69,6 +72,9 @@ fn describe_connections(
         )
         .override_output_type_description::<Page<activity::ActivityNode>>(
             "A page of activities (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<Page<rhythm::VisitNode>>(
+            "A page of visits (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
 }
 

@@ -1,6 +1,7 @@
 //! The venues gRPC server: translate, call [`Venues`], translate back.
 
 pub mod proto;
+pub mod rhythm;
 
 use tongxin_platform::grpc::require_principal;
 use tongxin_proto::venues as pb;
@@ -24,6 +25,7 @@ pub fn org_service(venues: Venues) -> OrgServiceServer<OrgGrpc> {
 pub const SERVICE_NAMES: &[&str] = &[
     "tongxin.venues.v1.OrgService",
     "tongxin.venues.v1.VenueService",
+    "tongxin.venues.v1.RhythmService",
 ];
 
 fn invalid(field: &str, message: &str) -> Status {

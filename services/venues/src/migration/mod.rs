@@ -8,6 +8,7 @@ mod m20261128_000012_circle;
 mod m20261128_000020_venues;
 mod m20261128_000030_activities;
 mod m20261201_000040_sealed_contact_phones;
+mod m20261201_000050_rhythm;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000020_venues::Migration));
         all.push(Box::new(m20261128_000030_activities::Migration));
         all.push(Box::new(m20261201_000040_sealed_contact_phones::Migration));
+        all.push(Box::new(m20261201_000050_rhythm::Migration));
         all
     }
 }

@@ -4,4 +4,5 @@ pub mod activities;
 pub mod circle;
 pub mod contacts;
 pub mod org_units;
+pub mod rhythm;
 pub mod venues;

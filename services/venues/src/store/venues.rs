@@ -345,3 +345,14 @@ pub async fn count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbError> {
     use sea_orm::PaginatorTrait;
     Entity::find().count(conn).await.map_err(classify)
 }
+
+/// Every venue's id (demo seeding: which courtyard halls exist).
+pub async fn all_ids<C: ConnectionTrait>(conn: &C) -> Result<Vec<Uuid>, DbError> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(classify)
+}

@@ -6,6 +6,7 @@ mod circle;
 mod failures;
 mod graphql;
 mod grpc;
+mod rhythm;
 mod tree;
 mod venues;
 
@@ -25,6 +26,8 @@ pub struct TestApp {
     pub venues: tongxin_venues::service::Venues,
     spawned: Spawned,
     pub nats: tongxin_testing::TestNats,
+    /// The PII key the service seals with (a second replica needs the same).
+    pub pii_key: String,
 }
 
 impl TestApp {
@@ -44,10 +47,14 @@ impl TestApp {
     }
 
     async fn spawn_opts(seed: bool, behind_proxy: bool) -> Self {
-        let module = tongxin_venues::VenuesModule::new(tongxin_venues::VenuesSettings {
-            pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+        let pii_key = tongxin_platform::pii::PiiCipher::generate_key_base64();
+        let mut settings = tongxin_venues::VenuesSettings {
+            pii_key: pii_key.clone().into(),
             ..tongxin_venues::default_settings()
-        });
+        };
+        // The tests drive the cadence scheduler themselves.
+        settings.scheduler.enabled = false;
+        let module = tongxin_venues::VenuesModule::new(settings);
         let mut spawn = tongxin_testing::spawn().service(module);
         if behind_proxy {
             spawn = spawn.behind_proxy(tongxin_venues::NAME);
@@ -67,6 +74,7 @@ impl TestApp {
                 .clone(),
             spawned,
             nats,
+            pii_key,
         }
     }
 
@@ -89,6 +97,16 @@ impl TestApp {
     pub fn token(&self, roles: &[Role], unit_path: Option<&str>) -> String {
         self.spawned.sign(
             "tester",
+            roles,
+            unit_path.map(|p| demo::unit_id(p).0),
+            Some("rc"),
+        )
+    }
+
+    /// A token for `subject` with `roles`, scoped to the demo unit at `unit_path`.
+    pub fn token_as(&self, subject: &str, roles: &[Role], unit_path: Option<&str>) -> String {
+        self.spawned.sign(
+            subject,
             roles,
             unit_path.map(|p| demo::unit_id(p).0),
             Some("rc"),
