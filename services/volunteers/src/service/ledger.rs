@@ -813,10 +813,9 @@ impl Volunteers {
         to: NaiveDate,
     ) -> Result<Vec<f64>, VolunteersError> {
         if !(actor.is_service() || actor.is_staff()) {
-            return Err(DomainError::Forbidden(
+            return Err(VolunteersError::Forbidden(
                 "unit hours are for staff and services".to_owned(),
-            )
-            .into());
+            ));
         }
         if paths.len() > MAX_UNIT_HOURS {
             return Err(DomainError::invalid(
