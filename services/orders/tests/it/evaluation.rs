@@ -21,7 +21,7 @@ use crate::{RECEIVE, TestApp, error_code, paths};
 const SET: &str = "mutation($w: EvaluationWeightsInput!, $a: [EvaluationAwardRuleInput!]!) { setEvaluationSettings(weights: $w, awards: $a) { district weights { onTime escalation completion rating cadence activities attendance volunteerHours } awards { level points } setBy } }";
 const SETTINGS: &str = "{ evaluationSettings { district weights { onTime cadence } awards { level points } setBy } }";
 const EVALUATION: &str = "query($unit: ID!, $q: String!) { evaluation(unitId: $unit, quarter: $q) { unitPath level quarter score rank ordersReceived published version correctionReason lines { criterion detail share weight points } } }";
-const RANKING: &str = "query($q: String!, $level: OrderLevel!, $v: Int) { evaluationRanking(quarter: $q, level: $level, version: $v) { edges { node { unitPath rank score published version } } } }";
+const RANKING: &str = "query($q: String!, $level: OrderLevel!, $v: Int, $after: String) { evaluationRanking(quarter: $q, level: $level, version: $v, first: 500, after: $after) { edges { cursor node { unitPath rank score published version } } pageInfo { hasNextPage } } }";
 const PUBLISH: &str = "mutation($q: String!, $reason: String) { publishEvaluation(quarter: $q, reason: $reason) { id quarter version reason } }";
 const AWARDS: &str = "query($q: String!) { evaluationAwards(quarter: $q) { edges { node { unit { id } level rank points } } } }";
 
@@ -258,30 +258,41 @@ async fn a_quarter_is_scored_published_frozen_corrected_and_awarded_once() {
     assert_eq!(award_points(&app).await, expected, "100 to each member, once");
 }
 
+/// Every edge of a ranking, page by page.
+async fn all_edges(app: &TestApp, token: &str, vars: Value) -> Vec<Value> {
+    let mut edges: Vec<Value> = Vec::new();
+    loop {
+        let mut v = vars.clone();
+        if let Some(last) = edges.last() {
+            v["after"] = last["cursor"].clone();
+        }
+        let r = app.graphql(Some(token), RANKING, v).await;
+        let page = data(&r, "evaluationRanking").clone();
+        edges.extend(page["edges"].as_array().cloned().unwrap_or_default());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return edges;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_live_ranking_covers_every_unit_of_the_level_including_quiet_ones() {
     let app = TestApp::spawn_at(set_start()).await;
     hand_checked_set(&app).await;
     let center = app.staff(paths::CENTER);
-    let r = app
-        .graphql(Some(&center), RANKING, json!({"q": QUARTER, "level": "COURTYARD"}))
-        .await;
-    let edges = data(&r, "evaluationRanking")["edges"].as_array().cloned().unwrap_or_default();
+    let edges = all_edges(&app, &center, json!({"q": QUARTER, "level": "COURTYARD"})).await;
     // Every courtyard of the demo tree is ranked, those no order reached too.
     let courtyards = tongxin_venues::demo::tree()
         .iter()
         .filter(|(kind, ..)| *kind == tongxin_venues::domain::org::UnitKind::Courtyard)
         .count();
-    assert_eq!(edges.len(), courtyards, "{r}");
+    assert_eq!(edges.len(), courtyards);
     let ranks: Vec<i64> = edges.iter().map(|e| e["node"]["rank"].as_i64().unwrap_or(0)).collect();
     assert_eq!(ranks, (1..=courtyards as i64).collect::<Vec<_>>());
     assert!(edges.iter().all(|e| e["node"]["published"] == false));
     // The station's staff see their own courtyards only, with district-wide ranks.
-    let r = app
-        .graphql(Some(&app.staff(paths::HONGQIAO)), RANKING, json!({"q": QUARTER, "level": "COURTYARD"}))
-        .await;
-    let mine = data(&r, "evaluationRanking")["edges"].as_array().cloned().unwrap_or_default();
-    assert!(!mine.is_empty() && mine.len() < edges.len(), "{r}");
+    let mine = all_edges(&app, &app.staff(paths::HONGQIAO), json!({"q": QUARTER, "level": "COURTYARD"})).await;
+    assert!(!mine.is_empty() && mine.len() < edges.len(), "{mine:?}");
     assert!(mine.iter().all(|e| e["node"]["unitPath"]
         .as_str()
         .is_some_and(|p| p.starts_with(paths::HONGQIAO))));
