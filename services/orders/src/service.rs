@@ -42,11 +42,11 @@ use crate::service::clock::Clock;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
 
+pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use identity::VolunteerLink;
 pub use live::Progress;
 pub use moves::Move;
 pub(crate) use moves::MoveActor;
-pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use place::NewOrder;
 pub use read::{OrderFilter, TimelineEntry};
 

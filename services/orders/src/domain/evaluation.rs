@@ -155,7 +155,7 @@ impl Weights {
         if sum != 100 {
             return Err(DomainError::invalid(
                 "weights",
-                &format!("the weights must sum to 100 %, not {sum} %"),
+                format!("the weights must sum to 100 %, not {sum} %"),
             ));
         }
         let [
@@ -233,7 +233,7 @@ impl AwardRules {
             if points.len() > MAX_AWARDED_RANKS {
                 return Err(DomainError::invalid(
                     "awards.points",
-                    &format!("at most {MAX_AWARDED_RANKS} ranks are awarded"),
+                    format!("at most {MAX_AWARDED_RANKS} ranks are awarded"),
                 ));
             }
             let points = points
@@ -245,7 +245,7 @@ impl AwardRules {
                         .ok_or_else(|| {
                             DomainError::invalid(
                                 "awards.points",
-                                &format!("points per rank are 0 to {MAX_AWARD_POINTS}"),
+                                format!("points per rank are 0 to {MAX_AWARD_POINTS}"),
                             )
                         })
                 })
@@ -642,7 +642,10 @@ mod tests {
         assert_eq!(e.score, 70.0);
         let on_time = line(&e, Criterion::OnTime);
         assert_eq!((on_time.share, on_time.points), (None, 7.5));
-        assert!(on_time.detail.ends_with("no data, half marks"), "{on_time:?}");
+        assert!(
+            on_time.detail.ends_with("no data, half marks"),
+            "{on_time:?}"
+        );
         assert_eq!(line(&e, Criterion::Cadence).share, Some(1.0));
     }
 
@@ -663,7 +666,10 @@ mod tests {
         station.orders = metrics(3, "station");
         station.rhythm.activities_held = 1;
         station.volunteer_hours = 1.0;
-        let all = evaluate_district(&[courtyard_a(), courtyard_b(), station], &Weights::default());
+        let all = evaluate_district(
+            &[courtyard_a(), courtyard_b(), station],
+            &Weights::default(),
+        );
         let by: HashMap<Uuid, &Evaluation> = all.iter().map(|e| (e.unit_id, e)).collect();
         // B (70.0) vs A (76.0): A first among courtyards.
         assert_eq!(by[&Uuid::from_u128(1)].rank, 1);

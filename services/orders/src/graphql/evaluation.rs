@@ -89,11 +89,7 @@ fn count(n: u32) -> i32 {
 }
 
 impl UnitEvaluationGql {
-    fn new(
-        e: Evaluation,
-        quarter: &str,
-        published: Option<&crate::service::Published>,
-    ) -> Self {
+    fn new(e: Evaluation, quarter: &str, published: Option<&crate::service::Published>) -> Self {
         Self {
             unit: OrgUnit {
                 id: ID(e.unit_id.to_string()),
@@ -168,17 +164,19 @@ impl From<Weights> for EvaluationWeights {
 
 impl EvaluationWeights {
     fn parse(self) -> Result<Weights, OrdersError> {
-        Ok(Weights::parse([
-            self.on_time,
-            self.escalation,
-            self.completion,
-            self.rating,
-            self.cadence,
-            self.activities,
-            self.attendance,
-            self.volunteer_hours,
-        ]
-        .map(i64::from))?)
+        Ok(Weights::parse(
+            [
+                self.on_time,
+                self.escalation,
+                self.completion,
+                self.rating,
+                self.cadence,
+                self.activities,
+                self.attendance,
+                self.volunteer_hours,
+            ]
+            .map(i64::from),
+        )?)
     }
 }
 
@@ -371,8 +369,9 @@ impl EvaluationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The weights, summing to 100.")] weights: EvaluationWeights,
-        #[graphql(desc = "Points by rank per level; an empty list awards nothing.")]
-        awards: Vec<EvaluationAwardRule>,
+        #[graphql(desc = "Points by rank per level; an empty list awards nothing.")] awards: Vec<
+            EvaluationAwardRule,
+        >,
     ) -> async_graphql::Result<EvaluationSettings> {
         let (orders, caller) = caller(ctx).await?;
         let weights = weights.parse()?;
@@ -402,7 +401,9 @@ impl EvaluationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The quarter, e.g. `2026Q3`; it must have ended.")] quarter: String,
-        #[graphql(desc = "Why a correction is published (required from version 2; at most 500 characters).")]
+        #[graphql(
+            desc = "Why a correction is published (required from version 2; at most 500 characters)."
+        )]
         reason: Option<String>,
     ) -> async_graphql::Result<EvaluationPublication> {
         let (orders, caller) = caller(ctx).await?;

@@ -92,7 +92,9 @@ impl MigrationTrait for Migration {
                     .col(text_null(EvaluationPublications::Reason))
                     .col(text(EvaluationPublications::Weights))
                     .col(string_len(EvaluationPublications::PublishedBy, 200))
-                    .col(timestamp_with_time_zone(EvaluationPublications::PublishedAt))
+                    .col(timestamp_with_time_zone(
+                        EvaluationPublications::PublishedAt,
+                    ))
                     .to_owned(),
             )
             .await?;

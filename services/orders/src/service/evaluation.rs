@@ -284,7 +284,9 @@ impl Orders {
         if !scope.covers(path.as_str()) {
             return Err(DomainError::Forbidden("the unit is outside your scope".to_owned()).into());
         }
-        let level = known_units::get(&self.db, unit).await?.and_then(|u| u.level);
+        let level = known_units::get(&self.db, unit)
+            .await?
+            .and_then(|u| u.level);
         if !level.is_some_and(|l| RANKED_LEVELS.contains(&l.as_str())) {
             return Err(DomainError::invalid(
                 "unitId",
@@ -348,14 +350,9 @@ impl Orders {
         let publication = store::publication(&self.db, &district, &quarter, version).await?;
         let (entries, published) = match (publication, version) {
             (Some(p), _) => {
-                let entries = store::entries_of(
-                    &self.db,
-                    p.id,
-                    Some(level.as_str()),
-                    scope.as_str(),
-                    None,
-                )
-                .await??;
+                let entries =
+                    store::entries_of(&self.db, p.id, Some(level.as_str()), scope.as_str(), None)
+                        .await??;
                 (entries, Some(p.into()))
             }
             (None, Some(v)) => {
@@ -366,9 +363,7 @@ impl Orders {
             }
             (None, None) => {
                 if period.from > self.now() {
-                    return Err(
-                        DomainError::invalid("quarter", "the quarter has not begun").into()
-                    );
+                    return Err(DomainError::invalid("quarter", "the quarter has not begun").into());
                 }
                 let settings = store::settings_of(&self.db, &district).await??;
                 let all = self
@@ -407,7 +402,7 @@ impl Orders {
         if now < period.to {
             return Err(DomainError::invalid(
                 "quarter",
-                &format!("{quarter} has not ended; publish it once it is over"),
+                format!("{quarter} has not ended; publish it once it is over"),
             )
             .into());
         }
@@ -418,11 +413,9 @@ impl Orders {
             .as_ref()
             .is_some_and(|r| r.chars().count() > MAX_REASON)
         {
-            return Err(DomainError::invalid(
-                "reason",
-                &format!("at most {MAX_REASON} characters"),
-            )
-            .into());
+            return Err(
+                DomainError::invalid("reason", format!("at most {MAX_REASON} characters")).into(),
+            );
         }
         let latest = store::publication(&self.db, &district, &quarter, None).await?;
         let version = latest.as_ref().map_or(1, |p| p.version + 1);
@@ -448,7 +441,11 @@ impl Orders {
             published_by: caller.principal.subject.clone(),
             published_at: now,
         };
-        let txn = self.db.begin().await.map_err(tongxin_platform::db::classify)?;
+        let txn = self
+            .db
+            .begin()
+            .await
+            .map_err(tongxin_platform::db::classify)?;
         // A second publisher of the same version loses on the unique index: CONFLICT.
         store::insert_publication(&txn, publication.clone(), &ranked)
             .await
@@ -498,9 +495,7 @@ impl Orders {
             prost::Message::encode_to_vec(&body),
         )
         .await?;
-        txn.commit()
-            .await
-            .map_err(tongxin_platform::db::classify)?;
+        txn.commit().await.map_err(tongxin_platform::db::classify)?;
         self.waker.wake();
         tracing::info!(%district, %quarter, version, units = ranked.len(), "evaluation published");
         Ok(publication.into())

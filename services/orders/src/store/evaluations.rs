@@ -352,4 +352,3 @@ pub async fn awards_of<C: ConnectionTrait>(
         .await
         .map_err(classify)
 }
-

@@ -6,8 +6,8 @@
 mod batching;
 mod callers;
 mod crediting;
-mod evaluation;
 mod embedded;
+mod evaluation;
 mod identity;
 mod legal;
 mod linking;

@@ -208,10 +208,7 @@ impl VolunteerService for VolunteerGrpc {
         };
         let from = date(&req.from_date, "from_date")?;
         let to = date(&req.to_date, "to_date")?;
-        let hours = self
-            .0
-            .unit_hours(&actor, &req.unit_paths, from, to)
-            .await?;
+        let hours = self.0.unit_hours(&actor, &req.unit_paths, from, to).await?;
         Ok(Response::new(pb::UnitHoursResponse { hours }))
     }
 

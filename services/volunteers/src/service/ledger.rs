@@ -820,7 +820,7 @@ impl Volunteers {
         if paths.len() > MAX_UNIT_HOURS {
             return Err(DomainError::invalid(
                 "unit_paths",
-                &format!("at most {MAX_UNIT_HOURS} units per call"),
+                format!("at most {MAX_UNIT_HOURS} units per call"),
             )
             .into());
         }
