@@ -451,3 +451,39 @@ async fn a_live_ranking_covers_every_unit_of_the_level_including_quiet_ones() {
     );
     assert_eq!(lines.count(), courtyards, "{body}");
 }
+
+#[tokio::test]
+async fn on_sqlite_as_tongxin_run_a_past_quarter_is_published_and_read_back_frozen() {
+    let app = TestApp::spawn_embedded().await;
+    let center = app.staff(paths::CENTER);
+    let caijiaba = demo::unit_id(paths::CAIJIABA).0.to_string();
+    // The last ended quarter by the real clock (the embedded services read it).
+    let quarter = tongxin_orders::demo::previous_quarter(chrono::Utc::now());
+    let r = app
+        .graphql(Some(&center), PUBLISH, json!({"q": quarter}))
+        .await;
+    assert_eq!(data(&r, "publishEvaluation")["version"], 1, "{r}");
+    let e = app
+        .graphql(
+            Some(&center),
+            EVALUATION,
+            json!({"unit": caijiaba, "q": quarter}),
+        )
+        .await;
+    let e = data(&e, "evaluation");
+    assert_eq!(
+        (e["published"].clone(), e["version"].clone()),
+        (json!(true), json!(1))
+    );
+    assert_eq!(e["lines"].as_array().map(Vec::len), Some(8), "{e}");
+    let r = app
+        .graphql(Some(&center), AWARDS, json!({"q": quarter}))
+        .await;
+    assert_eq!(
+        data(&r, "evaluationAwards")["edges"]
+            .as_array()
+            .map(Vec::len),
+        Some(9),
+        "100, 60, 30 to the first three of each level: {r}"
+    );
+}
