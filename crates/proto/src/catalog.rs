@@ -170,6 +170,11 @@ pub const EVENTS: &[EventType] = &[
         ORDER_CHANGED,
         "the district center did not receive the order in time (once)",
     ),
+    event(
+        "tongxin.orders.reply_due",
+        "tongxin.events.v1.ReplyDue",
+        "an order filed on behalf of a resident was completed; the resident is owed the reply (ids only: the phone and outcome are read over gRPC)",
+    ),
     // legal-aid: every change of an appointment, with the appointment as it stands after it
     event(
         "tongxin.legalaid.appointment_booked",

@@ -6,6 +6,7 @@
 //! The order itself is [`order::Order`]: what the store reads (or refuses), what the service
 //! changes with [`order::Order::apply`], and what GraphQL, gRPC and the events show.
 
+pub mod intake;
 pub mod machine;
 pub mod menu;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! lookups with a DataLoader. `Order` is an entity keyed by `id`; `OrgUnit` (venues) and
 //! `Volunteer` (volunteers) are referenced by key as unresolvable stubs.
 
+mod inperson;
 mod menu;
 mod metrics;
 mod order;
@@ -18,12 +19,21 @@ pub use order::OrderLoader;
 /// The root query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(order::OrderQuery, menu::MenuQuery, metrics::MetricsQuery);
+pub struct Query(
+    order::OrderQuery,
+    menu::MenuQuery,
+    metrics::MetricsQuery,
+    inperson::InPersonQuery,
+);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(order::OrderMutation, menu::MenuMutation);
+pub struct Mutation(
+    order::OrderMutation,
+    menu::MenuMutation,
+    inperson::InPersonMutation,
+);
 
 /// The root subscription.
 pub use progress::Subscription;
@@ -61,6 +71,16 @@ fn describe_connections(
         )
         .override_output_type_description::<Page<metrics::UnitRanking>>(
             "A page of a unit ranking, best first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<
+            async_graphql::connection::Connection<
+                async_graphql::connection::OpaqueCursor<uuid::Uuid>,
+                inperson::UnitNotice,
+                async_graphql::connection::EmptyFields,
+                async_graphql::connection::EmptyFields,
+            >,
+        >(
+            "A page of a unit's notices, newest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
         .override_output_type_description::<Page<metrics::VolunteerRanking>>(
             "A page of a volunteer ranking, best first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",

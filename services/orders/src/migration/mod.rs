@@ -6,6 +6,7 @@ mod m20261128_000200_orders;
 mod m20261201_000300_progress_positions;
 mod m20261201_000400_category_owner;
 mod m20261201_000500_legal_aid;
+mod m20261201_000610_in_person;
 
 /// Platform tables first, then ours.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261201_000300_progress_positions::Migration));
         all.push(Box::new(m20261201_000400_category_owner::Migration));
         all.push(Box::new(m20261201_000500_legal_aid::Migration));
+        all.push(Box::new(m20261201_000610_in_person::Migration));
         all
     }
 }

@@ -4,6 +4,7 @@ pub mod arrivals;
 pub mod categories;
 pub mod columns;
 pub mod metrics;
+pub mod notices;
 pub mod orders;
 pub mod timeline;
 
