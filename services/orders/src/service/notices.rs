@@ -5,9 +5,8 @@ use uuid::Uuid;
 
 use super::{Caller, DEFAULT_PAGE, MAX_PAGE, Orders};
 use crate::domain::DomainError;
-use crate::domain::scope::UnitPath;
 use crate::error::OrdersError;
-use crate::store::{known_units, notices};
+use crate::store::notices;
 
 impl Orders {
     /// The notices of `unit` and the units below it, newest first, after the cursor
@@ -30,8 +29,9 @@ impl Orders {
             )
             .into());
         };
-        let path = match known_units::get(&self.db, unit).await? {
-            Some(u) => UnitPath::parse(&u.path)?,
+        // Known here, or else asked of venues (and remembered).
+        let path = match self.unit_path(unit).await? {
+            Some(p) => p,
             None if Some(unit) == caller.principal.unit => scope.clone(),
             None => return Err(DomainError::NotFound("no such unit".to_owned()).into()),
         };

@@ -8,6 +8,7 @@ mod callers;
 mod crediting;
 mod embedded;
 mod identity;
+mod inperson;
 mod legal;
 mod linking;
 mod live;
