@@ -39,12 +39,7 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel.
-    pub const ALL: [Channel; 4] = [
-        Self::Visit,
-        Self::Briefing,
-        Self::Phone,
-        Self::MiniProgram,
-    ];
+    pub const ALL: [Channel; 4] = [Self::Visit, Self::Briefing, Self::Phone, Self::MiniProgram];
 
     /// The stored (and event) name.
     pub fn as_str(self) -> &'static str {
@@ -295,7 +290,15 @@ mod tests {
     fn consent_is_recorded_and_not_in_the_future() {
         let now = Utc::now();
         assert!(Consent::parse("", ConsentMethod::Verbal, now, now).is_err());
-        assert!(Consent::parse("王站长", ConsentMethod::Written, now + Duration::hours(1), now).is_err());
+        assert!(
+            Consent::parse(
+                "王站长",
+                ConsentMethod::Written,
+                now + Duration::hours(1),
+                now
+            )
+            .is_err()
+        );
         let c = Consent::parse(" 王站长 ", ConsentMethod::Written, now, now).expect("consent");
         assert_eq!(c.recorded_by, "王站长");
         assert_eq!(ConsentMethod::parse("written"), Ok(ConsentMethod::Written));

@@ -276,7 +276,12 @@ impl OrderNode {
     }
     /// The visit the need was heard at (from the venues service), if any.
     async fn source_visit_id(&self) -> Option<ID> {
-        self.0.order.intake.source.visit().map(|v| ID(v.to_string()))
+        self.0
+            .order
+            .intake
+            .source
+            .visit()
+            .map(|v| ID(v.to_string()))
     }
     /// The activity (a briefing, 小院发布会) the need was heard at, if any.
     async fn source_activity_id(&self) -> Option<ID> {

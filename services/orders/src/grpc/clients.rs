@@ -186,15 +186,15 @@ impl VenuesClient {
             .first()
             .and_then(|u| u.location.as_ref())
             .map(|l| (l.lat, l.lon));
-        Ok((response.units.iter().filter_map(unit_from).collect(), location))
+        Ok((
+            response.units.iter().filter_map(unit_from).collect(),
+            location,
+        ))
     }
 
     /// One activity, or `None` when there is no such activity (orders' own credential: the
     /// check is orders' business, and activities are not personal data).
-    pub async fn activity(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Option<venues_pb::Activity>, CallError> {
+    pub async fn activity(&self, id: uuid::Uuid) -> Result<Option<venues_pb::Activity>, CallError> {
         let request = self.request(venues_pb::GetActivityRequest { id: id.to_string() })?;
         match self.activities.clone().get_activity(request).await {
             Ok(response) => Ok(Some(response.into_inner())),

@@ -27,9 +27,7 @@ use tongxin_proto::venues as venues_pb;
 use uuid::Uuid;
 
 use super::{Caller, OrderView, Orders};
-use crate::domain::intake::{
-    self, Channel, Consent, ConsentMethod, Intake, Resident, Source,
-};
+use crate::domain::intake::{self, Channel, Consent, ConsentMethod, Intake, Resident, Source};
 use crate::domain::machine::ChainUnit;
 use crate::domain::menu::Category;
 use crate::domain::order::{Order, Placement, ReceiveDeadline, Route};
@@ -85,10 +83,10 @@ impl Orders {
         input: OnBehalfOrder,
     ) -> Result<OrderView, OrdersError> {
         if !caller.is_staff() {
-            return Err(
-                DomainError::Forbidden("only staff file orders on behalf of a resident".to_owned())
-                    .into(),
-            );
+            return Err(DomainError::Forbidden(
+                "only staff file orders on behalf of a resident".to_owned(),
+            )
+            .into());
         }
         let Some(scope) = caller.scope.clone() else {
             return Err(DomainError::Forbidden(
@@ -139,17 +137,20 @@ impl Orders {
             Source::Activity(id) => self.heard_at_activity(id, input.channel).await?,
             Source::None => self.heard_on_phone(caller, point).await?,
         };
-        let (units, unit_location) = self.deps.venues.chain_from(heard.unit).await.map_err(|e| {
-            match e {
-                CallError::Refused(s) if s.code() == tonic::Code::NotFound => {
-                    OrdersError::from(DomainError::invalid(
-                        "source",
-                        "the unit where the need was heard is unknown",
-                    ))
-                }
-                e => OrdersError::Unavailable(format!("venues Ancestors: {e}")),
-            }
-        })?;
+        let (units, unit_location) =
+            self.deps
+                .venues
+                .chain_from(heard.unit)
+                .await
+                .map_err(|e| match e {
+                    CallError::Refused(s) if s.code() == tonic::Code::NotFound => {
+                        OrdersError::from(DomainError::invalid(
+                            "source",
+                            "the unit where the need was heard is unknown",
+                        ))
+                    }
+                    e => OrdersError::Unavailable(format!("venues Ancestors: {e}")),
+                })?;
         let chain: Vec<ChainUnit> = units
             .into_iter()
             .map(|u| ChainUnit {
@@ -159,10 +160,11 @@ impl Orders {
             })
             .collect();
         let Some(first) = chain.first() else {
-            return Err(
-                DomainError::invalid("source", "the unit where the need was heard is unknown")
-                    .into(),
-            );
+            return Err(DomainError::invalid(
+                "source",
+                "the unit where the need was heard is unknown",
+            )
+            .into());
         };
         if !scope.covers(&first.path) {
             return Err(DomainError::Forbidden(format!(
@@ -342,9 +344,10 @@ impl Orders {
                 }
             }
         }
-        let unit = caller.principal.unit.ok_or_else(|| {
-            DomainError::Forbidden("your token names no unit".to_owned())
-        })?;
+        let unit = caller
+            .principal
+            .unit
+            .ok_or_else(|| DomainError::Forbidden("your token names no unit".to_owned()))?;
         Ok(Heard { unit })
     }
 }

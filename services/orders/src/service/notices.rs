@@ -24,10 +24,9 @@ impl Orders {
             .as_ref()
             .filter(|_| caller.principal.is_staff())
         else {
-            return Err(DomainError::Forbidden(
-                "a unit's notices need a staff scope".to_owned(),
-            )
-            .into());
+            return Err(
+                DomainError::Forbidden("a unit's notices need a staff scope".to_owned()).into(),
+            );
         };
         // Known here, or else asked of venues (and remembered).
         let path = match self.unit_path(unit).await? {

@@ -256,14 +256,7 @@ impl Orders {
             &txn,
             &events::subject("placed"),
             events::SOURCE,
-            events::order_changed(
-                order,
-                None,
-                actor,
-                note,
-                order.placed_at,
-                Some(arrival),
-            ),
+            events::order_changed(order, None, actor, note, order.placed_at, Some(arrival)),
         )
         .await?;
         match txn.commit().await.map_err(classify) {

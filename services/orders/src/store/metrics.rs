@@ -80,7 +80,14 @@ pub async fn arrived<C: ConnectionTrait>(
         .all(conn)
         .await
         .map_err(classify)?;
-    type OrderRow = (Uuid, State, Uuid, Option<DateTime<Utc>>, Option<i16>, String);
+    type OrderRow = (
+        Uuid,
+        State,
+        Uuid,
+        Option<DateTime<Utc>>,
+        Option<i16>,
+        String,
+    );
     let orders: Vec<OrderRow> = orders::Entity::find()
         .select_only()
         .columns([
@@ -98,23 +105,25 @@ pub async fn arrived<C: ConnectionTrait>(
         .map_err(classify)?;
     let orders = orders
         .into_iter()
-        .map(|(id, state, holding_unit_id, deadline_at, rating, channel)| {
-            // A channel that does not parse fails the read, never counts as a default.
-            let channel = Channel::parse(&channel).map_err(|_| {
-                tracing::error!(order_id = %id, "stored order channel does not parse");
-                DbError::Other("stored order does not parse".to_owned())
-            })?;
-            Ok((
-                id,
-                OrderNow {
-                    state: state.into(),
-                    holding_unit_id,
-                    deadline_at,
-                    rating,
-                    channel,
-                },
-            ))
-        })
+        .map(
+            |(id, state, holding_unit_id, deadline_at, rating, channel)| {
+                // A channel that does not parse fails the read, never counts as a default.
+                let channel = Channel::parse(&channel).map_err(|_| {
+                    tracing::error!(order_id = %id, "stored order channel does not parse");
+                    DbError::Other("stored order does not parse".to_owned())
+                })?;
+                Ok((
+                    id,
+                    OrderNow {
+                        state: state.into(),
+                        holding_unit_id,
+                        deadline_at,
+                        rating,
+                        channel,
+                    },
+                ))
+            },
+        )
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok((
         moves

@@ -46,7 +46,7 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Stores a notice unless the same (unit, kind, period) is stored; whether it was new.
 pub async fn insert_once<C: ConnectionTrait>(conn: &C, row: Model) -> Result<bool, DbError> {
-    let inserted = Entity::insert(ActiveModel::from(row))
+    let inserted = Entity::insert(ActiveModel::from(row).reset_all())
         .on_conflict(
             OnConflict::columns([Column::UnitId, Column::Kind, Column::PeriodStart])
                 .do_nothing()

@@ -214,7 +214,10 @@ fn intake(row: &Model) -> Result<Intake, DomainError> {
         (Some(v), None) => Source::Visit(v),
         (None, Some(a)) => Source::Activity(a),
         (Some(_), Some(_)) => {
-            return Err(DomainError::invalid("source", "both a visit and an activity"));
+            return Err(DomainError::invalid(
+                "source",
+                "both a visit and an activity",
+            ));
         }
     };
     let resident = match (

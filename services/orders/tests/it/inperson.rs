@@ -21,7 +21,7 @@ use tongxin_proto::orders::order_service_client::OrderServiceClient;
 use tongxin_venues::demo;
 use uuid::Uuid;
 
-use super::{ACCEPT, DISPATCH, ESCALATE, RECEIVE, TestApp, error_code, paths};
+use super::{ACCEPT, DISPATCH, ESCALATE, RECEIVE, START, TestApp, error_code, paths};
 
 const FILE: &str = r#"mutation($input: FileOrderOnBehalfInput!) { fileOrderOnBehalf(input: $input) {
   id state channel sourceActivityId sourceVisitId filedOnBehalf residentName contactPhone
@@ -68,7 +68,12 @@ fn filing(channel: &str, key: &str, extra: Value) -> Value {
 }
 
 /// A held activity of `theme` organised by the unit at `path` (a venue of its own); its id.
-async fn activity(app: &TestApp, path: &str, theme: tongxin_venues::domain::activity::Theme, held: bool) -> Uuid {
+async fn activity(
+    app: &TestApp,
+    path: &str,
+    theme: tongxin_venues::domain::activity::Theme,
+    held: bool,
+) -> Uuid {
     let venues = app.venues.as_ref().expect("venues runs");
     let staff = Principal {
         subject: format!("venue-staff{path}"),
@@ -123,7 +128,8 @@ async fn activity(app: &TestApp, path: &str, theme: tongxin_venues::domain::acti
     created.id.0
 }
 
-/// Dispatches `id` (held at `path`) to a new volunteer who accepts; the volunteer's id.
+/// Dispatches `id` (held at `path`) to a new volunteer who accepts and starts; the
+/// volunteer's id.
 async fn dispatch_and_accept(app: &TestApp, path: &str, id: &str) -> Uuid {
     let v = app.new_volunteer().await;
     let r = app
@@ -137,6 +143,8 @@ async fn dispatch_and_accept(app: &TestApp, path: &str, id: &str) -> Uuid {
     assert_eq!(data(&r, "dispatchOrder")["state"], "DISPATCHED");
     let r = app.act(&app.volunteer(v), ACCEPT, id, json!({})).await;
     assert_eq!(data(&r, "acceptOrder")["state"], "ACCEPTED");
+    let r = app.act(&app.volunteer(v), START, id, json!({})).await;
+    assert_eq!(data(&r, "startOrder")["state"], "IN_PROGRESS");
     v
 }
 
@@ -233,9 +241,17 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     let r = app.act(&station, RECEIVE, &id, json!({})).await;
     assert_eq!(data(&r, "receiveOrder")["state"], "RECEIVED");
     let r = app
-        .act(&station, ESCALATE, &id, json!({"reason": "需要街道协调物业"}))
+        .act(
+            &station,
+            ESCALATE,
+            &id,
+            json!({"reason": "需要街道协调物业"}),
+        )
         .await;
-    assert_eq!(data(&r, "escalateOrder")["holdingUnitPath"], paths::CHANGYUAN);
+    assert_eq!(
+        data(&r, "escalateOrder")["holdingUnitPath"],
+        paths::CHANGYUAN
+    );
     let institute = app.staff(paths::CHANGYUAN);
     let r = app.act(&institute, RECEIVE, &id, json!({})).await;
     assert_eq!(data(&r, "receiveOrder")["state"], "RECEIVED");
@@ -248,7 +264,9 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     assert_eq!(seen["contactPhoneMasked"], true);
     assert_ne!(seen["contactPhone"], PHONE);
     assert_eq!(seen["consent"]["recordedBy"], "李**");
-    let r = app.graphql(Some(&institute), ORDER, json!({"id": id})).await;
+    let r = app
+        .graphql(Some(&institute), ORDER, json!({"id": id}))
+        .await;
     assert_eq!(data(&r, "order")["residentName"], RESIDENT);
     let r = app
         .graphql(Some(&app.staff(paths::FENGGAO)), ORDER, json!({"id": id}))
@@ -261,8 +279,10 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
     let r = complete(&app, v, &id, &"字".repeat(1001)).await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
-    let r = app.graphql(Some(&institute), ORDER, json!({"id": id})).await;
-    assert_eq!(data(&r, "order")["state"], "ACCEPTED", "nothing written");
+    let r = app
+        .graphql(Some(&institute), ORDER, json!({"id": id}))
+        .await;
+    assert_eq!(data(&r, "order")["state"], "IN_PROGRESS", "nothing written");
     let r = complete(&app, v, &id, OUTCOME).await;
     let done = data(&r, "completeOrder");
     assert_eq!(done["state"], "COMPLETED");
@@ -292,7 +312,11 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
         .expect("reply")
         .into_inner();
     assert_eq!(
-        (reply.phone.as_str(), reply.resident_name.as_str(), reply.outcome.as_str()),
+        (
+            reply.phone.as_str(),
+            reply.resident_name.as_str(),
+            reply.outcome.as_str()
+        ),
         (PHONE, RESIDENT, OUTCOME)
     );
     // Staff of another institute may not.
@@ -321,7 +345,11 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
 
     // In the metrics: one phone order reached 虹桥 and 昌元 each.
     let m = received_by_channel(&app, paths::HONGQIAO).await;
-    assert_eq!((count_of(&m, "PHONE"), count_of(&m, "MINI_PROGRAM")), (1, 0), "{m}");
+    assert_eq!(
+        (count_of(&m, "PHONE"), count_of(&m, "MINI_PROGRAM")),
+        (1, 0),
+        "{m}"
+    );
     let m = received_by_channel(&app, paths::CHANGYUAN).await;
     assert_eq!(count_of(&m, "PHONE"), 1, "{m}");
 
@@ -333,7 +361,9 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     let v2 = dispatch_and_accept(&app, paths::CAIJIABA, &own).await;
     let r = complete(&app, v2, &own, "").await;
     assert_eq!(data(&r, "completeOrder")["state"], "COMPLETED");
-    let r = app.graphql(Some(&courtyard), ORDER, json!({"id": own})).await;
+    let r = app
+        .graphql(Some(&courtyard), ORDER, json!({"id": own}))
+        .await;
     assert_eq!(data(&r, "order")["channel"], "MINI_PROGRAM");
     assert!(
         tokio::time::timeout(Duration::from_secs(2), replies.next())
@@ -369,7 +399,11 @@ async fn a_need_heard_at_a_briefing_links_the_held_policy_activity() {
     let filed = data(&r, "fileOrderOnBehalf");
     assert_eq!(filed["channel"], "BRIEFING");
     assert_eq!(filed["sourceActivityId"], briefing.to_string());
-    assert_eq!(filed["holdingUnitPath"], paths::CAIJIABA, "the organising unit");
+    assert_eq!(
+        filed["holdingUnitPath"],
+        paths::CAIJIABA,
+        "the organising unit"
+    );
     let id = filed["id"].as_str().expect("id").to_owned();
 
     // The whole ladder: received, escalated to the station, received, dispatched,
@@ -378,7 +412,10 @@ async fn a_need_heard_at_a_briefing_links_the_held_policy_activity() {
     let r = app
         .act(&courtyard, ESCALATE, &id, json!({"reason": "需要社区协调"}))
         .await;
-    assert_eq!(data(&r, "escalateOrder")["holdingUnitPath"], paths::HONGQIAO);
+    assert_eq!(
+        data(&r, "escalateOrder")["holdingUnitPath"],
+        paths::HONGQIAO
+    );
     let station = app.staff(paths::HONGQIAO);
     app.act(&station, RECEIVE, &id, json!({})).await;
     let v = dispatch_and_accept(&app, paths::HONGQIAO, &id).await;
@@ -387,7 +424,10 @@ async fn a_need_heard_at_a_briefing_links_the_held_policy_activity() {
     let (due, bytes) = next_reply_due(&mut replies).await;
     assert_eq!(due.order_id, id);
     assert_eq!(due.channel, pb::OrderChannel::Briefing as i32);
-    assert_eq!(due.activity_id.as_deref(), Some(briefing.to_string().as_str()));
+    assert_eq!(
+        due.activity_id.as_deref(),
+        Some(briefing.to_string().as_str())
+    );
     no_pii(&bytes);
     let m = received_by_channel(&app, paths::CAIJIABA).await;
     assert_eq!(
@@ -412,7 +452,13 @@ async fn bad_filings_say_why_and_store_nothing() {
         f
     };
     let cases = [
-        ("no consent", &courtyard, no_consent, "BAD_USER_INPUT", "consent"),
+        (
+            "no consent",
+            &courtyard,
+            no_consent,
+            "BAD_USER_INPUT",
+            "consent",
+        ),
         (
             "a briefing without an activity",
             &courtyard,
@@ -423,7 +469,11 @@ async fn bad_filings_say_why_and_store_nothing() {
         (
             "an activity that does not exist",
             &courtyard,
-            filing("BRIEFING", "k3", json!({"activityId": Uuid::now_v7().to_string()})),
+            filing(
+                "BRIEFING",
+                "k3",
+                json!({"activityId": Uuid::now_v7().to_string()}),
+            ),
             "BAD_USER_INPUT",
             "no such activity",
         ),
@@ -451,7 +501,11 @@ async fn bad_filings_say_why_and_store_nothing() {
         (
             "a visit while venues does not serve visits yet",
             &courtyard,
-            filing("VISIT", "k7", json!({"visitId": Uuid::now_v7().to_string()})),
+            filing(
+                "VISIT",
+                "k7",
+                json!({"visitId": Uuid::now_v7().to_string()}),
+            ),
             "UNAVAILABLE",
             "",
         ),
@@ -487,7 +541,10 @@ async fn bad_filings_say_why_and_store_nothing() {
         assert_eq!(error_code(&r), Some(code), "{what}: {r}");
         let message = r["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(words), "{what}: {message}");
-        assert!(!message.contains(PHONE) && !message.contains(RESIDENT), "{what}: {message}");
+        assert!(
+            !message.contains(PHONE) && !message.contains(RESIDENT),
+            "{what}: {message}"
+        );
     }
     assert_eq!(app.order_count().await, 0, "nothing stored");
     app.stop().await;
@@ -545,7 +602,11 @@ async fn a_cadence_miss_delivered_twice_is_one_notice() {
     let mut seen = Value::Null;
     for _ in 0..75 {
         seen = notices(&app, &courtyard, paths::CAIJIABA).await;
-        if seen["data"]["unitNotices"]["edges"].as_array().map(Vec::len) == Some(2) {
+        if seen["data"]["unitNotices"]["edges"]
+            .as_array()
+            .map(Vec::len)
+            == Some(2)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -559,25 +620,35 @@ async fn a_cadence_miss_delivered_twice_is_one_notice() {
     assert_eq!(newest["event"], "cadence_missed");
     assert_eq!(newest["cadence"], "visits");
     assert_eq!(
-        (newest["required"].as_i64(), newest["done"].as_i64(), newest["streak"].as_i64()),
+        (
+            newest["required"].as_i64(),
+            newest["done"].as_i64(),
+            newest["streak"].as_i64()
+        ),
         (Some(1), Some(0), Some(2))
     );
     // The handler itself is idempotent too, whatever the processed-events table does.
     let handler = tongxin_orders::events::consumers::cadence::CadenceMisses(app.orders.clone());
     for _ in 0..2 {
-        let txn = sea_orm::TransactionTrait::begin(&app.db).await.expect("txn");
+        let txn = sea_orm::TransactionTrait::begin(&app.db)
+            .await
+            .expect("txn");
         handler.handle(&txn, &first).await.expect("handled");
         txn.commit().await.expect("commit");
     }
     let again = notices(&app, &courtyard, paths::CAIJIABA).await;
     assert_eq!(
-        data(&again, "unitNotices")["edges"].as_array().map(Vec::len),
+        data(&again, "unitNotices")["edges"]
+            .as_array()
+            .map(Vec::len),
         Some(2)
     );
     // The station above sees its courtyard's misses; another institute may not look.
     let station = notices(&app, &app.staff(paths::HONGQIAO), paths::HONGQIAO).await;
     assert_eq!(
-        data(&station, "unitNotices")["edges"].as_array().map(Vec::len),
+        data(&station, "unitNotices")["edges"]
+            .as_array()
+            .map(Vec::len),
         Some(2)
     );
     let other = notices(&app, &app.staff(paths::FENGGAO), paths::CAIJIABA).await;

@@ -30,7 +30,9 @@ fn kind(value: i32) -> Result<&'static str, HandlerError> {
     match CadenceKind::try_from(value) {
         Ok(CadenceKind::Visits) => Ok("visits"),
         Ok(CadenceKind::Activities) => Ok("activities"),
-        _ => Err(HandlerError::Poison(format!("unknown cadence kind {value}"))),
+        _ => Err(HandlerError::Poison(format!(
+            "unknown cadence kind {value}"
+        ))),
     }
 }
 
