@@ -261,8 +261,8 @@ mod tests {
 
     #[test]
     fn each_channel_links_what_it_asks_for() {
-        let v = Some(Uuid::now_v7());
-        let a = Some(Uuid::now_v7());
+        let (visit, activity) = (Uuid::now_v7(), Uuid::now_v7());
+        let (v, a) = (Some(visit), Some(activity));
         assert!(on_behalf_source(Channel::MiniProgram, None, None).is_err());
         assert!(on_behalf_source(Channel::Briefing, None, None).is_err());
         assert!(on_behalf_source(Channel::Briefing, v, None).is_err());
@@ -271,11 +271,11 @@ mod tests {
         assert!(on_behalf_source(Channel::Phone, v, a).is_err());
         assert_eq!(
             on_behalf_source(Channel::Briefing, None, a),
-            Ok(Source::Activity(a.unwrap_or_default()))
+            Ok(Source::Activity(activity))
         );
         assert_eq!(
             on_behalf_source(Channel::Visit, v, None),
-            Ok(Source::Visit(v.unwrap_or_default()))
+            Ok(Source::Visit(visit))
         );
         assert_eq!(
             on_behalf_source(Channel::Phone, None, None),
