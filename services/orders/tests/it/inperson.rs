@@ -274,6 +274,19 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     assert_eq!(error_code(&r), Some("NOT_FOUND"), "{r}");
 
     let v = dispatch_and_accept(&app, paths::CHANGYUAN, &id).await;
+    // No reply is owed before completion, even to a department.
+    let mut grpc = OrderServiceClient::connect(format!("http://{}", app.grpc))
+        .await
+        .expect("grpc");
+    let service = app.service_credential();
+    let ask = |id: &str| tongxin_proto::orders::GetResidentReplyRequest {
+        order_id: id.to_owned(),
+    };
+    let early = grpc
+        .get_resident_reply(request_as(ask(&id), Some(&service)))
+        .await
+        .expect_err("not completed");
+    assert_eq!(early.code(), tonic::Code::Aborted, "{early:?}");
     // Completing an order filed on behalf needs the outcome, and at most 1000 characters.
     let r = complete(&app, v, &id, "").await;
     assert_eq!(error_code(&r), Some("BAD_USER_INPUT"), "{r}");
@@ -297,10 +310,6 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
     no_pii(&bytes);
 
     // The department reads the phone and the outcome with its own service credential.
-    let mut grpc = OrderServiceClient::connect(format!("http://{}", app.grpc))
-        .await
-        .expect("grpc");
-    let service = app.service_credential();
     let reply = grpc
         .get_resident_reply(request_as(
             tongxin_proto::orders::GetResidentReplyRequest {
@@ -319,6 +328,15 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
         ),
         (PHONE, RESIDENT, OUTCOME)
     );
+    // The station that passed it up sees it masked, so it may not read the reply.
+    let masked = grpc
+        .get_resident_reply(request_as(
+            ask(&id),
+            Some(&app.credential(&app.staff_principal(paths::HONGQIAO))),
+        ))
+        .await
+        .expect_err("masked sight");
+    assert_eq!(masked.code(), tonic::Code::PermissionDenied, "{masked:?}");
     // Staff of another institute may not.
     let other = app.credential(&app.staff_principal(paths::FENGGAO));
     let refused = grpc
@@ -365,6 +383,11 @@ async fn a_need_heard_on_the_phone_climbs_the_ladder_and_the_resident_gets_the_r
         .graphql(Some(&courtyard), ORDER, json!({"id": own}))
         .await;
     assert_eq!(data(&r, "order")["channel"], "MINI_PROGRAM");
+    let none = grpc
+        .get_resident_reply(request_as(ask(&own), Some(&service)))
+        .await
+        .expect_err("no resident");
+    assert_eq!(none.code(), tonic::Code::Aborted, "{none:?}");
     assert!(
         tokio::time::timeout(Duration::from_secs(2), replies.next())
             .await
