@@ -185,6 +185,11 @@ pub const EVENTS: &[EventType] = &[
         "tongxin.events.v1.EvaluationPublished",
         "center staff published a quarter's evaluation, or a correction of it, with the points it awards",
     ),
+    event(
+        "tongxin.orders.reply_due",
+        "tongxin.events.v1.ReplyDue",
+        "an order filed on behalf of a resident was completed; the resident is owed the reply (ids only: the phone and outcome are read over gRPC)",
+    ),
     // legal-aid: every change of an appointment, with the appointment as it stands after it
     event(
         "tongxin.legalaid.appointment_booked",

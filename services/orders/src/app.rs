@@ -123,6 +123,13 @@ impl Service for OrdersModule {
             visits,
             legal_aid::LegalAidVisits(orders.clone()),
         ));
+        use crate::events::consumers::cadence;
+        let misses = ctx.consumer_spec(cadence::CONSUMER, cadence::FILTER);
+        parts = parts.task(Task::consumer(
+            ctx,
+            misses,
+            cadence::CadenceMisses(orders.clone()),
+        ));
         use crate::events::forget::{CHANGES_A_CHAIN, ENDS_A_LINK, forget_on};
         let (watcher, bus) = (orders.clone(), ctx.bus.clone());
         parts = parts.task(Task::new("volunteer-unlink-watch", move |stop| {

@@ -303,6 +303,7 @@ pub async fn seed_orders(
                 Move::Complete {
                     hours: vec![(volunteer_id, 1.5)],
                     note: String::new(),
+                    outcome: String::new(),
                 },
             ),
             (

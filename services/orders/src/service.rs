@@ -14,6 +14,7 @@
 //! volunteers service links to the principal's account (see [`identity`]).
 
 mod assignees;
+mod behalf;
 pub mod clock;
 mod evaluation;
 mod identity;
@@ -21,6 +22,7 @@ mod live;
 mod menu;
 mod metrics;
 mod moves;
+mod notices;
 mod place;
 mod read;
 pub mod scheduler;
@@ -43,6 +45,7 @@ use crate::settings::OrdersSettings;
 use crate::store::known_units;
 
 pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
+pub use behalf::{ON_BEHALF_PREFIX, OnBehalfOrder, REPLY_WINDOW_HOURS, ResidentReply};
 pub use identity::VolunteerLink;
 pub use live::Progress;
 pub use moves::Move;
@@ -86,6 +89,8 @@ pub struct OrderView {
     pub phone: String,
     /// Whether `phone` is masked.
     pub phone_masked: bool,
+    /// The name of the resident the order was filed for, full or masked as `phone`.
+    pub resident_name: Option<String>,
 }
 
 impl OrderView {
@@ -217,7 +222,19 @@ impl Orders {
         let sight = Self::sight(caller, &order)?;
         let phone = Phone::parse(&self.cipher.decrypt(&order.phone_cipher)?)?;
         let full = sight == Sight::Full;
+        let resident_name = match &order.intake.resident {
+            Some(r) => {
+                let name = self.cipher.decrypt(&r.name_cipher)?;
+                Some(if full {
+                    name
+                } else {
+                    crate::domain::intake::mask_name(&name)
+                })
+            }
+            None => None,
+        };
         Ok(OrderView {
+            resident_name,
             phone: if full {
                 phone.expose().to_owned()
             } else {

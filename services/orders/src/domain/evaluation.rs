@@ -551,6 +551,7 @@ mod tests {
             completion_rate: None,
             ratings: 0,
             mean_rating: None,
+            by_channel: Default::default(),
         }
     }
 

@@ -44,6 +44,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
+use super::intake::Channel;
 use super::{DomainError, OrderState};
 
 /// Quarters follow the district's wall clock (China Standard Time, UTC+8): 2026Q4 starts at
@@ -164,6 +165,45 @@ pub struct OrderNow {
     pub deadline_at: Option<DateTime<Utc>>,
     /// The citizen's rating.
     pub rating: Option<i16>,
+    /// Where the need was heard.
+    pub channel: Channel,
+}
+
+/// Orders received per channel (issue 17: needs heard in person count as much as orders
+/// placed in the mini-program, and the district wants to see which way they came).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelCounts {
+    /// Heard at a visit.
+    pub visit: u32,
+    /// Heard at a courtyard briefing.
+    pub briefing: u32,
+    /// Taken on the phone.
+    pub phone: u32,
+    /// Placed in the mini-program.
+    pub mini_program: u32,
+}
+
+impl ChannelCounts {
+    /// One more order of `channel`.
+    pub fn add(&mut self, channel: Channel) {
+        let n = match channel {
+            Channel::Visit => &mut self.visit,
+            Channel::Briefing => &mut self.briefing,
+            Channel::Phone => &mut self.phone,
+            Channel::MiniProgram => &mut self.mini_program,
+        };
+        *n += 1;
+    }
+
+    /// The count of `channel`.
+    pub fn get(&self, channel: Channel) -> u32 {
+        match channel {
+            Channel::Visit => self.visit,
+            Channel::Briefing => self.briefing,
+            Channel::Phone => self.phone,
+            Channel::MiniProgram => self.mini_program,
+        }
+    }
 }
 
 /// A unit's figures for a period.
@@ -199,6 +239,8 @@ pub struct UnitMetrics {
     pub ratings: u32,
     /// Their mean.
     pub mean_rating: Option<f64>,
+    /// `received`, per channel.
+    pub by_channel: ChannelCounts,
 }
 
 impl UnitMetrics {
@@ -244,6 +286,7 @@ struct Tally {
     overdue: u32,
     cancelled: u32,
     ratings: Vec<f64>,
+    by_channel: ChannelCounts,
 }
 
 /// Figures for every unit that `wanted` accepts and that some order reached within
@@ -322,6 +365,9 @@ pub fn evaluate(
                 ..Tally::default()
             });
             t.received += 1;
+            if let Some(o) = current {
+                t.by_channel.add(o.channel);
+            }
             let minutes = |at: DateTime<Utc>| (at - arrived).num_seconds() as f64 / 60.0;
             if let Some(r) = stay.received {
                 t.receive.push(minutes(r));
@@ -358,6 +404,7 @@ pub fn evaluate(
                 completion_rate: ratio(completed, stayed),
                 ratings: t.ratings.len() as u32,
                 mean_rating: mean(&t.ratings),
+                by_channel: t.by_channel,
             }
         })
         .collect()
@@ -390,6 +437,7 @@ pub fn evaluate_unit(
             completion_rate: None,
             ratings: 0,
             mean_rating: None,
+            by_channel: ChannelCounts::default(),
         })
 }
 
@@ -550,6 +598,7 @@ mod tests {
             holding_unit_id: unit(at.0).0,
             deadline_at: deadline.map(t),
             rating,
+            channel: Channel::MiniProgram,
         }
     }
 
@@ -626,6 +675,51 @@ mod tests {
         assert_eq!((m.ratings, m.mean_rating), (1, Some(5.0)));
         // 100 × (0.30×0.5 + 0.25×(1−20/1440) + 0.20×0.6 + 0.15×1.0 + 0.10×0.6) = 72.65…
         assert_eq!(m.score(), 72.7);
+    }
+
+    #[test]
+    fn received_orders_by_channel_by_hand() {
+        let (moves, mut orders) = sample();
+        // 1 heard at a visit, 2 on the phone, 3 at a briefing, 7 (last quarter) at a visit;
+        // 4, 5, 6 placed in the mini-program.
+        for (order, channel) in [
+            (1, Channel::Visit),
+            (2, Channel::Phone),
+            (3, Channel::Briefing),
+            (7, Channel::Visit),
+        ] {
+            if let Some(o) = orders.get_mut(&Uuid::from_u128(order)) {
+                o.channel = channel;
+            }
+        }
+        let c = evaluate_unit(&moves, &orders, q4(), t(500), unit(0));
+        assert_eq!(
+            c.by_channel,
+            ChannelCounts {
+                visit: 1,
+                briefing: 1,
+                phone: 1,
+                mini_program: 2,
+            },
+            "orders 1-5 reached C in the quarter; 7 did before it"
+        );
+        // Escalated orders count where they arrived too: 2 (phone) and 3 (briefing) at S.
+        let s = evaluate_unit(&moves, &orders, q4(), t(500), unit(1));
+        assert_eq!(
+            s.by_channel,
+            ChannelCounts {
+                visit: 0,
+                briefing: 1,
+                phone: 1,
+                mini_program: 0,
+            }
+        );
+        let d = evaluate_unit(&moves, &orders, q4(), t(500), unit(2));
+        assert_eq!(d.by_channel.get(Channel::MiniProgram), 1);
+        for m in [&c, &s, &d] {
+            let sum: u32 = Channel::ALL.iter().map(|ch| m.by_channel.get(*ch)).sum();
+            assert_eq!(sum, m.received, "{}", m.unit_path);
+        }
     }
 
     #[test]

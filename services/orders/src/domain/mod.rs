@@ -7,6 +7,7 @@
 //! changes with [`order::Order::apply`], and what GraphQL, gRPC and the events show.
 
 pub mod evaluation;
+pub mod intake;
 pub mod machine;
 pub mod menu;
 pub mod metrics;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use tongxin_platform::geo::Coordinates;
 
+use super::intake::Intake;
 use super::machine::{Actor, ChainUnit, Command, Facts, Outcome};
 use super::{DomainError, Hours, OrderId, OrderState, Rating, TeamId, UnitId, VolunteerId};
 
@@ -151,6 +152,10 @@ pub struct Order {
     pub deadline: Option<ReceiveDeadline>,
     /// When the overdue alert went out at the center (once).
     pub alerted_at: Option<DateTime<Utc>>,
+    /// How it came in: the channel, the link back, the resident it was filed for.
+    pub intake: Intake,
+    /// The reply's outcome text for the resident (结果反馈), once completed.
+    pub outcome: Option<String>,
 }
 
 /// Everything a new order is made of, parsed and routed by the service.
@@ -230,7 +235,27 @@ impl Order {
             updated_at: p.at,
             deadline: Some(p.deadline),
             alerted_at: None,
+            intake: Intake::mini_program(),
+            outcome: None,
         }
+    }
+
+    /// A new order filed by staff on behalf of a resident: as [`Order::place`], with the
+    /// channel, the link back and the resident (whose phone is `p.phone_cipher`).
+    pub fn file_on_behalf(p: Placement, intake: Intake) -> Self {
+        Self {
+            intake,
+            ..Self::place(p)
+        }
+    }
+
+    /// The order completed with `outcome` as the reply's text (checked by
+    /// [`super::intake::outcome`]).
+    pub fn with_outcome(mut self, outcome: Option<String>) -> Self {
+        if self.state == OrderState::Completed {
+            self.outcome = outcome;
+        }
+        self
     }
 
     /// The unit holding the order now.

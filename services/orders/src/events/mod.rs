@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use tongxin_proto::events as pb;
 
+use crate::domain::intake::Channel;
 use crate::domain::order::Order;
 use crate::domain::{Level, OrderState};
 
@@ -41,6 +42,39 @@ pub fn state_pb(state: OrderState) -> pb::OrderState {
 /// The proto state back to ours.
 pub fn state_from_pb(state: pb::OrderState) -> Option<OrderState> {
     OrderState::ALL.into_iter().find(|s| state_pb(*s) == state)
+}
+
+/// The proto channel.
+pub fn channel_pb(channel: Channel) -> pb::OrderChannel {
+    match channel {
+        Channel::Visit => pb::OrderChannel::Visit,
+        Channel::Briefing => pb::OrderChannel::Briefing,
+        Channel::Phone => pb::OrderChannel::Phone,
+        Channel::MiniProgram => pb::OrderChannel::MiniProgram,
+    }
+}
+
+/// The subject of the reply owed to a resident (see [`reply_due`]).
+pub const REPLY_DUE: &str = "tongxin.orders.reply_due";
+
+/// The body of `tongxin.orders.reply_due`: an order filed on behalf of a resident was
+/// completed at `at`. Ids only: no phone, no name, no outcome text (a department reads those
+/// over gRPC, `GetResidentReply`, with its own credential).
+pub fn reply_due(order: &Order, at: DateTime<Utc>) -> Vec<u8> {
+    let holding = order.holding_unit();
+    pb::ReplyDue {
+        order_id: order.id.to_string(),
+        order_no: order.number.clone(),
+        channel: channel_pb(order.intake.channel) as i32,
+        unit_id: holding.id.to_string(),
+        unit_path: holding.path.clone(),
+        district: order.district.clone(),
+        visit_id: order.intake.source.visit().map(|v| v.to_string()),
+        activity_id: order.intake.source.activity().map(|a| a.to_string()),
+        completed_at_ms: at.timestamp_millis(),
+        version: order.version,
+    }
+    .encode_to_vec()
 }
 
 /// The proto level.
@@ -119,6 +153,7 @@ pub fn order_changed_pb(
         legal_aid_station_id: order.legal_aid_station.map(|s| s.to_string()),
         citizen: order.legal_aid_station.map(|_| order.citizen.clone()),
         legal_service: None,
+        channel: channel_pb(order.intake.channel) as i32,
     }
 }
 
@@ -156,5 +191,9 @@ mod tests {
                 "{subject}"
             );
         }
+        assert_eq!(
+            tongxin_proto::catalog::by_subject(super::REPLY_DUE).map(|e| e.message),
+            Some("tongxin.events.v1.ReplyDue")
+        );
     }
 }

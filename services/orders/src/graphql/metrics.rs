@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::order::{LevelGql, OrgUnit, Volunteer, caller};
 use crate::domain::Level;
+use crate::domain::intake::Channel;
 use crate::domain::metrics::{MAX_RANKING, Period, RankedUnit, RankedVolunteer, UnitMetrics};
 
 /// A unit's figures for a period. The unit is judged on the orders that reached it (placed
@@ -57,6 +58,17 @@ pub struct UnitMetricsGql {
     /// The composite ranking score, 0 to 100 (weights in the service docs: completion 30,
     /// receive speed 25, not escalating 20, satisfaction 15, on time 10).
     pub score: f64,
+    /// `ordersReceived` per channel: where the needs were heard (they sum to it).
+    pub received_by_channel: Vec<ChannelCount>,
+}
+
+/// How many of a unit's orders came in through one channel.
+#[derive(SimpleObject, Clone)]
+pub struct ChannelCount {
+    /// The channel.
+    pub channel: super::inperson::ChannelGql,
+    /// Orders received through it.
+    pub orders: i32,
 }
 
 fn count(n: u32) -> i32 {
@@ -86,6 +98,13 @@ impl UnitMetricsGql {
             ratings: count(m.ratings),
             mean_rating: m.mean_rating,
             score: m.score(),
+            received_by_channel: Channel::ALL
+                .iter()
+                .map(|c| ChannelCount {
+                    channel: (*c).into(),
+                    orders: count(m.by_channel.get(*c)),
+                })
+                .collect(),
             unit_path: m.unit_path,
         }
     }

@@ -3,6 +3,7 @@
 //! `Volunteer` (volunteers) are referenced by key as unresolvable stubs.
 
 mod evaluation;
+mod inperson;
 mod menu;
 mod metrics;
 mod order;
@@ -24,6 +25,7 @@ pub struct Query(
     menu::MenuQuery,
     metrics::MetricsQuery,
     evaluation::EvaluationQuery,
+    inperson::InPersonQuery,
 );
 
 /// The root mutation.
@@ -33,6 +35,7 @@ pub struct Mutation(
     order::OrderMutation,
     menu::MenuMutation,
     evaluation::EvaluationMutation,
+    inperson::InPersonMutation,
 );
 
 /// The root subscription.
@@ -77,6 +80,16 @@ fn describe_connections(
         )
         .override_output_type_description::<Page<evaluation::EvaluationAward>>(
             "A page of evaluation awards (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
+        )
+        .override_output_type_description::<
+            async_graphql::connection::Connection<
+                async_graphql::connection::OpaqueCursor<uuid::Uuid>,
+                inperson::UnitNotice,
+                async_graphql::connection::EmptyFields,
+                async_graphql::connection::EmptyFields,
+            >,
+        >(
+            "A page of a unit's notices, newest first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",
         )
         .override_output_type_description::<Page<metrics::VolunteerRanking>>(
             "A page of a volunteer ranking, best first (Relay connection): `edges` with cursors, `nodes`, and `pageInfo`.",

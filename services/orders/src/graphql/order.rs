@@ -269,6 +269,57 @@ impl OrderNode {
     async fn version(&self) -> i64 {
         self.0.order.version
     }
+    /// Where the need was heard: MINI_PROGRAM for orders placed by citizens, VISIT, BRIEFING
+    /// or PHONE for orders staff filed on behalf of a resident.
+    async fn channel(&self) -> super::inperson::ChannelGql {
+        self.0.order.intake.channel.into()
+    }
+    /// The visit the need was heard at (from the venues service), if any.
+    async fn source_visit_id(&self) -> Option<ID> {
+        self.0
+            .order
+            .intake
+            .source
+            .visit()
+            .map(|v| ID(v.to_string()))
+    }
+    /// The activity (a briefing, 小院发布会) the need was heard at, if any.
+    async fn source_activity_id(&self) -> Option<ID> {
+        self.0
+            .order
+            .intake
+            .source
+            .activity()
+            .map(|a| ID(a.to_string()))
+    }
+    /// Whether staff filed it on behalf of a resident.
+    async fn filed_on_behalf(&self) -> bool {
+        self.0.order.intake.on_behalf()
+    }
+    /// The name of the resident it was filed for: in full for staff whose scope covers the
+    /// holding unit, masked (张*) like `contactPhone` otherwise; null for a citizen's own order
+    /// (their phone is `contactPhone`, as the resident's is).
+    async fn resident_name(&self) -> Option<&str> {
+        self.0.resident_name.as_deref()
+    }
+    /// The resident's recorded consent, for an order filed on behalf.
+    async fn consent(&self) -> Option<super::inperson::OrderConsent> {
+        let resident = self.0.order.intake.resident.as_ref()?;
+        let recorded_by = if self.0.phone_masked {
+            crate::domain::intake::mask_name(&resident.consent.recorded_by)
+        } else {
+            resident.consent.recorded_by.clone()
+        };
+        Some(super::inperson::OrderConsent {
+            recorded_by,
+            method: resident.consent.method.into(),
+            recorded_at: resident.consent.recorded_at,
+        })
+    }
+    /// The reply to the resident (结果反馈): the outcome text recorded on completion.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.order.outcome.as_deref()
+    }
 }
 
 /// One timeline row.
@@ -759,12 +810,26 @@ impl OrderMutation {
         #[graphql(desc = "The order id.")] order_id: ID,
         #[graphql(desc = "Hours per volunteer who served.")] hours: Vec<OrderHoursInput>,
         #[graphql(desc = "An optional note for the timeline.", default)] note: String,
+        #[graphql(
+            desc = "The reply's outcome text for the resident (结果反馈), at most 1000 characters; required when the order was filed on behalf of a resident, optional otherwise. Shown on the order as `outcome`.",
+            default
+        )]
+        outcome: String,
     ) -> async_graphql::Result<OrderNode> {
         let hours = hours
             .iter()
             .map(|h| Ok((uuid_of(&h.volunteer_id, "hours.volunteerId")?, h.hours)))
             .collect::<Result<Vec<_>, ApiError>>()?;
-        make_move(ctx, &order_id, Move::Complete { hours, note }).await
+        make_move(
+            ctx,
+            &order_id,
+            Move::Complete {
+                hours,
+                note,
+                outcome,
+            },
+        )
+        .await
     }
 
     /// Rates a completed order once, 1 to 5 (the citizen who placed it).

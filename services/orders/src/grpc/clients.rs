@@ -16,6 +16,8 @@ use tongxin_proto::legalaid as legalaid_pb;
 use tongxin_proto::legalaid::legal_aid_service_client::LegalAidServiceClient;
 use tongxin_proto::venues as venues_pb;
 use tongxin_proto::venues::org_service_client::OrgServiceClient;
+use tongxin_proto::venues::rhythm_service_client::RhythmServiceClient;
+use tongxin_proto::venues::venue_service_client::VenueServiceClient;
 use tongxin_proto::volunteers as volunteers_pb;
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
 use tonic::transport::{Channel, Endpoint};
@@ -86,10 +88,13 @@ pub const CHAIN_TTL: Duration = Duration::from_secs(30);
 /// Chains fetched lately, by courtyard (a district has a few hundred courtyards).
 type Chains = Arc<TtlCache<uuid::Uuid, Vec<Unit>>>;
 
-/// The venues OrgService.
+/// The venues OrgService, and its VenueService and RhythmService for the links of an order
+/// filed on behalf (one channel for the three).
 #[derive(Clone)]
 pub struct VenuesClient {
     client: OrgServiceClient<Channel>,
+    activities: VenueServiceClient<Channel>,
+    rhythm: RhythmServiceClient<Channel>,
     chains: Chains,
     credential: ServiceTokens,
 }
@@ -97,8 +102,11 @@ pub struct VenuesClient {
 impl VenuesClient {
     /// A lazy client of `url`, calling with orders' service `credential`.
     pub fn new(url: &str, timeout: Duration, credential: ServiceTokens) -> anyhow::Result<Self> {
+        let channel = channel(url, timeout)?;
         Ok(Self {
-            client: OrgServiceClient::new(channel(url, timeout)?),
+            client: OrgServiceClient::new(channel.clone()),
+            activities: VenueServiceClient::new(channel.clone()),
+            rhythm: RhythmServiceClient::new(channel),
             chains: Arc::new(TtlCache::new(CHAIN_TTL, 10_000)),
             credential,
         })
@@ -159,6 +167,50 @@ impl VenuesClient {
             .await?
             .into_inner();
         Ok(response.units.iter().filter_map(unit_from).collect())
+    }
+
+    /// The chain from unit `id` up to its center (deepest first) and the unit's own location
+    /// (latitude, longitude), for an order that starts at that unit.
+    pub async fn chain_from(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<(Vec<Unit>, Option<(f64, f64)>), CallError> {
+        let response = self
+            .client
+            .clone()
+            .ancestors(self.request(venues_pb::AncestorsRequest { id: id.to_string() })?)
+            .await?
+            .into_inner();
+        let location = response
+            .units
+            .first()
+            .and_then(|u| u.location.as_ref())
+            .map(|l| (l.lat, l.lon));
+        Ok((
+            response.units.iter().filter_map(unit_from).collect(),
+            location,
+        ))
+    }
+
+    /// One activity, or `None` when there is no such activity (orders' own credential: the
+    /// check is orders' business, and activities are not personal data).
+    pub async fn activity(&self, id: uuid::Uuid) -> Result<Option<venues_pb::Activity>, CallError> {
+        let request = self.request(venues_pb::GetActivityRequest { id: id.to_string() })?;
+        match self.activities.clone().get_activity(request).await {
+            Ok(response) => Ok(Some(response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    /// One visit (RhythmService), or `None` when there is no such visit.
+    pub async fn visit(&self, id: uuid::Uuid) -> Result<Option<venues_pb::Visit>, CallError> {
+        let request = self.request(venues_pb::GetVisitRequest { id: id.to_string() })?;
+        match self.rhythm.clone().get_visit(request).await {
+            Ok(response) => Ok(Some(response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
     }
 
     /// One unit.

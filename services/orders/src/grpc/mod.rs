@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::{DomainError, OrderId};
 use crate::error::OrdersError;
-use crate::events::{level_pb, state_from_pb, state_pb};
+use crate::events::{channel_pb, level_pb, state_from_pb, state_pb};
 use crate::service::{OrderFilter, OrderView, Orders};
 
 /// `tongxin.orders.v1.OrderService`.
@@ -51,6 +51,10 @@ fn to_proto(view: &OrderView) -> pb::Order {
         routing_note: order.routing_note.clone(),
         likely_duplicate: order.duplicate_of.is_some(),
         version: order.version,
+        channel: channel_pb(order.intake.channel) as i32,
+        source_visit_id: order.intake.source.visit().map(|v| v.to_string()),
+        source_activity_id: order.intake.source.activity().map(|a| a.to_string()),
+        outcome: order.outcome.clone(),
     }
 }
 
@@ -70,6 +74,28 @@ impl OrderService for OrderGrpc {
         let caller = self.0.caller(Some(&principal)).await?;
         let view = self.0.order(&caller, id).await?;
         Ok(Response::new(to_proto(&view)))
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %request.get_ref().order_id))]
+    async fn get_resident_reply(
+        &self,
+        request: Request<pb::GetResidentReplyRequest>,
+    ) -> Result<Response<pb::ResidentReply>, Status> {
+        let principal = require_principal(&request)?;
+        let id =
+            OrderId::parse(&request.get_ref().order_id, "order_id").map_err(OrdersError::from)?;
+        let caller = self.0.caller(Some(&principal)).await?;
+        let reply = self.0.resident_reply(&caller, id).await?;
+        let order = &reply.order;
+        Ok(Response::new(pb::ResidentReply {
+            order_id: order.id.to_string(),
+            order_no: order.number.clone(),
+            channel: channel_pb(order.intake.channel) as i32,
+            phone: reply.phone,
+            resident_name: reply.name,
+            outcome: order.outcome.clone().unwrap_or_default(),
+            completed_at_ms: order.updated_at.timestamp_millis(),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(unit_id = %request.get_ref().unit_id))]

@@ -62,7 +62,9 @@ struct RankingParams {
 }
 
 /// The header row of every unit figure export.
-pub const UNIT_HEADER: [&str; 20] = [
+/// The per-channel counts come last, so that readers of the earlier columns by position
+/// keep working.
+pub const UNIT_HEADER: [&str; 24] = [
     "rank",
     "score",
     "unit_id",
@@ -83,6 +85,10 @@ pub const UNIT_HEADER: [&str; 20] = [
     "ratings",
     "mean_rating",
     "quarter",
+    "received_visit",
+    "received_briefing",
+    "received_phone",
+    "received_mini_program",
 ];
 
 /// The header row of the volunteer ranking.
@@ -120,6 +126,10 @@ fn unit_record(rank: Option<u32>, m: &UnitMetrics, period: Period) -> Vec<String
         m.ratings.to_string(),
         fmt(m.mean_rating),
         period.quarter_name().unwrap_or_default(),
+        m.by_channel.visit.to_string(),
+        m.by_channel.briefing.to_string(),
+        m.by_channel.phone.to_string(),
+        m.by_channel.mini_program.to_string(),
     ]
 }
 

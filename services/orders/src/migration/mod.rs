@@ -6,6 +6,7 @@ mod m20261128_000200_orders;
 mod m20261201_000300_progress_positions;
 mod m20261201_000400_category_owner;
 mod m20261201_000500_legal_aid;
+mod m20261201_000610_in_person;
 mod m20261202_000700_evaluations;
 
 /// Platform tables first, then ours.
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261201_000300_progress_positions::Migration));
         all.push(Box::new(m20261201_000400_category_owner::Migration));
         all.push(Box::new(m20261201_000500_legal_aid::Migration));
+        all.push(Box::new(m20261201_000610_in_person::Migration));
         all.push(Box::new(m20261202_000700_evaluations::Migration));
         all
     }

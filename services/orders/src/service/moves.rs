@@ -12,7 +12,9 @@ use uuid::Uuid;
 use super::{Caller, OrderView, Orders};
 use crate::domain::machine::{self, Actor, Assignee, Command};
 use crate::domain::order::{Order, ReceiveDeadline};
-use crate::domain::{DomainError, Hours, Level, OrderId, Rating, TeamId, VolunteerId, text};
+use crate::domain::{
+    DomainError, Hours, Level, OrderId, Rating, TeamId, VolunteerId, intake, text,
+};
 use crate::error::OrdersError;
 use crate::events;
 use crate::store::{arrivals, categories, orders, timeline};
@@ -57,6 +59,9 @@ pub enum Move {
         hours: Vec<(Uuid, f64)>,
         /// Optional note.
         note: String,
+        /// The reply's outcome text for the resident (结果反馈): at most 1000 characters,
+        /// required when the order was filed on behalf of a resident.
+        outcome: String,
     },
     /// The owner rates it.
     Rate {
@@ -124,7 +129,7 @@ impl Move {
                 )
             }
             Move::Start => (Command::Start, String::new()),
-            Move::Complete { hours, note } => {
+            Move::Complete { hours, note, .. } => {
                 if hours.is_empty() {
                     return Err(DomainError::invalid(
                         "hours",
@@ -214,6 +219,10 @@ impl Orders {
         id: OrderId,
         mv: Move,
     ) -> Result<OrderView, OrdersError> {
+        let outcome_text = match &mv {
+            Move::Complete { outcome, .. } => Some(outcome.clone()),
+            _ => None,
+        };
         let (command, note) = mv.parse()?;
         let row = orders::get(&self.db, id.0)
             .await?
@@ -222,6 +231,11 @@ impl Orders {
         // NOT_FOUND for anyone who may not see the order, before the rules of the move say
         // FORBIDDEN (which would tell them it exists).
         Self::sight(caller, &order)?;
+        // The reply is checked with the rest of the input, before anything is written.
+        let outcome = match &outcome_text {
+            Some(text) => intake::outcome(text, order.intake.on_behalf())?,
+            None => None,
+        };
         let actor = MoveActor {
             actor: actor_for(caller, &command)?,
             subject: &caller.principal.subject,
@@ -239,7 +253,7 @@ impl Orders {
         }
         let txn = self.db.begin().await.map_err(classify)?;
         let moved = self
-            .apply(&txn, &order, &actor, &command, &note, self.now())
+            .apply_with(&txn, &order, &actor, &command, &note, self.now(), outcome)
             .await?;
         let Some(moved) = moved else {
             drop(txn);
@@ -271,6 +285,24 @@ impl Orders {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Order>, OrdersError> {
+        self.apply_with(txn, order, who, command, note, now, None)
+            .await
+    }
+
+    /// [`Self::apply`] with the reply's outcome text for a completion (checked by the
+    /// caller). Completing an order filed on behalf of a resident also raises
+    /// `tongxin.orders.reply_due` (ids only) in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_with<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        order: &Order,
+        who: &MoveActor<'_>,
+        command: &Command,
+        note: &str,
+        now: DateTime<Utc>,
+        reply: Option<String>,
+    ) -> Result<Option<Order>, OrdersError> {
         let outcome = machine::decide(&order.facts(), &who.actor, command)?;
         let restarted = match order.route.chain().get(outcome.holding) {
             Some(unit) if outcome.restart_deadline => {
@@ -282,7 +314,9 @@ impl Orders {
             }
             _ => None,
         };
-        let next = order.apply(&who.actor, command, outcome, note, now, restarted)?;
+        let next = order
+            .apply(&who.actor, command, outcome, note, now, restarted)?
+            .with_outcome(reply);
 
         if !orders::update_if_version(txn, &orders::Model::from(&next), order.version).await? {
             return Ok(None);
@@ -345,6 +379,15 @@ impl Orders {
             prost::Message::encode_to_vec(&body),
         )
         .await?;
+        if matches!(command, Command::Complete { .. }) && next.intake.on_behalf() {
+            outbox::enqueue(
+                txn,
+                events::REPLY_DUE,
+                events::SOURCE,
+                events::reply_due(&next, now),
+            )
+            .await?;
+        }
         Ok(Some(next))
     }
 

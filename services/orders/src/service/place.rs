@@ -82,14 +82,14 @@ fn photos(input: &[String]) -> Result<Vec<String>, DomainError> {
         .collect()
 }
 
-fn order_number(district: &str, now: DateTime<Utc>) -> String {
+pub(super) fn order_number(district: &str, now: DateTime<Utc>) -> String {
     let n = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]))
         % 1_000_000_000;
     format!("{}{}{n:09}", district.to_uppercase(), now.format("%Y%m%d"))
 }
 
 /// The unit of `chain` (deepest first) that handles `level`: the first at that level or above.
-fn holding_index(chain: &[ChainUnit], level: Level) -> usize {
+pub(super) fn holding_index(chain: &[ChainUnit], level: Level) -> usize {
     chain
         .iter()
         .position(|u| u.level >= level)
@@ -212,6 +212,18 @@ impl Orders {
     /// `false` (nothing written) when a unique key (the citizen's idempotency key or the order
     /// number) is taken.
     async fn store_placed(&self, order: &Order, note: &str) -> Result<bool, OrdersError> {
+        self.store_placed_as(order, note, "citizen").await
+    }
+
+    /// [`Self::store_placed`] with the placing actor's `role` (`citizen`, or `staff` for an
+    /// order filed on behalf, whose actor is the staff member who filed it).
+    pub(super) async fn store_placed_as(
+        &self,
+        order: &Order,
+        note: &str,
+        role: &str,
+    ) -> Result<bool, OrdersError> {
+        let actor = order.intake.filed_by.as_deref().unwrap_or(&order.citizen);
         let txn = self.db.begin().await.map_err(classify)?;
         match orders::insert(&txn, orders::Model::from(order)).await {
             Ok(()) => {}
@@ -228,8 +240,8 @@ impl Orders {
                 from_state: None,
                 to_state: order.state.into(),
                 event: "placed".into(),
-                actor: order.citizen.clone(),
-                role: "citizen".into(),
+                actor: actor.to_owned(),
+                role: role.to_owned(),
                 unit_id: holding.id.0,
                 unit_path: holding.path.clone(),
                 level: holding.level,
@@ -244,14 +256,7 @@ impl Orders {
             &txn,
             &events::subject("placed"),
             events::SOURCE,
-            events::order_changed(
-                order,
-                None,
-                &order.citizen,
-                note,
-                order.placed_at,
-                Some(arrival),
-            ),
+            events::order_changed(order, None, actor, note, order.placed_at, Some(arrival)),
         )
         .await?;
         match txn.commit().await.map_err(classify) {

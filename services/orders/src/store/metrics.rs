@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::columns::{HoursList, State};
 use super::{orders, timeline};
+use crate::domain::intake::Channel;
 use crate::domain::metrics::{Completion, Move, OrderNow, Period};
 
 /// Which arrivals a question is about.
@@ -79,7 +80,14 @@ pub async fn arrived<C: ConnectionTrait>(
         .all(conn)
         .await
         .map_err(classify)?;
-    type OrderRow = (Uuid, State, Uuid, Option<DateTime<Utc>>, Option<i16>);
+    type OrderRow = (
+        Uuid,
+        State,
+        Uuid,
+        Option<DateTime<Utc>>,
+        Option<i16>,
+        String,
+    );
     let orders: Vec<OrderRow> = orders::Entity::find()
         .select_only()
         .columns([
@@ -88,12 +96,35 @@ pub async fn arrived<C: ConnectionTrait>(
             orders::Column::HoldingUnitId,
             orders::Column::DeadlineAt,
             orders::Column::Rating,
+            orders::Column::Channel,
         ])
         .filter(orders::Column::Id.in_subquery(arrivals(units, period)))
         .into_tuple()
         .all(conn)
         .await
         .map_err(classify)?;
+    let orders = orders
+        .into_iter()
+        .map(
+            |(id, state, holding_unit_id, deadline_at, rating, channel)| {
+                // A channel that does not parse fails the read, never counts as a default.
+                let channel = Channel::parse(&channel).map_err(|_| {
+                    tracing::error!(order_id = %id, "stored order channel does not parse");
+                    DbError::Other("stored order does not parse".to_owned())
+                })?;
+                Ok((
+                    id,
+                    OrderNow {
+                        state: state.into(),
+                        holding_unit_id,
+                        deadline_at,
+                        rating,
+                        channel,
+                    },
+                ))
+            },
+        )
+        .collect::<Result<Vec<_>, DbError>>()?;
     Ok((
         moves
             .into_iter()
@@ -109,20 +140,7 @@ pub async fn arrived<C: ConnectionTrait>(
                 },
             )
             .collect(),
-        orders
-            .into_iter()
-            .map(|(id, state, holding_unit_id, deadline_at, rating)| {
-                (
-                    id,
-                    OrderNow {
-                        state: state.into(),
-                        holding_unit_id,
-                        deadline_at,
-                        rating,
-                    },
-                )
-            })
-            .collect(),
+        orders,
     ))
 }
 

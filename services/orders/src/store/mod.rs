@@ -5,6 +5,7 @@ pub mod categories;
 pub mod columns;
 pub mod evaluations;
 pub mod metrics;
+pub mod notices;
 pub mod orders;
 pub mod timeline;
 

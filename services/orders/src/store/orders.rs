@@ -18,6 +18,7 @@ use tongxin_platform::db::{DbError, classify};
 use tongxin_platform::geo::{BoundingBox, Coordinates, METRES_PER_DEGREE};
 
 use super::columns::{Chain, FormAnswers, HoursList, Photos, State, StoredHours, VolunteerIds};
+use crate::domain::intake::{Channel, Consent, ConsentMethod, Intake, Resident, Source};
 use crate::domain::order::{Order, ReceiveDeadline, Route, ServedHours};
 use crate::domain::{DomainError, Hours, Level, OrderId, Rating, TeamId, UnitId};
 
@@ -103,6 +104,25 @@ pub struct Model {
     pub remind_at: Option<DateTime<Utc>>,
     /// When the overdue alert went out at the center (once).
     pub alerted_at: Option<DateTime<Utc>>,
+    /// Where the need was heard: `visit`, `briefing`, `phone`, `mini_program` (every order
+    /// from before the column).
+    pub channel: String,
+    /// The visit it was heard at (venues).
+    pub source_visit_id: Option<Uuid>,
+    /// The activity it was heard at (venues).
+    pub source_activity_id: Option<Uuid>,
+    /// AES-GCM ciphertext of the resident's name, when filed on behalf.
+    pub resident_name_cipher: Option<Vec<u8>>,
+    /// Who recorded the resident's consent.
+    pub consent_recorded_by: Option<String>,
+    /// `verbal` or `written`.
+    pub consent_method: Option<String>,
+    /// When the consent was given.
+    pub consent_recorded_at: Option<DateTime<Utc>>,
+    /// The staff subject who filed it on behalf.
+    pub filed_by: Option<String>,
+    /// The reply's outcome text.
+    pub outcome: Option<String>,
 }
 
 /// No relations.
@@ -164,8 +184,70 @@ impl From<&Order> for Model {
             deadline_at: o.deadline.map(|d| d.at),
             remind_at: o.deadline.and_then(|d| d.remind_at),
             alerted_at: o.alerted_at,
+            channel: o.intake.channel.as_str().to_owned(),
+            source_visit_id: o.intake.source.visit(),
+            source_activity_id: o.intake.source.activity(),
+            resident_name_cipher: o.intake.resident.as_ref().map(|r| r.name_cipher.clone()),
+            consent_recorded_by: o
+                .intake
+                .resident
+                .as_ref()
+                .map(|r| r.consent.recorded_by.clone()),
+            consent_method: o
+                .intake
+                .resident
+                .as_ref()
+                .map(|r| r.consent.method.as_str().to_owned()),
+            consent_recorded_at: o.intake.resident.as_ref().map(|r| r.consent.recorded_at),
+            filed_by: o.intake.filed_by.clone(),
+            outcome: o.outcome.clone(),
         }
     }
+}
+
+/// How the order came in, from its columns: a resident needs their name and the whole
+/// consent, or none of it.
+fn intake(row: &Model) -> Result<Intake, DomainError> {
+    let channel = Channel::parse(&row.channel)?;
+    let source = match (row.source_visit_id, row.source_activity_id) {
+        (None, None) => Source::None,
+        (Some(v), None) => Source::Visit(v),
+        (None, Some(a)) => Source::Activity(a),
+        (Some(_), Some(_)) => {
+            return Err(DomainError::invalid(
+                "source",
+                "both a visit and an activity",
+            ));
+        }
+    };
+    let resident = match (
+        &row.resident_name_cipher,
+        &row.consent_recorded_by,
+        &row.consent_method,
+        row.consent_recorded_at,
+    ) {
+        (None, None, None, None) => None,
+        (Some(name), Some(by), Some(method), Some(at)) => Some(Resident {
+            name_cipher: name.clone(),
+            consent: Consent {
+                recorded_by: by.clone(),
+                method: ConsentMethod::parse(method)?,
+                recorded_at: at,
+            },
+        }),
+        _ => {
+            return Err(DomainError::invalid(
+                "resident",
+                "a resident without the whole consent",
+            ));
+        }
+    };
+    Ok(Intake {
+        channel,
+        source,
+        resident,
+        filed_by: row.filed_by.clone(),
+    })
 }
 
 /// A stored row that is not a valid order. Names the column, never its content.
@@ -193,6 +275,7 @@ impl TryFrom<Model> for Order {
                 reason: e.to_string(),
             }
         };
+        let intake = intake(&row).map_err(bad("channel"))?;
         let location = Coordinates::parse(row.lat, row.lon)
             .map_err(|e| bad("lat/lon")(DomainError::invalid("location", e.to_string())))?;
         let holding = usize::try_from(row.holding)
@@ -276,6 +359,8 @@ impl TryFrom<Model> for Order {
             updated_at: row.updated_at,
             deadline,
             alerted_at: row.alerted_at,
+            intake,
+            outcome: row.outcome,
         })
     }
 }

@@ -9,6 +9,7 @@ mod crediting;
 mod embedded;
 mod evaluation;
 mod identity;
+mod inperson;
 mod legal;
 mod linking;
 mod live;
