@@ -522,15 +522,15 @@ async fn bad_filings_say_why_and_store_nothing() {
             "outside your scope",
         ),
         (
-            "a visit while venues does not serve visits yet",
+            "a visit venues does not know",
             &courtyard,
             filing(
                 "VISIT",
                 "k7",
                 json!({"visitId": Uuid::now_v7().to_string()}),
             ),
-            "UNAVAILABLE",
-            "",
+            "BAD_USER_INPUT",
+            "no such visit",
         ),
         (
             "a mini-program channel",
