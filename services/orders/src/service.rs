@@ -44,8 +44,8 @@ use crate::service::clock::Clock;
 use crate::settings::OrdersSettings;
 use crate::store::known_units;
 
-pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use behalf::{ON_BEHALF_PREFIX, OnBehalfOrder, REPLY_WINDOW_HOURS, ResidentReply};
+pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use identity::VolunteerLink;
 pub use live::Progress;
 pub use moves::Move;

@@ -678,3 +678,53 @@ async fn a_cadence_miss_delivered_twice_is_one_notice() {
     assert_eq!(error_code(&other), Some("FORBIDDEN"), "{other}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_need_heard_at_a_visit_links_the_visit_and_starts_at_its_unit() {
+    let app = TestApp::spawn().await;
+    let venues = app.venues.as_ref().expect("venues runs");
+    // 虹桥社区's staff visit 蔡家坝 and hear of a leaking pipe.
+    let visit = venues
+        .record_visit(
+            &app.signed(&app.staff_principal(paths::HONGQIAO)),
+            tongxin_venues::service::rhythm::NewVisit {
+                unit_id: demo::unit_id(paths::CAIJIABA).0.to_string(),
+                visited_at: Utc::now() - Span::hours(1),
+                households_reached: 12,
+                point: None,
+                notes: None,
+                needs_heard: vec!["水管漏水".to_owned()],
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("visit: {e:?}"))
+        .id;
+    let r = app
+        .graphql(
+            Some(&app.staff(paths::HONGQIAO)),
+            FILE,
+            filing("VISIT", "visit-1", json!({"visitId": visit.0.to_string()})),
+        )
+        .await;
+    let filed = data(&r, "fileOrderOnBehalf");
+    assert_eq!(filed["channel"], "VISIT");
+    assert_eq!(filed["sourceVisitId"], visit.0.to_string());
+    assert_eq!(
+        filed["holdingUnitPath"],
+        paths::CAIJIABA,
+        "the visited unit"
+    );
+    let m = received_by_channel(&app, paths::CAIJIABA).await;
+    assert_eq!(count_of(&m, "VISIT"), 1, "{m}");
+    // A staff member whose scope does not cover the visited unit cannot file from it.
+    let r = app
+        .graphql(
+            Some(&app.staff(paths::FENGGAO)),
+            FILE,
+            filing("VISIT", "visit-2", json!({"visitId": visit.0.to_string()})),
+        )
+        .await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    app.stop().await;
+}
