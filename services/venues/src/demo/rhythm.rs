@@ -85,6 +85,11 @@ pub struct Seeded {
     pub misses: usize,
 }
 
+/// [`seed`] at the present moment (what `tongxin run` and `tongxin seed` call).
+pub async fn seed_now(venues: &Venues) -> anyhow::Result<Seeded> {
+    seed(venues, Utc::now()).await
+}
+
 /// Seeds a year of visits and monthly courtyard activities, then closes the year's periods
 /// (without events), when the database holds no visits. Run after the demo tree and venues.
 pub async fn seed(venues: &Venues, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
