@@ -301,7 +301,7 @@ async fn seed_venues(started: &Started) -> anyhow::Result<()> {
             .state(tongxin_venues::NAME)
             .context("venues is not running")?;
         let started_at = std::time::Instant::now();
-        let rhythm = tongxin_venues::demo::rhythm::seed(state, chrono::Utc::now()).await?;
+        let rhythm = tongxin_venues::demo::rhythm::seed_now(state).await?;
         tracing::info!(
             units = seeded,
             venues = places,

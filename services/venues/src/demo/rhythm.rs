@@ -85,6 +85,11 @@ pub struct Seeded {
     pub misses: usize,
 }
 
+/// [`seed`] at the present moment (what `tongxin run` and `tongxin seed` call).
+pub async fn seed_now(venues: &Venues) -> anyhow::Result<Seeded> {
+    seed(venues, Utc::now()).await
+}
+
 /// Seeds a year of visits and monthly courtyard activities, then closes the year's periods
 /// (without events), when the database holds no visits. Run after the demo tree and venues.
 pub async fn seed(venues: &Venues, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
@@ -150,9 +155,7 @@ pub async fn seed(venues: &Venues, now: DateTime<Utc>) -> anyhow::Result<Seeded>
     let txn = db.begin().await.map_err(classify)?;
     let (visit_count, activity_count) = (rows.len(), held.len());
     store::insert_visits(&txn, rows).await?;
-    for activity in &held {
-        activities::insert(&txn, activity, "seed").await?;
-    }
+    activities::insert_many(&txn, &held, "seed").await?;
     txn.commit().await.map_err(classify)?;
     let misses = venues
         .close_periods(now, WEEKS, MONTHS, false)
@@ -187,7 +190,8 @@ fn visit_row(
     } else {
         None
     };
-    let notes = NOTES[mix.below(NOTES.len() as u64) as usize];
+    // About half the visitors write a note (and each one sealed costs start-up time).
+    let notes = (mix.below(2) == 0).then(|| NOTES[mix.below(NOTES.len() as u64) as usize]);
     Ok(visits::Model {
         id: Uuid::new_v5(&NAMESPACE, format!("visit:{c}:{back}:{n}").as_bytes()),
         unit_id: unit.id.0,
@@ -195,7 +199,7 @@ fn visit_row(
         households_reached: i32::try_from(2 + mix.below(15)).unwrap_or(2),
         needs_count: i32::try_from(needs.len()).unwrap_or(0),
         point_cipher: point,
-        notes_cipher: Some(cipher.encrypt(notes)?),
+        notes_cipher: notes.map(|n| cipher.encrypt(n)).transpose()?,
         needs_cipher: if needs.is_empty() {
             None
         } else {

@@ -147,14 +147,10 @@ impl TryFrom<Model> for Activity {
     }
 }
 
-/// Inserts `activity`, created by `actor`, as it is (any status: seeding inserts held ones).
-pub async fn insert<C: ConnectionTrait>(
-    conn: &C,
-    activity: &Activity,
-    actor: &str,
-) -> Result<(), DbError> {
+/// The row for `activity`, created by `actor`.
+fn row(activity: &Activity, actor: &str) -> ActiveModel {
     let closed = activity.status != ActivityStatus::Planned;
-    Entity::insert(ActiveModel {
+    ActiveModel {
         id: Set(activity.id.0),
         title: Set(activity.title.clone()),
         theme: Set(activity.theme.as_str().to_owned()),
@@ -178,10 +174,35 @@ pub async fn insert<C: ConnectionTrait>(
         closed_by: Set(closed.then(|| actor.to_owned())),
         created_at: Set(Utc::now()),
         created_by: Set(actor.to_owned()),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map_err(classify)?;
+    }
+}
+
+/// Inserts `activity`, created by `actor`, as it is (any status: seeding inserts held ones).
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    activity: &Activity,
+    actor: &str,
+) -> Result<(), DbError> {
+    Entity::insert(row(activity, actor))
+        .exec_without_returning(conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// Inserts many activities (demo seeding), in chunks that stay under SQLite's limit on
+/// statement variables.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    activities: &[Activity],
+    actor: &str,
+) -> Result<(), DbError> {
+    for chunk in activities.chunks(400) {
+        Entity::insert_many(chunk.iter().map(|a| row(a, actor)))
+            .exec_without_returning(conn)
+            .await
+            .map_err(classify)?;
+    }
     Ok(())
 }
 
