@@ -27,7 +27,6 @@ use crate::domain::evaluation::{
     self as rules, AwardRules, Evaluation, Inputs, RANKED_LEVELS, Weights,
 };
 use crate::domain::metrics::{self, Period};
-use crate::domain::scope::UnitPath;
 use crate::domain::{DomainError, Level};
 use crate::error::OrdersError;
 use crate::events;
@@ -121,19 +120,9 @@ fn quarter_of(text: &str) -> Result<(Period, String), OrdersError> {
 }
 
 impl Orders {
-    fn evaluation_scope<'a>(&self, caller: &'a Caller) -> Result<&'a UnitPath, OrdersError> {
-        caller
-            .scope
-            .as_ref()
-            .filter(|_| caller.principal.is_staff())
-            .ok_or_else(|| {
-                DomainError::Forbidden("the quarterly evaluation is for staff".to_owned()).into()
-            })
-    }
-
     /// The district whose center the caller is staff of, or FORBIDDEN.
     fn center_district(&self, caller: &Caller) -> Result<String, OrdersError> {
-        let scope = self.evaluation_scope(caller)?;
+        let scope = self.staff_scope(caller)?;
         let district = district_of(scope.as_str());
         let token_district = caller.principal.district.as_deref().unwrap_or_default();
         if scope.as_str() == format!("/{district}") && token_district == district {
@@ -152,7 +141,7 @@ impl Orders {
         &self,
         caller: &Caller,
     ) -> Result<(String, Settings), OrdersError> {
-        let district = district_of(self.evaluation_scope(caller)?.as_str());
+        let district = district_of(self.staff_scope(caller)?.as_str());
         let settings = store::settings_of(&self.db, &district).await??;
         Ok((district, settings))
     }
@@ -276,7 +265,7 @@ impl Orders {
         unit: Uuid,
         quarter: &str,
     ) -> Result<UnitEvaluation, OrdersError> {
-        let scope = self.evaluation_scope(caller)?;
+        let scope = self.staff_scope(caller)?;
         let (period, quarter) = quarter_of(quarter)?;
         let Some(path) = self.unit_path(unit).await? else {
             return Err(DomainError::NotFound("no such unit".to_owned()).into());
@@ -337,7 +326,7 @@ impl Orders {
         level: Level,
         version: Option<i32>,
     ) -> Result<EvaluationRanking, OrdersError> {
-        let scope = self.evaluation_scope(caller)?;
+        let scope = self.staff_scope(caller)?;
         let (period, quarter) = quarter_of(quarter)?;
         if !RANKED_LEVELS.contains(&level.as_str()) {
             return Err(DomainError::invalid(
@@ -507,7 +496,7 @@ impl Orders {
         caller: &Caller,
         quarter: &str,
     ) -> Result<Vec<store::awards::Model>, OrdersError> {
-        let scope = self.evaluation_scope(caller)?;
+        let scope = self.staff_scope(caller)?;
         let (_, quarter) = quarter_of(quarter)?;
         let district = district_of(scope.as_str());
         Ok(store::awards_of(&self.db, &district, &quarter).await?)

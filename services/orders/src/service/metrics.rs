@@ -20,7 +20,9 @@ use crate::store::known_units;
 use crate::store::metrics::{self as rows, Units};
 
 impl Orders {
-    fn staff_scope<'a>(&self, caller: &'a Caller) -> Result<&'a UnitPath, OrdersError> {
+    /// The caller's scope when they are staff; FORBIDDEN for anyone else (the figures, the
+    /// rankings and the quarterly evaluation are for staff).
+    pub(super) fn staff_scope<'a>(&self, caller: &'a Caller) -> Result<&'a UnitPath, OrdersError> {
         caller
             .scope
             .as_ref()
