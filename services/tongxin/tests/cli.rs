@@ -109,6 +109,29 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         "{response}"
     );
 
+    // The demo published the last ended quarter's evaluation: a frozen ranking, through the
+    // router, for the center's staff.
+    let quarter = tongxin_orders::demo::previous_quarter(chrono::Utc::now());
+    let ranking: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&tokens[3])
+        .json(&serde_json::json!({
+            "query": "query($q: String!) { evaluationRanking(quarter: $q, level: COURTYARD, first: 3) { edges { node { rank published version lines { criterion } } } } }",
+            "variables": { "q": quarter }
+        }))
+        .send()
+        .await
+        .expect("ranking")
+        .json()
+        .await
+        .expect("json");
+    let first = &ranking["data"]["evaluationRanking"]["edges"][0]["node"];
+    assert_eq!(
+        (first["rank"].clone(), first["published"].clone(), first["version"].clone()),
+        (serde_json::json!(1), serde_json::json!(true), serde_json::json!(1)),
+        "{ranking}"
+    );
+
     // The explorer: a browser gets GraphiQL from this binary, not from a CDN.
     let page = reqwest::Client::new()
         .get(&url)
