@@ -24,7 +24,7 @@ pub const NAME: &str = "orders";
 /// The columns holding sealed personal data (the citizen's contact phone of each order), for `tongxin reseal`.
 pub const SEALED: &[SealedColumns] = &[SealedColumns {
     table: "orders",
-    columns: &["phone_cipher"],
+    columns: &["phone_cipher", "resident_name_cipher"],
 }];
 
 /// The orders service as a registry module; its state is [`Orders`].
