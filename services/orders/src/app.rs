@@ -21,7 +21,8 @@ use crate::settings::OrdersSettings;
 /// The service's name: on the command line, in the registry, its settings section.
 pub const NAME: &str = "orders";
 
-/// The columns holding sealed personal data (the citizen's contact phone of each order), for `tongxin reseal`.
+/// The columns holding sealed personal data (the contact phone of each order, the name of a
+/// resident an order was filed for), for `tongxin reseal`.
 pub const SEALED: &[SealedColumns] = &[SealedColumns {
     table: "orders",
     columns: &["phone_cipher", "resident_name_cipher"],
