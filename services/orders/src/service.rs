@@ -138,7 +138,6 @@ impl Orders {
             settings: Arc::new(settings.clone()),
             deps: Deps {
                 evaluation: EvaluationSources::new(
-                    &settings.venues_url,
                     &settings.volunteers_url,
                     timeout,
                     service.clone(),

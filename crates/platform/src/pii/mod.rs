@@ -100,3 +100,20 @@ mod tests {
         );
     }
 }
+
+/// A name as someone outside scope sees it: the first character, and a `*` for each of the
+/// others (`张三` → `张*`, `欧阳娜娜` → `欧***`), so a list stays readable without naming
+/// anyone; a one-character name becomes `*`.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let rest = chars.count();
+    if rest == 0 {
+        return "*".to_owned();
+    }
+    std::iter::once(first)
+        .chain(std::iter::repeat_n('*', rest))
+        .collect()
+}

@@ -535,24 +535,7 @@ mod tests {
     use super::*;
 
     fn metrics(n: u128, level: &str) -> UnitMetrics {
-        UnitMetrics {
-            unit_id: Uuid::from_u128(n),
-            unit_path: format!("/rc/u{n}"),
-            level: level.to_owned(),
-            received: 0,
-            taken: 0,
-            median_receive_minutes: None,
-            completed: 0,
-            median_complete_minutes: None,
-            escalated: 0,
-            escalation_rate: None,
-            overdue: 0,
-            cancelled: 0,
-            completion_rate: None,
-            ratings: 0,
-            mean_rating: None,
-            by_channel: Default::default(),
-        }
+        UnitMetrics::empty((Uuid::from_u128(n), &format!("/rc/u{n}"), level))
     }
 
     /// Courtyard A, checked by hand below: 10 orders, 2 overdue, 1 passed up, 1 cancelled,

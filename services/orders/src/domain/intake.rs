@@ -239,21 +239,8 @@ pub fn outcome(input: &str, on_behalf: bool) -> Result<Option<String>, DomainErr
     Ok(Some(t).filter(|t| !t.is_empty()))
 }
 
-/// A name as someone outside scope sees it: the first character and a `*` for each other
-/// (`张三` → `张*`), as the volunteers service masks names.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let rest = chars.count();
-    if rest == 0 {
-        return "*".to_owned();
-    }
-    std::iter::once(first)
-        .chain(std::iter::repeat_n('*', rest))
-        .collect()
-}
+/// Names are masked the same way in every service.
+pub use tongxin_platform::pii::mask_name;
 
 #[cfg(test)]
 mod tests {

@@ -244,6 +244,28 @@ pub struct UnitMetrics {
 }
 
 impl UnitMetrics {
+    /// The figures of `unit` (id, path, level) when no order reached it.
+    pub fn empty(unit: (Uuid, &str, &str)) -> Self {
+        Self {
+            unit_id: unit.0,
+            unit_path: unit.1.to_owned(),
+            level: unit.2.to_owned(),
+            received: 0,
+            taken: 0,
+            median_receive_minutes: None,
+            completed: 0,
+            median_complete_minutes: None,
+            escalated: 0,
+            escalation_rate: None,
+            overdue: 0,
+            cancelled: 0,
+            completion_rate: None,
+            ratings: 0,
+            mean_rating: None,
+            by_channel: ChannelCounts::default(),
+        }
+    }
+
     /// The composite score of the quarterly ranking (module docs).
     pub fn score(&self) -> f64 {
         let speed = self
@@ -421,24 +443,7 @@ pub fn evaluate_unit(
     evaluate(moves, orders, period, now, |id, _, _| id == unit.0)
         .into_iter()
         .next()
-        .unwrap_or_else(|| UnitMetrics {
-            unit_id: unit.0,
-            unit_path: unit.1.to_owned(),
-            level: unit.2.to_owned(),
-            received: 0,
-            taken: 0,
-            median_receive_minutes: None,
-            completed: 0,
-            median_complete_minutes: None,
-            escalated: 0,
-            escalation_rate: None,
-            overdue: 0,
-            cancelled: 0,
-            completion_rate: None,
-            ratings: 0,
-            mean_rating: None,
-            by_channel: ChannelCounts::default(),
-        })
+        .unwrap_or_else(|| UnitMetrics::empty(unit))
 }
 
 /// A unit's place in a ranking.

@@ -59,6 +59,24 @@ pub(crate) fn channel(url: &str, timeout: Duration) -> anyhow::Result<Channel> {
         .connect_lazy())
 }
 
+/// `message` carrying orders' own service `credential`.
+pub(crate) fn as_service<T>(
+    message: T,
+    credential: &ServiceTokens,
+) -> Result<tonic::Request<T>, CallError> {
+    let credential = credential.credential().map_err(|e| {
+        // The key was loaded at start, so signing cannot fail short of a bug.
+        CallError::Unavailable(format!("signing the service token: {e}"))
+    })?;
+    Ok(request_as(message, Some(&credential)))
+}
+
+/// The most units one evaluation call to venues or volunteers names (both servers' limit).
+pub(crate) const EVALUATION_BATCH: usize = 1000;
+/// The most units a district may have for the quarterly evaluation's walk down the tree (a
+/// bound on a misbehaving tree).
+const MAX_DISTRICT_UNITS: usize = 20_000;
+
 /// A unit as routing needs it.
 #[derive(Debug, Clone)]
 pub struct Unit {
@@ -114,11 +132,91 @@ impl VenuesClient {
 
     /// `message` with orders' own credential.
     fn request<T>(&self, message: T) -> Result<tonic::Request<T>, CallError> {
-        let credential = self.credential.credential().map_err(|e| {
-            // The key was loaded at start, so signing cannot fail short of a bug.
-            CallError::Unavailable(format!("signing the service token: {e}"))
-        })?;
-        Ok(request_as(message, Some(&credential)))
+        as_service(message, &self.credential)
+    }
+
+    /// Every unit below `root` (not `root` itself) as (id, path, level), level by level.
+    pub async fn subtree(
+        &self,
+        root: uuid::Uuid,
+    ) -> Result<Vec<(uuid::Uuid, String, Level)>, CallError> {
+        let mut found = Vec::new();
+        let mut parents = vec![root];
+        while let Some(parent) = parents.pop() {
+            let mut page_token = String::new();
+            loop {
+                let request = self.request(venues_pb::ListChildrenRequest {
+                    parent_id: parent.to_string(),
+                    page_size: 1000,
+                    page_token,
+                })?;
+                let page = self
+                    .client
+                    .clone()
+                    .list_children(request)
+                    .await?
+                    .into_inner();
+                for unit in page.units {
+                    let (Ok(id), Some(level)) = (
+                        uuid::Uuid::parse_str(&unit.id),
+                        tongxin_platform::org::consumer::level_of(unit.kind),
+                    ) else {
+                        continue;
+                    };
+                    if level != Level::Courtyard {
+                        parents.push(id);
+                    }
+                    found.push((id, unit.path, level));
+                }
+                if found.len() > MAX_DISTRICT_UNITS {
+                    return Err(CallError::Unavailable(format!(
+                        "the district has more than {MAX_DISTRICT_UNITS} units"
+                    )));
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Each unit's rhythm from `from` to `to` (exclusive, the district's local dates);
+    /// units venues does not know are left out.
+    pub async fn unit_rhythm(
+        &self,
+        units: &[uuid::Uuid],
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<std::collections::HashMap<uuid::Uuid, crate::domain::evaluation::Rhythm>, CallError>
+    {
+        let mut out = std::collections::HashMap::with_capacity(units.len());
+        for chunk in units.chunks(EVALUATION_BATCH) {
+            let request = self.request(venues_pb::UnitRhythmRequest {
+                unit_ids: chunk.iter().map(ToString::to_string).collect(),
+                from_date: from.to_string(),
+                to_date: to.to_string(),
+            })?;
+            let response = self.rhythm.clone().unit_rhythm(request).await?.into_inner();
+            for r in response.units {
+                let Ok(id) = uuid::Uuid::parse_str(&r.unit_id) else {
+                    continue;
+                };
+                out.insert(
+                    id,
+                    crate::domain::evaluation::Rhythm {
+                        visit_periods_due: r.visit_periods_due,
+                        visit_periods_met: r.visit_periods_met,
+                        activity_periods_due: r.activity_periods_due,
+                        activity_periods_met: r.activity_periods_met,
+                        activities_held: r.activities_held,
+                        attendance: r.attendance,
+                    },
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// [`Self::ancestors`] of a courtyard, reused for [`CHAIN_TTL`]; the flag says whether

@@ -203,7 +203,7 @@ impl Orders {
         let center = self.district_center(district, inside).await?;
         let units: Vec<(Uuid, String, String)> = self
             .deps
-            .evaluation
+            .venues
             .subtree(center)
             .await
             .map_err(|e| OrdersError::Unavailable(format!("venues ListChildren: {e}")))?
@@ -233,8 +233,8 @@ impl Orders {
         let paths: Vec<String> = units.iter().map(|(_, p, _)| p.clone()).collect();
         let rhythm = self
             .deps
-            .evaluation
-            .rhythm(&ids, from, to)
+            .venues
+            .unit_rhythm(&ids, from, to)
             .await
             .map_err(|e| OrdersError::Unavailable(format!("venues UnitRhythm: {e}")))?;
         let hours = self
@@ -247,9 +247,9 @@ impl Orders {
             .iter()
             .zip(hours)
             .map(|((id, path, level), volunteer_hours)| Inputs {
-                orders: figures.remove(id).unwrap_or_else(|| {
-                    metrics::evaluate_unit(&[], &HashMap::new(), period, now, (*id, path, level))
-                }),
+                orders: figures
+                    .remove(id)
+                    .unwrap_or_else(|| metrics::UnitMetrics::empty((*id, path, level))),
                 rhythm: rhythm.get(id).copied().unwrap_or_default(),
                 volunteer_hours,
             })

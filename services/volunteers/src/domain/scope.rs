@@ -71,22 +71,8 @@ impl PhoneView {
     }
 }
 
-/// A name as someone outside the volunteer's scope sees it: the first character, and a
-/// `*` for each of the others (`张三` → `张*`, `欧阳娜娜` → `欧***`), so a list stays readable
-/// without naming anyone; a one-character name becomes `*`.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let rest = chars.count();
-    if rest == 0 {
-        return "*".to_owned();
-    }
-    std::iter::once(first)
-        .chain(std::iter::repeat_n('*', rest))
-        .collect()
-}
+/// Names are masked the same way in every service.
+pub use tongxin_platform::pii::mask_name;
 
 #[cfg(test)]
 mod tests {
