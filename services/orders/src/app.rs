@@ -99,8 +99,9 @@ impl Service for OrdersModule {
             &settings,
             ctx.service_tokens()?,
         )?
-        .with_clock(self.clock.clone());
-        let schema = crate::graphql::schema(orders.clone(), ctx.bus.clone());
+        .with_clock(self.clock.clone())
+        .with_live(ctx.bus.clone());
+        let schema = crate::graphql::schema(orders.clone());
         let http = tongxin_platform::graphql::router(schema, ctx.verifier.clone()).merge(
             crate::http::metrics_csv::routes(orders.clone(), ctx.verifier.clone()).merge(
                 crate::http::evaluation_csv::routes(orders.clone(), ctx.verifier.clone()),

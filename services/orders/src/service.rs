@@ -47,7 +47,7 @@ use crate::store::known_units;
 pub use behalf::{ON_BEHALF_PREFIX, OnBehalfOrder, REPLY_WINDOW_HOURS, ResidentReply};
 pub use evaluation::{EvaluationRanking, Published, UnitEvaluation};
 pub use identity::VolunteerLink;
-pub use live::Progress;
+pub use live::{LiveHub, Progress};
 pub use moves::Move;
 pub(crate) use moves::MoveActor;
 pub use place::NewOrder;
@@ -118,6 +118,8 @@ pub struct Orders {
     deps: Deps,
     links: Arc<identity::LinkCache>,
     clock: Clock,
+    /// The one watch of the bus behind every live feed (none: subscriptions are unavailable).
+    live: Option<LiveHub>,
 }
 
 impl Orders {
@@ -148,6 +150,7 @@ impl Orders {
             },
             links: Arc::new(identity::link_cache()),
             clock: Clock::system(),
+            live: None,
         })
     }
 
@@ -155,6 +158,17 @@ impl Orders {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same operations with live feeds (`orderProgress`, `unitInbox`) from `bus`.
+    pub fn with_live(mut self, bus: tongxin_platform::events::SharedBus) -> Self {
+        self.live = Some(LiveHub::new(bus));
+        self
+    }
+
+    /// The watch behind the live feeds, if there are any (tests count its feeds).
+    pub fn live(&self) -> Option<&LiveHub> {
+        self.live.as_ref()
     }
 
     /// Now, by the service's clock.

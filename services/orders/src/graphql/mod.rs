@@ -11,7 +11,6 @@ mod progress;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, SDLExportOptions, Schema};
-use tongxin_platform::events::SharedBus;
 
 use crate::service::Orders;
 
@@ -106,12 +105,11 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     describe_connections(builder)
 }
 
-/// The schema with its data: the service and the bus feeding subscriptions.
-pub fn schema(orders: Orders, bus: SharedBus) -> OrdersSchema {
+/// The schema with its data: the service (whose live hub feeds the subscriptions).
+pub fn schema(orders: Orders) -> OrdersSchema {
     builder()
         .data(DataLoader::new(OrderLoader(orders.clone()), tokio::spawn))
         .data(orders)
-        .data(bus)
         .finish()
 }
 

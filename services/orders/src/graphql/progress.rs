@@ -7,7 +7,6 @@ use async_graphql::{Context, ID, SimpleObject, Subscription as SubscriptionDeriv
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use tongxin_platform::ApiError;
-use tongxin_platform::events::SharedBus;
 use uuid::Uuid;
 
 use super::order::{LevelGql, OrderStateGql, caller};
@@ -88,10 +87,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = OrderProgress> + use<>> {
         let (orders, caller) = caller(ctx).await?;
         let id = super::order::order_id(&order_id, "orderId")?;
-        let bus = ctx.data::<SharedBus>()?;
-        let feed = orders
-            .order_progress(&caller, id, after_version, bus)
-            .await?;
+        let feed = orders.order_progress(&caller, id, after_version).await?;
         Ok(feed.map(OrderProgress::from))
     }
 
@@ -111,8 +107,7 @@ impl Subscription {
         let (orders, caller) = caller(ctx).await?;
         let unit = Uuid::parse_str(unit_id.as_str())
             .map_err(|_| ApiError::bad_input("unitId: not a unit id"))?;
-        let bus = ctx.data::<SharedBus>()?;
-        let feed = orders.unit_inbox(&caller, unit, after, bus).await?;
+        let feed = orders.unit_inbox(&caller, unit, after).await?;
         Ok(feed.map(OrderProgress::from))
     }
 }

@@ -19,10 +19,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, TimeZone, Utc};
-use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use prost::Message;
-use tongxin_platform::events::{Event, SharedBus, Watched};
+use tongxin_platform::events::Event;
 use tongxin_proto::events as pb;
 use uuid::Uuid;
 
@@ -33,7 +32,12 @@ use crate::error::OrdersError;
 use crate::events::{is_notice, state_from_pb};
 use crate::store::{arrivals, known_units, orders, timeline};
 
-/// What every feed watches.
+mod hub;
+
+pub use hub::LiveHub;
+use hub::{Key, Live, Subscription};
+
+/// What the hub watches for every feed.
 const ORDER_EVENTS: &str = "tongxin.orders.>";
 
 /// One move or notice of an order, as a feed sends it.
@@ -63,12 +67,6 @@ pub struct Progress {
     pub version: i64,
     /// Its place among the arrivals at `unit_id`, if it is an arrival.
     pub arrival: Option<i64>,
-}
-
-async fn watch(bus: &SharedBus) -> Result<BoxStream<'static, Watched>, OrdersError> {
-    bus.watch_gaps(ORDER_EVENTS)
-        .await
-        .map_err(|e| OrdersError::Unavailable(e.to_string()))
 }
 
 fn millis(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -207,10 +205,10 @@ impl Cursor {
     }
 }
 
-/// A feed: the bus, where it stands, and what is ready to send.
+/// A feed: what the hub routes to it, where it stands, and what is ready to send.
 struct Feed {
     orders: Orders,
-    bus: BoxStream<'static, Watched>,
+    bus: Subscription,
     cursor: Cursor,
     ready: VecDeque<Progress>,
 }
@@ -222,11 +220,8 @@ impl Feed {
                 return Some(p);
             }
             match self.bus.next().await? {
-                Watched::Gap => self.catch_up().await,
-                Watched::Event(event) => {
-                    let Some(p) = Progress::from_event(&event) else {
-                        continue;
-                    };
+                Live::Gap => self.catch_up().await,
+                Live::Progress(p) => {
                     match self.cursor.admit(&p) {
                         Admit::Send => self.ready.push_back(p),
                         Admit::Skip => {}
@@ -321,11 +316,10 @@ impl Orders {
         caller: &Caller,
         id: OrderId,
         after_version: Option<i64>,
-        bus: &SharedBus,
     ) -> Result<impl Stream<Item = Progress> + Send + use<>, OrdersError> {
         self.order(caller, id).await?;
         // Watch first, then read: nothing committed in between can fall through.
-        let watch = watch(bus).await?;
+        let watch = self.live_hub()?.subscribe(Key::Order(id.0)).await?;
         let latest = timeline::latest_version(self.db(), id.0).await?;
         let start = match after_version {
             None => latest - 1,
@@ -363,10 +357,9 @@ impl Orders {
         caller: &Caller,
         unit: Uuid,
         after: Option<i64>,
-        bus: &SharedBus,
     ) -> Result<impl Stream<Item = Progress> + Send + use<>, OrdersError> {
         self.inbox_in_scope(caller, unit).await?;
-        let watch = watch(bus).await?;
+        let watch = self.live_hub()?.subscribe(Key::Unit(unit)).await?;
         // The count before the waiting orders: an order arriving in between is in both,
         // and the cursor ends past it.
         let last = arrivals::last(self.db(), unit).await?;
@@ -400,6 +393,11 @@ impl Orders {
             }
         }
         Ok(feed.into_stream())
+    }
+
+    fn live_hub(&self) -> Result<&LiveHub, OrdersError> {
+        self.live()
+            .ok_or_else(|| OrdersError::Unavailable("live progress is not running".to_owned()))
     }
 
     /// The arrivals of the orders `unit` holds and has not received, oldest first.

@@ -12,23 +12,24 @@ use tongxin_venues::demo;
 
 use crate::{ESCALATE, RECEIVE, TestApp, paths};
 
-/// Subscribes on the orders subgraph and waits until its watch is on NATS, so no event the
-/// test causes next can be missed.
+/// Subscribes on the orders subgraph and waits until the service's live hub holds the feed
+/// (active on NATS from then on), so no event the test causes next can be missed.
 async fn watch(app: &TestApp, token: &str, query: &str) -> Socket {
-    let before = app.nats().subscriptions_on(ORDER_EVENTS).await;
+    let hub = app.orders.live().expect("the service runs live feeds");
+    let before = hub.feeds();
     let socket = subscribe(&url(app), token, query).await;
-    let nats = app.nats();
     assert!(
-        tongxin_testing::wait_until(Duration::from_secs(15), || async move {
-            nats.subscriptions_on(ORDER_EVENTS).await > before
-        })
+        tongxin_testing::wait_until(
+            Duration::from_secs(15),
+            || async move { hub.feeds() > before }
+        )
         .await,
-        "the subscription started watching the bus"
+        "the subscription started following its order or unit"
     );
     socket
 }
 
-/// What every orders subscription listens to on NATS.
+/// What the orders service listens to on NATS for every live feed.
 const ORDER_EVENTS: &str = "tongxin.orders.>";
 
 fn url(app: &TestApp) -> String {
@@ -104,6 +105,70 @@ async fn order_progress_and_unit_inbox_follow_the_events() {
     assert_eq!(
         msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{msg}"
+    );
+    app.stop().await;
+}
+
+/// The first `orderProgress` item on `socket` after the placement (which may come first).
+async fn next_move(socket: &mut Socket) -> serde_json::Value {
+    loop {
+        let msg = next_json(socket).await;
+        let item = msg["payload"]["data"]["orderProgress"].clone();
+        assert!(item.is_object(), "{msg}");
+        if item["event"] != "placed" {
+            return item;
+        }
+    }
+}
+
+#[tokio::test]
+async fn many_watchers_share_one_watch_of_the_bus_and_each_sees_its_own_order() {
+    let app = TestApp::spawn().await;
+    let before = app.nats().subscriptions_on(ORDER_EVENTS).await;
+    let citizens = ["w1", "w2", "w3"];
+    let mut orders = Vec::new();
+    for (n, citizen) in citizens.iter().enumerate() {
+        orders.push(
+            app.place_ok(citizen, "elder_visit", &format!("share{n}"))
+                .await,
+        );
+    }
+    let query = |id: &str| {
+        format!("subscription {{ orderProgress(orderId: \"{id}\") {{ orderId event }} }}")
+    };
+    let mut watchers = Vec::new();
+    for (citizen, id) in citizens.iter().zip(&orders) {
+        watchers.push(watch(&app, &app.citizen(citizen), &query(id)).await);
+    }
+    // A second device of the first citizen, watching the same order.
+    let second = watch(&app, &app.citizen(citizens[0]), &query(&orders[0])).await;
+    let hub = app.orders.live().expect("live feeds");
+    assert_eq!(hub.feeds(), 4);
+    assert_eq!(
+        app.nats().subscriptions_on(ORDER_EVENTS).await - before,
+        1,
+        "four watchers, one subscription on NATS"
+    );
+
+    // Moves in reverse order: each watcher's next item is its own order's.
+    let courtyard = app.staff(paths::CAIJIABA);
+    for id in orders.iter().rev() {
+        app.act(&courtyard, RECEIVE, id, json!({})).await;
+    }
+    for (watcher, id) in watchers.iter_mut().zip(&orders) {
+        let item = next_move(watcher).await;
+        assert_eq!(
+            (item["orderId"].as_str(), item["event"].as_str()),
+            (Some(id.as_str()), Some("received"))
+        );
+    }
+
+    // A client that goes away is forgotten by the hub.
+    drop(second);
+    assert!(
+        tongxin_testing::wait_until(Duration::from_secs(15), || async move { hub.feeds() == 3 })
+            .await,
+        "the closed watcher's feed ended"
     );
     app.stop().await;
 }
