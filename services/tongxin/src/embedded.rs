@@ -403,10 +403,20 @@ async fn seed_orders(started: &Started, key: &SigningKey) -> anyhow::Result<()> 
             Err(e) => tracing::warn!(error = ?e, "demo orders not placed"),
         }
         // The last quarter's evaluation, published, so the console shows a frozen ranking.
-        match tongxin_orders::demo::publish_last_quarter(orders, key, center).await {
-            Ok(Some(version)) => tracing::info!(version, "demo evaluation published"),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = ?e, "demo evaluation not published"),
+        // It asks venues and volunteers for a quarter of the whole district, which on a
+        // machine busy starting everything may outlast one call's timeout: try a few times.
+        for attempt in 1..=3 {
+            match tongxin_orders::demo::publish_last_quarter(orders, key, center).await {
+                Ok(Some(version)) => tracing::info!(version, "demo evaluation published"),
+                Ok(None) => {}
+                Err(e) if attempt < 3 => {
+                    tracing::info!(attempt, error = ?e, "demo evaluation not published yet; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                Err(e) => tracing::warn!(error = ?e, "demo evaluation not published"),
+            }
+            break;
         }
     }
     Ok(())

@@ -92,6 +92,9 @@ pub struct RouterProcess {
     )>,
 }
 
+/// How many internal ports to try before giving up on starting the router.
+const START_ATTEMPTS: u32 = 3;
+
 impl RouterProcess {
     /// Writes the files, starts the router and waits until `/readiness` answers 200.
     pub async fn start(options: RouterOptions<'_>) -> anyhow::Result<Self> {
@@ -105,29 +108,80 @@ impl RouterProcess {
         std::fs::write(&manifest, PERSISTED_DOCUMENTS)?;
         // An empty key set beside the config, as the config's default expects.
         std::fs::write(work_dir.join("empty-jwks.json"), "{\"keys\":[]}")?;
-        // The router exits at once when its port is taken, while whatever holds the port may
-        // well answer the readiness probe; so find out before starting it, and say so.
-        if let Err(e) = std::net::TcpListener::bind(options.listen) {
-            bail!(
+        // Hold the public port while the router starts, so nothing else takes it meanwhile;
+        // it is handed to the guard (closed and bound again at once) once the router is up.
+        let public = std::net::TcpListener::bind(options.listen).map_err(|e| {
+            anyhow::anyhow!(
                 "{} is not free for the router ({e}); stop what uses it or pick another with --listen",
                 options.listen
-            );
-        }
+            )
+        })?;
 
-        // The router itself listens on a loopback port of its own, behind the guard.
-        let internal: SocketAddr = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-            probe.local_addr()?
+        // The router itself listens on a loopback port of its own, behind the guard. The port
+        // is free when picked, but another process may take it before the router binds it
+        // (the router then exits at once): then try again on another.
+        let mut attempt = 1;
+        let (mut router, internal) = loop {
+            let internal: SocketAddr = {
+                let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+                probe.local_addr()?
+            };
+            let mut router = Self::spawn(
+                &options,
+                &work_dir,
+                &config,
+                &supergraph,
+                &manifest,
+                internal,
+            )?;
+            match router.wait_ready(internal).await {
+                Ok(()) => break (router, internal),
+                Err(e) if attempt < START_ATTEMPTS && router.child.try_wait()?.is_some() => {
+                    tracing::warn!(attempt, error = %e, "the router did not start; trying another port");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
         };
+        drop(public);
+
+        let guard = tongxin_guard::Guard::bind(
+            tongxin_guard::GuardSettings {
+                listen: options.listen,
+                upstream: format!("http://{internal}"),
+                jwks_path: Some(options.jwks.canonicalize()?),
+                ..options.guard
+            },
+            SUPERGRAPH,
+        )
+        .await?;
+        router.url = format!("http://{}/graphql", guard.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(guard.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        router.guard = Some((stop, serving));
+        Ok(router)
+    }
+
+    /// Starts the router process listening on `internal`.
+    fn spawn(
+        options: &RouterOptions<'_>,
+        work_dir: &Path,
+        config: &Path,
+        supergraph: &Path,
+        manifest: &Path,
+        internal: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(options.binary);
         command
-            .current_dir(&work_dir)
-            .env("ROUTER_CONFIG_FILE_PATH", &config)
-            .env("SUPERGRAPH_FILE_PATH", &supergraph)
+            .current_dir(work_dir)
+            .env("ROUTER_CONFIG_FILE_PATH", config)
+            .env("SUPERGRAPH_FILE_PATH", supergraph)
             .env("TONGXIN_GATEWAY_HOST", internal.ip().to_string())
             .env("TONGXIN_GATEWAY_PORT", internal.port().to_string())
             .env("TONGXIN_GATEWAY_JWKS_FILE", options.jwks.canonicalize()?)
-            .env("TONGXIN_GATEWAY_PERSISTED_DOCUMENTS", &manifest)
+            .env("TONGXIN_GATEWAY_PERSISTED_DOCUMENTS", manifest)
             .env(
                 "TONGXIN_GATEWAY_PERSISTED_ONLY",
                 if options.persisted_only {
@@ -162,31 +216,12 @@ impl RouterProcess {
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", options.binary.display()))?;
-        let mut router = Self {
+        Ok(Self {
             child,
             url: format!("http://{}/graphql", options.listen),
             router_url: format!("http://{internal}/graphql"),
             guard: None,
-        };
-        router.wait_ready(internal).await?;
-
-        let guard = tongxin_guard::Guard::bind(
-            tongxin_guard::GuardSettings {
-                listen: options.listen,
-                upstream: format!("http://{internal}"),
-                jwks_path: Some(options.jwks.canonicalize()?),
-                ..options.guard
-            },
-            SUPERGRAPH,
-        )
-        .await?;
-        router.url = format!("http://{}/graphql", guard.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(guard.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
-        router.guard = Some((stop, serving));
-        Ok(router)
+        })
     }
 
     async fn wait_ready(&mut self, listen: SocketAddr) -> anyhow::Result<()> {

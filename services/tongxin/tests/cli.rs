@@ -38,6 +38,9 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
             .expect("chmod");
     }
     let port = free_port();
+    // What `run` logs, to say why if it stops before it is ready.
+    let logs = tempfile::tempdir().expect("tempdir");
+    let log = logs.path().join("run.log");
     let mut child = Command::new(BIN)
         .args([
             "run",
@@ -47,7 +50,7 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
         ])
         .arg(data.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .kill_on_drop(true)
         .spawn()
         .expect("spawn tongxin run");
@@ -65,7 +68,14 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
                 return url.to_owned();
             }
         }
-        panic!("tongxin run exited before it was ready");
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = said.lines().rev().take(30).collect();
+        let router =
+            std::fs::read_to_string(data.path().join("router/router.log")).unwrap_or_default();
+        panic!(
+            "tongxin run exited before it was ready; its last lines:\n{}\nrouter log:\n{router}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     })
     .await
     .expect("ready within 120 s");
