@@ -280,6 +280,22 @@ impl TestNats {
             .count()
     }
 
+    /// Every client subscription the server holds (its `/subsz` count; 0 while it cannot be
+    /// read): what a watcher costs the bus.
+    pub async fn subscriptions(&self) -> usize {
+        let url = format!("http://127.0.0.1:{}/subsz", self.monitor_port);
+        let Ok(response) = reqwest::get(&url).await else {
+            return 0;
+        };
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        body["num_subscriptions"].as_u64().unwrap_or(0) as usize
+    }
+
+    /// The server's process id while it runs (for its memory figures).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The server's view of the durable consumer `name` on `stream`, or `None` while it
     /// cannot be read (no such consumer yet, server down).
     pub async fn consumer_info(
