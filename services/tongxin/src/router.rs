@@ -216,6 +216,11 @@ impl RouterProcess {
         &self.router_url
     }
 
+    /// The router process's id (for its memory figures), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Resolves when the router process exits (it should not while the platform runs).
     pub async fn exited(&mut self) -> std::io::Result<std::process::ExitStatus> {
         self.child.wait().await
