@@ -141,7 +141,7 @@ async fn raw_run(
             );
         }
         sent += acks.len();
-        for ack in futures::future::join_all(acks).await {
+        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
             ack?;
         }
     }

@@ -463,7 +463,7 @@ async fn baseline_script(db_url: &str, first: usize) -> anyhow::Result<String> {
     let units = quoted(ids.try_get("", "units")?);
     Ok(format!(
         "{orders};\n\
-         SELECT v.id, v.name_cipher, s.star_level FROM volunteers v LEFT JOIN volunteer_stats s ON s.volunteer_id = v.id WHERE v.id IN ({volunteers});\n\
+         SELECT v.id, v.name, v.home_unit_path, s.star_level FROM volunteers v LEFT JOIN volunteer_stats s ON s.volunteer_id = v.id WHERE v.id IN ({volunteers});\n\
          SELECT id, name FROM org_units WHERE id IN ({units});\n"
     ))
 }
