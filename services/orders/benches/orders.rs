@@ -159,6 +159,12 @@ async fn start_router(
             format!("http://{orders_http}/graphql"),
         )
         .env("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "4096")
+        // The config names the manifest relative to services/gateway/; this copy lives
+        // elsewhere.
+        .env(
+            "TONGXIN_GATEWAY_PERSISTED_DOCUMENTS",
+            root.join("clients/persisted-documents.json"),
+        )
         .env_remove("HOST")
         .env_remove("PORT")
         .kill_on_drop(true)
@@ -293,7 +299,7 @@ async fn load(p: &Platform, url: &str, request: Request, secs: u64) -> (f64, Vec
 async fn template_row(db: &sea_orm::DatabaseConnection, table: &str, order: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let row = db
-        .query_one(Statement::from_string(
+        .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
             format!("SELECT CAST(row_to_json(t) AS text) AS row FROM {table} t ORDER BY {order} DESC LIMIT 1"),
         ))
@@ -361,6 +367,8 @@ async fn place_script(db_url: &str) -> anyhow::Result<String> {
             ("id", Some("gen_random_uuid()")),
             ("order_id", Some("gen_random_uuid()")),
             ("at", Some("now()")),
+            // The place the counter just handed out; (unit, arrival) is unique.
+            ("arrival", Some(":arrival")),
         ],
     );
     let outbox_insert = insert_copy(
@@ -385,7 +393,7 @@ async fn place_script(db_url: &str) -> anyhow::Result<String> {
 SELECT id FROM orders WHERE category_code = '{category}' AND placed_at >= now() - interval '24 hours' AND lat BETWEEN :lat - {radius_deg} AND :lat + {radius_deg} AND lon BETWEEN :lon - {half_lon} AND :lon + {half_lon} AND ((lat - :lat) * (lat - :lat)) + (((lon - :lon) * {lon_scale}) * ((lon - :lon) * {lon_scale})) <= {r2} AND state <> 'cancelled' ORDER BY placed_at ASC LIMIT 1;
 BEGIN;
 {order_insert}
-INSERT INTO unit_arrivals (unit_id, last) VALUES ('{unit}', 1) ON CONFLICT (unit_id) DO UPDATE SET last = unit_arrivals.last + 1 RETURNING last;
+INSERT INTO unit_arrivals (unit_id, last) VALUES ('{unit}', 1) ON CONFLICT (unit_id) DO UPDATE SET last = unit_arrivals.last + 1 RETURNING last AS arrival \\gset
 {timeline_insert}
 {outbox_insert}
 COMMIT;

@@ -37,7 +37,7 @@ fn subject() -> String {
 
 /// Commits `n` unpublished outbox rows in one statement.
 async fn commit_rows(db: &DatabaseConnection, n: usize) -> anyhow::Result<()> {
-    db.execute(Statement::from_sql_and_values(
+    db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO outbox_events (event_id, subject, source, payload, traceparent, created_at) \
          SELECT gen_random_uuid(), $1, $2, $3, NULL, now() FROM generate_series(1, $4)",
@@ -58,7 +58,7 @@ fn body() -> Vec<u8> {
 
 async fn backlog(db: &DatabaseConnection) -> anyhow::Result<i64> {
     let row = db
-        .query_one(Statement::from_string(
+        .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
             "SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL",
         ))

@@ -445,7 +445,7 @@ async fn baseline_script(db_url: &str, first: usize) -> anyhow::Result<String> {
     );
     let db = sea_orm::Database::connect(db_url).await?;
     let ids = db
-        .query_one(Statement::from_string(
+        .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
             format!(
                 "SELECT CAST(coalesce(string_agg(DISTINCT v, ','), '') AS text) AS volunteers, CAST(coalesce(string_agg(DISTINCT CAST(courtyard_id AS text), ','), '') AS text) AS units \
