@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tongxin_guard::cost::{CostSchema, select_operation};
 use tongxin_guard::scan;
+use tongxin_testing::bench::{Figure, Goal, Scenario};
 
 const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 /// The staff console's inbox page: a typical paged query with variables.
@@ -52,6 +53,16 @@ fn main() {
         micros(p50),
         micros(p99)
     );
+    let mut record = Scenario::new("gateway/guard admission");
+    record.add(
+        Figure::new(format!("admission of UnitOrders (cost {cost}), p50"), micros(p50), "µs")
+            .p50_p99(micros(p50) / 1e3, micros(p99) / 1e3)
+            .goal(Goal::Below(50.0))
+            .note(format!("{iterations} runs in process")),
+    );
+    if let Err(e) = record.save() {
+        eprintln!("results not recorded: {e}");
+    }
     if p50 > Duration::from_micros(50) {
         println!("  OVER BUDGET");
         std::process::exit(1);

@@ -7,7 +7,8 @@
 //! - [`ws`]: a graphql-transport-ws client for subscriptions;
 //! - [`spawn`]: services for one test, started through the platform registry, on
 //!   PostgreSQL and NATS or SQLite and the in-process bus;
-//! - [`dbproxy`]: a TCP proxy in front of a database that a test can break.
+//! - [`dbproxy`]: a TCP proxy in front of a database that a test can break;
+//! - [`bench`]: the recorder every bench writes its figures and baselines into.
 //!
 //! PostgreSQL is reached at `$TONGXIN_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `nats-server` must be on `$PATH`.
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod bench;
 pub mod dbproxy;
 mod spawn;
 pub mod ws;

@@ -14,12 +14,14 @@
 //! under 0.3 ms). The guard's admission work alone is measured by `tongxin-guard`'s
 //! `admission` bench (target: under 0.05 ms at p50).
 //!
+//! Figures go to `target/bench/results.json` (`tongxin_testing::bench`).
 //! `BENCH_ROUNDS` (default 20) × `BENCH_PER_ROUND` (default 250) requests per way.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tongxin::router::{RouterOptions, RouterProcess, find_binary};
+use tongxin_testing::bench::{Figure, Goal, Scenario};
 use tongxin_testing::free_port;
 use tongxin_venues::demo::{self, paths};
 
@@ -157,6 +159,17 @@ async fn main() -> anyhow::Result<()> {
         added(p50s[2], p50s[0]),
         ms(p50s[2]) / ms(p50s[0]),
     );
+    let mut s = Scenario::new("gateway/router overhead");
+    for way in &ways {
+        s.add(Figure::new(way.label, ms(percentile(&way.samples, 0.50)), "ms p50").latencies(&way.samples));
+    }
+    s.add(
+        Figure::new("router: p50 added over the subgraph", added(p50s[1], p50s[0]), "ms")
+            .goal(Goal::Below(0.3))
+            .note(format!("one client, orgUnit by id, {rounds} rounds × {per_round} per way, interleaved")),
+    );
+    s.add(Figure::new("guard: p50 added over the router", added(p50s[2], p50s[1]), "ms"));
+    s.save()?;
     router.stop(Duration::from_secs(5)).await?;
     spawned.stop().await;
     Ok(())

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{self, Row};
 use tongxin_platform::geo::{Coordinates, WalkingModel};
+use tongxin_testing::bench::{Figure, Goal, Scenario};
 use tongxin_venues::domain::circle::{IndexedVenue, VenueIndex};
 use tongxin_venues::domain::coverage::{self, ResidentPoint};
 
@@ -78,7 +79,7 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-fn bench_within(venues: &[Coordinates], model: &WalkingModel) {
+fn bench_within(venues: &[Coordinates], model: &WalkingModel, record: &mut Scenario) {
     let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue {
         key,
         at,
@@ -131,6 +132,17 @@ fn bench_within(venues: &[Coordinates], model: &WalkingModel) {
     println!(
         "  ratio      : p99 scan / index = {:.1}×",
         s99.as_secs_f64() / p99.as_secs_f64().max(1e-12)
+    );
+    record.add(
+        Figure::new(
+            format!("venuesWithin p99, 600 venues, {} queries", queries.len()),
+            micros(p99),
+            "µs",
+        )
+        .p50_p99(micros(p50) / 1e3, micros(p99) / 1e3)
+        .baseline("full scan p99", micros(s99))
+        .lower_is_better()
+        .goal(Goal::Below(1000.0)),
     );
 }
 
@@ -201,7 +213,8 @@ async fn postgis(
 fn main() -> anyhow::Result<()> {
     let model = WalkingModel::default();
     let (venues, residents) = synthetic();
-    bench_within(&venues, &model);
+    let mut record = Scenario::new("venues/15-minute circle");
+    bench_within(&venues, &model, &mut record);
 
     let index = VenueIndex::new(venues.iter().enumerate().map(|(key, &at)| IndexedVenue {
         key,
@@ -244,8 +257,23 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "  agreement  : {diff} residents differ (points within centimetres of a circle's edge)"
             );
+            record.add(
+                Figure::new("coverage, 670,000 residents × 600 venues", ours.as_secs_f64() * 1e3, "ms")
+                    .baseline("PostGIS ST_DWithin", theirs.as_secs_f64() * 1e3)
+                    .lower_is_better()
+                    .goal(Goal::RatioAtLeast(5.0))
+                    .note(format!("median of 5; under 1000 ms wanted too; {diff} residents differ from PostGIS")),
+            );
         }
-        Err(e) => println!("  PostGIS    : not measured: {e} (install postgresql-15-postgis-3)"),
+        Err(e) => {
+            println!("  PostGIS    : not measured: {e} (install postgresql-15-postgis-3)");
+            record.add(
+                Figure::new("coverage, 670,000 residents × 600 venues", ours.as_secs_f64() * 1e3, "ms")
+                    .goal(Goal::Below(1000.0))
+                    .note(format!("PostGIS baseline not measured: {e}")),
+            );
+        }
     }
+    record.save()?;
     Ok(())
 }

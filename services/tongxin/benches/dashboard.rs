@@ -1,0 +1,562 @@
+//! `make bench`: the staff dashboard (issue 18) and the memory of every process under it.
+//!
+//! Split mode, as production runs it, on this machine: each service its own `tongxin serve`
+//! process on its own PostgreSQL database, a NATS server of this bench's own, the Hive Router
+//! in front; all on free loopback ports. The data comes from [`load_data`].
+//!
+//! The query is what a staff console sends for its unit: the unit's open orders with
+//! citizen-safe fields (orders), the dispatched and accepted volunteers' names and star
+//! levels (volunteers, through `_entities`), the courtyard's name (venues, through
+//! `_entities`). 32 clients send it back to back through the router at page size 20, then
+//! at 100: requests/s, p50/p99, and the subgraph calls per request, counted from every
+//! service's own `tongxin_requests_total` (HTTP: subgraph fetches; gRPC: calls between
+//! services), which must not grow with the page size.
+//!
+//! Baseline: pgbench running the same reads as one SQL query per service (the orders page,
+//! the volunteers and their stars, the courtyard units) at 32 clients. The three services'
+//! tables are copied into one scratch database for it (`pg_dump -t` of each), since one
+//! pgbench script runs on one database. Goal: ≥ 0.3× the baseline. Repetitions alternate
+//! the two; figures are medians.
+//!
+//! Memory: the peak resident set (`VmHWM`) of each service process and of the router once
+//! the load has run.
+//!
+//! `BENCH_SECONDS` (default 10) sets each phase, `BENCH_REPS` (default 3) the repetitions.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use tongxin::router::{RouterOptions, RouterProcess, find_binary};
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest};
+use tongxin_testing::bench::{self, Figure, Goal, Scenario, median};
+use tongxin_testing::{TestDb, TestNats, free_port};
+use tongxin_venues::demo::{self, paths};
+
+const CLIENTS: usize = 32;
+/// Orders placed on top of the demo's, so a page of 100 is full.
+const TOP_UP: usize = 150;
+
+const DASHBOARD: &str = "query Dashboard($unitId: ID!, $first: Int!) {
+  unitOrders(unitId: $unitId, states: [PLACED, RECEIVED, ESCALATED, DISPATCHED, ACCEPTED, IN_PROGRESS], first: $first) {
+    nodes {
+      id orderNo state categoryCode description holdingUnitPath placedAt receiveDeadline overdue
+      courtyard { id name }
+      dispatchedVolunteers { id name starLevel }
+      acceptedVolunteers { id name starLevel }
+    }
+  }
+}";
+
+/// One service process: its name as `tongxin serve` takes it and its settings' prefix.
+struct Service {
+    name: &'static str,
+    prefix: &'static str,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    db: TestDb,
+    child: Option<Child>,
+}
+
+/// The platform in split mode.
+struct Split {
+    services: Vec<Service>,
+    env: Vec<(String, String)>,
+    keys: DevKeys,
+    router: RouterProcess,
+    _nats: TestNats,
+    dir: tempfile::TempDir,
+}
+
+fn tongxin_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tongxin")
+}
+
+impl Split {
+    async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let nats = TestNats::start().await;
+        let keys = DevKeys::load_or_generate(&dir.path().join("keys"))?;
+        let mut services = Vec::new();
+        for (name, prefix) in [
+            ("venues", "VENUES"),
+            ("volunteers", "VOLUNTEERS"),
+            ("orders", "ORDERS"),
+            ("legal-aid", "LEGAL_AID"),
+        ] {
+            services.push(Service {
+                name,
+                prefix,
+                http: format!("127.0.0.1:{}", free_port()).parse()?,
+                grpc: format!("127.0.0.1:{}", free_port()).parse()?,
+                db: TestDb::new().await,
+                child: None,
+            });
+        }
+        let key = || tongxin_platform::pii::PiiCipher::generate_key_base64();
+        let mut env: Vec<(String, String)> = vec![
+            ("TONGXIN_EVENTS__NATS_URL".into(), nats.url()),
+            (
+                "TONGXIN_AUTH__JWKS_PATH".into(),
+                keys.jwks_path().display().to_string(),
+            ),
+            (
+                "TONGXIN_AUTH__SERVICE_KEY_PATH".into(),
+                dir.path()
+                    .join("keys")
+                    .join(DevKeys::KEY_FILE)
+                    .display()
+                    .to_string(),
+            ),
+            ("TONGXIN_VOLUNTEERS__PII__ENCRYPTION_KEY".into(), key()),
+            ("TONGXIN_VOLUNTEERS__PII__HASH_KEY".into(), key()),
+            ("TONGXIN_ORDERS__PII_KEY".into(), key()),
+            ("TONGXIN_VENUES__PII_KEY".into(), key()),
+            ("TONGXIN_LEGAL_AID__PII_KEY".into(), key()),
+            ("TONGXIN_TELEMETRY__FORMAT".into(), "json".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
+        for s in &services {
+            let p = s.prefix;
+            env.push((format!("TONGXIN_{p}__DATABASE__URL"), s.db.url().to_owned()));
+            env.push((format!("TONGXIN_{p}__HTTP_ADDR"), s.http.to_string()));
+            env.push((format!("TONGXIN_{p}__GRPC_ADDR"), s.grpc.to_string()));
+        }
+        for (var, name) in [
+            ("TONGXIN_ORDERS__VENUES_URL", "venues"),
+            ("TONGXIN_ORDERS__VOLUNTEERS_URL", "volunteers"),
+            ("TONGXIN_ORDERS__LEGAL_AID_URL", "legal-aid"),
+        ] {
+            let grpc = services
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.grpc)
+                .ok_or_else(|| anyhow::anyhow!("no {name}"))?;
+            env.push((var.into(), format!("http://{grpc}")));
+        }
+        run_tongxin(&env, &["migrate"], dir.path()).await?;
+        for s in &mut services {
+            let log = std::fs::File::create(dir.path().join(format!("{}.log", s.name)))?;
+            let child = Command::new(tongxin_bin())
+                .args(["serve", s.name])
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .kill_on_drop(true)
+                .spawn()?;
+            s.child = Some(child);
+        }
+        let client = reqwest::Client::new();
+        for s in &services {
+            let ready = format!("http://{}/readyz", s.http);
+            let ok = tongxin_testing::wait_until(Duration::from_secs(60), || async {
+                client
+                    .get(&ready)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            })
+            .await;
+            anyhow::ensure!(
+                ok,
+                "{} did not become ready (log in {})",
+                s.name,
+                dir.path().display()
+            );
+        }
+        let routes: Vec<(&str, String)> = services
+            .iter()
+            .map(|s| (s.name, format!("http://{}/graphql", s.http)))
+            .collect();
+        let binary = find_binary(None)?;
+        let router = RouterProcess::start(RouterOptions {
+            binary: &binary,
+            work_dir: &dir.path().join("router"),
+            listen: format!("127.0.0.1:{}", free_port()).parse()?,
+            jwks: keys.jwks_path(),
+            subgraphs: &routes,
+            log_file: Some(&dir.path().join("router.log")),
+            env: &[],
+            persisted_only: false,
+            guard: tongxin_guard::GuardSettings {
+                // 32 clients from one address: the rate limit would measure itself.
+                rate_per_second: 0,
+                ..tongxin_guard::GuardSettings::default()
+            },
+        })
+        .await?;
+        Ok(Self {
+            services,
+            env,
+            keys,
+            router,
+            _nats: nats,
+            dir,
+        })
+    }
+
+    fn gateway(&self) -> &str {
+        self.router.router_url()
+    }
+
+    fn token(&self, subject: &str, role: Role, unit_path: Option<&str>) -> anyhow::Result<String> {
+        Ok(self.keys.sign(&TokenRequest {
+            subject,
+            roles: &[role],
+            unit: unit_path.map(|p| demo::unit_id(p).0),
+            district: Some(demo::DISTRICT),
+            issuer: "tongxin",
+            audience: "tongxin",
+            ttl: Duration::from_secs(3600),
+        })?)
+    }
+
+    fn db_url(&self, name: &str) -> anyhow::Result<&str> {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.db.url())
+            .ok_or_else(|| anyhow::anyhow!("no service {name}"))
+    }
+
+    /// Requests each service has answered so far, by kind (`http`, `grpc`).
+    async fn requests(&self, client: &reqwest::Client) -> anyhow::Result<(f64, f64)> {
+        let (mut http, mut grpc) = (0.0, 0.0);
+        for s in &self.services {
+            let text = client
+                .get(format!("http://{}/metrics", s.http))
+                .send()
+                .await?
+                .text()
+                .await?;
+            for line in text.lines().filter(|l| l.starts_with("tongxin_requests_total{")) {
+                let value: f64 = line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0);
+                if line.contains("kind=\"http\"") {
+                    http += value;
+                } else if line.contains("kind=\"grpc\"") {
+                    grpc += value;
+                }
+            }
+        }
+        Ok((http, grpc))
+    }
+
+    async fn stop(mut self) {
+        let _ = self.router.stop(Duration::from_secs(5)).await;
+        for s in &mut self.services {
+            if let Some(mut child) = s.child.take() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+async fn run_tongxin(env: &[(String, String)], args: &[&str], dir: &Path) -> anyhow::Result<()> {
+    let out = Command::new(tongxin_bin())
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "tongxin {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> anyhow::Result<Value> {
+    Ok(client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// The data the dashboard reads: the demo district through `tongxin seed`, then `TOP_UP`
+/// open orders at 蔡家坝小院 through the gateway, two in three received and dispatched to
+/// volunteers of the demo registry, so a page of 100 is full and names must be resolved.
+///
+/// TODO(issue 18 item 1): switch to the district profile once it lands: `tongxin seed
+/// --profile district` (the library entry point that loads it into the given databases),
+/// and drop the top-up; the unit then holds thousands of orders.
+async fn load_data(split: &Split) -> anyhow::Result<()> {
+    run_tongxin(&split.env, &["seed"], split.dir.path()).await?;
+    let client = reqwest::Client::new();
+    let url = split.gateway();
+    let citizen = split.token("bench-citizen", Role::Citizen, None)?;
+    let staff = split.token("bench-center-staff", Role::Staff, Some(paths::CENTER))?;
+    let volunteers = post(
+        &client,
+        url,
+        &staff,
+        &json!({"query": "{ volunteers(first: 50) { nodes { id } } }"}),
+    )
+    .await?;
+    let ids: Vec<String> = volunteers["data"]["volunteers"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(ids.len() >= 2, "the demo registry has no volunteers: {volunteers}");
+    for i in 0..TOP_UP {
+        let placed = post(&client, url, &citizen, &json!({
+            "query": "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
+            "variables": {"input": {
+                "category": "elder_visit",
+                "description": format!("看望老人 (合成) {i}"),
+                "form": [{"key": "people", "value": "1"}],
+                "location": {"lat": 29.3868 + (i % 10) as f64 * 0.0001, "lon": 105.5701},
+                "contactPhone": "138 1234 5678",
+                "photos": [],
+                "idempotencyKey": format!("dashboard-{i}"),
+            }},
+        }))
+        .await?;
+        let id = placed["data"]["placeOrder"]["id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("placeOrder failed: {placed}"))?
+            .to_owned();
+        if i % 3 == 0 {
+            continue;
+        }
+        let received = post(&client, url, &staff, &json!({
+            "query": "mutation($id: ID!) { receiveOrder(orderId: $id, note: \"\") { id } }",
+            "variables": {"id": id},
+        }))
+        .await?;
+        anyhow::ensure!(received["data"]["receiveOrder"]["id"].is_string(), "receiveOrder failed: {received}");
+        let pair = [ids[i % ids.len()].clone(), ids[(i + 1) % ids.len()].clone()];
+        let dispatched = post(&client, url, &staff, &json!({
+            "query": "mutation($id: ID!, $v: [ID!]!) { dispatchOrder(orderId: $id, volunteerIds: $v, note: \"\") { id } }",
+            "variables": {"id": id, "v": pair},
+        }))
+        .await?;
+        anyhow::ensure!(dispatched["data"]["dispatchOrder"]["id"].is_string(), "dispatchOrder failed: {dispatched}");
+    }
+    Ok(())
+}
+
+/// 32 clients sending the dashboard query with page size `first` for `secs`: (requests/s,
+/// sorted latencies, errors, rows in a page).
+async fn load(split: &Split, token: &str, first: usize, secs: u64) -> (f64, Vec<Duration>, usize, usize) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_default();
+    let body = json!({"query": DASHBOARD, "variables": {"unitId": demo::unit_id(paths::CAIJIABA).0, "first": first}});
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, url, token, body) = (client.clone(), split.gateway().to_owned(), token.to_owned(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors, mut rows) = (Vec::new(), 0usize, 0usize);
+            while Instant::now() < until {
+                let t = Instant::now();
+                match post(&client, &url, &token, &body).await {
+                    Ok(r) if r["errors"].is_null() && r["data"]["unitOrders"]["nodes"].is_array() => {
+                        lat.push(t.elapsed());
+                        rows = r["data"]["unitOrders"]["nodes"].as_array().map_or(0, Vec::len);
+                    }
+                    other => {
+                        if errors == 0 {
+                            eprintln!("dashboard request failed: {other:?}");
+                        }
+                        errors += 1;
+                    }
+                }
+            }
+            (lat, errors, rows)
+        }));
+    }
+    let (mut all, mut errors, mut rows) = (Vec::new(), 0, 0);
+    for t in tasks {
+        if let Ok((lat, e, r)) = t.await {
+            all.extend(lat);
+            errors += e;
+            rows = rows.max(r);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    (all.len() as f64 / elapsed, all, errors, rows)
+}
+
+/// One database holding copies of the three services' tables the dashboard reads, for the
+/// pgbench baseline; dropped with the returned handle.
+async fn baseline_db(split: &Split) -> anyhow::Result<TestDb> {
+    let db = TestDb::new().await;
+    for (service, tables) in [
+        ("orders", &["orders"][..]),
+        ("volunteers", &["volunteers", "volunteer_stats"][..]),
+        ("venues", &["org_units"][..]),
+    ] {
+        let mut dump = Command::new("pg_dump");
+        dump.arg("--no-owner").arg("--no-privileges");
+        for t in tables {
+            dump.arg("-t").arg(t);
+        }
+        let out = dump.arg(split.db_url(service)?).output().await?;
+        anyhow::ensure!(out.status.success(), "pg_dump {service}: {}", String::from_utf8_lossy(&out.stderr));
+        let mut psql = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", db.url()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = psql.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            stdin.write_all(&out.stdout).await?;
+        }
+        let done = psql.wait_with_output().await?;
+        anyhow::ensure!(done.status.success(), "restoring {service}: {}", String::from_utf8_lossy(&done.stderr));
+    }
+    Ok(db)
+}
+
+/// The dashboard's reads, one SQL query per service, for a page of `first`: the ids the
+/// second and third read need are those of the page itself (the data does not change while
+/// the bench runs).
+async fn baseline_script(db_url: &str, first: usize) -> anyhow::Result<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let path = paths::CAIJIABA;
+    let states = "'placed', 'received', 'escalated', 'dispatched', 'accepted', 'in_progress'";
+    let orders = format!(
+        "SELECT id, order_no, state, category_code, description, holding_unit_path, placed_at, deadline_at, courtyard_id, dispatched, accepted \
+         FROM orders WHERE (holding_unit_path = '{path}' OR holding_unit_path LIKE '{path}/%' OR routed_path = '{path}' OR routed_path LIKE '{path}/%') \
+         AND state IN ({states}) ORDER BY id DESC LIMIT {first}"
+    );
+    let db = sea_orm::Database::connect(db_url).await?;
+    let ids = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT CAST(coalesce(string_agg(DISTINCT v, ','), '') AS text) AS volunteers, CAST(coalesce(string_agg(DISTINCT CAST(courtyard_id AS text), ','), '') AS text) AS units \
+                 FROM ({orders}) page LEFT JOIN LATERAL (SELECT json_array_elements_text(CAST(page.dispatched AS json)) UNION SELECT json_array_elements_text(CAST(page.accepted AS json))) AS ids(v) ON true"
+            ),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no page"))?;
+    let _ = db.close().await;
+    let quoted = |list: String| {
+        let items: Vec<String> = list.split(',').filter(|s| !s.is_empty()).map(|s| format!("'{s}'")).collect();
+        if items.is_empty() { "NULL".to_owned() } else { items.join(", ") }
+    };
+    let volunteers = quoted(ids.try_get("", "volunteers")?);
+    let units = quoted(ids.try_get("", "units")?);
+    Ok(format!(
+        "{orders};\n\
+         SELECT v.id, v.name, v.home_unit_path, s.star_level FROM volunteers v LEFT JOIN volunteer_stats s ON s.volunteer_id = v.id WHERE v.id IN ({volunteers});\n\
+         SELECT id, name FROM org_units WHERE id IN ({units});\n"
+    ))
+}
+
+fn peak(name: &str, pid: Option<u32>) -> Figure {
+    let mib = pid.and_then(bench::peak_rss_mib);
+    Figure::new(format!("peak RSS: {name}"), mib.unwrap_or(f64::NAN), "MiB")
+        .note(if mib.is_some() { "VmHWM after the dashboard load" } else { "process gone: not measured" })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let secs = bench::seconds(10);
+    let reps = std::env::var("BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
+    let split = Split::start().await?;
+    load_data(&split).await?;
+    let staff = split.token("bench-courtyard-staff", Role::Staff, Some(paths::CAIJIABA))?;
+    let client = reqwest::Client::new();
+
+    let baseline = baseline_db(&split).await?;
+    let script = baseline_script(baseline.url(), 20).await?;
+    // Warm-up: connections, the router's plans, the services' statement caches.
+    let _ = load(&split, &staff, 20, 2).await;
+    let _ = bench::pgbench(baseline.url(), &script, CLIENTS, 1).await?;
+
+    let (mut rates, mut lat, mut errors, mut rows) = (Vec::new(), Vec::new(), 0, 0);
+    let (mut pg_rates, mut pg_lat) = (Vec::new(), Vec::new());
+    let mut calls_20 = (0.0, 0.0, 0usize);
+    for _ in 0..reps {
+        let before = split.requests(&client).await?;
+        let (r, l, e, n) = load(&split, &staff, 20, secs).await;
+        let after = split.requests(&client).await?;
+        // Each scrape is counted by the next one: one per service.
+        let scrapes = split.services.len() as f64;
+        calls_20.0 += after.0 - before.0 - scrapes;
+        calls_20.1 += after.1 - before.1;
+        calls_20.2 += l.len() + e;
+        rates.push(r);
+        lat.extend(l);
+        errors += e;
+        rows = n;
+        let pg = bench::pgbench(baseline.url(), &script, CLIENTS, secs).await?;
+        pg_rates.push(pg.tps);
+        pg_lat.extend(pg.latencies);
+    }
+    lat.sort();
+    pg_lat.sort();
+    let before = split.requests(&client).await?;
+    let (r100, l100, e100, rows100) = load(&split, &staff, 100, secs).await;
+    let after = split.requests(&client).await?;
+    let scrapes = split.services.len() as f64;
+    let per = |calls: f64, requests: usize| calls / requests.max(1) as f64;
+    let http_20 = per(calls_20.0, calls_20.2);
+    let grpc_20 = per(calls_20.1, calls_20.2);
+    let http_100 = per(after.0 - before.0 - scrapes, l100.len() + e100);
+    let grpc_100 = per(after.1 - before.1, l100.len() + e100);
+
+    let mut s = Scenario::new("gateway/staff dashboard");
+    let pg = median(&pg_rates);
+    s.add(
+        Figure::new(format!("pgbench: the three services' reads, {CLIENTS} clients"), pg, "tx/s")
+            .latencies(&pg_lat)
+            .note(format!("orders page of 20, volunteers with stars, courtyard units; one copy database; median of {reps} × {secs} s")),
+    );
+    s.add(
+        Figure::new(format!("dashboard via router, page 20 ({rows} rows), {CLIENTS} clients"), median(&rates), "requests/s")
+            .latencies(&lat)
+            .baseline("pgbench three reads", pg)
+            .goal(Goal::RatioAtLeast(0.3))
+            .note(format!("{errors} errors; median of {reps} × {secs} s")),
+    );
+    s.add(
+        Figure::new(format!("dashboard via router, page 100 ({rows100} rows)"), r100, "requests/s")
+            .latencies(&l100)
+            .note(format!("{e100} errors; one run of {secs} s")),
+    );
+    s.add(Figure::new("subgraph calls per request, page 20", http_20, "calls").note(format!("gRPC calls between services per request: {grpc_20:.2}")));
+    s.add(
+        Figure::new("subgraph calls per request, page 100", http_100, "calls")
+            .baseline("page 20", http_20)
+            .lower_is_better()
+            .goal(Goal::AtMost(http_20 + 0.05))
+            .note(format!("must not grow with the page size; gRPC calls per request: {grpc_100:.2}")),
+    );
+    s.save()?;
+
+    let mut m = Scenario::new("memory under the dashboard load");
+    for svc in &split.services {
+        m.add(peak(&format!("tongxin serve {}", svc.name), svc.child.as_ref().and_then(Child::id)));
+    }
+    m.add(peak("hive router", split.router.pid()));
+    m.save()?;
+    drop(baseline);
+    split.stop().await;
+    Ok(())
+}
