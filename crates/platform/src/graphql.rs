@@ -198,6 +198,12 @@ fn ensure_code(error: &mut ServerError) {
         .set("code", code.as_str());
 }
 
+/// Initial read buffer of a subscription socket (it grows for a larger message).
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// Largest message a subscription socket accepts: a subscribe with its document and
+/// variables (the router's documents are far smaller), or one item out.
+const WS_MAX_MESSAGE: usize = 256 * 1024;
+
 async fn subscribe<Q, M, S>(
     State(state): State<Arc<Subgraph<Q, M, S>>>,
     headers: HeaderMap,
@@ -221,6 +227,15 @@ where
     let verifier = state.verifier.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // A subscription socket carries a subscribe message in and small items out, yet the
+        // defaults give each one 128 KiB read and write buffers and accept 64 MiB messages:
+        // with thousands of citizens watching their orders that was most of the service's
+        // memory (the `watchers` bench). Items are written as they come.
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_MESSAGE * 4)
+        .max_message_size(WS_MAX_MESSAGE)
+        .max_frame_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {

@@ -296,7 +296,11 @@ async fn load(p: &Platform, url: &str, request: Request, secs: u64) -> (f64, Vec
 
 /// The latest row of `table` (as JSON) that the service wrote: the template of the pgbench
 /// script's copies.
-async fn template_row(db: &sea_orm::DatabaseConnection, table: &str, order: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+async fn template_row(
+    db: &sea_orm::DatabaseConnection,
+    table: &str,
+    order: &str,
+) -> anyhow::Result<serde_json::Map<String, Value>> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let row = db
         .query_one_raw(Statement::from_string(
@@ -315,7 +319,11 @@ async fn template_row(db: &sea_orm::DatabaseConnection, table: &str, order: &str
 /// `INSERT INTO table (...) VALUES (...)` copying `row`, with `vary` giving the SQL of the
 /// columns that must differ per transaction (keys, times, the point); `None` leaves a column
 /// to its default.
-fn insert_copy(table: &str, row: &serde_json::Map<String, Value>, vary: &[(&str, Option<&str>)]) -> String {
+fn insert_copy(
+    table: &str,
+    row: &serde_json::Map<String, Value>,
+    vary: &[(&str, Option<&str>)],
+) -> String {
     let (mut cols, mut vals) = (Vec::new(), Vec::new());
     for (col, value) in row {
         let sql = match vary.iter().find(|(c, _)| c == col) {
@@ -326,7 +334,11 @@ fn insert_copy(table: &str, row: &serde_json::Map<String, Value>, vary: &[(&str,
         cols.push(format!("\"{col}\""));
         vals.push(sql);
     }
-    format!("INSERT INTO {table} ({}) VALUES ({});", cols.join(", "), vals.join(", "))
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({});",
+        cols.join(", "),
+        vals.join(", ")
+    )
 }
 
 /// placeOrder's database work as a pgbench script, built from the rows the service wrote
@@ -586,7 +598,17 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
 fn start_perf(secs: u64) -> Option<(Child, String)> {
     let out = std::env::var("BENCH_PERF").ok()?;
     let child = Command::new("perf")
-        .args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-o", &out, "-p"])
+        .args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "499",
+            "-g",
+            "-o",
+            &out,
+            "-p",
+        ])
         .arg(std::process::id().to_string())
         .args(["--", "sleep", &secs.to_string()])
         .stdout(Stdio::null())
@@ -683,16 +705,24 @@ async fn main() -> anyhow::Result<()> {
     let (direct, direct_lat, direct_errors) =
         load(&p, &p.orders_graphql, Request::Place, secs).await;
     place.add(
-        Figure::new("reference: placeOrder straight to the orders subgraph", direct, "orders/s")
-            .latencies(&direct_lat)
-            .baseline(baseline, pg)
-            .note(format!("{direct_errors} errors")),
+        Figure::new(
+            "reference: placeOrder straight to the orders subgraph",
+            direct,
+            "orders/s",
+        )
+        .latencies(&direct_lat)
+        .baseline(baseline, pg)
+        .note(format!("{direct_errors} errors")),
     );
     let (bare, bare_lat, bare_errors) = load(&p, &p.gateway, Request::Typename, secs).await;
     place.add(
-        Figure::new("reference: gateway alone ({ __typename })", bare, "requests/s")
-            .latencies(&bare_lat)
-            .note(format!("{bare_errors} errors; no subgraph, no database")),
+        Figure::new(
+            "reference: gateway alone ({ __typename })",
+            bare,
+            "requests/s",
+        )
+        .latencies(&bare_lat)
+        .note(format!("{bare_errors} errors; no subgraph, no database")),
     );
     place.save()?;
     progress.save()?;

@@ -48,8 +48,7 @@ const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $inp
 const PROGRESS: &str =
     "subscription($id: ID!) { orderProgress(orderId: $id) { orderId event version occurredAt } }";
 const RECEIVE: &str = "mutation($id: ID!) { receiveOrder(orderId: $id) { id version } }";
-const ESCALATE: &str =
-    "mutation($id: ID!, $reason: String!) { escalateOrder(orderId: $id, reason: $reason) { id version } }";
+const ESCALATE: &str = "mutation($id: ID!, $reason: String!) { escalateOrder(orderId: $id, reason: $reason) { id version } }";
 /// Where every order starts and the ladder it climbs.
 const LADDER: [&str; 4] = [
     paths::CAIJIABA,
@@ -121,12 +120,12 @@ async fn open_watcher(
     report: mpsc::UnboundedSender<Delivered>,
 ) -> anyhow::Result<()> {
     let mut request = ws_url.into_client_request()?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse()?,
-    );
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    let init =
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
     socket.send(Message::text(init.to_string())).await?;
     let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": PROGRESS, "variables": {"id": order}}});
     let mut first = false;
@@ -260,7 +259,12 @@ async fn drive(
     let client = reqwest::Client::new();
     let tokens: HashMap<&str, String> = LADDER
         .iter()
-        .map(|p| Ok((*p, split.token(&format!("bench-staff{p}"), Role::Staff, Some(p))?)))
+        .map(|p| {
+            Ok((
+                *p,
+                split.token(&format!("bench-staff{p}"), Role::Staff, Some(p))?,
+            ))
+        })
         .collect::<anyhow::Result<_>>()?;
     // Drop what earlier steps' stragglers reported.
     while delivered.try_recv().is_ok() {}
@@ -278,9 +282,9 @@ async fn drive(
         // An order comes round again only after every other watched one: with more
         // watched orders than moves a second, its previous move has long been answered.
         let n = watched.len();
-        let Some(k) = (0..n).find(|k| {
-            stages.get(&watched[(cursor + k) % n]).copied().unwrap_or(0) < STAGES
-        }) else {
+        let Some(k) =
+            (0..n).find(|k| stages.get(&watched[(cursor + k) % n]).copied().unwrap_or(0) < STAGES)
+        else {
             break;
         };
         let order = &watched[(cursor + k) % n];
@@ -295,7 +299,13 @@ async fn drive(
         let (expected, failed, order) = (expected.clone(), failed.clone(), order.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
-            let answer: Option<Value> = match client.post(&url).bearer_auth(&token).json(&body).send().await {
+            let answer: Option<Value> = match client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+            {
                 Ok(r) => r.json().await.ok(),
                 Err(_) => None,
             };
@@ -349,7 +359,12 @@ async fn drive(
 /// The baseline: one plain NATS core subscriber per order (its own subject), messages
 /// published at `rate` a second for `secs`; delivery latencies and the NATS server's memory
 /// per 1,000 subscriptions.
-async fn nats_baseline(split: &Split, subscribers: usize, rate: u64, secs: u64) -> anyhow::Result<(Vec<Duration>, f64)> {
+async fn nats_baseline(
+    split: &Split,
+    subscribers: usize,
+    rate: u64,
+    secs: u64,
+) -> anyhow::Result<(Vec<Duration>, f64)> {
     let client = async_nats::connect(split.nats_url()).await?;
     let before = split.nats_rss_mib();
     let (report, mut delivered) = mpsc::unbounded_channel::<Duration>();
@@ -375,7 +390,9 @@ async fn nats_baseline(split: &Split, subscribers: usize, rate: u64, secs: u64) 
     for n in 0..total {
         ticker.tick().await;
         let subject = format!("bench.watch.{}", n as usize % subscribers);
-        client.publish(subject, now_micros().to_string().into()).await?;
+        client
+            .publish(subject, now_micros().to_string().into())
+            .await?;
     }
     client.flush().await?;
     let mut latencies = Vec::with_capacity(total as usize);
@@ -407,7 +424,8 @@ async fn main() -> anyhow::Result<()> {
     let most = levels.iter().copied().max().unwrap_or(0);
     let rate = moves_per_second();
     let secs = bench::seconds(10);
-    let split = Split::start(&[("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000")]).await?;
+    let split =
+        Split::start(&[("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000".to_owned())]).await?;
     split.seed_demo().await?;
     println!("placing {most} orders, one per watcher …");
     let started = Instant::now();
@@ -439,7 +457,10 @@ async fn main() -> anyhow::Result<()> {
     let ws_url = split.router_url().replacen("http://", "ws://", 1);
     let orders_port = split.http_port("orders")?;
     let (router_rss0, orders_rss0) = (rss_mib(split.router_pid()), rss_mib(split.pid("orders")));
-    let (subs0, conns0) = (split.nats_subscriptions().await?, connections_to(orders_port));
+    let (subs0, conns0) = (
+        split.nats_subscriptions().await?,
+        connections_to(orders_port),
+    );
     let (report, mut delivered) = mpsc::unbounded_channel();
     let mut stages: HashMap<String, usize> = HashMap::new();
     let mut open = 0;
@@ -448,7 +469,8 @@ async fn main() -> anyhow::Result<()> {
         let gate = Arc::new(Semaphore::new(64));
         let mut tasks = Vec::new();
         for (token, order) in &placed[open..level.min(placed.len())] {
-            let (ws_url, token, order, report) = (ws_url.clone(), token.clone(), order.clone(), report.clone());
+            let (ws_url, token, order, report) =
+                (ws_url.clone(), token.clone(), order.clone(), report.clone());
             let permit = gate.clone().acquire_owned().await?;
             tasks.push(tokio::spawn(async move {
                 let _permit = permit;
@@ -487,9 +509,13 @@ async fn main() -> anyhow::Result<()> {
                 )),
         );
         scenario.add(
-            Figure::new(format!("{watching} watchers, missed moves"), step.missed as f64, "moves")
-                .lower_is_better()
-                .goal(Goal::AtMost(0.0)),
+            Figure::new(
+                format!("{watching} watchers, missed moves"),
+                step.missed as f64,
+                "moves",
+            )
+            .lower_is_better()
+            .goal(Goal::AtMost(0.0)),
         );
         scenario.add(
             Figure::new(
@@ -515,7 +541,9 @@ async fn main() -> anyhow::Result<()> {
                 "subscriptions",
             )
             .lower_is_better()
-            .note("the orders service watches the bus once for all its feeds (service/live/hub.rs)"),
+            .note(
+                "the orders service watches the bus once for all its feeds (service/live/hub.rs)",
+            ),
         );
         scenario.add(
             Figure::new(
@@ -524,7 +552,9 @@ async fn main() -> anyhow::Result<()> {
                 "connections",
             )
             .lower_is_better()
-            .note("Hive Router 0.3.10 pools subgraph WebSockets per forwarded headers: one per token"),
+            .note(
+                "Hive Router 0.3.10 pools subgraph WebSockets per forwarded headers: one per token",
+            ),
         );
     }
     scenario.save()?;

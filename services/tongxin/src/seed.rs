@@ -30,6 +30,10 @@ pub async fn seed(mut settings: Settings) -> anyhow::Result<()> {
             &mut settings.orders.http_addr,
             &mut settings.orders.grpc_addr,
         ),
+        (
+            &mut settings.legal_aid.http_addr,
+            &mut settings.legal_aid.grpc_addr,
+        ),
     ] {
         (*http, *grpc) = (local, local);
     }

@@ -44,7 +44,7 @@ fn tongxin_bin() -> &'static str {
 impl Split {
     /// Starts everything and waits until every service is ready; `router_env` goes to the
     /// router (limits a bench needs raised).
-    pub async fn start(router_env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    pub async fn start(router_env: &[(&str, String)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let nats = TestNats::start().await;
         let keys = DevKeys::load_or_generate(&dir.path().join("keys"))?;
@@ -226,7 +226,12 @@ impl Split {
     }
 
     /// A token signed with the platform's key, scoped to a demo unit when one is given.
-    pub fn token(&self, subject: &str, role: Role, unit_path: Option<&str>) -> anyhow::Result<String> {
+    pub fn token(
+        &self,
+        subject: &str,
+        role: Role,
+        unit_path: Option<&str>,
+    ) -> anyhow::Result<String> {
         Ok(self.keys.sign(&TokenRequest {
             subject,
             roles: &[role],
@@ -263,7 +268,11 @@ pub fn rss_mib(pid: Option<u32>) -> f64 {
 }
 
 /// Runs `tongxin <args>` with the platform's environment; fails with its output.
-pub async fn run_tongxin(env: &[(String, String)], args: &[&str], dir: &Path) -> anyhow::Result<()> {
+pub async fn run_tongxin(
+    env: &[(String, String)],
+    args: &[&str],
+    dir: &Path,
+) -> anyhow::Result<()> {
     let out = Command::new(tongxin_bin())
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
