@@ -4,7 +4,7 @@ SHELL := bash
 CARGO ?= cargo
 SERVICES := venues volunteers orders legal-aid
 
-.PHONY: run test tools build schema schema-check chart-check lint fmt bench
+.PHONY: run test tools build schema schema-check chart-check lint fmt bench profile soak
 
 ## run: build and start the whole platform on embedded defaults (GraphQL at :8080, tokens printed)
 run: tools
@@ -64,6 +64,7 @@ bench:
 	$(CARGO) bench -p tongxin-legal-aid --bench slots
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench gateway
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench dashboard
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench watchers
 	$(CARGO) run -q -p tongxin-testing --bin bench-report
 
 lint:
@@ -72,3 +73,8 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## profile: one bench scenario under a sampling profiler, with a flame graph and the top
+## frames (SCENARIO=placeOrder|relay|dashboard|watchers, PROCESS=… to pick another process)
+profile:
+	scripts/profile.sh $(SCENARIO)

@@ -22,6 +22,7 @@ use sea_orm::{ConnectionTrait, Database};
 
 pub mod bench;
 pub mod dbproxy;
+pub mod profile;
 mod spawn;
 pub mod ws;
 

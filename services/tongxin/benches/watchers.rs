@@ -40,6 +40,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tongxin_platform::auth::Role;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario};
+use tongxin_testing::profile::Profiler;
 use tongxin_venues::demo::paths;
 
 use split::{Split, rss_mib};
@@ -492,7 +493,14 @@ async fn main() -> anyhow::Result<()> {
         let conns = connections_to(orders_port);
 
         let watched: Vec<String> = placed[..open].iter().map(|(_, id)| id.clone()).collect();
+        let profilers = [
+            Profiler::start("orders", split.pid("orders")),
+            Profiler::start("router", split.router_pid()),
+        ];
         let step = drive(&split, &watched, &mut stages, &mut delivered, rate, secs).await?;
+        for profiler in profilers {
+            profiler.stop().await;
+        }
         let (p50, p99) = (
             bench::ms(bench::percentile(&step.latencies, 0.50)),
             bench::ms(bench::percentile(&step.latencies, 0.99)),
