@@ -74,6 +74,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+## soak: ten minutes of mixed load (order lives watched live, dashboard reads) at a steady
+## rate; a one-page report in target/bench/soak.md (SOAK_SECONDS shortens it)
+soak: tools
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench soak
+
 ## profile: one bench scenario under a sampling profiler, with a flame graph and the top
 ## frames (SCENARIO=placeOrder|relay|dashboard|watchers, PROCESS=… to pick another process)
 profile:
