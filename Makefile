@@ -65,6 +65,7 @@ bench:
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench gateway
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench dashboard
 	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench watchers
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench embedded
 	$(CARGO) run -q -p tongxin-testing --bin bench-report
 
 lint:
