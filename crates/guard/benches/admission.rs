@@ -55,10 +55,14 @@ fn main() {
     );
     let mut record = Scenario::new("gateway/guard admission");
     record.add(
-        Figure::new(format!("admission of UnitOrders (cost {cost}), p50"), micros(p50), "µs")
-            .p50_p99(micros(p50) / 1e3, micros(p99) / 1e3)
-            .goal(Goal::Below(50.0))
-            .note(format!("{iterations} runs in process")),
+        Figure::new(
+            format!("admission of UnitOrders (cost {cost}), p50"),
+            micros(p50),
+            "µs",
+        )
+        .p50_p99(micros(p50) / 1e3, micros(p99) / 1e3)
+        .goal(Goal::Below(50.0))
+        .note(format!("{iterations} runs in process")),
     );
     if let Err(e) = record.save() {
         eprintln!("results not recorded: {e}");

@@ -76,7 +76,12 @@ pub struct Pgbench {
 /// Runs `script` (a pgbench custom script) with `clients` clients for `secs` against
 /// `db_url`, statements prepared (`-M prepared`, as the services' driver prepares and caches
 /// them), logging every transaction for p50/p99.
-pub async fn pgbench(db_url: &str, script: &str, clients: usize, secs: u64) -> anyhow::Result<Pgbench> {
+pub async fn pgbench(
+    db_url: &str,
+    script: &str,
+    clients: usize,
+    secs: u64,
+) -> anyhow::Result<Pgbench> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("script.sql");
     std::fs::write(&file, script)?;
@@ -91,7 +96,9 @@ pub async fn pgbench(db_url: &str, script: &str, clients: usize, secs: u64) -> a
         .arg(db_url)
         .output()
         .await
-        .map_err(|e| anyhow::anyhow!("pgbench could not run (is postgresql-client installed?): {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!("pgbench could not run (is postgresql-client installed?): {e}")
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let tps = text
         .lines()
@@ -111,11 +118,19 @@ pub async fn pgbench(db_url: &str, script: &str, clients: usize, secs: u64) -> a
     let mut latencies = Vec::new();
     for entry in std::fs::read_dir(dir.path())? {
         let path = entry?.path();
-        if !path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("tx")) {
+        if !path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("tx"))
+        {
             continue;
         }
         for line in std::fs::read_to_string(&path)?.lines() {
-            if let Some(us) = line.split_whitespace().nth(2).and_then(|v| v.parse::<u64>().ok()) {
+            if let Some(us) = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|v| v.parse::<u64>().ok())
+            {
                 latencies.push(Duration::from_micros(us));
             }
         }
@@ -203,10 +218,7 @@ impl Figure {
 
     /// p50 and p99 of the requests behind it (`sorted` ascending).
     pub fn latencies(self, sorted: &[Duration]) -> Self {
-        self.p50_p99(
-            ms(percentile(sorted, 0.50)),
-            ms(percentile(sorted, 0.99)),
-        )
+        self.p50_p99(ms(percentile(sorted, 0.50)), ms(percentile(sorted, 0.99)))
     }
 
     /// p50 and p99 in milliseconds, when they come from elsewhere (pgbench).

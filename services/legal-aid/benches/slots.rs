@@ -421,12 +421,16 @@ async fn run() -> anyhow::Result<()> {
     let ratio = s50.as_secs_f64() / g50.as_secs_f64();
     let mut record = Scenario::new("legal-aid/slots");
     record.add(
-        Figure::new(format!("gRPC AvailableSlots p50, {rows} bookings"), ms(g50), "ms")
-            .latencies(&grpc_times)
-            .baseline("single SQL query p50", ms(s50))
-            .lower_is_better()
-            .goal(Goal::RatioAtLeast(5.0))
-            .note("p99 under 2 ms wanted too"),
+        Figure::new(
+            format!("gRPC AvailableSlots p50, {rows} bookings"),
+            ms(g50),
+            "ms",
+        )
+        .latencies(&grpc_times)
+        .baseline("single SQL query p50", ms(s50))
+        .lower_is_better()
+        .goal(Goal::RatioAtLeast(5.0))
+        .note("p99 under 2 ms wanted too"),
     );
     println!(
         "  SQL / gRPC: {ratio:.1}x at p50, {:.1}x at p99   target >= 5x: {}; same answers on {} of {SQL_QUERIES} queries",
@@ -523,10 +527,18 @@ async fn run() -> anyhow::Result<()> {
         ms(percentile(&round_times, 0.99)),
     );
     record.add(
-        Figure::new(format!("{CLIENTS} clients booking one slot: rounds not ending with exactly one booking"), (ROUNDS - exact) as f64, "rounds")
-            .latencies(&round_times)
-            .goal(Goal::AtMost(0.0))
-            .note(format!("of {ROUNDS} rounds; {other_errors} answers other than CONFLICT; p50/p99 of a round")),
+        Figure::new(
+            format!(
+                "{CLIENTS} clients booking one slot: rounds not ending with exactly one booking"
+            ),
+            (ROUNDS - exact) as f64,
+            "rounds",
+        )
+        .latencies(&round_times)
+        .goal(Goal::AtMost(0.0))
+        .note(format!(
+            "of {ROUNDS} rounds; {other_errors} answers other than CONFLICT; p50/p99 of a round"
+        )),
     );
     record.save()?;
     spawned.stop().await;

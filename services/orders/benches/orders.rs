@@ -297,7 +297,11 @@ async fn load(p: &Platform, url: &str, request: Request, secs: u64) -> (f64, Vec
 
 /// The latest row of `table` (as JSON) that the service wrote: the template of the pgbench
 /// script's copies.
-async fn template_row(db: &sea_orm::DatabaseConnection, table: &str, order: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+async fn template_row(
+    db: &sea_orm::DatabaseConnection,
+    table: &str,
+    order: &str,
+) -> anyhow::Result<serde_json::Map<String, Value>> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let row = db
         .query_one_raw(Statement::from_string(
@@ -316,7 +320,11 @@ async fn template_row(db: &sea_orm::DatabaseConnection, table: &str, order: &str
 /// `INSERT INTO table (...) VALUES (...)` copying `row`, with `vary` giving the SQL of the
 /// columns that must differ per transaction (keys, times, the point); `None` leaves a column
 /// to its default.
-fn insert_copy(table: &str, row: &serde_json::Map<String, Value>, vary: &[(&str, Option<&str>)]) -> String {
+fn insert_copy(
+    table: &str,
+    row: &serde_json::Map<String, Value>,
+    vary: &[(&str, Option<&str>)],
+) -> String {
     let (mut cols, mut vals) = (Vec::new(), Vec::new());
     for (col, value) in row {
         let sql = match vary.iter().find(|(c, _)| c == col) {
@@ -327,7 +335,11 @@ fn insert_copy(table: &str, row: &serde_json::Map<String, Value>, vary: &[(&str,
         cols.push(format!("\"{col}\""));
         vals.push(sql);
     }
-    format!("INSERT INTO {table} ({}) VALUES ({});", cols.join(", "), vals.join(", "))
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({});",
+        cols.join(", "),
+        vals.join(", ")
+    )
 }
 
 /// placeOrder's database work as a pgbench script, built from the rows the service wrote
@@ -588,7 +600,18 @@ fn start_perf(secs: u64) -> Option<(Child, String)> {
     let out = std::env::var("BENCH_PERF").ok()?;
     let child = Command::new("perf")
         // Rust keeps no frame pointers: unwind with DWARF.
-        .args(["record", "-e", "cpu-clock", "-F", "199", "--call-graph", "dwarf,16384", "-o", &out, "-p"])
+        .args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "199",
+            "--call-graph",
+            "dwarf,16384",
+            "-o",
+            &out,
+            "-p",
+        ])
         .arg(std::process::id().to_string())
         .args(["--", "sleep", &secs.to_string()])
         .stdout(Stdio::null())
@@ -685,16 +708,24 @@ async fn main() -> anyhow::Result<()> {
     let (direct, direct_lat, direct_errors) =
         load(&p, &p.orders_graphql, Request::Place, secs).await;
     place.add(
-        Figure::new("reference: placeOrder straight to the orders subgraph", direct, "orders/s")
-            .latencies(&direct_lat)
-            .baseline(baseline, pg)
-            .note(format!("{direct_errors} errors")),
+        Figure::new(
+            "reference: placeOrder straight to the orders subgraph",
+            direct,
+            "orders/s",
+        )
+        .latencies(&direct_lat)
+        .baseline(baseline, pg)
+        .note(format!("{direct_errors} errors")),
     );
     let (bare, bare_lat, bare_errors) = load(&p, &p.gateway, Request::Typename, secs).await;
     place.add(
-        Figure::new("reference: gateway alone ({ __typename })", bare, "requests/s")
-            .latencies(&bare_lat)
-            .note(format!("{bare_errors} errors; no subgraph, no database")),
+        Figure::new(
+            "reference: gateway alone ({ __typename })",
+            bare,
+            "requests/s",
+        )
+        .latencies(&bare_lat)
+        .note(format!("{bare_errors} errors; no subgraph, no database")),
     );
     place.save()?;
     progress.save()?;

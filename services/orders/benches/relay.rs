@@ -90,10 +90,7 @@ async fn relay_run(
         if backlog(db).await? == 0 {
             break started.elapsed();
         }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the relay left rows unpublished"
-        );
+        anyhow::ensure!(Instant::now() < deadline, "the relay left rows unpublished");
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     stop.cancel();
@@ -141,7 +138,10 @@ async fn raw_run(
             );
         }
         sent += acks.len();
-        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+                .await
+        {
             ack?;
         }
     }

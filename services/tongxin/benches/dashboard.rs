@@ -233,7 +233,10 @@ impl Split {
                 .await?
                 .text()
                 .await?;
-            for line in text.lines().filter(|l| l.starts_with("tongxin_requests_total{")) {
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("tongxin_requests_total{"))
+            {
                 let value: f64 = line
                     .rsplit(' ')
                     .next()
@@ -275,7 +278,12 @@ async fn run_tongxin(env: &[(String, String)], args: &[&str], dir: &Path) -> any
     Ok(())
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> anyhow::Result<Value> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
     Ok(client
         .post(url)
         .bearer_auth(token)
@@ -317,20 +325,28 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
         .flatten()
         .filter_map(|n| n["id"].as_str().map(str::to_owned))
         .collect();
-    anyhow::ensure!(ids.len() >= 2, "the demo registry has no volunteers: {volunteers}");
+    anyhow::ensure!(
+        ids.len() >= 2,
+        "the demo registry has no volunteers: {volunteers}"
+    );
     for i in 0..TOP_UP {
-        let placed = post(&client, url, &citizen, &json!({
-            "query": "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
-            "variables": {"input": {
-                "category": "elder_visit",
-                "description": format!("看望老人 (合成) {i}"),
-                "form": [{"key": "people", "value": "1"}],
-                "location": {"lat": 29.3868 + (i % 10) as f64 * 0.0001, "lon": 105.5701},
-                "contactPhone": "138 1234 5678",
-                "photos": [],
-                "idempotencyKey": format!("dashboard-{i}"),
-            }},
-        }))
+        let placed = post(
+            &client,
+            url,
+            &citizen,
+            &json!({
+                "query": "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
+                "variables": {"input": {
+                    "category": "elder_visit",
+                    "description": format!("看望老人 (合成) {i}"),
+                    "form": [{"key": "people", "value": "1"}],
+                    "location": {"lat": 29.3868 + (i % 10) as f64 * 0.0001, "lon": 105.5701},
+                    "contactPhone": "138 1234 5678",
+                    "photos": [],
+                    "idempotencyKey": format!("dashboard-{i}"),
+                }},
+            }),
+        )
         .await?;
         let id = placed["data"]["placeOrder"]["id"]
             .as_str()
@@ -339,19 +355,30 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
         if i % 3 == 0 {
             continue;
         }
-        let received = post(&client, url, &staff, &json!({
-            "query": "mutation($id: ID!) { receiveOrder(orderId: $id, note: \"\") { id } }",
-            "variables": {"id": id},
-        }))
+        let received = post(
+            &client,
+            url,
+            &staff,
+            &json!({
+                "query": "mutation($id: ID!) { receiveOrder(orderId: $id, note: \"\") { id } }",
+                "variables": {"id": id},
+            }),
+        )
         .await?;
-        anyhow::ensure!(received["data"]["receiveOrder"]["id"].is_string(), "receiveOrder failed: {received}");
+        anyhow::ensure!(
+            received["data"]["receiveOrder"]["id"].is_string(),
+            "receiveOrder failed: {received}"
+        );
         let pair = [ids[i % ids.len()].clone(), ids[(i + 1) % ids.len()].clone()];
         let dispatched = post(&client, url, &staff, &json!({
             "query": "mutation($id: ID!, $v: [ID!]!) { dispatchOrder(orderId: $id, volunteerIds: $v, note: \"\") { id } }",
             "variables": {"id": id, "v": pair},
         }))
         .await?;
-        anyhow::ensure!(dispatched["data"]["dispatchOrder"]["id"].is_string(), "dispatchOrder failed: {dispatched}");
+        anyhow::ensure!(
+            dispatched["data"]["dispatchOrder"]["id"].is_string(),
+            "dispatchOrder failed: {dispatched}"
+        );
     }
     Ok(())
 }
@@ -360,7 +387,11 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
 /// query with page size `first` for `secs`: (requests/s, sorted latencies, errors, rows in a
 /// page). Distinct tokens matter: the router merges identical subgraph requests in flight,
 /// and 32 consoles of one account would measure that instead.
-async fn load(split: &Split, first: usize, secs: u64) -> anyhow::Result<(f64, Vec<Duration>, usize, usize)> {
+async fn load(
+    split: &Split,
+    first: usize,
+    secs: u64,
+) -> anyhow::Result<(f64, Vec<Duration>, usize, usize)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .tcp_nodelay(true)
@@ -371,16 +402,24 @@ async fn load(split: &Split, first: usize, secs: u64) -> anyhow::Result<(f64, Ve
     let until = started + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let token = split.token(&format!("bench-courtyard-staff-{c}"), Role::Staff, Some(paths::CAIJIABA))?;
+        let token = split.token(
+            &format!("bench-courtyard-staff-{c}"),
+            Role::Staff,
+            Some(paths::CAIJIABA),
+        )?;
         let (client, url, body) = (client.clone(), split.gateway().to_owned(), body.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut rows) = (Vec::new(), 0usize, 0usize);
             while Instant::now() < until {
                 let t = Instant::now();
                 match post(&client, &url, &token, &body).await {
-                    Ok(r) if r["errors"].is_null() && r["data"]["unitOrders"]["nodes"].is_array() => {
+                    Ok(r)
+                        if r["errors"].is_null() && r["data"]["unitOrders"]["nodes"].is_array() =>
+                    {
                         lat.push(t.elapsed());
-                        rows = r["data"]["unitOrders"]["nodes"].as_array().map_or(0, Vec::len);
+                        rows = r["data"]["unitOrders"]["nodes"]
+                            .as_array()
+                            .map_or(0, Vec::len);
                     }
                     other => {
                         if errors == 0 {
@@ -421,7 +460,11 @@ async fn baseline_db(split: &Split) -> anyhow::Result<TestDb> {
             dump.arg("-t").arg(t);
         }
         let out = dump.arg(split.db_url(service)?).output().await?;
-        anyhow::ensure!(out.status.success(), "pg_dump {service}: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "pg_dump {service}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut psql = Command::new("psql")
             .args(["-q", "-v", "ON_ERROR_STOP=1", db.url()])
             .stdin(Stdio::piped())
@@ -433,7 +476,11 @@ async fn baseline_db(split: &Split) -> anyhow::Result<TestDb> {
             stdin.write_all(&out.stdout).await?;
         }
         let done = psql.wait_with_output().await?;
-        anyhow::ensure!(done.status.success(), "restoring {service}: {}", String::from_utf8_lossy(&done.stderr));
+        anyhow::ensure!(
+            done.status.success(),
+            "restoring {service}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
     }
     Ok(db)
 }
@@ -463,8 +510,16 @@ async fn baseline_script(db_url: &str, first: usize) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no page"))?;
     let _ = db.close().await;
     let quoted = |list: String| {
-        let items: Vec<String> = list.split(',').filter(|s| !s.is_empty()).map(|s| format!("'{s}'")).collect();
-        if items.is_empty() { "NULL".to_owned() } else { items.join(", ") }
+        let items: Vec<String> = list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("'{s}'"))
+            .collect();
+        if items.is_empty() {
+            "NULL".to_owned()
+        } else {
+            items.join(", ")
+        }
     };
     let volunteers = quoted(ids.try_get("", "volunteers")?);
     let units = quoted(ids.try_get("", "units")?);
@@ -477,14 +532,23 @@ async fn baseline_script(db_url: &str, first: usize) -> anyhow::Result<String> {
 
 fn peak(name: &str, pid: Option<u32>) -> Figure {
     let mib = pid.and_then(bench::peak_rss_mib);
-    Figure::new(format!("peak RSS: {name}"), mib.unwrap_or(f64::NAN), "MiB")
-        .note(if mib.is_some() { "VmHWM after the dashboard load" } else { "process gone: not measured" })
+    Figure::new(format!("peak RSS: {name}"), mib.unwrap_or(f64::NAN), "MiB").note(
+        if mib.is_some() {
+            "VmHWM after the dashboard load"
+        } else {
+            "process gone: not measured"
+        },
+    )
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let secs = bench::seconds(10);
-    let reps = std::env::var("BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3usize).max(1);
+    let reps = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3usize)
+        .max(1);
     let split = Split::start().await?;
     top_up(&split).await?;
     let client = reqwest::Client::new();
@@ -535,30 +599,47 @@ async fn main() -> anyhow::Result<()> {
             .note(format!("orders page of 20, volunteers with stars, courtyard units; one copy database; median of {reps} × {secs} s")),
     );
     s.add(
-        Figure::new(format!("dashboard via router, page 20 ({rows} rows), {CLIENTS} clients"), median(&rates), "requests/s")
-            .latencies(&lat)
-            .baseline("pgbench three reads", pg)
-            .goal(Goal::RatioAtLeast(0.3))
-            .note(format!("{errors} errors; median of {reps} × {secs} s")),
+        Figure::new(
+            format!("dashboard via router, page 20 ({rows} rows), {CLIENTS} clients"),
+            median(&rates),
+            "requests/s",
+        )
+        .latencies(&lat)
+        .baseline("pgbench three reads", pg)
+        .goal(Goal::RatioAtLeast(0.3))
+        .note(format!("{errors} errors; median of {reps} × {secs} s")),
     );
     s.add(
-        Figure::new(format!("dashboard via router, page 100 ({rows100} rows)"), r100, "requests/s")
-            .latencies(&l100)
-            .note(format!("{e100} errors; one run of {secs} s")),
+        Figure::new(
+            format!("dashboard via router, page 100 ({rows100} rows)"),
+            r100,
+            "requests/s",
+        )
+        .latencies(&l100)
+        .note(format!("{e100} errors; one run of {secs} s")),
     );
-    s.add(Figure::new("subgraph calls per request, page 20", http_20, "calls").note(format!("gRPC calls between services per request: {grpc_20:.2}")));
+    s.add(
+        Figure::new("subgraph calls per request, page 20", http_20, "calls").note(format!(
+            "gRPC calls between services per request: {grpc_20:.2}"
+        )),
+    );
     s.add(
         Figure::new("subgraph calls per request, page 100", http_100, "calls")
             .baseline("page 20", http_20)
             .lower_is_better()
             .goal(Goal::AtMost(http_20 + 0.05))
-            .note(format!("must not grow with the page size; gRPC calls per request: {grpc_100:.2}")),
+            .note(format!(
+                "must not grow with the page size; gRPC calls per request: {grpc_100:.2}"
+            )),
     );
     s.save()?;
 
     let mut m = Scenario::new("memory under the dashboard load");
     for svc in &split.services {
-        m.add(peak(&format!("tongxin serve {}", svc.name), svc.child.as_ref().and_then(Child::id)));
+        m.add(peak(
+            &format!("tongxin serve {}", svc.name),
+            svc.child.as_ref().and_then(Child::id),
+        ));
     }
     m.add(peak("hive router", split.router.pid()));
     m.save()?;

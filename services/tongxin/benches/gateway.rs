@@ -161,14 +161,27 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut s = Scenario::new("gateway/router overhead");
     for way in &ways {
-        s.add(Figure::new(way.label, ms(percentile(&way.samples, 0.50)), "ms p50").latencies(&way.samples));
+        s.add(
+            Figure::new(way.label, ms(percentile(&way.samples, 0.50)), "ms p50")
+                .latencies(&way.samples),
+        );
     }
     s.add(
-        Figure::new("router: p50 added over the subgraph", added(p50s[1], p50s[0]), "ms")
-            .goal(Goal::Below(0.3))
-            .note(format!("one client, orgUnit by id, {rounds} rounds × {per_round} per way, interleaved")),
+        Figure::new(
+            "router: p50 added over the subgraph",
+            added(p50s[1], p50s[0]),
+            "ms",
+        )
+        .goal(Goal::Below(0.3))
+        .note(format!(
+            "one client, orgUnit by id, {rounds} rounds × {per_round} per way, interleaved"
+        )),
     );
-    s.add(Figure::new("guard: p50 added over the router", added(p50s[2], p50s[1]), "ms"));
+    s.add(Figure::new(
+        "guard: p50 added over the router",
+        added(p50s[2], p50s[1]),
+        "ms",
+    ));
     s.save()?;
     router.stop(Duration::from_secs(5)).await?;
     spawned.stop().await;

@@ -258,19 +258,29 @@ fn main() -> anyhow::Result<()> {
                 "  agreement  : {diff} residents differ (points within centimetres of a circle's edge)"
             );
             record.add(
-                Figure::new("coverage, 670,000 residents × 600 venues", ours.as_secs_f64() * 1e3, "ms")
-                    .baseline("PostGIS ST_DWithin", theirs.as_secs_f64() * 1e3)
-                    .lower_is_better()
-                    .goal(Goal::RatioAtLeast(5.0))
-                    .note(format!("median of 5; under 1000 ms wanted too; {diff} residents differ from PostGIS")),
+                Figure::new(
+                    "coverage, 670,000 residents × 600 venues",
+                    ours.as_secs_f64() * 1e3,
+                    "ms",
+                )
+                .baseline("PostGIS ST_DWithin", theirs.as_secs_f64() * 1e3)
+                .lower_is_better()
+                .goal(Goal::RatioAtLeast(5.0))
+                .note(format!(
+                    "median of 5; under 1000 ms wanted too; {diff} residents differ from PostGIS"
+                )),
             );
         }
         Err(e) => {
             println!("  PostGIS    : not measured: {e} (install postgresql-15-postgis-3)");
             record.add(
-                Figure::new("coverage, 670,000 residents × 600 venues", ours.as_secs_f64() * 1e3, "ms")
-                    .goal(Goal::Below(1000.0))
-                    .note(format!("PostGIS baseline not measured: {e}")),
+                Figure::new(
+                    "coverage, 670,000 residents × 600 venues",
+                    ours.as_secs_f64() * 1e3,
+                    "ms",
+                )
+                .goal(Goal::Below(1000.0))
+                .note(format!("PostGIS baseline not measured: {e}")),
             );
         }
     }

@@ -19,8 +19,8 @@ use tongxin_platform::config::EventsSettings;
 use tongxin_platform::geo::{EARTH_RADIUS_M, WalkingModel};
 use tongxin_platform::grpc::request_as;
 use tongxin_proto::volunteers as pb;
-use tongxin_testing::bench::{Figure, Goal, Scenario};
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
+use tongxin_testing::bench::{Figure, Goal, Scenario};
 use tongxin_volunteers::demo::{HomeUnit, people};
 use tongxin_volunteers::domain::availability::{Availability, CHINA_STANDARD_TIME, TimeWindow};
 use tongxin_volunteers::import::{ImportOptions, Quiet, read_file};
@@ -237,9 +237,16 @@ async fn prepare(
     );
     let mut record = Scenario::new("volunteers/import and matching");
     record.add(
-        Figure::new(format!("import of {VOLUNTEERS} volunteers (CSV → PostgreSQL)"), took.as_secs_f64(), "s")
-            .goal(Goal::Below(60.0))
-            .note(format!("{:.0} rows/s", VOLUNTEERS as f64 / took.as_secs_f64())),
+        Figure::new(
+            format!("import of {VOLUNTEERS} volunteers (CSV → PostgreSQL)"),
+            took.as_secs_f64(),
+            "s",
+        )
+        .goal(Goal::Below(60.0))
+        .note(format!(
+            "{:.0} rows/s",
+            VOLUNTEERS as f64 / took.as_secs_f64()
+        )),
     );
     println!(
         "  {:.1} s in all ({:.1} s reading the file), {:.0} rows/s   target < 60 s: {}",
@@ -449,12 +456,16 @@ async fn run() -> anyhow::Result<()> {
         s99.as_secs_f64() / g99.as_secs_f64()
     );
     record.add(
-        Figure::new(format!("MatchCandidates over gRPC p99, {VOLUNTEERS} volunteers"), ms(g99), "ms")
-            .latencies(&grpc_times)
-            .baseline("single SQL query p99", ms(s99))
-            .lower_is_better()
-            .goal(Goal::Below(5.0))
-            .note(format!("same ranking on {agree} of {SQL_QUERIES} queries")),
+        Figure::new(
+            format!("MatchCandidates over gRPC p99, {VOLUNTEERS} volunteers"),
+            ms(g99),
+            "ms",
+        )
+        .latencies(&grpc_times)
+        .baseline("single SQL query p99", ms(s99))
+        .lower_is_better()
+        .goal(Goal::Below(5.0))
+        .note(format!("same ranking on {agree} of {SQL_QUERIES} queries")),
     );
     record.save()?;
     Ok(())
