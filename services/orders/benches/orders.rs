@@ -23,7 +23,8 @@
 //! Figures go to `target/bench/results.json` (`tongxin_testing::bench`). `BENCH_SECONDS`
 //! (default 10) sets how long each phase runs, `BENCH_REPS` (default 3) how many times the
 //! placeOrder/pgbench pair repeats. With `BENCH_PERF=<file>` the first placeOrder phase runs
-//! under `perf record` (cpu-clock, call graphs) of this process, where the services run.
+//! under `perf record` (cpu-clock, DWARF call graphs) of this process, where the services
+//! run (`perf report -i <file> --no-children` says where their CPU goes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -598,13 +599,15 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
 fn start_perf(secs: u64) -> Option<(Child, String)> {
     let out = std::env::var("BENCH_PERF").ok()?;
     let child = Command::new("perf")
+        // Rust keeps no frame pointers: unwind with DWARF.
         .args([
             "record",
             "-e",
             "cpu-clock",
             "-F",
-            "499",
-            "-g",
+            "199",
+            "--call-graph",
+            "dwarf,16384",
             "-o",
             &out,
             "-p",

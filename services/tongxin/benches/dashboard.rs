@@ -64,11 +64,10 @@ struct Service {
 /// The platform in split mode.
 struct Split {
     services: Vec<Service>,
-    env: Vec<(String, String)>,
     keys: DevKeys,
     router: RouterProcess,
     _nats: TestNats,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 fn tongxin_bin() -> &'static str {
@@ -138,6 +137,7 @@ impl Split {
             env.push((var.into(), format!("http://{grpc}")));
         }
         run_tongxin(&env, &["migrate"], dir.path()).await?;
+        load_data(&env, dir.path()).await?;
         for s in &mut services {
             let log = std::fs::File::create(dir.path().join(format!("{}.log", s.name)))?;
             let child = Command::new(tongxin_bin())
@@ -192,11 +192,10 @@ impl Split {
         .await?;
         Ok(Self {
             services,
-            env,
             keys,
             router,
             _nats: nats,
-            dir,
+            _dir: dir,
         })
     }
 
@@ -295,15 +294,20 @@ async fn post(
         .await?)
 }
 
-/// The data the dashboard reads: the demo district through `tongxin seed`, then `TOP_UP`
-/// open orders at 蔡家坝小院 through the gateway, two in three received and dispatched to
-/// volunteers of the demo registry, so a page of 100 is full and names must be resolved.
+/// The data the dashboard reads, loaded into the services' databases before they start:
+/// the demo district through `tongxin seed` (the same code `tongxin run` seeds with).
 ///
-/// TODO(issue 18 item 1): switch to the district profile once it lands: `tongxin seed
-/// --profile district` (the library entry point that loads it into the given databases),
-/// and drop the top-up; the unit then holds thousands of orders.
-async fn load_data(split: &Split) -> anyhow::Result<()> {
-    run_tongxin(&split.env, &["seed"], split.dir.path()).await?;
+/// TODO(issue 18 item 1): load the district profile here once it lands (`tongxin seed
+/// --profile district`, or the library entry point that loads it into the given databases),
+/// and drop [`top_up`]: the unit then holds thousands of orders.
+async fn load_data(env: &[(String, String)], dir: &Path) -> anyhow::Result<()> {
+    run_tongxin(env, &["seed"], dir).await
+}
+
+/// `TOP_UP` open orders at 蔡家坝小院 through the gateway, two in three received and
+/// dispatched to two volunteers of the demo registry, so that a page of 100 is full and
+/// names must be resolved (the demo alone has nine orders).
+async fn top_up(split: &Split) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let url = split.gateway();
     let citizen = split.token("bench-citizen", Role::Citizen, None)?;
@@ -312,7 +316,7 @@ async fn load_data(split: &Split) -> anyhow::Result<()> {
         &client,
         url,
         &staff,
-        &json!({"query": "{ volunteers(first: 50) { nodes { id } } }"}),
+        &json!({"query": "{ volunteers(status: ACTIVE, first: 50) { nodes { id } } }"}),
     )
     .await?;
     let ids: Vec<String> = volunteers["data"]["volunteers"]["nodes"]
@@ -379,14 +383,15 @@ async fn load_data(split: &Split) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 32 clients sending the dashboard query with page size `first` for `secs`: (requests/s,
-/// sorted latencies, errors, rows in a page).
+/// 32 clients, each a staff member of 蔡家坝 with a token of their own, sending the dashboard
+/// query with page size `first` for `secs`: (requests/s, sorted latencies, errors, rows in a
+/// page). Distinct tokens matter: the router merges identical subgraph requests in flight,
+/// and 32 consoles of one account would measure that instead.
 async fn load(
     split: &Split,
-    token: &str,
     first: usize,
     secs: u64,
-) -> (f64, Vec<Duration>, usize, usize) {
+) -> anyhow::Result<(f64, Vec<Duration>, usize, usize)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .tcp_nodelay(true)
@@ -396,13 +401,13 @@ async fn load(
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
     let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (client, url, token, body) = (
-            client.clone(),
-            split.gateway().to_owned(),
-            token.to_owned(),
-            body.clone(),
-        );
+    for c in 0..CLIENTS {
+        let token = split.token(
+            &format!("bench-courtyard-staff-{c}"),
+            Role::Staff,
+            Some(paths::CAIJIABA),
+        )?;
+        let (client, url, body) = (client.clone(), split.gateway().to_owned(), body.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut rows) = (Vec::new(), 0usize, 0usize);
             while Instant::now() < until {
@@ -437,7 +442,7 @@ async fn load(
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    (all.len() as f64 / elapsed, all, errors, rows)
+    Ok((all.len() as f64 / elapsed, all, errors, rows))
 }
 
 /// One database holding copies of the three services' tables the dashboard reads, for the
@@ -545,14 +550,13 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(3usize)
         .max(1);
     let split = Split::start().await?;
-    load_data(&split).await?;
-    let staff = split.token("bench-courtyard-staff", Role::Staff, Some(paths::CAIJIABA))?;
+    top_up(&split).await?;
     let client = reqwest::Client::new();
 
     let baseline = baseline_db(&split).await?;
     let script = baseline_script(baseline.url(), 20).await?;
     // Warm-up: connections, the router's plans, the services' statement caches.
-    let _ = load(&split, &staff, 20, 2).await;
+    let _ = load(&split, 20, 2).await?;
     let _ = bench::pgbench(baseline.url(), &script, CLIENTS, 1).await?;
 
     let (mut rates, mut lat, mut errors, mut rows) = (Vec::new(), Vec::new(), 0, 0);
@@ -560,7 +564,7 @@ async fn main() -> anyhow::Result<()> {
     let mut calls_20 = (0.0, 0.0, 0usize);
     for _ in 0..reps {
         let before = split.requests(&client).await?;
-        let (r, l, e, n) = load(&split, &staff, 20, secs).await;
+        let (r, l, e, n) = load(&split, 20, secs).await?;
         let after = split.requests(&client).await?;
         // Each scrape is counted by the next one: one per service.
         let scrapes = split.services.len() as f64;
@@ -578,7 +582,7 @@ async fn main() -> anyhow::Result<()> {
     lat.sort();
     pg_lat.sort();
     let before = split.requests(&client).await?;
-    let (r100, l100, e100, rows100) = load(&split, &staff, 100, secs).await;
+    let (r100, l100, e100, rows100) = load(&split, 100, secs).await?;
     let after = split.requests(&client).await?;
     let scrapes = split.services.len() as f64;
     let per = |calls: f64, requests: usize| calls / requests.max(1) as f64;

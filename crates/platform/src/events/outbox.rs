@@ -165,6 +165,15 @@ impl OutboxRelay {
     /// One round: claim up to `batch` unpublished rows, publish, mark the acknowledged ones.
     /// Returns how many were published.
     pub async fn relay_once(&self) -> Result<usize, RelayError> {
+        match self.claim_and_publish().await? {
+            Some(round) => round.finish().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Claims up to `batch` unpublished rows (locked by the round's transaction) and
+    /// publishes them; `None` when there were none.
+    async fn claim_and_publish(&self) -> Result<Option<Round>, RelayError> {
         let txn = self.db.begin().await.map_err(classify)?;
         let mut query = entity::Entity::find()
             .filter(entity::Column::PublishedAt.is_null())
@@ -176,7 +185,7 @@ impl OutboxRelay {
         let rows = query.all(&txn).await.map_err(classify)?;
         if rows.is_empty() {
             txn.commit().await.map_err(classify)?;
-            return Ok(0);
+            return Ok(None);
         }
         let events: Vec<Event> = rows.into_iter().map(to_event).collect();
         let results = self.bus.publish_batch(&events).await;
@@ -191,23 +200,33 @@ impl OutboxRelay {
                 }
             }
         }
-        if !acked.is_empty() {
-            entity::Entity::update_many()
-                .col_expr(entity::Column::PublishedAt, Utc::now().into())
-                .filter(entity::Column::EventId.is_in(acked.iter().copied()))
-                .exec(&txn)
-                .await
-                .map_err(classify)?;
-        }
-        txn.commit().await.map_err(classify)?;
-        metrics::counter!("tongxin_outbox_published_total").increment(acked.len() as u64);
-        match first_failure {
-            None => Ok(acked.len()),
-            Some(first) => Err(RelayError::Bus {
-                claimed: events.len(),
-                failed: events.len() - acked.len(),
-                first,
-            }),
+        Ok(Some(Round {
+            txn,
+            claimed: events.len(),
+            acked,
+            first_failure,
+        }))
+    }
+
+    /// One round of [`Self::run`] on PostgreSQL: claims and publishes the next rows while the
+    /// previous round (`marking`) marks its rows and commits. Its rows stay locked until that
+    /// commit, so `SKIP LOCKED` keeps them out of this claim, and this round publishes only
+    /// after the previous round's acks came back, so the stream still receives events in
+    /// commit order. Returns how many rows this round claimed.
+    async fn pipelined_round(
+        &self,
+        marking: &mut Option<tokio::task::JoinHandle<Result<usize, RelayError>>>,
+    ) -> Result<usize, RelayError> {
+        let claimed = self.claim_and_publish().await;
+        let previous = finish_marking(marking).await;
+        match claimed {
+            Ok(Some(round)) => {
+                let n = round.claimed;
+                *marking = Some(tokio::spawn(round.finish()));
+                previous.map(|_| n)
+            }
+            Ok(None) => previous.map(|_| 0),
+            Err(e) => Err(e),
         }
     }
 
@@ -240,8 +259,17 @@ impl OutboxRelay {
         const PRUNE_EVERY: Duration = Duration::from_secs(3600);
         let mut backoff = self.interval;
         let mut last_prune = tokio::time::Instant::now();
+        // On PostgreSQL a round's marking overlaps the next round's claim and publish (see
+        // `pipelined_round`); SQLite has one writer, so its rounds stay one after another.
+        let pipelined = self.db.get_database_backend() == DbBackend::Postgres;
+        let mut marking = None;
         loop {
-            let wait = match self.relay_once().await {
+            let round = if pipelined {
+                self.pipelined_round(&mut marking).await
+            } else {
+                self.relay_once().await
+            };
+            let wait = match round {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as u64 == self.batch => Duration::ZERO,
                 Ok(_) => {
@@ -263,16 +291,77 @@ impl OutboxRelay {
             }
             if wait.is_zero() {
                 if shutdown.is_cancelled() {
-                    return;
+                    break;
                 }
                 continue;
             }
+            // Nothing more to claim for now: let the last round commit before waiting, so a
+            // published row does not stay unmarked (and locked) while the relay sleeps.
+            if let Err(e) = finish_marking(&mut marking).await {
+                tracing::warn!(error = %e, "outbox relay round failed");
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break,
                 _ = self.waker.0.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        // Stopping: the last round's marks are committed before `run` returns.
+        if let Err(e) = finish_marking(&mut marking).await {
+            tracing::warn!(error = %e, "outbox relay round failed");
+        }
+    }
+}
+
+/// The rows one round claimed (locked by its transaction) and what the bus said.
+struct Round {
+    txn: sea_orm::DatabaseTransaction,
+    claimed: usize,
+    acked: Vec<Uuid>,
+    first_failure: Option<String>,
+}
+
+impl Round {
+    /// Marks the acknowledged rows published and commits; the others stay for a later round.
+    async fn finish(self) -> Result<usize, RelayError> {
+        let Round {
+            txn,
+            claimed,
+            acked,
+            first_failure,
+        } = self;
+        if !acked.is_empty() {
+            entity::Entity::update_many()
+                .col_expr(entity::Column::PublishedAt, Utc::now().into())
+                .filter(entity::Column::EventId.is_in(acked.iter().copied()))
+                .exec(&txn)
+                .await
+                .map_err(classify)?;
+        }
+        txn.commit().await.map_err(classify)?;
+        metrics::counter!("tongxin_outbox_published_total").increment(acked.len() as u64);
+        match first_failure {
+            None => Ok(acked.len()),
+            Some(first) => Err(RelayError::Bus {
+                claimed,
+                failed: claimed - acked.len(),
+                first,
+            }),
+        }
+    }
+}
+
+/// Waits for the round being marked, if any.
+async fn finish_marking(
+    marking: &mut Option<tokio::task::JoinHandle<Result<usize, RelayError>>>,
+) -> Result<usize, RelayError> {
+    match marking.take() {
+        Some(task) => task.await.unwrap_or_else(|e| {
+            Err(RelayError::Db(DbError::Other(
+                format!("marking task: {e}").into(),
+            )))
+        }),
+        None => Ok(0),
     }
 }
 
