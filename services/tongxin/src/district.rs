@@ -66,16 +66,20 @@ pub fn hooks(district: District, progress: Arc<dyn Progress>, report: SharedRepo
             record(&r1, tongxin_venues::NAME, loaded, started_at.elapsed());
             Ok(())
         }),
-        Hook::after(tongxin_volunteers::NAME, move |started: Started| async move {
-            let started_at = Instant::now();
-            let service: &tongxin_volunteers::service::Volunteers = started
-                .state(tongxin_volunteers::NAME)
-                .context("volunteers is not running")?;
-            let loaded =
-                tongxin_volunteers::demo::district::load(service, &district, p2.as_ref()).await?;
-            record(&r2, tongxin_volunteers::NAME, loaded, started_at.elapsed());
-            Ok(())
-        }),
+        Hook::after(
+            tongxin_volunteers::NAME,
+            move |started: Started| async move {
+                let started_at = Instant::now();
+                let service: &tongxin_volunteers::service::Volunteers = started
+                    .state(tongxin_volunteers::NAME)
+                    .context("volunteers is not running")?;
+                let loaded =
+                    tongxin_volunteers::demo::district::load(service, &district, p2.as_ref())
+                        .await?;
+                record(&r2, tongxin_volunteers::NAME, loaded, started_at.elapsed());
+                Ok(())
+            },
+        ),
         Hook::after(tongxin_orders::NAME, move |started: Started| async move {
             let started_at = Instant::now();
             let service: &tongxin_orders::service::Orders = started
@@ -86,16 +90,20 @@ pub fn hooks(district: District, progress: Arc<dyn Progress>, report: SharedRepo
             record(&r3, tongxin_orders::NAME, loaded, started_at.elapsed());
             Ok(())
         }),
-        Hook::after(tongxin_legal_aid::NAME, move |started: Started| async move {
-            let started_at = Instant::now();
-            let service: &tongxin_legal_aid::service::LegalAid = started
-                .state(tongxin_legal_aid::NAME)
-                .context("legal aid is not running")?;
-            let loaded =
-                tongxin_legal_aid::demo::district::load(service, &district, p4.as_ref()).await?;
-            record(&r4, tongxin_legal_aid::NAME, loaded, started_at.elapsed());
-            Ok(())
-        }),
+        Hook::after(
+            tongxin_legal_aid::NAME,
+            move |started: Started| async move {
+                let started_at = Instant::now();
+                let service: &tongxin_legal_aid::service::LegalAid = started
+                    .state(tongxin_legal_aid::NAME)
+                    .context("legal aid is not running")?;
+                let loaded =
+                    tongxin_legal_aid::demo::district::load(service, &district, p4.as_ref())
+                        .await?;
+                record(&r4, tongxin_legal_aid::NAME, loaded, started_at.elapsed());
+                Ok(())
+            },
+        ),
     ]
 }
 
@@ -159,6 +167,10 @@ pub fn print_report(report: &Report) {
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
-        println!("{service}: {} ({:.1} s)", tables.join(", "), took.as_secs_f64());
+        println!(
+            "{service}: {} ({:.1} s)",
+            tables.join(", "),
+            took.as_secs_f64()
+        );
     }
 }

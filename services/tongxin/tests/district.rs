@@ -103,7 +103,10 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
 
     // Counts: the whole tree, the scaled volumes.
     let tree = tongxin_platform::district::tree::tree();
-    assert_eq!(count(&venues, "SELECT count(*) FROM org_units").await, tree.len() as i64);
+    assert_eq!(
+        count(&venues, "SELECT count(*) FROM org_units").await,
+        tree.len() as i64
+    );
     assert_eq!(
         count(&venues, "SELECT count(*) FROM resident_points").await,
         counts.residents as i64
@@ -117,7 +120,11 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
         .filter(|u| u.level == tongxin_platform::org::Level::Courtyard)
         .count() as i64;
     assert_eq!(
-        count(&venues, "SELECT count(*) FROM venues WHERE kind = 'courtyard'").await,
+        count(
+            &venues,
+            "SELECT count(*) FROM venues WHERE kind = 'courtyard'"
+        )
+        .await,
         courtyards,
         "a hall per courtyard"
     );
@@ -125,21 +132,39 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
         count(&volunteers, "SELECT count(*) FROM volunteers").await,
         counts.volunteers as i64
     );
-    assert_eq!(count(&volunteers, "SELECT count(*) FROM teams").await, counts.teams as i64);
+    assert_eq!(
+        count(&volunteers, "SELECT count(*) FROM teams").await,
+        counts.teams as i64
+    );
     assert!(count(&volunteers, "SELECT count(*) FROM team_members").await > 0);
-    assert!(count(&volunteers, "SELECT count(*) FROM hours_entries").await > counts.volunteers as i64);
-    assert_eq!(count(&orders, "SELECT count(*) FROM orders").await, counts.orders as i64);
+    assert!(
+        count(&volunteers, "SELECT count(*) FROM hours_entries").await > counts.volunteers as i64
+    );
+    assert_eq!(
+        count(&orders, "SELECT count(*) FROM orders").await,
+        counts.orders as i64
+    );
     assert_eq!(report.rows("orders", "orders"), counts.orders as u64);
 
     // Every state, and a timeline row for every version an order went through.
-    let states: HashSet<String> =
-        strings(&orders, "SELECT DISTINCT state FROM orders").await.into_iter().collect();
+    let states: HashSet<String> = strings(&orders, "SELECT DISTINCT state FROM orders")
+        .await
+        .into_iter()
+        .collect();
     for state in tongxin_orders::domain::OrderState::ALL {
-        assert!(states.contains(state.as_str()), "no {} order in {states:?}", state.as_str());
+        assert!(
+            states.contains(state.as_str()),
+            "no {} order in {states:?}",
+            state.as_str()
+        );
     }
     assert_eq!(
         count(&orders, "SELECT count(*) FROM order_timeline").await,
-        count(&orders, "SELECT COALESCE(sum(version), 0)::bigint FROM orders").await,
+        count(
+            &orders,
+            "SELECT COALESCE(sum(version), 0)::bigint FROM orders"
+        )
+        .await,
         "one timeline row per move"
     );
     assert_eq!(
@@ -153,8 +178,16 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
     );
     // Arrival places continue after the history.
     assert_eq!(
-        count(&orders, "SELECT COALESCE(sum(last), 0)::bigint FROM unit_arrivals").await,
-        count(&orders, "SELECT count(*) FROM order_timeline WHERE arrival IS NOT NULL").await
+        count(
+            &orders,
+            "SELECT COALESCE(sum(last), 0)::bigint FROM unit_arrivals"
+        )
+        .await,
+        count(
+            &orders,
+            "SELECT count(*) FROM order_timeline WHERE arrival IS NOT NULL"
+        )
+        .await
     );
 
     // References: units in the tree, volunteers that exist.
@@ -167,21 +200,41 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
     {
         assert!(unit_ids.contains(&unit), "order unit {unit} not in the tree");
     }
-    let volunteer_ids: HashSet<String> =
-        strings(&volunteers, "SELECT id::text FROM volunteers").await.into_iter().collect();
+    let volunteer_ids: HashSet<String> = strings(&volunteers, "SELECT id::text FROM volunteers")
+        .await
+        .into_iter()
+        .collect();
     let mut accepted = 0;
-    for list in strings(&orders, "SELECT accepted FROM orders WHERE accepted <> '[]'").await {
+    for list in strings(
+        &orders,
+        "SELECT accepted FROM orders WHERE accepted <> '[]'",
+    )
+    .await
+    {
         let ids: Vec<uuid::Uuid> = serde_json::from_str(&list).expect("id list");
         for id in ids {
             accepted += 1;
-            assert!(volunteer_ids.contains(&id.to_string()), "accepted {id} unknown");
+            assert!(
+                volunteer_ids.contains(&id.to_string()),
+                "accepted {id} unknown"
+            );
         }
     }
     assert!(accepted > 0);
-    for id in strings(&volunteers, "SELECT DISTINCT volunteer_id::text FROM team_members").await {
+    for id in strings(
+        &volunteers,
+        "SELECT DISTINCT volunteer_id::text FROM team_members",
+    )
+    .await
+    {
         assert!(volunteer_ids.contains(&id), "member {id} unknown");
     }
-    for id in strings(&venues, "SELECT DISTINCT volunteer_id::text FROM activity_served_hours").await {
+    for id in strings(
+        &venues,
+        "SELECT DISTINCT volunteer_id::text FROM activity_served_hours",
+    )
+    .await
+    {
         assert!(volunteer_ids.contains(&id), "served {id} unknown");
     }
 
@@ -196,14 +249,21 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
         let phone = cipher.decrypt(&row.phone_cipher).expect("opens");
         tongxin_platform::pii::Phone::parse(&phone).expect("a phone");
         assert!(
-            !row.phone_cipher.windows(phone.len()).any(|w| w == phone.as_bytes()),
+            !row.phone_cipher
+                .windows(phone.len())
+                .any(|w| w == phone.as_bytes()),
             "phone in the clear"
         );
         tongxin_orders::domain::order::Order::try_from(row).expect("reads back");
     }
     // Volunteers: ID-card numbers and phones sealed as the import seals them; the keyed
     // hash (the duplicate check) is the hash of the sealed number.
-    let cipher = target.settings.volunteers.pii.cipher().expect("volunteers cipher");
+    let cipher = target
+        .settings
+        .volunteers
+        .pii
+        .cipher()
+        .expect("volunteers cipher");
     let rows = tongxin_volunteers::store::volunteers::Entity::find()
         .filter(tongxin_volunteers::store::volunteers::Column::VolunteerNo.like("RC8%"))
         .all(&volunteers)
@@ -213,7 +273,11 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
     for row in rows.iter().take(200) {
         let number = cipher.decrypt(&row.id_card_cipher).expect("opens");
         assert_eq!(cipher.keyed_hash(&number).to_vec(), row.id_card_hash);
-        assert!(!row.id_card_cipher.windows(18).any(|w| w == number.as_bytes()));
+        assert!(
+            !row.id_card_cipher
+                .windows(18)
+                .any(|w| w == number.as_bytes())
+        );
         tongxin_platform::pii::Phone::parse(&cipher.decrypt(&row.phone_cipher).expect("opens"))
             .expect("a phone");
     }
@@ -229,7 +293,10 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
     // Idempotent: a second load says so and adds nothing.
     let again = target.load(district).await;
     assert!(again.nothing_added(), "{again:?}");
-    assert_eq!(count(&orders, "SELECT count(*) FROM orders").await, counts.orders as i64);
+    assert_eq!(
+        count(&orders, "SELECT count(*) FROM orders").await,
+        counts.orders as i64
+    );
     assert_eq!(
         count(&volunteers, "SELECT count(*) FROM volunteers").await,
         counts.volunteers as i64
@@ -309,7 +376,11 @@ async fn the_same_seed_gives_the_same_rows_and_another_seed_differs() {
     assert!(sa.len() > 1_000, "{} rows", sa.len());
     assert_eq!(sa, sb, "the same seed, the same rows");
     let shared = sa.iter().filter(|r| sc.contains(r)).count();
-    assert!(shared < sa.len() / 10, "{shared} of {} rows the same", sa.len());
+    assert!(
+        shared < sa.len() / 10,
+        "{shared} of {} rows the same",
+        sa.len()
+    );
 }
 
 #[tokio::test]

@@ -335,7 +335,9 @@ mod tests {
         let c = small.counts();
         assert_eq!((c.volunteers, c.orders, c.teams), (1_520, 1_000, 6));
         for courtyard in 0..515 {
-            let n = small.volunteer_at(courtyard, 0, 515).expect("one volunteer");
+            let n = small
+                .volunteer_at(courtyard, 0, 515)
+                .expect("one volunteer");
             assert_eq!(small.volunteer_home(n, 515), courtyard);
         }
         assert!(chunk_rows(40) * 40 <= 32_766);

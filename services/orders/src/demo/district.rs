@@ -51,7 +51,11 @@ const FATES: &[(OrderState, u64)] = &[
 
 const COMMENTS: &[&str] = &["服务很周到", "志愿者很耐心", "来得及时", "", "还可以"];
 const CANCEL_REASONS: &[&str] = &["已自行解决", "时间不合适", "重复下单"];
-const ESCALATE_REASONS: &[&str] = &["小院缺少相应技能的志愿者", "需要上级协调资源", "超出本级处理范围"];
+const ESCALATE_REASONS: &[&str] = &[
+    "小院缺少相应技能的志愿者",
+    "需要上级协调资源",
+    "超出本级处理范围",
+];
 
 /// Loads the district's orders unless the database holds orders already, in which case it
 /// says so and adds nothing. The menu (the demo's) and the tree's units are written first.
@@ -123,24 +127,24 @@ fn holding_index(chain: &[ChainUnit], level: Level) -> usize {
 
 /// Form answers a category's required fields accept.
 fn answers(category: &Category, at: DateTime<Utc>, mix: &mut Mix) -> BTreeMap<String, String> {
-    category
-        .fields
-        .iter()
-        .filter(|f| f.required || mix.below(2) == 0)
-        .map(|f| {
-            let value = match f.kind {
-                FieldKind::Number => (1 + mix.below(4)).to_string(),
-                FieldKind::Date => (at + Duration::days(2)).format("%Y-%m-%d").to_string(),
-                FieldKind::Choice => f
-                    .choices
-                    .get(mix.pick(f.choices.len()))
-                    .cloned()
-                    .unwrap_or_default(),
-                FieldKind::Text => "（合成）".to_owned(),
-            };
-            (f.key.clone(), value)
-        })
-        .collect()
+    let mut form = BTreeMap::new();
+    for f in &category.fields {
+        if !f.required && mix.below(2) == 0 {
+            continue;
+        }
+        let value = match f.kind {
+            FieldKind::Number => (1 + mix.below(4)).to_string(),
+            FieldKind::Date => (at + Duration::days(2)).format("%Y-%m-%d").to_string(),
+            FieldKind::Choice => f
+                .choices
+                .get(mix.pick(f.choices.len()))
+                .cloned()
+                .unwrap_or_default(),
+            FieldKind::Text => "（合成）".to_owned(),
+        };
+        form.insert(f.key.clone(), value);
+    }
+    form
 }
 
 /// One order's life, the order as it ends and the timeline rows of its moves.
@@ -278,13 +282,21 @@ fn order_life(
     // higher up; some climb one level further.
     let holding = holding_index(chain, category.default_level);
     let citizen = format!("district-citizen-{}", mix.below(citizens));
-    let phone = format!("1{}{:08}", ["38", "39", "50", "58", "77", "86"][mix.pick(6)], mix.below(100_000_000));
+    let phone = format!(
+        "1{}{:08}",
+        ["38", "39", "50", "58", "77", "86"][mix.pick(6)],
+        mix.below(100_000_000)
+    );
     let route = Route::new(chain.clone(), holding)?;
     let courtyard = Some(chain[0].id);
     let form = answers(category, placed_at, mix);
     let order = Order::place(Placement {
         id: OrderId(mix.uuid_v7(placed_at)),
-        number: format!("{}{}{n:09}", district_code.to_uppercase(), placed_at.format("%Y%m%d")),
+        number: format!(
+            "{}{}{n:09}",
+            district_code.to_uppercase(),
+            placed_at.format("%Y%m%d")
+        ),
         citizen: citizen.clone(),
         idempotency_key: format!("district-{n}"),
         category: category.code.clone(),
@@ -334,28 +346,69 @@ fn order_life(
     if cancel_early {
         let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
         let t = later(walk, &mut at, 120);
-        walk.step(&mut life, &owner, &citizen, Command::Cancel { reason: reason.into() }, reason, t)?;
+        walk.step(
+            &mut life,
+            &owner,
+            &citizen,
+            Command::Cancel {
+                reason: reason.into(),
+            },
+            reason,
+            t,
+        )?;
         return Ok(life);
     }
     if climbs && !life.order.route.at_top() {
         if by_scheduler {
             let t = at + Duration::hours(48) + Duration::minutes(1);
             at = t;
-            walk.step(&mut life, &Actor::Scheduler, "scheduler", Command::AutoEscalate, "", t)?;
+            walk.step(
+                &mut life,
+                &Actor::Scheduler,
+                "scheduler",
+                Command::AutoEscalate,
+                "",
+                t,
+            )?;
         } else {
             let scope = Walk::staff(&life);
             let t = later(walk, &mut at, 180);
-            walk.step(&mut life, &Actor::Staff { subject: STAFF, scope: Some(&scope) }, STAFF, Command::Receive, "", t)?;
+            walk.step(
+                &mut life,
+                &Actor::Staff {
+                    subject: STAFF,
+                    scope: Some(&scope),
+                },
+                STAFF,
+                Command::Receive,
+                "",
+                t,
+            )?;
             let reason = ESCALATE_REASONS[walk.mix.pick(ESCALATE_REASONS.len())];
             let t = later(walk, &mut at, 240);
-            walk.step(&mut life, &Actor::Staff { subject: STAFF, scope: Some(&scope) }, STAFF, Command::Escalate { reason: reason.into() }, reason, t)?;
+            walk.step(
+                &mut life,
+                &Actor::Staff {
+                    subject: STAFF,
+                    scope: Some(&scope),
+                },
+                STAFF,
+                Command::Escalate {
+                    reason: reason.into(),
+                },
+                reason,
+                t,
+            )?;
         }
         if fate == OrderState::Escalated {
             return Ok(life);
         }
     }
     let scope = Walk::staff(&life);
-    let staff = Actor::Staff { subject: STAFF, scope: Some(&scope) };
+    let staff = Actor::Staff {
+        subject: STAFF,
+        scope: Some(&scope),
+    };
     let t = later(walk, &mut at, 240);
     walk.step(&mut life, &staff, STAFF, Command::Receive, "", t)?;
     if fate == OrderState::Received {
@@ -364,16 +417,33 @@ fn order_life(
     if fate == OrderState::Cancelled && walk.mix.below(2) == 0 {
         let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
         let t = later(walk, &mut at, 600);
-        walk.step(&mut life, &owner, &citizen, Command::Cancel { reason: reason.into() }, reason, t)?;
+        walk.step(
+            &mut life,
+            &owner,
+            &citizen,
+            Command::Cancel {
+                reason: reason.into(),
+            },
+            reason,
+            t,
+        )?;
         return Ok(life);
     }
     // One or two of the courtyard's own volunteers.
-    let courtyard_index = chains.iter().position(|(ch, _, _)| ch[0].id == chain[0].id).unwrap_or(c);
+    let courtyard_index = chains
+        .iter()
+        .position(|(ch, _, _)| ch[0].id == chain[0].id)
+        .unwrap_or(c);
     let mut dispatched: Vec<VolunteerId> = Vec::new();
     for _ in 0..1 + walk.mix.below(2) {
         let k = walk.mix.pick(walk.per_courtyard);
-        if let Some(v) = walk.district.volunteer_at(courtyard_index, k, walk.courtyards)
-            .or_else(|| walk.district.volunteer_at(courtyard_index, 0, walk.courtyards))
+        if let Some(v) = walk
+            .district
+            .volunteer_at(courtyard_index, k, walk.courtyards)
+            .or_else(|| {
+                walk.district
+                    .volunteer_at(courtyard_index, 0, walk.courtyards)
+            })
         {
             let id = VolunteerId(walk.district.volunteer_id(v));
             if !dispatched.contains(&id) {
@@ -386,21 +456,50 @@ fn order_life(
         return Ok(life);
     }
     let t = later(walk, &mut at, 600);
-    walk.step(&mut life, &staff, STAFF, Command::Dispatch { to: Assignee::Volunteers(dispatched.clone()) }, "", t)?;
+    walk.step(
+        &mut life,
+        &staff,
+        STAFF,
+        Command::Dispatch {
+            to: Assignee::Volunteers(dispatched.clone()),
+        },
+        "",
+        t,
+    )?;
     if fate == OrderState::Dispatched {
         return Ok(life);
     }
     if fate == OrderState::Cancelled {
         let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
         let t = later(walk, &mut at, 600);
-        walk.step(&mut life, &owner, &citizen, Command::Cancel { reason: reason.into() }, reason, t)?;
+        walk.step(
+            &mut life,
+            &owner,
+            &citizen,
+            Command::Cancel {
+                reason: reason.into(),
+            },
+            reason,
+            t,
+        )?;
         return Ok(life);
     }
     // With two dispatched, one may decline and the other accept.
     if dispatched.len() == 2 && walk.mix.below(3) == 0 {
         let t = later(walk, &mut at, 300);
-        let first = Actor::Volunteer { id: Some(dispatched[0]) };
-        walk.step(&mut life, &first, &dispatched[0].to_string(), Command::Decline { reason: "时间冲突".into() }, "时间冲突", t)?;
+        let first = Actor::Volunteer {
+            id: Some(dispatched[0]),
+        };
+        walk.step(
+            &mut life,
+            &first,
+            &dispatched[0].to_string(),
+            Command::Decline {
+                reason: "时间冲突".into(),
+            },
+            "时间冲突",
+            t,
+        )?;
         dispatched.remove(0);
     }
     let accepter = dispatched[0];
@@ -423,14 +522,30 @@ fn order_life(
         .map(|v| Ok((*v, Hours::parse(0.25 * (4 + walk.mix.below(13)) as f64)?)))
         .collect::<Result<_, crate::domain::DomainError>>()?;
     let t = later(walk, &mut at, 240);
-    walk.step(&mut life, &volunteer, &subject, Command::Complete { hours }, "", t)?;
+    walk.step(
+        &mut life,
+        &volunteer,
+        &subject,
+        Command::Complete { hours },
+        "",
+        t,
+    )?;
     if fate == OrderState::Completed {
         return Ok(life);
     }
     let stars = [5, 5, 5, 4, 4, 3, 2][walk.mix.pick(7)];
     let comment = COMMENTS[walk.mix.pick(COMMENTS.len())];
     let t = later(walk, &mut at, 2_880);
-    walk.step(&mut life, &owner, &citizen, Command::Rate { rating: Rating::parse(stars)? }, comment, t)?;
+    walk.step(
+        &mut life,
+        &owner,
+        &citizen,
+        Command::Rate {
+            rating: Rating::parse(stars)?,
+        },
+        comment,
+        t,
+    )?;
     Ok(life)
 }
 
@@ -467,7 +582,15 @@ async fn write_orders(
         let mut rows = Vec::with_capacity(per_txn);
         let mut moves = Vec::new();
         for k in n..end {
-            let life = order_life(&mut walk, service, k, &categories, &chains, citizens, district_code)?;
+            let life = order_life(
+                &mut walk,
+                service,
+                k,
+                &categories,
+                &chains,
+                citizens,
+                district_code,
+            )?;
             rows.push(orders::Model::from(&life.order));
             moves.extend(life.moves);
         }

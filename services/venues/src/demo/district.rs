@@ -69,7 +69,9 @@ async fn write_tree(
             name: u.name.clone(),
             code: u.path.rsplit('/').next().unwrap_or_default().to_owned(),
             path: u.path.clone(),
-            parent_id: u.parent_path().map(|p| OrgUnitId(tongxin_platform::district::unit_id(p))),
+            parent_id: u
+                .parent_path()
+                .map(|p| OrgUnitId(tongxin_platform::district::unit_id(p))),
             district: district_of(&u.path).to_owned(),
             location: Coordinates::parse(u.lat, u.lon)?,
         };
@@ -192,8 +194,8 @@ fn activity(
     } else {
         Theme::SEVEN[(n % 7) as usize]
     };
-    let theme_label =
-        (theme == Theme::Holiday).then(|| ["中秋节", "重阳节", "春节"][(n / 25 % 3) as usize].to_owned());
+    let theme_label = (theme == Theme::Holiday)
+        .then(|| ["中秋节", "重阳节", "春节"][(n / 25 % 3) as usize].to_owned());
     let day = mix.below(395) as i64 - 365;
     let starts_at = district.today
         + Duration::days(day)
@@ -252,7 +254,8 @@ fn activity(
         speakers: vec![format!("宣讲员{}号(合成)", 1 + mix.below(200))],
         volunteer_ids: volunteers,
         status,
-        cancel_reason: (status == ActivityStatus::Cancelled).then(|| "天气原因改期(合成)".to_owned()),
+        cancel_reason: (status == ActivityStatus::Cancelled)
+            .then(|| "天气原因改期(合成)".to_owned()),
         attendance,
     };
     (activity, served)
@@ -337,10 +340,8 @@ async fn write_residents(
                 .map(|_| {
                     let (path, lat, lon) = if mix.unit() < 0.8 {
                         let c = courtyards[mix.pick(courtyards.len())];
-                        let (lat, lon) = clamp_box(
-                            c.lat + mix.signed() * 0.015,
-                            c.lon + mix.signed() * 0.015,
-                        );
+                        let (lat, lon) =
+                            clamp_box(c.lat + mix.signed() * 0.015, c.lon + mix.signed() * 0.015);
                         (c.path.clone(), lat, lon)
                     } else {
                         (

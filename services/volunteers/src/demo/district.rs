@@ -89,7 +89,8 @@ async fn learn_units(
 
 /// A day within the year before the profile's day.
 fn day_in_year(district: &District, mix: &mut Mix) -> DateTime<Utc> {
-    district.today - Duration::days(1 + mix.below(365) as i64) + Duration::hours(mix.below(12) as i64)
+    district.today - Duration::days(1 + mix.below(365) as i64)
+        + Duration::hours(mix.below(12) as i64)
 }
 
 async fn write_volunteers(
@@ -114,6 +115,7 @@ async fn write_volunteers(
     let batch = chunk_rows(24);
     let per_txn = batch * 10;
     let mut written = 0usize;
+    let mut linked = false;
     for block in everyone.chunks(per_txn) {
         // Sealed by the service's own cipher, as the import seals them.
         let mut rows = service
@@ -121,12 +123,22 @@ async fn write_volunteers(
             .map_err(|e| anyhow::anyhow!("making volunteer rows: {e:?}"))?;
         for (k, row) in rows.iter_mut().enumerate() {
             let n = written + k;
-            let registered = day_in_year(district, &mut mix) - Duration::days(mix.below(1_500) as i64);
+            let registered =
+                day_in_year(district, &mut mix) - Duration::days(mix.below(1_500) as i64);
             row.id = district.volunteer_id(n);
             row.volunteer_no = format!("RC8{n:015}");
             row.consent_at = registered;
             row.created_at = registered;
             row.updated_at = Some(registered);
+            // The demo volunteer's account (`tongxin run` prints its token) acts as the
+            // first active volunteer of the first courtyard, as in the demo.
+            if !linked
+                && district.volunteer_home(n, courtyards.len()) == 0
+                && row.status == crate::domain::matching::VolunteerStatus::Active.as_str()
+            {
+                row.subject = Some(super::DEMO_VOLUNTEER_SUBJECT.to_owned());
+                linked = true;
+            }
         }
         let txn = service.db().begin().await.map_err(classify)?;
         for chunk in rows.chunks(batch) {
@@ -238,9 +250,11 @@ async fn write_teams(
     let bar = progress.table(SERVICE, "teams", rows.len() as u64);
     let txn = service.db().begin().await.map_err(classify)?;
     for chunk in rows.chunks(chunk_rows(8)) {
-        teams::Entity::insert_many(chunk.iter().map(|m| {
-            sea_orm::ActiveModelTrait::reset_all(teams::ActiveModel::from(m.clone()))
-        }))
+        teams::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|m| sea_orm::ActiveModelTrait::reset_all(teams::ActiveModel::from(m.clone()))),
+        )
         .exec_without_returning(&txn)
         .await
         .map_err(classify)?;
@@ -260,7 +274,13 @@ async fn write_teams(
     Ok((rows.len() as u64, member_rows.len() as u64))
 }
 
-const PLACES: &[&str] = &["小院讲堂", "村社区实践站", "镇街实践所", "玉带河公园", "敬老院"];
+const PLACES: &[&str] = &[
+    "小院讲堂",
+    "村社区实践站",
+    "镇街实践所",
+    "玉带河公园",
+    "敬老院",
+];
 const CONTENT: &[&str] = &[
     "理论宣讲志愿服务",
     "助老探访",
@@ -315,8 +335,9 @@ async fn write_ledger(
                     } else {
                         entries::Source::Manual
                     }),
-                    source_id: Set(from_activity
-                        .then(|| district.id("activity", mix.below(activities)))),
+                    source_id: Set(
+                        from_activity.then(|| district.id("activity", mix.below(activities)))
+                    ),
                     quarters: Set(quarters),
                     service_date: Set((at + Duration::hours(8)).date_naive()),
                     place: Set(PLACES[mix.pick(PLACES.len())].to_owned()),
