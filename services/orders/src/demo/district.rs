@@ -265,7 +265,11 @@ fn order_life(
     // receipt lies ahead), or the last three when the scheduler escalated them after
     // their 48 hours; closed ones are from the past year.
     let placed_at = if open {
-        let waited = if climbs && by_scheduler { 48 * 60 } else { 0 };
+        let waited = if climbs && by_scheduler && fate != OrderState::Placed {
+            48 * 60
+        } else {
+            0
+        };
         walk.district.today - Duration::minutes(30 + waited + mix.below(20 * 60) as i64)
     } else {
         walk.district.today - Duration::days(2 + mix.below(363) as i64)

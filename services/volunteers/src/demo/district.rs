@@ -317,10 +317,16 @@ async fn write_ledger(
                 continue;
             }
             let (mut approved, mut pending) = (0i64, 0i64);
+            // One entry per activity and volunteer (the ledger's unique source).
+            let mut attended: Vec<u64> = Vec::new();
             for _ in 0..count {
                 let at = day_in_year(district, &mut mix);
                 let quarters = 4 + mix.below(21) as i16;
-                let from_activity = mix.below(4) != 0;
+                let activity = mix.below(activities);
+                let from_activity = mix.below(4) != 0 && !attended.contains(&activity);
+                if from_activity {
+                    attended.push(activity);
+                }
                 let is_pending = at > district.today - Duration::days(14) && mix.below(2) == 0;
                 if is_pending {
                     pending += i64::from(quarters);
@@ -336,7 +342,7 @@ async fn write_ledger(
                         entries::Source::Manual
                     }),
                     source_id: Set(
-                        from_activity.then(|| district.id("activity", mix.below(activities)))
+                        from_activity.then(|| district.id("activity", activity))
                     ),
                     quarters: Set(quarters),
                     service_date: Set((at + Duration::hours(8)).date_naive()),
