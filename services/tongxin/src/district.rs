@@ -62,7 +62,23 @@ pub fn hooks(district: District, progress: Arc<dyn Progress>, report: SharedRepo
                 .get(tongxin_venues::NAME)
                 .context("venues is not running")?
                 .db();
-            let loaded = tongxin_venues::demo::district::load(db, &district, p1.as_ref()).await?;
+            let mut loaded =
+                tongxin_venues::demo::district::load(db, &district, p1.as_ref()).await?;
+            if !loaded.tables.is_empty() {
+                // A year of visits and monthly courtyard activities (the demo's rhythm),
+                // its misses closed without events: otherwise the cadence scheduler's first
+                // round would announce a miss for every courtyard and period.
+                let state: &tongxin_venues::service::Venues = started
+                    .state(tongxin_venues::NAME)
+                    .context("venues is not running")?;
+                let bar = p1.table(tongxin_venues::NAME, "visits (a year's rhythm)", 1);
+                let rhythm = tongxin_venues::demo::rhythm::seed_now(state).await?;
+                bar.inc(1);
+                bar.finish();
+                loaded.add("visits", rhythm.visits as u64);
+                loaded.add("courtyard activities", rhythm.activities as u64);
+                loaded.add("cadence misses", rhythm.misses as u64);
+            }
             record(&r1, tongxin_venues::NAME, loaded, started_at.elapsed());
             Ok(())
         }),

@@ -341,9 +341,7 @@ async fn write_ledger(
                     } else {
                         entries::Source::Manual
                     }),
-                    source_id: Set(
-                        from_activity.then(|| district.id("activity", activity))
-                    ),
+                    source_id: Set(from_activity.then(|| district.id("activity", activity))),
                     quarters: Set(quarters),
                     service_date: Set((at + Duration::hours(8)).date_naive()),
                     place: Set(PLACES[mix.pick(PLACES.len())].to_owned()),
