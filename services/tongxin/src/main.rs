@@ -174,24 +174,29 @@ struct ProfileArgs {
     /// full scale: 152,000 volunteers, 100,000 orders, 670,000 resident points…).
     #[arg(long, default_value = "demo", value_parser = parse_profile)]
     profile: ProfileName,
-    /// The district profile's seed: the same seed gives the same rows and ids.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// The district profile's seed (default 1): the same seed gives the same rows and ids.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Divide the district's volumes by this (tests, quick looks); the tree stays whole.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    scale_divisor: u32,
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    scale_divisor: Option<u32>,
 }
 
 impl ProfileArgs {
-    fn embedded(&self) -> tongxin::embedded::Profile {
+    /// The profile to load; `--seed` or `--scale-divisor` with the demo is refused rather
+    /// than ignored (the demo is the same for everyone).
+    fn embedded(&self) -> anyhow::Result<tongxin::embedded::Profile> {
         match self.profile {
-            ProfileName::Demo => tongxin::embedded::Profile::Demo,
-            ProfileName::District => tongxin::embedded::Profile::District(self.district()),
+            ProfileName::Demo if self.seed.is_some() || self.scale_divisor.is_some() => {
+                bail!("--seed and --scale-divisor apply to --profile district only")
+            }
+            ProfileName::Demo => Ok(tongxin::embedded::Profile::Demo),
+            ProfileName::District => Ok(tongxin::embedded::Profile::District(self.district())),
         }
     }
 
     fn district(&self) -> District {
-        District::new(self.seed).scaled(self.scale_divisor)
+        District::new(self.seed.unwrap_or(1)).scaled(self.scale_divisor.unwrap_or(1))
     }
 }
 
@@ -309,7 +314,7 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     listen,
                     router_bin,
-                    profile: profile.embedded(),
+                    profile: profile.embedded()?,
                 },
                 shutdown,
             )
@@ -421,17 +426,18 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Seed { config, profile } => {
+            let profile = profile.embedded()?;
             let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
-            match profile.profile {
-                ProfileName::Demo => {
+            match profile {
+                tongxin::embedded::Profile::Demo => {
                     tongxin::seed::seed(settings).await?;
                     println!("demo data seeded");
                 }
-                ProfileName::District => {
+                tongxin::embedded::Profile::District(district) => {
                     let started = std::time::Instant::now();
                     let report = tongxin::seed::district(
                         settings,
-                        profile.district(),
+                        district,
                         std::sync::Arc::new(tongxin::district::Bars::stderr()),
                     )
                     .await?;
@@ -439,7 +445,7 @@ async fn main() -> anyhow::Result<()> {
                     if !report.nothing_added() {
                         println!(
                             "district (seed {}) loaded in {:.1} s",
-                            profile.seed,
+                            district.seed,
                             started.elapsed().as_secs_f64()
                         );
                     }

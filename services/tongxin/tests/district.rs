@@ -411,4 +411,13 @@ async fn an_unknown_profile_is_refused_naming_the_valid_ones() {
         stderr.contains("nonsense") && stderr.contains("demo, district"),
         "{stderr}"
     );
+    // A seed means nothing to the demo: refused, not ignored.
+    let output = Command::new(BIN)
+        .args(["seed", "--seed", "3"])
+        .output()
+        .await
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--profile district only"), "{stderr}");
 }

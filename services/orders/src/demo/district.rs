@@ -160,7 +160,6 @@ struct Walk<'a> {
     arrivals: HashMap<Uuid, i64>,
     courtyards: usize,
     per_courtyard: usize,
-    _tree: &'a [TreeUnit],
 }
 
 impl Walk<'_> {
@@ -573,7 +572,6 @@ async fn write_orders(
         arrivals: HashMap::new(),
         courtyards: chains.len(),
         per_courtyard: district.volunteers_per_courtyard(chains.len()),
-        _tree: tree,
     };
     let bar = progress.table(SERVICE, "orders", total as u64);
     let order_batch = chunk_rows(45);
