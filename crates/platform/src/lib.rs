@@ -13,6 +13,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod district;
 pub mod error;
 pub mod events;
 pub mod geo;

@@ -2,6 +2,8 @@
 //! placed and moved through the real operations (so they carry timelines and events).
 //! Everything here is synthetic.
 
+pub mod district;
+
 use std::collections::BTreeMap;
 
 use tongxin_platform::auth::{Principal, Role, SigningKey};

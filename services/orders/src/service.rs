@@ -181,6 +181,12 @@ impl Orders {
         self.waker.wake();
     }
 
+    /// The PII cipher contact phones are sealed with (the district loader seals as
+    /// placement does).
+    pub(crate) fn cipher(&self) -> &PiiCipher {
+        &self.cipher
+    }
+
     /// The database (loaders, tests).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db

@@ -30,6 +30,18 @@ pub struct Options {
     pub listen: SocketAddr,
     /// The router binary; `None` finds it.
     pub router_bin: Option<PathBuf>,
+    /// Which data the first start loads.
+    pub profile: Profile,
+}
+
+/// Which data `tongxin run` loads on its first start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// The demo (the default): a few of everything, placed through the real operations.
+    #[default]
+    Demo,
+    /// The reference district at full scale ([`crate::district`]).
+    District(tongxin_platform::district::District),
 }
 
 /// A demo user whose token `tongxin run` prints.
@@ -154,6 +166,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         ..CommonSettings::default()
     };
     let demo_key = keys.signing_key();
+    let report = std::sync::Arc::new(std::sync::Mutex::new(crate::district::Report::default()));
+    let hooks = match options.profile {
+        Profile::Demo => demo_hooks(demo_key),
+        Profile::District(district) => crate::district::hooks(
+            district,
+            Arc::new(crate::district::Bars::stderr()),
+            report.clone(),
+        ),
+    };
     let registry_options = registry::Options {
         common,
         bus: Arc::new(MemoryBus::new()),
@@ -161,10 +182,15 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         // Orders calls venues (routing) and volunteers (matching) over gRPC at their
         // in-process addresses, like separate deployments would.
         local_peers: true,
-        hooks: demo_hooks(demo_key),
+        hooks,
     };
     let modules = embedded_modules(&options.data_dir)?;
     let running = registry::start(modules, registry_options, shutdown.clone()).await?;
+    if let Profile::District(_) = options.profile
+        && let Ok(report) = report.lock()
+    {
+        crate::district::print_report(&report);
+    }
     let subgraphs: Vec<(&str, String)> = running
         .started()
         .iter()
@@ -192,7 +218,7 @@ pub async fn run(options: Options, shutdown: CancellationToken) -> anyhow::Resul
         }
     };
 
-    print_welcome(router.url(), &keys)?;
+    print_welcome(router.url(), &keys, options.profile)?;
     // The router is the platform's front door: if it dies, `run` stops and says so instead
     // of leaving services that nobody can reach.
     tokio::select! {
@@ -486,9 +512,13 @@ pub fn pii_keys(dir: &Path) -> anyhow::Result<tongxin_volunteers::PiiSettings> {
     ))
 }
 
-fn print_welcome(url: &str, keys: &DevKeys) -> anyhow::Result<()> {
+fn print_welcome(url: &str, keys: &DevKeys, profile: Profile) -> anyhow::Result<()> {
+    let data = match profile {
+        Profile::Demo => "demo data",
+        Profile::District(_) => "the reference district's data",
+    };
     println!();
-    println!("Tongxin is running (embedded: SQLite, in-process events, demo data).");
+    println!("Tongxin is running (embedded: SQLite, in-process events, {data}).");
     println!("  GraphQL:  {url}   (open it in a browser for GraphiQL)");
     println!();
     println!(

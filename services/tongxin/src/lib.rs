@@ -3,6 +3,7 @@
 //! embedded platform (`tongxin run`: SQLite, in-process bus, demo data as start hooks) and
 //! the router process. The end-to-end tests use its router and start hooks.
 
+pub mod district;
 pub mod embedded;
 pub mod events_tail;
 pub mod import;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use tongxin::settings::{Settings, service_names};
 use tongxin_platform::auth::{self, DevKeys, Role, TokenRequest};
 use tongxin_platform::config::{LogFormat, TelemetrySettings};
+use tongxin_platform::district::{District, ProfileName};
 use tongxin_platform::registry;
 
 /// Tongxin (同心): the district's civilization-practice volunteer service.
@@ -37,6 +38,8 @@ enum Command {
         /// The hive_router binary (default: $TONGXIN_ROUTER_BIN, the `make tools` cache, $PATH).
         #[arg(long)]
         router_bin: Option<PathBuf>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Serve one or more services against PostgreSQL and NATS, configured by tongxin.toml
     /// and TONGXIN_<SECTION>__<KEY> environment variables.
@@ -108,12 +111,15 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Load the demo data of `tongxin run` into the configured (PostgreSQL) databases, for
-    /// split mode. Idempotent; run after `migrate`.
+    /// Load seed data into the configured (PostgreSQL) databases, for split mode: the demo
+    /// of `tongxin run`, or with `--profile district` the reference district in bulk.
+    /// Idempotent; run after `migrate`.
     Seed {
         /// A TOML file (default: ./tongxin.toml when present).
         #[arg(long)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Make the development signing key and its JWKS in a directory (once; later calls
     /// reuse them) and print the JWKS path, for TONGXIN_AUTH__JWKS_PATH and the router.
@@ -159,6 +165,43 @@ enum Command {
         #[arg(long)]
         hours: Option<u64>,
     },
+}
+
+/// Which data to load: the demo, or the reference district (`--profile district`).
+#[derive(clap::Args)]
+struct ProfileArgs {
+    /// `demo` (a few of everything, the default) or `district` (the reference district at
+    /// full scale: 152,000 volunteers, 100,000 orders, 670,000 resident points…).
+    #[arg(long, default_value = "demo", value_parser = parse_profile)]
+    profile: ProfileName,
+    /// The district profile's seed (default 1): the same seed gives the same rows and ids.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Divide the district's volumes by this (tests, quick looks); the tree stays whole.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    scale_divisor: Option<u32>,
+}
+
+impl ProfileArgs {
+    /// The profile to load; `--seed` or `--scale-divisor` with the demo is refused rather
+    /// than ignored (the demo is the same for everyone).
+    fn embedded(&self) -> anyhow::Result<tongxin::embedded::Profile> {
+        match self.profile {
+            ProfileName::Demo if self.seed.is_some() || self.scale_divisor.is_some() => {
+                bail!("--seed and --scale-divisor apply to --profile district only")
+            }
+            ProfileName::Demo => Ok(tongxin::embedded::Profile::Demo),
+            ProfileName::District => Ok(tongxin::embedded::Profile::District(self.district())),
+        }
+    }
+
+    fn district(&self) -> District {
+        District::new(self.seed.unwrap_or(1)).scaled(self.scale_divisor.unwrap_or(1))
+    }
+}
+
+fn parse_profile(text: &str) -> Result<ProfileName, String> {
+    ProfileName::parse(text)
 }
 
 /// Which venues database a tool command works on.
@@ -258,6 +301,7 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             listen,
             router_bin,
+            profile,
         } => {
             let settings = TelemetrySettings {
                 format: LogFormat::Pretty,
@@ -270,6 +314,7 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     listen,
                     router_bin,
+                    profile: profile.embedded()?,
                 },
                 shutdown,
             )
@@ -380,10 +425,32 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::Seed { config } => {
+        Command::Seed { config, profile } => {
+            let profile = profile.embedded()?;
             let settings: Settings = tongxin_platform::config::load(config.as_deref())?;
-            tongxin::seed::seed(settings).await?;
-            println!("demo data seeded");
+            match profile {
+                tongxin::embedded::Profile::Demo => {
+                    tongxin::seed::seed(settings).await?;
+                    println!("demo data seeded");
+                }
+                tongxin::embedded::Profile::District(district) => {
+                    let started = std::time::Instant::now();
+                    let report = tongxin::seed::district(
+                        settings,
+                        district,
+                        std::sync::Arc::new(tongxin::district::Bars::stderr()),
+                    )
+                    .await?;
+                    tongxin::district::print_report(&report);
+                    if !report.nothing_added() {
+                        println!(
+                            "district (seed {}) loaded in {:.1} s",
+                            district.seed,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::Keys { dir } => {

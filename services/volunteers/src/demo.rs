@@ -3,6 +3,8 @@
 //! (synthetic) in their names, with ID-card numbers of Rongchang's region code whose
 //! check characters are valid, and placed around the courtyards they belong to.
 
+pub mod district;
+
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;

@@ -79,6 +79,23 @@ pub fn decode_key(name: &'static str, b64: &str) -> Result<[u8; 32], PiiError> {
     })
 }
 
+/// A name as someone outside scope sees it: the first character, and a `*` for each of the
+/// others (`张三` → `张*`, `欧阳娜娜` → `欧***`), so a list stays readable without naming
+/// anyone; a one-character name becomes `*`.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let rest = chars.count();
+    if rest == 0 {
+        return "*".to_owned();
+    }
+    std::iter::once(first)
+        .chain(std::iter::repeat_n('*', rest))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,21 +116,4 @@ mod tests {
             "configuration pii_key: must decode to 32 bytes, got 16"
         );
     }
-}
-
-/// A name as someone outside scope sees it: the first character, and a `*` for each of the
-/// others (`张三` → `张*`, `欧阳娜娜` → `欧***`), so a list stays readable without naming
-/// anyone; a one-character name becomes `*`.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let rest = chars.count();
-    if rest == 0 {
-        return "*".to_owned();
-    }
-    std::iter::once(first)
-        .chain(std::iter::repeat_n('*', rest))
-        .collect()
 }

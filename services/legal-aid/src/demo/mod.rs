@@ -7,6 +7,7 @@
 //! a unit it does not know is skipped. Seeding runs once: a database with stations is left as
 //! it is.
 
+pub mod district;
 pub mod history;
 
 use chrono::Weekday;

@@ -52,6 +52,23 @@ pub async fn next<C: ConnectionTrait>(conn: &C, unit: Uuid) -> Result<i64, DbErr
     row.try_get::<i64>("", "last").map_err(classify)
 }
 
+/// Sets the last place handed out at `unit` (bulk loading a history, whose timeline
+/// numbered its arrivals itself).
+pub async fn set_last<C: ConnectionTrait>(conn: &C, unit: Uuid, last: i64) -> Result<(), DbError> {
+    let upsert = Query::insert()
+        .into_table(Entity)
+        .columns([Column::UnitId, Column::Last])
+        .values_panic([unit.into(), last.into()])
+        .on_conflict(
+            OnConflict::column(Column::UnitId)
+                .update_column(Column::Last)
+                .to_owned(),
+        )
+        .to_owned();
+    conn.execute(&upsert).await.map_err(classify)?;
+    Ok(())
+}
+
 /// The last place handed out at `unit` (0: none yet).
 pub async fn last<C: ConnectionTrait>(conn: &C, unit: Uuid) -> Result<i64, DbError> {
     Ok(Entity::find()

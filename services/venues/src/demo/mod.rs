@@ -5,26 +5,24 @@
 //! `tongxin run` can print tokens scoped to them. Everything not named there is marked
 //! 合成 (synthetic). The demo venues and activities on top of the tree are in [`venues`].
 
+pub mod district;
 pub mod rhythm;
 pub mod venues;
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tongxin_platform::db::classify;
 use tongxin_platform::geo::Coordinates;
-use uuid::Uuid;
 
 use crate::domain::org::{OrgUnitId, UnitKind, district_of};
 use crate::store::org_units::{self, OrgUnit};
 
 /// The district code of the reference district (Rongchang).
-pub const DISTRICT: &str = "rc";
+pub const DISTRICT: &str = tongxin_platform::district::DISTRICT;
 
-/// Namespace for demo ids.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6d3c_2a4e_8f1b_4c7a_9e55_1f0a_7b3d_c201);
-
-/// The id the demo tree gives the unit at `path`.
+/// The id the demo tree gives the unit at `path` (the platform's, which every service
+/// derives the same way).
 pub fn unit_id(path: &str) -> OrgUnitId {
-    OrgUnitId(Uuid::new_v5(&NAMESPACE, path.as_bytes()))
+    OrgUnitId(tongxin_platform::district::unit_id(path))
 }
 
 /// Paths of well-known demo units, for tokens and tests.
@@ -41,118 +39,8 @@ pub mod paths {
     pub const YEHEWAN: &str = "/rc/zhisheng/rongsheng/yehewan";
 }
 
-// (kind, path, name, lat, lon)
-const TREE: &[(UnitKind, &str, &str, f64, f64)] = &[
-    (
-        UnitKind::Center,
-        "/rc",
-        "荣昌区新时代文明实践中心",
-        29.4048,
-        105.5945,
-    ),
-    (
-        UnitKind::Institute,
-        "/rc/changyuan",
-        "昌元街道新时代文明实践所",
-        29.4010,
-        105.5890,
-    ),
-    (
-        UnitKind::Station,
-        "/rc/changyuan/hongqiao",
-        "虹桥社区新时代文明实践站",
-        29.3921,
-        105.5782,
-    ),
-    (
-        UnitKind::Courtyard,
-        "/rc/changyuan/hongqiao/caijiaba",
-        "蔡家坝小院(田园综合体)",
-        29.3868,
-        105.5701,
-    ),
-    (
-        UnitKind::Station,
-        "/rc/changyuan/huangjinpo",
-        "黄金坡社区新时代文明实践站",
-        29.4105,
-        105.6012,
-    ),
-    (
-        UnitKind::Courtyard,
-        "/rc/changyuan/huangjinpo/chongchengmeian",
-        "崇城美岸小院讲堂",
-        29.4131,
-        105.6050,
-    ),
-    (
-        UnitKind::Institute,
-        "/rc/fenggao",
-        "峰高街道新时代文明实践所",
-        29.4392,
-        105.6488,
-    ),
-    (
-        UnitKind::Station,
-        "/rc/fenggao/s01",
-        "峰高街道示例实践站(合成)",
-        29.4420,
-        105.6530,
-    ),
-    (
-        UnitKind::Courtyard,
-        "/rc/fenggao/s01/c01",
-        "峰高示例小院一(合成)",
-        29.4451,
-        105.6562,
-    ),
-    (
-        UnitKind::Courtyard,
-        "/rc/fenggao/s01/c02",
-        "峰高示例小院二(合成)",
-        29.4378,
-        105.6601,
-    ),
-    (
-        UnitKind::Institute,
-        "/rc/zhisheng",
-        "直升镇新时代文明实践所",
-        29.5140,
-        105.5310,
-    ),
-    (
-        UnitKind::Station,
-        "/rc/zhisheng/rongsheng",
-        "荣升社区新时代文明实践站",
-        29.5185,
-        105.5262,
-    ),
-    (
-        UnitKind::Courtyard,
-        "/rc/zhisheng/rongsheng/yehewan",
-        "夜合湾小院",
-        29.5231,
-        105.5198,
-    ),
-    (
-        UnitKind::Institute,
-        "/rc/industrial-park",
-        "重庆电子电路产业园实践所(合成)",
-        29.3705,
-        105.6205,
-    ),
-    (
-        UnitKind::Station,
-        "/rc/industrial-park/legal",
-        "产业园公共法律服务工作站",
-        29.3712,
-        105.6231,
-    ),
-];
-
-/// Institutes, stations and courtyards of the generated (synthetic) part of the tree, so the
-/// whole tree has the reference district's shape: about 21 / 150 / 520.
-pub const GENERATED: (usize, usize, usize) = (17, 142, 510);
+/// Institutes, stations and courtyards of the generated (synthetic) part of the tree.
+pub use tongxin_platform::district::tree::GENERATED;
 
 /// Resident weight the synthetic layer sums to (the reference district's population).
 pub const RESIDENTS: u64 = 670_000;
@@ -175,60 +63,15 @@ impl Lcg {
     }
 }
 
-/// Keeps generated points inside the district's box.
-fn clamp_box(lat: f64, lon: f64) -> (f64, f64) {
-    (lat.clamp(29.26, 29.64), lon.clamp(105.31, 105.74))
-}
+use tongxin_platform::district::tree::clamp_box;
 
-/// The whole demo tree: the named units, then the generated ones.
+/// The whole demo tree (the platform's [`tongxin_platform::district::tree::tree`]): the
+/// named units, then the generated ones.
 pub fn tree() -> Vec<(UnitKind, String, String, f64, f64)> {
-    let mut units: Vec<(UnitKind, String, String, f64, f64)> = TREE
-        .iter()
-        .map(|&(k, p, n, lat, lon)| (k, p.to_owned(), n.to_owned(), lat, lon))
-        .collect();
-    let mut rng = Lcg(20_261_128);
-    let (institutes, stations, courtyards) = GENERATED;
-    let mut station_sites = Vec::new();
-    for i in 0..institutes {
-        let (lat, lon) = clamp_box(rng.range(29.28, 29.62), rng.range(105.33, 105.72));
-        let path = format!("/rc/town{:02}", i + 1);
-        units.push((
-            UnitKind::Institute,
-            path.clone(),
-            format!("示例镇街实践所{:02}(合成)", i + 1),
-            lat,
-            lon,
-        ));
-        // Spread the stations over the institutes round-robin.
-        for s in (i..stations).step_by(institutes) {
-            let (slat, slon) =
-                clamp_box(lat + rng.range(-0.03, 0.03), lon + rng.range(-0.03, 0.03));
-            let spath = format!("{path}/v{:03}", s + 1);
-            units.push((
-                UnitKind::Station,
-                spath.clone(),
-                format!("示例村社区实践站{:03}(合成)", s + 1),
-                slat,
-                slon,
-            ));
-            station_sites.push((spath, slat, slon));
-        }
-    }
-    for c in 0..courtyards {
-        let (spath, slat, slon) = &station_sites[c % station_sites.len()];
-        let (lat, lon) = clamp_box(
-            slat + rng.range(-0.012, 0.012),
-            slon + rng.range(-0.012, 0.012),
-        );
-        units.push((
-            UnitKind::Courtyard,
-            format!("{spath}/y{:03}", c + 1),
-            format!("示例小院{:03}(合成)", c + 1),
-            lat,
-            lon,
-        ));
-    }
-    units
+    tongxin_platform::district::tree::tree()
+        .into_iter()
+        .map(|u| (u.level, u.path, u.name, u.lat, u.lon))
+        .collect()
 }
 
 /// Seeds the demo tree when the database holds no units. Returns how many were added.

@@ -71,14 +71,14 @@ fn near(mix: &mut Mix, at: Coordinates, spread_deg: f64) -> anyhow::Result<Coord
     Ok(Coordinates::parse(lat, lon)?)
 }
 
-fn short(name: &str) -> &str {
+pub(super) fn short(name: &str) -> &str {
     ["新时代文明实践所", "新时代文明实践站", "实践所", "实践站"]
         .iter()
         .find_map(|suffix| name.split_once(suffix).map(|(head, _)| head))
         .unwrap_or(name)
 }
 
-const FACILITIES: &[&str] = &[
+pub(super) const FACILITIES: &[&str] = &[
     "投影仪",
     "音响",
     "图书角",
@@ -89,7 +89,7 @@ const FACILITIES: &[&str] = &[
     "休息区",
 ];
 
-const OTHER_KINDS: &[(VenueKind, &str)] = &[
+pub(super) const OTHER_KINDS: &[(VenueKind, &str)] = &[
     (VenueKind::Park, "文化公园"),
     (VenueKind::HeritageWorkshop, "非遗传承工作室"),
     (VenueKind::CultureStation, "文化站点"),
@@ -97,7 +97,7 @@ const OTHER_KINDS: &[(VenueKind, &str)] = &[
     (VenueKind::CivilizedUnit, "文明单位实践点"),
 ];
 
-fn title(theme: Theme, n: u64) -> &'static str {
+pub(super) fn title(theme: Theme, n: u64) -> &'static str {
     let options: &[&str] = match theme {
         Theme::Theory => &["党的创新理论宣讲", "理论微宣讲进小院", "学习新思想分享会"],
         Theme::Policy => &["惠民政策解读会", "医保社保政策答疑", "乡村振兴政策宣讲"],
