@@ -52,20 +52,22 @@ chart-check:
 ## bench: speed figures against baselines measured in the same run (needs PostGIS for one);
 ## every bench merges its figures into target/bench/results.json, and the last step prints
 ## them as one table (also written to target/bench/results.md). BENCH_SECONDS scales the
-## timed phases (BENCH_SECONDS=2 make bench for a quick pass).
+## timed phases (BENCH_SECONDS=2 make bench for a quick pass); BENCH_FLAGS="--profile dev"
+## checks that every bench runs without the release build (its figures mean nothing).
+BENCH_FLAGS ?=
 bench:
 	dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || apt-get install -y -q postgresql-15-postgis-3
 	rm -f target/bench/results.json target/bench/results.md
-	$(CARGO) bench -p tongxin-venues --bench circle
-	$(CARGO) bench -p tongxin-volunteers --bench matching
-	$(CARGO) bench -p tongxin-guard --bench admission
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin-orders --bench orders
-	$(CARGO) bench -p tongxin-orders --bench relay
-	$(CARGO) bench -p tongxin-legal-aid --bench slots
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench gateway
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench dashboard
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench watchers
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench embedded
+	$(CARGO) bench $(BENCH_FLAGS) -p tongxin-venues --bench circle
+	$(CARGO) bench $(BENCH_FLAGS) -p tongxin-volunteers --bench matching
+	$(CARGO) bench $(BENCH_FLAGS) -p tongxin-guard --bench admission
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin-orders --bench orders
+	$(CARGO) bench $(BENCH_FLAGS) -p tongxin-orders --bench relay
+	$(CARGO) bench $(BENCH_FLAGS) -p tongxin-legal-aid --bench slots
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin --bench gateway
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin --bench dashboard
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin --bench watchers
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin --bench embedded
 	$(CARGO) run -q -p tongxin-testing --bin bench-report
 
 lint:
@@ -78,7 +80,7 @@ fmt:
 ## soak: ten minutes of mixed load (order lives watched live, dashboard reads) at a steady
 ## rate; a one-page report in target/bench/soak.md (SOAK_SECONDS shortens it)
 soak: tools
-	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench -p tongxin --bench soak
+	TONGXIN_ROUTER_BIN="$$(scripts/install-router.sh)" $(CARGO) bench $(BENCH_FLAGS) -p tongxin --bench soak
 
 ## profile: one bench scenario under a sampling profiler, with a flame graph and the top
 ## frames (SCENARIO=placeOrder|relay|dashboard|watchers, PROCESS=… to pick another process)

@@ -432,7 +432,12 @@ fn number(v: &Value) -> String {
         None => "–".to_owned(),
         Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
         Some(x) if x.abs() >= 1.0 => format!("{x:.2}"),
-        Some(x) => format!("{x:.3}"),
+        Some(0.0) => "0".to_owned(),
+        // Three significant digits for small values (µs figures in ms columns).
+        Some(x) => {
+            let decimals = (2 - x.abs().log10().floor() as i32).clamp(3, 6) as usize;
+            format!("{x:.decimals$}")
+        }
     }
 }
 
@@ -561,6 +566,15 @@ mod tests {
         assert!(results["machine"]["cores"].as_u64().is_some_and(|c| c > 0));
         let table = render(&results);
         assert!(table.contains("| a | second | 3.00 x |"), "{table}");
+    }
+
+    #[test]
+    fn small_numbers_keep_three_digits() {
+        assert_eq!(number(&json!(0.0016)), "0.00160");
+        assert_eq!(number(&json!(0.25)), "0.250");
+        assert_eq!(number(&json!(0.0)), "0");
+        assert_eq!(number(&json!(1234.4)), "1234");
+        assert_eq!(number(&Value::Null), "–");
     }
 
     #[test]

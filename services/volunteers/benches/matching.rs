@@ -168,6 +168,8 @@ struct Prepared {
     staff: Principal,
     index_times: Vec<Duration>,
     service_times: Vec<Duration>,
+    /// The figures so far (the import's).
+    record: Scenario,
 }
 
 /// 1. the import, then the index alone and the service call in process.
@@ -334,6 +336,7 @@ async fn prepare(
         staff,
         index_times,
         service_times,
+        record,
     })
 }
 
@@ -364,6 +367,7 @@ async fn run() -> anyhow::Result<()> {
         staff,
         index_times,
         service_times,
+        mut record,
     } = prepared_rx.await?;
     let grpc = spawned.service(tongxin_volunteers::NAME).grpc_addr();
 

@@ -356,11 +356,9 @@ async fn finish_marking(
     marking: &mut Option<tokio::task::JoinHandle<Result<usize, RelayError>>>,
 ) -> Result<usize, RelayError> {
     match marking.take() {
-        Some(task) => task.await.unwrap_or_else(|e| {
-            Err(RelayError::Db(DbError::Other(
-                format!("marking task: {e}").into(),
-            )))
-        }),
+        Some(task) => task
+            .await
+            .unwrap_or_else(|e| Err(RelayError::Db(DbError::Other(format!("marking task: {e}"))))),
         None => Ok(0),
     }
 }
