@@ -22,9 +22,9 @@
 //!
 //! Figures go to `target/bench/results.json` (`tongxin_testing::bench`). `BENCH_SECONDS`
 //! (default 10) sets how long each phase runs, `BENCH_REPS` (default 3) how many times the
-//! placeOrder/pgbench pair repeats. With `BENCH_PERF=<file>` the first placeOrder phase runs
-//! under `perf record` (cpu-clock, DWARF call graphs) of this process, where the services
-//! run (`perf report -i <file> --no-children` says where their CPU goes).
+//! placeOrder/pgbench pair repeats. `make profile SCENARIO=placeOrder` runs the first
+//! placeOrder phase under `perf record` of this process, where the services run
+//! ([`Profiler`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +41,7 @@ use tongxin_orders::OrdersSettings;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest};
 use tongxin_platform::config::EventsSettings;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario, median, ms, percentile};
+use tongxin_testing::profile::Profiler;
 use tongxin_testing::{Spawned, free_port};
 use tongxin_venues::demo;
 use uuid::Uuid;
@@ -594,38 +595,6 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
     })
 }
 
-/// `perf record` of this process (where the services run) for `secs`, into `out`, when
-/// `BENCH_PERF` asks for it; the caller waits on the returned child.
-fn start_perf(secs: u64) -> Option<(Child, String)> {
-    let out = std::env::var("BENCH_PERF").ok()?;
-    let child = Command::new("perf")
-        // Rust keeps no frame pointers: unwind with DWARF.
-        .args([
-            "record",
-            "-e",
-            "cpu-clock",
-            "-F",
-            "199",
-            "--call-graph",
-            "dwarf,16384",
-            "-o",
-            &out,
-            "-p",
-        ])
-        .arg(std::process::id().to_string())
-        .args(["--", "sleep", &secs.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    match child {
-        Ok(child) => Some((child, out)),
-        Err(e) => {
-            eprintln!("BENCH_PERF: perf did not start: {e}");
-            None
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let secs = bench::seconds(10);
@@ -645,12 +614,12 @@ async fn main() -> anyhow::Result<()> {
     let (mut tps, mut lat, mut errors) = (Vec::new(), Vec::new(), 0);
     let (mut pg_tps, mut pg_lat) = (Vec::new(), Vec::new());
     for rep in 0..reps {
-        let perf = if rep == 0 { start_perf(secs) } else { None };
+        let profiler = Profiler::start(
+            if rep == 0 { "bench" } else { "" },
+            Profiler::this_process(),
+        );
         let (t, l, e) = load(&p, &p.gateway, Request::Place, secs).await;
-        if let Some((mut child, out)) = perf {
-            let _ = child.wait().await;
-            println!("perf profile of the placeOrder load written to {out}");
-        }
+        profiler.stop().await;
         tps.push(t);
         lat.extend(l);
         errors += e;

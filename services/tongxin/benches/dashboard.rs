@@ -2,7 +2,9 @@
 //!
 //! Split mode, as production runs it, on this machine: each service its own `tongxin serve`
 //! process on its own PostgreSQL database, a NATS server of this bench's own, the Hive Router
-//! in front; all on free loopback ports. The data comes from [`load_data`].
+//! in front; all on free loopback ports ([`split::Split`]). The data is the reference district
+//! (`tongxin seed --profile district`, loaded before the services start), with [`top_up`]'s
+//! open orders at 蔡家坝 so a page of 100 is full.
 //!
 //! The query is what a staff console sends for its unit: the unit's open orders with
 //! citizen-safe fields (orders), the dispatched and accepted volunteers' names and star
@@ -23,21 +25,22 @@
 //!
 //! `BENCH_SECONDS` (default 10) sets each phase, `BENCH_REPS` (default 3) the repetitions.
 
-use std::net::SocketAddr;
-use std::path::Path;
+mod split;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
-use tongxin::router::{RouterOptions, RouterProcess, find_binary};
-use tongxin_platform::auth::{DevKeys, Role, TokenRequest};
+use tokio::process::Command;
+use tongxin_platform::auth::Role;
+use tongxin_testing::TestDb;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario, median};
-use tongxin_testing::{TestDb, TestNats, free_port};
 use tongxin_venues::demo::{self, paths};
 
+use split::{Data, Split};
+
 const CLIENTS: usize = 32;
-/// Orders placed on top of the demo's, so a page of 100 is full.
+/// Open orders placed on top of the district's at 蔡家坝, so a page of 100 is full.
 const TOP_UP: usize = 150;
 
 const DASHBOARD: &str = "query Dashboard($unitId: ID!, $first: Int!) {
@@ -50,233 +53,6 @@ const DASHBOARD: &str = "query Dashboard($unitId: ID!, $first: Int!) {
     }
   }
 }";
-
-/// One service process: its name as `tongxin serve` takes it and its settings' prefix.
-struct Service {
-    name: &'static str,
-    prefix: &'static str,
-    http: SocketAddr,
-    grpc: SocketAddr,
-    db: TestDb,
-    child: Option<Child>,
-}
-
-/// The platform in split mode.
-struct Split {
-    services: Vec<Service>,
-    keys: DevKeys,
-    router: RouterProcess,
-    _nats: TestNats,
-    _dir: tempfile::TempDir,
-}
-
-fn tongxin_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tongxin")
-}
-
-impl Split {
-    async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let nats = TestNats::start().await;
-        let keys = DevKeys::load_or_generate(&dir.path().join("keys"))?;
-        let mut services = Vec::new();
-        for (name, prefix) in [
-            ("venues", "VENUES"),
-            ("volunteers", "VOLUNTEERS"),
-            ("orders", "ORDERS"),
-            ("legal-aid", "LEGAL_AID"),
-        ] {
-            services.push(Service {
-                name,
-                prefix,
-                http: format!("127.0.0.1:{}", free_port()).parse()?,
-                grpc: format!("127.0.0.1:{}", free_port()).parse()?,
-                db: TestDb::new().await,
-                child: None,
-            });
-        }
-        let key = || tongxin_platform::pii::PiiCipher::generate_key_base64();
-        let mut env: Vec<(String, String)> = vec![
-            ("TONGXIN_EVENTS__NATS_URL".into(), nats.url()),
-            (
-                "TONGXIN_AUTH__JWKS_PATH".into(),
-                keys.jwks_path().display().to_string(),
-            ),
-            (
-                "TONGXIN_AUTH__SERVICE_KEY_PATH".into(),
-                dir.path()
-                    .join("keys")
-                    .join(DevKeys::KEY_FILE)
-                    .display()
-                    .to_string(),
-            ),
-            ("TONGXIN_VOLUNTEERS__PII__ENCRYPTION_KEY".into(), key()),
-            ("TONGXIN_VOLUNTEERS__PII__HASH_KEY".into(), key()),
-            ("TONGXIN_ORDERS__PII_KEY".into(), key()),
-            ("TONGXIN_VENUES__PII_KEY".into(), key()),
-            ("TONGXIN_LEGAL_AID__PII_KEY".into(), key()),
-            ("TONGXIN_TELEMETRY__FORMAT".into(), "json".into()),
-            ("RUST_LOG".into(), "warn".into()),
-        ];
-        for s in &services {
-            let p = s.prefix;
-            env.push((format!("TONGXIN_{p}__DATABASE__URL"), s.db.url().to_owned()));
-            env.push((format!("TONGXIN_{p}__HTTP_ADDR"), s.http.to_string()));
-            env.push((format!("TONGXIN_{p}__GRPC_ADDR"), s.grpc.to_string()));
-        }
-        for (var, name) in [
-            ("TONGXIN_ORDERS__VENUES_URL", "venues"),
-            ("TONGXIN_ORDERS__VOLUNTEERS_URL", "volunteers"),
-            ("TONGXIN_ORDERS__LEGAL_AID_URL", "legal-aid"),
-        ] {
-            let grpc = services
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| s.grpc)
-                .ok_or_else(|| anyhow::anyhow!("no {name}"))?;
-            env.push((var.into(), format!("http://{grpc}")));
-        }
-        run_tongxin(&env, &["migrate"], dir.path()).await?;
-        load_data(&env, dir.path()).await?;
-        for s in &mut services {
-            let log = std::fs::File::create(dir.path().join(format!("{}.log", s.name)))?;
-            let child = Command::new(tongxin_bin())
-                .args(["serve", s.name])
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .kill_on_drop(true)
-                .spawn()?;
-            s.child = Some(child);
-        }
-        let client = reqwest::Client::new();
-        for s in &services {
-            let ready = format!("http://{}/readyz", s.http);
-            let ok = tongxin_testing::wait_until(Duration::from_secs(60), || async {
-                client
-                    .get(&ready)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            })
-            .await;
-            anyhow::ensure!(
-                ok,
-                "{} did not become ready (log in {})",
-                s.name,
-                dir.path().display()
-            );
-        }
-        let routes: Vec<(&str, String)> = services
-            .iter()
-            .map(|s| (s.name, format!("http://{}/graphql", s.http)))
-            .collect();
-        let binary = find_binary(None)?;
-        let router = RouterProcess::start(RouterOptions {
-            binary: &binary,
-            work_dir: &dir.path().join("router"),
-            listen: format!("127.0.0.1:{}", free_port()).parse()?,
-            jwks: keys.jwks_path(),
-            subgraphs: &routes,
-            log_file: Some(&dir.path().join("router.log")),
-            env: &[],
-            persisted_only: false,
-            guard: tongxin_guard::GuardSettings {
-                // 32 clients from one address: the rate limit would measure itself.
-                rate_per_second: 0,
-                ..tongxin_guard::GuardSettings::default()
-            },
-        })
-        .await?;
-        Ok(Self {
-            services,
-            keys,
-            router,
-            _nats: nats,
-            _dir: dir,
-        })
-    }
-
-    fn gateway(&self) -> &str {
-        self.router.router_url()
-    }
-
-    fn token(&self, subject: &str, role: Role, unit_path: Option<&str>) -> anyhow::Result<String> {
-        Ok(self.keys.sign(&TokenRequest {
-            subject,
-            roles: &[role],
-            unit: unit_path.map(|p| demo::unit_id(p).0),
-            district: Some(demo::DISTRICT),
-            issuer: "tongxin",
-            audience: "tongxin",
-            ttl: Duration::from_secs(3600),
-        })?)
-    }
-
-    fn db_url(&self, name: &str) -> anyhow::Result<&str> {
-        self.services
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.db.url())
-            .ok_or_else(|| anyhow::anyhow!("no service {name}"))
-    }
-
-    /// Requests each service has answered so far, by kind (`http`, `grpc`).
-    async fn requests(&self, client: &reqwest::Client) -> anyhow::Result<(f64, f64)> {
-        let (mut http, mut grpc) = (0.0, 0.0);
-        for s in &self.services {
-            let text = client
-                .get(format!("http://{}/metrics", s.http))
-                .send()
-                .await?
-                .text()
-                .await?;
-            for line in text
-                .lines()
-                .filter(|l| l.starts_with("tongxin_requests_total{"))
-            {
-                let value: f64 = line
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0.0);
-                if line.contains("kind=\"http\"") {
-                    http += value;
-                } else if line.contains("kind=\"grpc\"") {
-                    grpc += value;
-                }
-            }
-        }
-        Ok((http, grpc))
-    }
-
-    async fn stop(mut self) {
-        let _ = self.router.stop(Duration::from_secs(5)).await;
-        for s in &mut self.services {
-            if let Some(mut child) = s.child.take() {
-                let _ = child.kill().await;
-            }
-        }
-    }
-}
-
-async fn run_tongxin(env: &[(String, String)], args: &[&str], dir: &Path) -> anyhow::Result<()> {
-    let out = Command::new(tongxin_bin())
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(dir)
-        .output()
-        .await?;
-    anyhow::ensure!(
-        out.status.success(),
-        "tongxin {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
 
 async fn post(
     client: &reqwest::Client,
@@ -294,22 +70,12 @@ async fn post(
         .await?)
 }
 
-/// The data the dashboard reads, loaded into the services' databases before they start:
-/// the demo district through `tongxin seed` (the same code `tongxin run` seeds with).
-///
-/// TODO(issue 18 item 1): load the district profile here once it lands (`tongxin seed
-/// --profile district`, or the library entry point that loads it into the given databases),
-/// and drop [`top_up`]: the unit then holds thousands of orders.
-async fn load_data(env: &[(String, String)], dir: &Path) -> anyhow::Result<()> {
-    run_tongxin(env, &["seed"], dir).await
-}
-
 /// `TOP_UP` open orders at 蔡家坝小院 through the gateway, two in three received and
 /// dispatched to two volunteers of the demo registry, so that a page of 100 is full and
 /// names must be resolved (the demo alone has nine orders).
 async fn top_up(split: &Split) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let url = split.gateway();
+    let url = split.router_url();
     let citizen = split.token("bench-citizen", Role::Citizen, None)?;
     let staff = split.token("bench-center-staff", Role::Staff, Some(paths::CENTER))?;
     let volunteers = post(
@@ -407,7 +173,7 @@ async fn load(
             Role::Staff,
             Some(paths::CAIJIABA),
         )?;
-        let (client, url, body) = (client.clone(), split.gateway().to_owned(), body.clone());
+        let (client, url, body) = (client.clone(), split.router_url().to_owned(), body.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut rows) = (Vec::new(), 0usize, 0usize);
             while Instant::now() < until {
@@ -549,7 +315,7 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3usize)
         .max(1);
-    let split = Split::start().await?;
+    let split = Split::start(Data::District, &[]).await?;
     top_up(&split).await?;
     let client = reqwest::Client::new();
 
@@ -638,7 +404,7 @@ async fn main() -> anyhow::Result<()> {
     for svc in &split.services {
         m.add(peak(
             &format!("tongxin serve {}", svc.name),
-            svc.child.as_ref().and_then(Child::id),
+            split.pid(svc.name),
         ));
     }
     m.add(peak("hive router", split.router.pid()));

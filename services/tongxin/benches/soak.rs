@@ -38,7 +38,7 @@ use tongxin_platform::auth::Role;
 use tongxin_testing::bench::{Figure, Goal, Scenario, results_path};
 use tongxin_venues::demo::paths;
 
-use split::{Split, rss_mib};
+use split::{Data, Split, rss_mib};
 
 const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }";
 /// From the first move, so a watcher that connects late still sees every one.
@@ -361,8 +361,7 @@ async fn main() -> anyhow::Result<()> {
     let secs = env_number("SOAK_SECONDS", 600).max(20);
     let orders_per_second = env_number("SOAK_ORDERS", 2).max(1);
     let reads_per_second = env_number("SOAK_READS", 20).max(1);
-    let split = Arc::new(Split::start(&[]).await?);
-    split.seed_demo().await?;
+    let split = Arc::new(Split::start(Data::Demo, &[]).await?);
     let courtyard = split.token("soak-staff", Role::Staff, Some(paths::CAIJIABA))?;
     let volunteer = split.token(
         tongxin_orders::demo::DEMO_VOLUNTEER_SUBJECT,

@@ -43,7 +43,7 @@ use tongxin_testing::bench::{self, Figure, Goal, Scenario};
 use tongxin_testing::profile::Profiler;
 use tongxin_venues::demo::paths;
 
-use split::{Split, rss_mib};
+use split::{Data, Split, rss_mib};
 
 const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }";
 const PROGRESS: &str =
@@ -425,9 +425,11 @@ async fn main() -> anyhow::Result<()> {
     let most = levels.iter().copied().max().unwrap_or(0);
     let rate = moves_per_second();
     let secs = bench::seconds(10);
-    let split =
-        Split::start(&[("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000".to_owned())]).await?;
-    split.seed_demo().await?;
+    let split = Split::start(
+        Data::Demo,
+        &[("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000".to_owned())],
+    )
+    .await?;
     println!("placing {most} orders, one per watcher …");
     let started = Instant::now();
     let placed = place_orders(&split, most).await?;

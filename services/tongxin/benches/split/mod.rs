@@ -26,6 +26,16 @@ pub struct Service {
     child: Option<Child>,
 }
 
+/// What the services' databases hold before they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// The demo (`tongxin seed`): the district's tree, a few orders of every state.
+    Demo,
+    /// The reference district (`tongxin seed --profile district`): 152,000 volunteers,
+    /// 100,000 orders, … (a few minutes).
+    District,
+}
+
 /// The platform in split mode.
 pub struct Split {
     pub services: Vec<Service>,
@@ -42,9 +52,9 @@ fn tongxin_bin() -> &'static str {
 }
 
 impl Split {
-    /// Starts everything and waits until every service is ready; `router_env` goes to the
-    /// router (limits a bench needs raised).
-    pub async fn start(router_env: &[(&str, String)]) -> anyhow::Result<Self> {
+    /// Loads `data`, starts everything and waits until every service is ready;
+    /// `router_env` goes to the router (limits a bench needs raised).
+    pub async fn start(data: Data, router_env: &[(&str, String)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let nats = TestNats::start().await;
         let keys = DevKeys::load_or_generate(&dir.path().join("keys"))?;
@@ -106,6 +116,18 @@ impl Split {
             env.push((var.into(), format!("http://{grpc}")));
         }
         run_tongxin(&env, &["migrate"], dir.path()).await?;
+        // Before the services start, as an operator seeds a new deployment.
+        let started = std::time::Instant::now();
+        match data {
+            Data::Demo => run_tongxin(&env, &["seed"], dir.path()).await?,
+            Data::District => {
+                run_tongxin(&env, &["seed", "--profile", "district"], dir.path()).await?;
+            }
+        }
+        println!(
+            "{data:?} data loaded in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
         for s in &mut services {
             let log = std::fs::File::create(dir.path().join(format!("{}.log", s.name)))?;
             let child = Command::new(tongxin_bin())
@@ -166,11 +188,6 @@ impl Split {
             nats,
             dir,
         })
-    }
-
-    /// The demo data (`tongxin seed`) in every service's database.
-    pub async fn seed_demo(&self) -> anyhow::Result<()> {
-        run_tongxin(&self.env, &["seed"], self.dir.path()).await
     }
 
     /// The router's own GraphQL URL (behind the guard).
@@ -241,6 +258,36 @@ impl Split {
             audience: "tongxin",
             ttl: Duration::from_secs(3 * 3600),
         })?)
+    }
+
+    /// Requests each service has answered so far, by kind (`http`, `grpc`), from their
+    /// `tongxin_requests_total`.
+    pub async fn requests(&self, client: &reqwest::Client) -> anyhow::Result<(f64, f64)> {
+        let (mut http, mut grpc) = (0.0, 0.0);
+        for s in &self.services {
+            let text = client
+                .get(format!("http://{}/metrics", s.http))
+                .send()
+                .await?
+                .text()
+                .await?;
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("tongxin_requests_total{"))
+            {
+                let value: f64 = line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0);
+                if line.contains("kind=\"http\"") {
+                    http += value;
+                } else if line.contains("kind=\"grpc\"") {
+                    grpc += value;
+                }
+            }
+        }
+        Ok((http, grpc))
     }
 
     /// Stops the router and every service.
