@@ -79,6 +79,8 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("tongxin run --profile district exited before it was ready")
     })
     .await??;
+    // Keep reading what it prints (its log): a full pipe would stop it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let loaded_in = started.elapsed();
     let at_rest = bench::peak_rss_mib(pid).unwrap_or(0.0);
     // The center's staff (the fourth token printed), whose unit is the district's center.

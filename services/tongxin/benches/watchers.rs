@@ -232,7 +232,7 @@ async fn place_orders(split: &Split, count: usize) -> anyhow::Result<Vec<(String
 /// The next move of an order at `stage` (0-based): receive or escalate at its level.
 fn move_at(stage: usize) -> (&'static str, &'static str) {
     let level = LADDER[stage / 2];
-    if stage % 2 == 0 {
+    if stage.is_multiple_of(2) {
         (RECEIVE, level)
     } else {
         (ESCALATE, level)
