@@ -220,6 +220,13 @@ impl OutboxRelay {
         let claimed = self.claim_and_publish().await;
         let previous = finish_marking(marking).await;
         match claimed {
+            // A round the bus did not fully acknowledge commits before the next claim: its
+            // unpublished rows are then free again, and the next round (claiming in commit
+            // order) takes them first instead of publishing later events ahead of them.
+            Ok(Some(round)) if round.first_failure.is_some() => {
+                let n = round.claimed;
+                previous.and(round.finish().await).map(|_| n)
+            }
             Ok(Some(round)) => {
                 let n = round.claimed;
                 *marking = Some(tokio::spawn(round.finish()));
