@@ -33,7 +33,6 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tongxin_platform::auth::Role;
 use tongxin_testing::bench::{Figure, Goal, Scenario, results_path};
 use tongxin_venues::demo::paths;
@@ -117,14 +116,7 @@ async fn watch(
     order: &str,
     deadline: Instant,
 ) -> anyhow::Result<Vec<String>> {
-    let mut request = ws.into_client_request()?;
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    let init =
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
-    socket.send(Message::text(init.to_string())).await?;
+    let mut socket = split::connect_ws(ws, token).await?;
     let mut seen = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

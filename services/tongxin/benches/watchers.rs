@@ -37,7 +37,6 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tongxin_platform::auth::Role;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario};
 use tongxin_testing::profile::Profiler;
@@ -120,14 +119,7 @@ async fn open_watcher(
     order: &str,
     report: mpsc::UnboundedSender<Delivered>,
 ) -> anyhow::Result<()> {
-    let mut request = ws_url.into_client_request()?;
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    let init =
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
-    socket.send(Message::text(init.to_string())).await?;
+    let mut socket = split::connect_ws(ws_url, token).await?;
     let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": PROGRESS, "variables": {"id": order}}});
     let mut first = false;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -168,11 +168,12 @@ pub const GENERATED: (usize, usize, usize) = (17, 142, 510);
 /// The district's bounding box: latitudes, then longitudes.
 pub const BOX: ((f64, f64), (f64, f64)) = ((29.26, 29.64), (105.31, 105.74));
 
-/// A tiny deterministic generator (64-bit LCG): the same tree on every machine.
-struct Lcg(u64);
+/// A tiny deterministic generator (64-bit LCG): the same tree (and demo) on every machine.
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next_f64(&mut self) -> f64 {
+    /// The next value in `[0, 1)`.
+    pub fn next_f64(&mut self) -> f64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -181,7 +182,7 @@ impl Lcg {
     }
 
     /// A value in `[lo, hi)`.
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.next_f64()
     }
 }

@@ -314,6 +314,27 @@ pub fn rss_mib(pid: Option<u32>) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// A client WebSocket speaking graphql-transport-ws at `ws_url`, its `connection_init` (with
+/// `token`) sent; the caller reads the `connection_ack`.
+pub async fn connect_ws(
+    ws_url: &str,
+    token: &str,
+) -> anyhow::Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = ws_url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = serde_json::json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    socket.send(Message::text(init.to_string())).await?;
+    Ok(socket)
+}
+
 /// Runs `tongxin <args>` with the platform's environment; fails with its output.
 pub async fn run_tongxin(
     env: &[(String, String)],

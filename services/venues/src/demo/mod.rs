@@ -45,25 +45,7 @@ pub use tongxin_platform::district::tree::GENERATED;
 /// Resident weight the synthetic layer sums to (the reference district's population).
 pub const RESIDENTS: u64 = 670_000;
 
-/// A tiny deterministic generator (64-bit LCG): the same demo on every machine.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A value in `[lo, hi)`.
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next_f64()
-    }
-}
-
-use tongxin_platform::district::tree::clamp_box;
+use tongxin_platform::district::tree::{Lcg, clamp_box};
 
 /// The whole demo tree (the platform's [`tongxin_platform::district::tree::tree`]): the
 /// named units, then the generated ones.
