@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use tokio::sync::Semaphore;
-use tongxin_platform::auth::Verifier;
+use tongxin_platform::auth::{DevKeys, Role, TokenRequest, Verifier};
 use tongxin_testing::bench::{self, Figure, Goal, Scenario};
 use tongxin_testing::free_port;
 
@@ -109,24 +108,29 @@ async fn main() -> anyhow::Result<()> {
         "dashboard: {first}"
     );
 
-    let gate = std::sync::Arc::new(Semaphore::new(CLIENTS));
+    // One console per client, each with a token of its own (signed with the data dir's
+    // key, like the printed ones): the gateway limits requests per token, and one shared
+    // token would measure the limiter.
+    let keys = DevKeys::load_or_generate(&data.join("keys"))?;
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut workers = Vec::new();
-    for _ in 0..CLIENTS {
-        let (client, url, staff, body, gate) = (
-            client.clone(),
-            url.clone(),
-            staff.clone(),
-            body.clone(),
-            gate.clone(),
-        );
+    for i in 0..CLIENTS {
+        let token = keys.sign(&TokenRequest {
+            subject: &format!("bench-console-{i}"),
+            roles: &[Role::Staff],
+            unit: Some(unit),
+            district: Some("rc"),
+            issuer: "tongxin",
+            audience: "tongxin",
+            ttl: Duration::from_secs(3600),
+        })?;
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
         workers.push(tokio::spawn(async move {
-            let _slot = gate.acquire_owned().await;
             let (mut done, mut errors) = (0usize, 0usize);
             while Instant::now() < deadline {
                 match client
                     .post(&url)
-                    .bearer_auth(&staff)
+                    .bearer_auth(&token)
                     .json(&body)
                     .send()
                     .await
