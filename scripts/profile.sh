@@ -14,7 +14,8 @@
 # Flame graphs are drawn by inferno (crates.io), installed once into ~/.cache/tongxin/tools.
 #
 # Output: target/bench/profile/<scenario>.svg, <scenario>.folded and the top frames by self
-# time on stdout. BENCH_SECONDS shortens the run as for `make bench`.
+# time on stdout. BENCH_SECONDS shortens the run and BENCH_FLAGS ("--profile dev") picks the
+# build, as for `make bench`.
 set -euo pipefail
 
 scenario="${1:-}"
@@ -47,7 +48,7 @@ rm -f "$data"
 # at the end of that phase (crates/testing/src/bench.rs, `Profiler`).
 TONGXIN_PROFILE="$process" TONGXIN_PROFILE_DATA="$data" \
   TONGXIN_ROUTER_BIN="$("$root/scripts/install-router.sh")" \
-  cargo bench "${bench[@]}"
+  cargo bench ${BENCH_FLAGS:-} "${bench[@]}"
 
 if [ ! -s "$data" ]; then
   echo "profile: no samples were recorded (is perf allowed here? kernel.perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid))" >&2

@@ -25,6 +25,7 @@ use tongxin_platform::config::EventsSettings;
 use tongxin_platform::events::headers;
 use tongxin_platform::events::outbox::OutboxRelay;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario, median};
+use tongxin_testing::profile::Profiler;
 use tongxin_testing::{TestDb, TestNats};
 use uuid::Uuid;
 
@@ -174,8 +175,14 @@ async fn main() -> anyhow::Result<()> {
     relay_run(&db, &settings, 2_000).await?;
     raw_run(&js, 2_000, window).await?;
     let (mut relayed, mut raw) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
+    for rep in 0..reps {
+        // `make profile SCENARIO=relay` samples this process during the first relay run.
+        let profiler = Profiler::start(
+            if rep == 0 { "bench" } else { "" },
+            Profiler::this_process(),
+        );
         relayed.push(relay_run(&db, &settings, n).await?);
+        profiler.stop().await;
         raw.push(raw_run(&js, n, window).await?);
     }
     let baseline = format!("raw JetStream publish-with-ack, window {window}");

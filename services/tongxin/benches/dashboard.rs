@@ -35,6 +35,7 @@ use tokio::process::Command;
 use tongxin_platform::auth::Role;
 use tongxin_testing::TestDb;
 use tongxin_testing::bench::{self, Figure, Goal, Scenario, median};
+use tongxin_testing::profile::Profiler;
 use tongxin_venues::demo::{self, paths};
 
 use split::{Data, Split};
@@ -330,7 +331,17 @@ async fn main() -> anyhow::Result<()> {
     let mut calls_20 = (0.0, 0.0, 0usize);
     for _ in 0..reps {
         let before = split.requests(&client).await?;
+        // `make profile SCENARIO=dashboard` samples the named process during each page-20 load.
+        let profilers = [
+            Profiler::start("orders", split.pid("orders")),
+            Profiler::start("volunteers", split.pid("volunteers")),
+            Profiler::start("venues", split.pid("venues")),
+            Profiler::start("router", split.router_pid()),
+        ];
         let (r, l, e, n) = load(&split, 20, secs).await?;
+        for profiler in profilers {
+            profiler.stop().await;
+        }
         let after = split.requests(&client).await?;
         // Each scrape is counted by the next one: one per service.
         let scrapes = split.services.len() as f64;
