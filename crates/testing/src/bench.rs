@@ -51,6 +51,25 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// POSTs a JSON body to a GraphQL endpoint as `token`'s bearer and returns the answer: the
+/// one request shape every load client in the benches sends (a transport error is an error;
+/// GraphQL errors are the caller's to read).
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    Ok(client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 /// Peak resident memory of process `pid` in MiB (`VmHWM` of `/proc/<pid>/status`); `None`
 /// when the process is gone or the kernel does not say.
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {

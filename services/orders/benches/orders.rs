@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 use tongxin_orders::OrdersSettings;
 use tongxin_platform::auth::{DevKeys, Role, TokenRequest};
 use tongxin_platform::config::EventsSettings;
-use tongxin_testing::bench::{self, Figure, Goal, Scenario, median, ms, percentile};
+use tongxin_testing::bench::{self, Figure, Goal, Scenario, median, ms, percentile, post_json};
 use tongxin_testing::profile::Profiler;
 use tongxin_testing::{Spawned, free_port};
 use tongxin_venues::demo;
@@ -202,22 +202,6 @@ fn place_body(n: u64) -> Value {
     }}})
 }
 
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    Ok(client
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await?
-        .json()
-        .await?)
-}
-
 /// What one load phase sends and how it knows a request succeeded.
 #[derive(Clone, Copy)]
 enum Request {
@@ -265,7 +249,7 @@ async fn load(p: &Platform, url: &str, request: Request, secs: u64) -> (f64, Vec
                 let body = request.body(phase * 100_000_000 + c as u64 * 1_000_000 + n);
                 n += 1;
                 let t = Instant::now();
-                match post(&client, &url, &token, &body).await {
+                match post_json(&client, &url, &token, &body).await {
                     Ok(r) if request.ok(&r) => lat.push(t.elapsed()),
                     Ok(r) => {
                         if errors == 0 {
@@ -530,7 +514,7 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
                 n += 1;
                 let (client, url, token) = (client.clone(), url.clone(), token.clone());
                 inflight.push(tokio::spawn(async move {
-                    post(&client, &url, &token, &place_body(50_000_000 + n))
+                    post_json(&client, &url, &token, &place_body(50_000_000 + n))
                         .await
                         .is_ok_and(|r| r["data"]["placeOrder"]["id"].is_string())
                 }));
@@ -555,7 +539,7 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
     let mut n = 0u64;
     while Instant::now() < until {
         n += 1;
-        let placed = post(&client, &p.gateway, &citizen, &place_body(90_000_000 + n)).await?;
+        let placed = post_json(&client, &p.gateway, &citizen, &place_body(90_000_000 + n)).await?;
         let Some(order) = placed["data"]["placeOrder"]["id"].as_str() else {
             anyhow::bail!("probe placeOrder failed: {placed}");
         };
@@ -565,7 +549,7 @@ async fn event_latency(p: &Platform, secs: u64) -> anyhow::Result<EventLatency> 
         // open it before the move.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let sent = Instant::now();
-        let r = post(
+        let r = post_json(
             &client,
             &p.gateway,
             &staff,

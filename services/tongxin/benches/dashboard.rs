@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 use tongxin_platform::auth::Role;
 use tongxin_testing::TestDb;
-use tongxin_testing::bench::{self, Figure, Goal, Scenario, median};
+use tongxin_testing::bench::{self, Figure, Goal, Scenario, median, post_json};
 use tongxin_testing::profile::Profiler;
 use tongxin_venues::demo::{self, paths};
 
@@ -55,22 +55,6 @@ const DASHBOARD: &str = "query Dashboard($unitId: ID!, $first: Int!) {
   }
 }";
 
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    Ok(client
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await?
-        .json()
-        .await?)
-}
-
 /// `TOP_UP` open orders at 蔡家坝小院 through the gateway, two in three received and
 /// dispatched to two volunteers of the demo registry, so that a page of 100 is full and
 /// names must be resolved (the demo alone has nine orders).
@@ -79,7 +63,7 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
     let url = split.router_url();
     let citizen = split.token("bench-citizen", Role::Citizen, None)?;
     let staff = split.token("bench-center-staff", Role::Staff, Some(paths::CENTER))?;
-    let volunteers = post(
+    let volunteers = post_json(
         &client,
         url,
         &staff,
@@ -97,7 +81,7 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
         "the demo registry has no volunteers: {volunteers}"
     );
     for i in 0..TOP_UP {
-        let placed = post(
+        let placed = post_json(
             &client,
             url,
             &citizen,
@@ -122,7 +106,7 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
         if i % 3 == 0 {
             continue;
         }
-        let received = post(
+        let received = post_json(
             &client,
             url,
             &staff,
@@ -137,7 +121,7 @@ async fn top_up(split: &Split) -> anyhow::Result<()> {
             "receiveOrder failed: {received}"
         );
         let pair = [ids[i % ids.len()].clone(), ids[(i + 1) % ids.len()].clone()];
-        let dispatched = post(&client, url, &staff, &json!({
+        let dispatched = post_json(&client, url, &staff, &json!({
             "query": "mutation($id: ID!, $v: [ID!]!) { dispatchOrder(orderId: $id, volunteerIds: $v, note: \"\") { id } }",
             "variables": {"id": id, "v": pair},
         }))
@@ -179,7 +163,7 @@ async fn load(
             let (mut lat, mut errors, mut rows) = (Vec::new(), 0usize, 0usize);
             while Instant::now() < until {
                 let t = Instant::now();
-                match post(&client, &url, &token, &body).await {
+                match post_json(&client, &url, &token, &body).await {
                     Ok(r)
                         if r["errors"].is_null() && r["data"]["unitOrders"]["nodes"].is_array() =>
                     {
