@@ -114,19 +114,10 @@ fn district_venues(district: &District, tree: &[TreeUnit]) -> anyhow::Result<Vec
             status: VenueStatus::Active,
         });
     }
-    all.push(Venue {
-        id: VenueId(district.id("venue", all.len() as u64)),
-        org_unit_id: OrgUnitId(tongxin_platform::district::unit_id("/rc")),
-        kind: VenueKind::Park,
-        name: "玉带河生态文化公园".to_owned(),
-        address: "荣昌区昌元街道".to_owned(),
-        location: Coordinates::parse(29.4062, 105.5978)?,
-        capacity: 2000,
-        facilities: vec!["露天舞台".to_owned(), "步道".to_owned(), "LED屏".to_owned()],
-        opening_hours: "全天开放".to_owned(),
-        photo_urls: Vec::new(),
-        status: VenueStatus::Active,
-    });
+    all.push(super::venues::yudaihe_park(
+        VenueId(district.id("venue", all.len() as u64)),
+        OrgUnitId(tongxin_platform::district::unit_id("/rc")),
+    )?);
     let anchors: Vec<&TreeUnit> = tree
         .iter()
         .filter(|u| matches!(u.level, UnitKind::Institute | UnitKind::Station))

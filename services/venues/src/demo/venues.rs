@@ -162,20 +162,7 @@ pub async fn seed_venues_and_activities(
         .filter(|u| u.kind == UnitKind::Center)
         .min_by(|a, b| a.path.cmp(&b.path));
     if let Some(center) = center {
-        // Named in the district's account; the location is approximate.
-        all.push(Venue {
-            id: venue_id("yudaihe-park"),
-            org_unit_id: center.id,
-            kind: VenueKind::Park,
-            name: "玉带河生态文化公园".to_owned(),
-            address: "荣昌区昌元街道".to_owned(),
-            location: Coordinates::parse(29.4062, 105.5978)?,
-            capacity: 2000,
-            facilities: vec!["露天舞台".to_owned(), "步道".to_owned(), "LED屏".to_owned()],
-            opening_hours: "全天开放".to_owned(),
-            photo_urls: Vec::new(),
-            status: VenueStatus::Active,
-        });
+        all.push(yudaihe_park(venue_id("yudaihe-park"), center.id)?);
     }
     if !anchors.is_empty() {
         for i in 0..OTHER_VENUES {
@@ -319,4 +306,22 @@ mod tests {
         }
         assert_eq!(short("昌元街道新时代文明实践所"), "昌元街道");
     }
+}
+
+/// 玉带河生态文化公园, the district's open-air venue at the center, named in the district's
+/// account (the location is approximate): the demo and the district profile both hold it.
+pub(super) fn yudaihe_park(id: VenueId, center: OrgUnitId) -> anyhow::Result<Venue> {
+    Ok(Venue {
+        id,
+        org_unit_id: center,
+        kind: VenueKind::Park,
+        name: "玉带河生态文化公园".to_owned(),
+        address: "荣昌区昌元街道".to_owned(),
+        location: Coordinates::parse(29.4062, 105.5978)?,
+        capacity: 2000,
+        facilities: vec!["露天舞台".to_owned(), "步道".to_owned(), "LED屏".to_owned()],
+        opening_hours: "全天开放".to_owned(),
+        photo_urls: Vec::new(),
+        status: VenueStatus::Active,
+    })
 }
