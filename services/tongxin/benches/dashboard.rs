@@ -30,7 +30,7 @@ mod split;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::process::Command;
 use tongxin_platform::auth::Role;
 use tongxin_testing::TestDb;

@@ -25,7 +25,10 @@
 //! Why 9,000 and not 10,000 by default: this machine's hard limit on open files is 20,000 per
 //! process and the router holds two sockets per watcher (the client's and its own WebSocket to
 //! the subgraph: Hive Router pools subgraph WebSockets per set of forwarded headers, and each
-//! citizen's token differs). `BENCH_WATCHERS=1000,5000,10000` runs where the limit allows.
+//! citizen's token differs). `BENCH_ROUTERS=2` puts two routers (two gateway replicas, as a
+//! deployment of that size runs them) in front of the same services and spreads the watchers
+//! over them, so `BENCH_ROUTERS=2 BENCH_WATCHERS=1000,5000,10000` fits; router memory is then
+//! the sum over the routers.
 
 mod split;
 
@@ -59,6 +62,15 @@ const LADDER: [&str; 4] = [
 /// Receive and escalate at each level but the top, receive at the top.
 const STAGES: usize = LADDER.len() * 2 - 1;
 const CAIJIABA: (f64, f64) = (29.3868, 105.5701);
+
+/// How many routers (gateway replicas) the watchers are spread over.
+fn routers() -> usize {
+    std::env::var("BENCH_ROUTERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
 
 fn levels() -> Vec<usize> {
     std::env::var("BENCH_WATCHERS")
@@ -417,11 +429,12 @@ async fn main() -> anyhow::Result<()> {
     let most = levels.iter().copied().max().unwrap_or(0);
     let rate = moves_per_second();
     let secs = bench::seconds(10);
-    let split = Split::start(
-        Data::Demo,
-        &[("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000".to_owned())],
-    )
-    .await?;
+    let router_env = [("TONGXIN_GATEWAY_MAX_LONG_LIVED_CLIENTS", "30000".to_owned())];
+    let split = Split::start(Data::Demo, &router_env).await?;
+    let mut replicas = Vec::new();
+    for i in 1..routers() {
+        replicas.push(split.another_router(&format!("router-{i}"), &router_env).await?);
+    }
     println!("placing {most} orders, one per watcher …");
     let started = Instant::now();
     let placed = place_orders(&split, most).await?;
@@ -449,9 +462,16 @@ async fn main() -> anyhow::Result<()> {
         )),
     );
 
-    let ws_url = split.router_url().replacen("http://", "ws://", 1);
+    let ws_urls: Vec<String> = std::iter::once(split.router_url())
+        .chain(replicas.iter().map(|r| r.router_url()))
+        .map(|url| url.replacen("http://", "ws://", 1))
+        .collect();
+    let router_pids: Vec<Option<u32>> = std::iter::once(split.router_pid())
+        .chain(replicas.iter().map(|r| r.pid()))
+        .collect();
+    let routers_rss = || router_pids.iter().map(|&pid| rss_mib(pid)).sum::<f64>();
     let orders_port = split.http_port("orders")?;
-    let (router_rss0, orders_rss0) = (rss_mib(split.router_pid()), rss_mib(split.pid("orders")));
+    let (router_rss0, orders_rss0) = (routers_rss(), rss_mib(split.pid("orders")));
     let (subs0, conns0) = (
         split.nats_subscriptions().await?,
         connections_to(orders_port),
@@ -463,9 +483,9 @@ async fn main() -> anyhow::Result<()> {
         println!("opening watchers up to {level} …");
         let gate = Arc::new(Semaphore::new(64));
         let mut tasks = Vec::new();
-        for (token, order) in &placed[open..level.min(placed.len())] {
-            let (ws_url, token, order, report) =
-                (ws_url.clone(), token.clone(), order.clone(), report.clone());
+        for (n, (token, order)) in placed[open..level.min(placed.len())].iter().enumerate() {
+            let ws_url = ws_urls[(open + n) % ws_urls.len()].clone();
+            let (token, order, report) = (token.clone(), order.clone(), report.clone());
             let permit = gate.clone().acquire_owned().await?;
             tasks.push(tokio::spawn(async move {
                 let _permit = permit;
@@ -481,7 +501,7 @@ async fn main() -> anyhow::Result<()> {
         open = level.min(placed.len());
         let watching = open - refused;
         let per_thousand = |now: f64, then: f64| (now - then) / watching.max(1) as f64 * 1000.0;
-        let router_rss = rss_mib(split.router_pid());
+        let router_rss = routers_rss();
         let orders_rss = rss_mib(split.pid("orders"));
         let subs = split.nats_subscriptions().await?;
         let conns = connections_to(orders_port);
@@ -521,7 +541,7 @@ async fn main() -> anyhow::Result<()> {
         );
         scenario.add(
             Figure::new(
-                format!("{watching} watchers, router memory per 1,000"),
+                format!("{watching} watchers, router memory per 1,000 ({} routers)", ws_urls.len()),
                 per_thousand(router_rss, router_rss0),
                 "MiB",
             )
@@ -560,6 +580,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     scenario.save()?;
+    for replica in replicas {
+        replica.stop(Duration::from_secs(5)).await?;
+    }
     split.stop().await;
     Ok(())
 }

@@ -159,27 +159,7 @@ impl Split {
                 dir.path().display()
             );
         }
-        let routes: Vec<(&str, String)> = services
-            .iter()
-            .map(|s| (s.name, format!("http://{}/graphql", s.http)))
-            .collect();
-        let binary = find_binary(None)?;
-        let router = RouterProcess::start(RouterOptions {
-            binary: &binary,
-            work_dir: &dir.path().join("router"),
-            listen: format!("127.0.0.1:{}", free_port()).parse()?,
-            jwks: keys.jwks_path(),
-            subgraphs: &routes,
-            log_file: Some(&dir.path().join("router.log")),
-            env: router_env,
-            persisted_only: false,
-            guard: tongxin_guard::GuardSettings {
-                // Many clients from one address: the rate limit would measure itself.
-                rate_per_second: 0,
-                ..tongxin_guard::GuardSettings::default()
-            },
-        })
-        .await?;
+        let router = start_router(&dir.path().join("router"), &keys, &services, router_env).await?;
         Ok(Self {
             services,
             env,
@@ -188,6 +168,16 @@ impl Split {
             nats,
             dir,
         })
+    }
+
+    /// One more router (a second gateway replica) in front of the same services, with
+    /// `router_env`; the caller stops it.
+    pub async fn another_router(
+        &self,
+        name: &str,
+        router_env: &[(&str, String)],
+    ) -> anyhow::Result<RouterProcess> {
+        start_router(&self.dir.path().join(name), &self.keys, &self.services, router_env).await
     }
 
     /// The router's own GraphQL URL (behind the guard).
@@ -299,6 +289,36 @@ impl Split {
             }
         }
     }
+}
+
+/// A router in front of `services`, its files and log in `work_dir`.
+async fn start_router(
+    work_dir: &std::path::Path,
+    keys: &DevKeys,
+    services: &[Service],
+    router_env: &[(&str, String)],
+) -> anyhow::Result<RouterProcess> {
+    let routes: Vec<(&str, String)> = services
+        .iter()
+        .map(|s| (s.name, format!("http://{}/graphql", s.http)))
+        .collect();
+    let binary = find_binary(None)?;
+    RouterProcess::start(RouterOptions {
+        binary: &binary,
+        work_dir,
+        listen: format!("127.0.0.1:{}", free_port()).parse()?,
+        jwks: keys.jwks_path(),
+        subgraphs: &routes,
+        log_file: Some(&work_dir.with_extension("log")),
+        env: router_env,
+        persisted_only: false,
+        guard: tongxin_guard::GuardSettings {
+            // Many clients from one address: the rate limit would measure itself.
+            rate_per_second: 0,
+            ..tongxin_guard::GuardSettings::default()
+        },
+    })
+    .await
 }
 
 /// The resident set of `pid` now, MiB (`VmRSS`); 0 when it cannot be read.
