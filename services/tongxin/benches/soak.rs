@@ -14,8 +14,9 @@
 //!   first few booked with an idempotency key (`bookAppointment`); every tenth sent twice,
 //!   as a client that timed out retries, and must get the same appointment back; three in
 //!   four cancelled again (`cancelAppointment`), so the demo stations' slots last the run.
-//!   Two clients on one slot are an expected CONFLICT (the loser reads the slots again and
-//!   tries once more), not an error.
+//!   Every twentieth has a rival client booking the same slot at the same instant. Two
+//!   clients on one slot are an expected CONFLICT (the loser reads the slots again and tries
+//!   once more; a rival gives up), not an error.
 //!
 //! Every 10 s it samples each process's resident set, the services' outbox backlog (their
 //! `tongxin_outbox_backlog` gauge) and the consumers' lag (JetStream `num_pending` plus
@@ -348,16 +349,62 @@ async fn desks(
     Ok(desks)
 }
 
-/// One legal-aid booking: read the free slots, book one of the first few, sometimes retry
-/// with the same key, mostly cancel again.
+/// Books `input` for `token` through the router: the appointment's id; `None` on an expected
+/// conflict (another client took the slot first), counted; `Err` on anything else, counted.
+async fn book(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    input: &Value,
+    tally: &Tally,
+) -> Result<Option<String>, ()> {
+    match post(client, url, token, BOOK, input.clone()).await {
+        Ok(a) => {
+            tally.booked.fetch_add(1, Ordering::Relaxed);
+            Ok(a["data"]["bookAppointment"]["id"]
+                .as_str()
+                .map(str::to_owned))
+        }
+        Err(e) if code(&e) == "CONFLICT" => {
+            tally.conflicts.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(e) => {
+            tally.error(format!("bookAppointment: {}", code(&e))).await;
+            Err(())
+        }
+    }
+}
+
+/// Cancels appointment `id` for `token`, counted.
+async fn cancel(client: &reqwest::Client, url: &str, token: &str, id: &str, tally: &Tally) {
+    match post(client, url, token, CANCEL, json!({"id": id})).await {
+        Ok(_) => {
+            tally.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tally
+                .error(format!("cancelAppointment: {}", code(&e)))
+                .await
+        }
+    }
+}
+
+/// One legal-aid booking: read the free slots, book one of the first few (every twentieth
+/// with a rival client on the same slot at the same instant, who cancels if they win),
+/// sometimes send it twice with the same key, mostly cancel again.
 async fn booking(n: u64, split: Arc<Split>, actors: Arc<Actors>, tally: Arc<Tally>) {
     let client = reqwest::Client::new();
-    let citizen = match split.token(&format!("soak-visitor-{n}"), Role::Citizen, None) {
-        Ok(t) => t,
-        Err(e) => return tally.error(format!("token: {e}")).await,
+    let token = |who: &str| split.token(&format!("{who}-{n}"), Role::Citizen, None);
+    let (citizen, rival) = match (token("soak-visitor"), token("soak-rival")) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(e), _) | (_, Err(e)) => return tally.error(format!("token: {e}")).await,
     };
     let url = &actors.gateway;
-    let (station, service) = &actors.desks[n as usize % actors.desks.len()];
+    let desks = actors.desks.len() as u64;
+    let (station, service) = &actors.desks[(n % desks) as usize];
+    // One in four of each desk's bookings is kept, so its slots last the run.
+    let keep = (n / desks).is_multiple_of(4);
     for attempt in 0..2u64 {
         let (from, to) = booking_window();
         let slots = match post(
@@ -379,31 +426,38 @@ async fn booking(n: u64, split: Arc<Split>, actors: Arc<Actors>, tally: Arc<Tall
             tally.no_slot.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        // One of the first few, as people take the earliest: concurrent clients meet.
+        // One of the first few, as people take the earliest.
         let slot = &slots[((n * 7 + attempt) % 3) as usize % slots.len()]["startsAt"];
-        let input = json!({"input": {
-            "stationId": station,
-            "service": service,
-            "startsAt": slot,
-            "topic": format!("劳动合同咨询(合成) soak {n}"),
-            "parties": [format!("来访人{n}(合成)"), "某电子科技有限公司(合成)"],
-            "idempotencyKey": format!("soak-booking-{n}"),
-        }});
-        let id = match post(&client, url, &citizen, BOOK, input.clone()).await {
-            Ok(a) => a["data"]["bookAppointment"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            Err(e) if code(&e) == "CONFLICT" => {
-                tally.conflicts.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            Err(e) => return tally.error(format!("bookAppointment: {}", code(&e))).await,
+        let input = |who: &str| {
+            json!({"input": {
+                "stationId": station,
+                "service": service,
+                "startsAt": slot,
+                "topic": format!("劳动合同咨询(合成) soak {n}"),
+                "parties": [format!("来访人{n}(合成)"), "某电子科技有限公司(合成)"],
+                "idempotencyKey": format!("{who}-{n}"),
+            }})
         };
-        tally.booked.fetch_add(1, Ordering::Relaxed);
-        if n % 10 == 0 {
+        let mine = input("soak-booking");
+        let race = n.is_multiple_of(20) && attempt == 0;
+        let (booked, rivals) = tokio::join!(book(&client, url, &citizen, &mine, &tally), async {
+            if race {
+                book(&client, url, &rival, &input("soak-rival"), &tally).await
+            } else {
+                Ok(None)
+            }
+        });
+        if let Ok(Some(id)) = rivals {
+            cancel(&client, url, &rival, &id, &tally).await;
+        }
+        let id = match booked {
+            Ok(Some(id)) => id,
+            Ok(None) => continue,
+            Err(()) => return,
+        };
+        if n.is_multiple_of(10) {
             // A client that timed out sends the booking again: the same appointment.
-            match post(&client, url, &citizen, BOOK, input).await {
+            match post(&client, url, &citizen, BOOK, mine).await {
                 Ok(a) if a["data"]["bookAppointment"]["id"].as_str() == Some(&id) => {
                     tally.retried.fetch_add(1, Ordering::Relaxed);
                 }
@@ -415,17 +469,8 @@ async fn booking(n: u64, split: Arc<Split>, actors: Arc<Actors>, tally: Arc<Tall
                 }
             }
         }
-        if n % 4 != 0 {
-            match post(&client, url, &citizen, CANCEL, json!({"id": id})).await {
-                Ok(_) => {
-                    tally.cancelled.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    return tally
-                        .error(format!("cancelAppointment: {}", code(&e)))
-                        .await;
-                }
-            }
+        if !keep {
+            cancel(&client, url, &citizen, &id, &tally).await;
         }
         return;
     }

@@ -22,10 +22,10 @@ use tongxin_platform::district::{District, Loaded, Mix, Progress, insert_table, 
 use tongxin_platform::pii::Phone;
 
 use super::history::{Fate, Rows, Visitor, shuffle};
+use crate::domain::LegalService;
 use crate::domain::calendar::Calendar;
 use crate::domain::roster::{self, Rule, local_date};
 use crate::domain::slots::{self, Slot};
-use crate::domain::LegalService;
 use crate::error::LegalAidError;
 use crate::service::LegalAid;
 use crate::service::consultations::Outcome;
