@@ -1,7 +1,7 @@
 //! The district's public legal service stations, their providers and weekly rosters: the
 //! demo's three as the demo has them (the industrial park's notary and lawyers with their
 //! demo accounts, the two community mediators), and a workstation at every other institute
-//! with its own lawyer (Tuesdays and Thursdays), a mediator (Wednesday mornings, an hour a
+//! with its own lawyer (Tuesdays and Thursdays), a mediator (Monday mornings, an hour a
 //! mediation) and a lawyer on Fridays whom two neighbouring stations share (one the
 //! morning, the other the afternoon); the park's notary also sits at 昌元 on Thursday
 //! mornings. Every rule is checked as `addRoster` checks it: the provider gives the service,
@@ -339,7 +339,7 @@ pub(super) fn plan(district: &District, tree: &[TreeUnit]) -> Result<Plan, Legal
                 b.rule(id, weekday, window, LegalService::Consultation, lawyer)?;
             }
         }
-        b.rule(id, Weekday::Wed, MORNING, LegalService::Mediation, mediator)?;
+        b.rule(id, Weekday::Mon, MORNING, LegalService::Mediation, mediator)?;
         if seat {
             b.serve(notary, id);
             b.rule(
