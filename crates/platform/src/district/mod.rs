@@ -352,6 +352,7 @@ mod tests {
         let small = District::new(1).scaled(100);
         let c = small.counts();
         assert_eq!((c.volunteers, c.orders, c.teams), (1_520, 1_000, 6));
+        assert_eq!(c.appointments, 80);
         for courtyard in 0..515 {
             let n = small
                 .volunteer_at(courtyard, 0, 515)
