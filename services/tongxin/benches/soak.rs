@@ -8,9 +8,15 @@
 //!   placed, received by the courtyard, dispatched to the demo volunteer, accepted, started,
 //!   completed with hours, rated. The watcher must see all seven moves;
 //! - `SOAK_READS` (default 20) staff dashboard reads (the courtyard's open orders with
-//!   volunteers and courtyard names, three subgraphs).
-//!
-//! Legal-aid bookings are not in the mix yet (see docs/performance.md).
+//!   volunteers and courtyard names, three subgraphs);
+//! - `SOAK_BOOKINGS` (default 1) legal-aid bookings, each by a citizen of its own: the free
+//!   slots of a demo station's service for the coming weeks (`availableSlots`), one of the
+//!   first few booked with an idempotency key (`bookAppointment`); every tenth sent twice,
+//!   as a client that timed out retries, and must get the same appointment back; three in
+//!   four cancelled again (`cancelAppointment`), so the demo stations' slots last the run.
+//!   Every twentieth has a rival client booking the same slot at the same instant. Two
+//!   clients on one slot are an expected CONFLICT (the loser reads the slots again and tries
+//!   once more; a rival gives up), not an error.
 //!
 //! Every 10 s it samples each process's resident set, the services' outbox backlog (their
 //! `tongxin_outbox_backlog` gauge) and the consumers' lag (JetStream `num_pending` plus
@@ -43,6 +49,11 @@ const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $inp
 /// From the first move, so a watcher that connects late still sees every one.
 const PROGRESS: &str =
     "subscription($id: ID!) { orderProgress(orderId: $id, afterVersion: 0) { event version } }";
+const SLOTS: &str = "query($s: ID!, $svc: LegalService!, $from: DateTime!, $to: DateTime!) { availableSlots(stationId: $s, service: $svc, from: $from, to: $to) { startsAt } }";
+const BOOK: &str =
+    "mutation($input: BookAppointmentInput!) { bookAppointment(input: $input) { id status } }";
+const CANCEL: &str = "mutation($id: ID!) { cancelAppointment(id: $id) { id status } }";
+const STATIONS: &str = "{ legalAidStations(first: 100) { nodes { id services } } }";
 const DASHBOARD: &str = "query($unitId: ID!) { unitOrders(unitId: $unitId, states: [PLACED, RECEIVED, DISPATCHED, ACCEPTED, IN_PROGRESS], first: 20) { nodes { id orderNo state courtyard { name } dispatchedVolunteers { name starLevel } } } }";
 /// The moves after placement a watcher must see, in order.
 const LIFE: [&str; 6] = [
@@ -66,6 +77,11 @@ fn env_number(name: &str, default: u64) -> u64 {
 struct Tally {
     lives: AtomicUsize,
     reads: AtomicUsize,
+    booked: AtomicUsize,
+    cancelled: AtomicUsize,
+    retried: AtomicUsize,
+    conflicts: AtomicUsize,
+    no_slot: AtomicUsize,
     missed: AtomicUsize,
     errors: Mutex<BTreeMap<String, usize>>,
 }
@@ -84,6 +100,8 @@ struct Actors {
     volunteer: String,
     volunteer_id: String,
     unit_id: String,
+    /// The legal-aid desks with slots in the coming weeks: (station id, service).
+    desks: Vec<(String, String)>,
 }
 
 async fn post(
@@ -281,6 +299,183 @@ async fn read(split: Arc<Split>, actors: Arc<Actors>, tally: Arc<Tally>) {
     }
 }
 
+/// The window bookings look in: from past the stations' minimum notice to within their
+/// horizon.
+fn booking_window() -> (String, String) {
+    let now = chrono::Utc::now();
+    (
+        (now + chrono::Duration::hours(2)).to_rfc3339(),
+        (now + chrono::Duration::days(28)).to_rfc3339(),
+    )
+}
+
+/// The desks (station, service) of the demo stations that have free slots ahead.
+async fn desks(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let stations = post(client, url, token, STATIONS, json!({})).await?;
+    let (from, to) = booking_window();
+    let mut desks = Vec::new();
+    for station in stations["data"]["legalAidStations"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let id = station["id"].as_str().unwrap_or_default();
+        for service in station["services"].as_array().into_iter().flatten() {
+            let service = service.as_str().unwrap_or_default();
+            let slots = post(
+                client,
+                url,
+                token,
+                SLOTS,
+                json!({"s": id, "svc": service, "from": from, "to": to}),
+            )
+            .await?;
+            if slots["data"]["availableSlots"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                desks.push((id.to_owned(), service.to_owned()));
+            }
+        }
+    }
+    anyhow::ensure!(
+        !desks.is_empty(),
+        "no legal-aid station has free slots: {stations}"
+    );
+    Ok(desks)
+}
+
+/// Books `input` for `token` through the router: the appointment's id; `None` on an expected
+/// conflict (another client took the slot first), counted; `Err` on anything else, counted.
+async fn book(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    input: &Value,
+    tally: &Tally,
+) -> Result<Option<String>, ()> {
+    match post(client, url, token, BOOK, input.clone()).await {
+        Ok(a) => {
+            tally.booked.fetch_add(1, Ordering::Relaxed);
+            Ok(a["data"]["bookAppointment"]["id"]
+                .as_str()
+                .map(str::to_owned))
+        }
+        Err(e) if code(&e) == "CONFLICT" => {
+            tally.conflicts.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(e) => {
+            tally.error(format!("bookAppointment: {}", code(&e))).await;
+            Err(())
+        }
+    }
+}
+
+/// Cancels appointment `id` for `token`, counted.
+async fn cancel(client: &reqwest::Client, url: &str, token: &str, id: &str, tally: &Tally) {
+    match post(client, url, token, CANCEL, json!({"id": id})).await {
+        Ok(_) => {
+            tally.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tally
+                .error(format!("cancelAppointment: {}", code(&e)))
+                .await
+        }
+    }
+}
+
+/// One legal-aid booking: read the free slots, book one of the first few (every twentieth
+/// with a rival client on the same slot at the same instant, who cancels if they win),
+/// sometimes send it twice with the same key, mostly cancel again.
+async fn booking(n: u64, split: Arc<Split>, actors: Arc<Actors>, tally: Arc<Tally>) {
+    let client = reqwest::Client::new();
+    let token = |who: &str| split.token(&format!("{who}-{n}"), Role::Citizen, None);
+    let (citizen, rival) = match (token("soak-visitor"), token("soak-rival")) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(e), _) | (_, Err(e)) => return tally.error(format!("token: {e}")).await,
+    };
+    let url = &actors.gateway;
+    let desks = actors.desks.len() as u64;
+    let (station, service) = &actors.desks[(n % desks) as usize];
+    // One in four of each desk's bookings is kept, so its slots last the run.
+    let keep = (n / desks).is_multiple_of(4);
+    for attempt in 0..2u64 {
+        let (from, to) = booking_window();
+        let slots = match post(
+            &client,
+            url,
+            &citizen,
+            SLOTS,
+            json!({"s": station, "svc": service, "from": from, "to": to}),
+        )
+        .await
+        {
+            Ok(a) => a["data"]["availableSlots"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            Err(e) => return tally.error(format!("availableSlots: {}", code(&e))).await,
+        };
+        if slots.is_empty() {
+            tally.no_slot.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // One of the first few, as people take the earliest.
+        let slot = &slots[((n * 7 + attempt) % 3) as usize % slots.len()]["startsAt"];
+        let input = |who: &str| {
+            json!({"input": {
+                "stationId": station,
+                "service": service,
+                "startsAt": slot,
+                "topic": format!("劳动合同咨询(合成) soak {n}"),
+                "parties": [format!("来访人{n}(合成)"), "某电子科技有限公司(合成)"],
+                "idempotencyKey": format!("{who}-{n}"),
+            }})
+        };
+        let mine = input("soak-booking");
+        let race = n.is_multiple_of(20) && attempt == 0;
+        let (booked, rivals) = tokio::join!(book(&client, url, &citizen, &mine, &tally), async {
+            if race {
+                book(&client, url, &rival, &input("soak-rival"), &tally).await
+            } else {
+                Ok(None)
+            }
+        });
+        if let Ok(Some(id)) = rivals {
+            cancel(&client, url, &rival, &id, &tally).await;
+        }
+        let id = match booked {
+            Ok(Some(id)) => id,
+            Ok(None) => continue,
+            Err(()) => return,
+        };
+        if n.is_multiple_of(10) {
+            // A client that timed out sends the booking again: the same appointment.
+            match post(&client, url, &citizen, BOOK, mine).await {
+                Ok(a) if a["data"]["bookAppointment"]["id"].as_str() == Some(&id) => {
+                    tally.retried.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => return tally.error("bookAppointment: a retry made another").await,
+                Err(e) => {
+                    return tally
+                        .error(format!("bookAppointment retried: {}", code(&e)))
+                        .await;
+                }
+            }
+        }
+        if !keep {
+            cancel(&client, url, &citizen, &id, &tally).await;
+        }
+        return;
+    }
+}
+
 /// One sample of every process's memory and of what waits to be published or consumed.
 struct Sample {
     at: Duration,
@@ -353,6 +548,7 @@ async fn main() -> anyhow::Result<()> {
     let secs = env_number("SOAK_SECONDS", 600).max(20);
     let orders_per_second = env_number("SOAK_ORDERS", 2).max(1);
     let reads_per_second = env_number("SOAK_READS", 20).max(1);
+    let bookings_per_second = env_number("SOAK_BOOKINGS", 1);
     let split = Arc::new(Split::start(Data::Demo, &[]).await?);
     let courtyard = split.token("soak-staff", Role::Staff, Some(paths::CAIJIABA))?;
     let volunteer = split.token(
@@ -373,6 +569,7 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("the demo volunteer has no record: {me}"))?
         .to_owned();
+    let desks = desks(&client, split.router_url(), &volunteer).await?;
     let actors = Arc::new(Actors {
         gateway: split.router_url().to_owned(),
         ws: split.router_url().replacen("http://", "ws://", 1),
@@ -380,28 +577,37 @@ async fn main() -> anyhow::Result<()> {
         volunteer,
         volunteer_id,
         unit_id: tongxin_venues::demo::unit_id(paths::CAIJIABA).0.to_string(),
+        desks,
     });
     let tally = Arc::new(Tally::default());
     println!(
-        "soak: {secs} s, {orders_per_second} order lives/s, {reads_per_second} dashboard reads/s"
+        "soak: {secs} s, {orders_per_second} order lives/s, {reads_per_second} dashboard reads/s, {bookings_per_second} legal-aid bookings/s"
     );
+    let per_second = orders_per_second + bookings_per_second + reads_per_second;
 
     let started = Instant::now();
     let mut samples = vec![sample(&split, started).await];
-    let mut ticker = tokio::time::interval(Duration::from_micros(
-        1_000_000 / (orders_per_second + reads_per_second),
-    ));
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / per_second));
     let mut next_sample = Instant::now() + Duration::from_secs(10);
     let mut tasks = Vec::new();
-    let (mut n, mut tick) = (0u64, 0u64);
+    let (mut n, mut b, mut tick) = (0u64, 0u64, 0u64);
     while started.elapsed() < Duration::from_secs(secs) {
         ticker.tick().await;
         tick += 1;
-        // Orders and reads interleaved at their rates.
-        if tick % (orders_per_second + reads_per_second) < orders_per_second {
+        // Orders, bookings and reads interleaved at their rates.
+        let slot = tick % per_second;
+        if slot < orders_per_second {
             n += 1;
             tasks.push(tokio::spawn(life(
                 n,
+                split.clone(),
+                actors.clone(),
+                tally.clone(),
+            )));
+        } else if slot < orders_per_second + bookings_per_second {
+            b += 1;
+            tasks.push(tokio::spawn(booking(
+                b,
                 split.clone(),
                 actors.clone(),
                 tally.clone(),
@@ -439,7 +645,7 @@ async fn main() -> anyhow::Result<()> {
     writeln!(report, "# Soak: {secs} s of mixed load\n")?;
     writeln!(
         report,
-        "Load: {orders_per_second} whole order lives/s (placed → rated, each watched live by its citizen), {reads_per_second} staff dashboard reads/s, through the router; split mode on this machine.\n"
+        "Load: {orders_per_second} whole order lives/s (placed → rated, each watched live by its citizen), {bookings_per_second} legal-aid bookings/s, {reads_per_second} staff dashboard reads/s, through the router; split mode on this machine.\n"
     )?;
     let errors = tally.errors.lock().await.clone();
     let error_count: usize = errors.values().sum();
@@ -453,6 +659,15 @@ async fn main() -> anyhow::Result<()> {
         report,
         "- dashboard reads: {}",
         tally.reads.load(Ordering::Relaxed)
+    )?;
+    writeln!(
+        report,
+        "- legal-aid bookings: {} booked ({} cancelled again, {} sent twice and given the same appointment), {} conflicts (two clients on one slot, expected), {} found no free slot",
+        tally.booked.load(Ordering::Relaxed),
+        tally.cancelled.load(Ordering::Relaxed),
+        tally.retried.load(Ordering::Relaxed),
+        tally.conflicts.load(Ordering::Relaxed),
+        tally.no_slot.load(Ordering::Relaxed)
     )?;
     writeln!(report, "- errors: {error_count} {errors:?}")?;
     writeln!(
@@ -530,6 +745,11 @@ async fn main() -> anyhow::Result<()> {
         .lower_is_better()
         .goal(Goal::AtMost(0.0)),
     );
+    scenario.add(Figure::new(
+        "legal-aid bookings",
+        tally.booked.load(Ordering::Relaxed) as f64,
+        "bookings",
+    ));
     for (name, growth) in growths {
         scenario.add(
             Figure::new(format!("{name} memory growth after warm-up"), growth, "%")

@@ -1,7 +1,8 @@
 //! The `district` profile (`tongxin seed --profile district`, `tongxin::seed::district`):
 //! a scaled-down district loaded into real PostgreSQL databases, one per service, checked
-//! for its counts, every order state, the references between services, sealed personal
-//! data and idempotence; the same seed gives the same rows and another seed other rows.
+//! for its counts, every order state, the references between services, legal aid's year of
+//! bookings on its rosters, sealed personal data and idempotence; the same seed gives the
+//! same rows and another seed other rows.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -292,10 +293,14 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
     for db in [&venues, &volunteers, &orders] {
         assert_eq!(count(db, "SELECT count(*) FROM outbox_events").await, 0);
     }
-    // Legal aid: the stations and their year of bookings.
+    // Legal aid: the district's stations and their year of bookings.
     let legal = connect(&target.legal_aid).await;
-    assert!(count(&legal, "SELECT count(*) FROM stations").await >= 3);
-    assert!(count(&legal, "SELECT count(*) FROM appointments").await > 300);
+    legal_aid_is_consistent(&target, &legal, district, counts.appointments).await;
+    assert_eq!(
+        report.rows("legal-aid", "appointments"),
+        counts.appointments as u64
+    );
+    assert_eq!(count(&legal, "SELECT count(*) FROM outbox_events").await, 0);
 
     // Idempotent: a second load says so and adds nothing.
     let again = target.load(district).await;
@@ -312,6 +317,14 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
         count(&venues, "SELECT count(*) FROM resident_points").await,
         counts.residents as i64
     );
+    assert_eq!(
+        count(&legal, "SELECT count(*) FROM stations").await,
+        STATIONS
+    );
+    assert_eq!(
+        count(&legal, "SELECT count(*) FROM appointments").await,
+        counts.appointments as i64
+    );
     assert!(
         tongxin_volunteers::store::volunteers::Entity::find()
             .count(&volunteers)
@@ -319,6 +332,183 @@ async fn a_scaled_district_loads_consistent_sealed_and_only_once() {
             .expect("count")
             > 0
     );
+}
+
+/// The district's public legal service stations: the demo's three and one at every other
+/// institute.
+const STATIONS: i64 = 23;
+
+/// Legal aid's district data: the stations with their providers (some serving two), a
+/// year of bookings ending on the day of loading, each on a slot of its station's roster
+/// (holidays skipped), no provider booked twice at once, a consultation per visit and a
+/// case per matter-opening outcome, personal data sealed.
+async fn legal_aid_is_consistent(
+    target: &Target,
+    legal: &sea_orm::DatabaseConnection,
+    district: District,
+    appointments: usize,
+) {
+    use tongxin_legal_aid::domain::LegalService;
+    use tongxin_legal_aid::domain::roster::local_date;
+    use tongxin_legal_aid::domain::slots;
+    use tongxin_legal_aid::store::appointments::appointment;
+
+    assert_eq!(
+        count(legal, "SELECT count(*) FROM stations").await,
+        STATIONS
+    );
+    let rows = appointment::Entity::find()
+        .all(legal)
+        .await
+        .expect("appointments");
+    assert_eq!(rows.len(), appointments);
+    assert!(
+        count(
+            legal,
+            "SELECT count(*) FROM (SELECT provider_id FROM provider_stations \
+             GROUP BY provider_id HAVING count(*) > 1) shared"
+        )
+        .await
+            > 0,
+        "no provider serves two stations"
+    );
+    // The year ends on the day of loading.
+    assert!(rows.iter().all(|a| a.ends_at <= district.today));
+    assert!(
+        rows.iter()
+            .all(|a| a.starts_at > district.today - chrono::Duration::days(367))
+    );
+    // What became of them.
+    let status = |s: &str| rows.iter().filter(|a| a.status == s).count() as i64;
+    assert!(status("checked_in") > 0);
+    assert!(status("no_show") + status("cancelled") > 0);
+    assert_eq!(
+        status("checked_in") + status("no_show") + status("cancelled"),
+        appointments as i64
+    );
+    assert_eq!(
+        count(legal, "SELECT count(*) FROM consultations").await,
+        status("checked_in"),
+        "one consultation per visit"
+    );
+    assert_eq!(
+        count(
+            legal,
+            "SELECT count(*) FROM consultations c JOIN appointments a \
+             ON a.id = c.appointment_id AND a.status = 'checked_in'"
+        )
+        .await,
+        status("checked_in")
+    );
+    assert_eq!(
+        count(legal, "SELECT count(*) FROM legal_cases").await,
+        count(
+            legal,
+            "SELECT count(*) FROM consultations WHERE outcome IN \
+             ('mediation_opened', 'case_taken', 'notarization_taken', 'health_check_scheduled')"
+        )
+        .await,
+        "a case per matter-opening outcome"
+    );
+    assert_eq!(
+        count(legal, "SELECT count(*) FROM legal_case_timeline").await,
+        count(
+            legal,
+            "SELECT COALESCE(sum(version), 0)::bigint FROM legal_cases"
+        )
+        .await
+    );
+    // No provider is booked twice at once, whatever became of the bookings.
+    assert_eq!(
+        count(
+            legal,
+            "SELECT count(*) FROM appointments a JOIN appointments b \
+             ON a.provider_id = b.provider_id AND a.id < b.id \
+             AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
+        )
+        .await,
+        0,
+        "a provider booked twice at once"
+    );
+    // Every booking on a slot its station's roster gives (the service's own computation,
+    // with the calendar's holidays), by a provider sitting in it.
+    let cipher = target
+        .settings
+        .legal_aid
+        .cipher()
+        .expect("legal-aid cipher");
+    let service = tongxin_legal_aid::service::LegalAid::new(
+        legal.clone(),
+        Default::default(),
+        target
+            .settings
+            .legal_aid
+            .cipher()
+            .expect("legal-aid cipher"),
+    );
+    let last = local_date(district.today);
+    let mut offered = HashSet::new();
+    for station in service.stations().await.expect("stations") {
+        let mut from = last - chrono::Duration::days(367);
+        while from <= last {
+            let to = (from + chrono::Duration::days(59)).min(last);
+            let sittings: Vec<_> = service
+                .duty_roster(station.id, from, to)
+                .await
+                .expect("roster")
+                .into_iter()
+                .flat_map(|d| d.sittings)
+                .collect();
+            for kind in LegalService::ALL {
+                for slot in slots::cut(&sittings, kind) {
+                    for p in &slot.free {
+                        offered.insert((
+                            station.id.0,
+                            p.0,
+                            kind.code(),
+                            slot.starts_at,
+                            slot.ends_at,
+                        ));
+                    }
+                }
+            }
+            from = to + chrono::Duration::days(1);
+        }
+    }
+    for a in &rows {
+        let key = (
+            a.station_id,
+            a.provider_id.expect("a provider"),
+            a.service.as_str(),
+            a.starts_at,
+            a.ends_at,
+        );
+        assert!(
+            offered.contains(&key),
+            "appointment {} ({} {} at {}) is on no roster slot",
+            a.id,
+            a.service,
+            a.status,
+            a.starts_at
+        );
+    }
+    // Topics, parties and phones sealed with the service's key.
+    let mut phones = 0;
+    for a in &rows {
+        let topic = cipher.decrypt(&a.topic_cipher).expect("topic opens");
+        assert!(!topic.is_empty());
+        let parties: Vec<String> =
+            serde_json::from_str(&cipher.decrypt(&a.parties_cipher).expect("parties open"))
+                .expect("a list");
+        assert_eq!(parties.len(), 2);
+        if let Some(sealed) = &a.phone_cipher {
+            let phone = cipher.decrypt(sealed).expect("phone opens");
+            tongxin_platform::pii::Phone::parse(&phone).expect("a phone");
+            assert!(!sealed.windows(phone.len()).any(|w| w == phone.as_bytes()));
+            phones += 1;
+        }
+    }
+    assert!(phones > 0);
 }
 
 /// A sample of every service's generated rows, as text.
@@ -364,6 +554,16 @@ async fn sample(target: &Target) -> Vec<String> {
         )
         .await,
     );
+    let legal = connect(&target.legal_aid).await;
+    for sql in [
+        "SELECT id::text || name || org_unit_path FROM stations ORDER BY id",
+        "SELECT id::text || name FROM providers ORDER BY id",
+        "SELECT id::text || station_id::text || provider_id::text || service || status \
+         || citizen || starts_at::text FROM appointments ORDER BY id",
+        "SELECT id::text || appointment_id::text || outcome FROM consultations ORDER BY id",
+    ] {
+        rows.extend(strings(&legal, sql).await);
+    }
     rows
 }
 

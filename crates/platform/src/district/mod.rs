@@ -5,12 +5,14 @@
 //! another's (a unit, a volunteer, an activity) is derived here from the same seed.
 
 pub mod tree;
+mod write;
 
 use std::fmt;
 
 use uuid::Uuid;
 
 pub use tree::{DISTRICT, TreeUnit, unit_id};
+pub use write::{insert_rows, insert_table, learn_tree};
 
 /// Which data a seed loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +85,10 @@ pub mod full {
     pub const ORDERS: usize = 100_000;
     /// Resident points (one per resident).
     pub const RESIDENTS: usize = 670_000;
+    /// Legal-aid appointments over the past year at the district's public legal service
+    /// stations (23: one per institute, the industrial park's being the demo's, and the
+    /// demo's two community ones): about 350 a station, like the seed's station.
+    pub const APPOINTMENTS: usize = 8_000;
 }
 
 /// The counts of one profile (see [`full`] for what they mean).
@@ -100,6 +106,8 @@ pub struct Counts {
     pub orders: usize,
     /// Resident points.
     pub residents: usize,
+    /// Legal-aid appointments.
+    pub appointments: usize,
 }
 
 impl District {
@@ -138,6 +146,7 @@ impl District {
             volunteers: scale(full::VOLUNTEERS),
             orders: scale(full::ORDERS),
             residents: scale(full::RESIDENTS),
+            appointments: scale(full::APPOINTMENTS),
         }
     }
 
@@ -222,6 +231,15 @@ impl Mix {
     /// A number in `[-1, 1)`.
     pub fn signed(&mut self) -> f64 {
         self.unit() * 2.0 - 1.0
+    }
+
+    /// A synthetic mainland mobile number, as people write it (`13812345678`).
+    pub fn mobile(&mut self) -> String {
+        format!(
+            "1{}{:08}",
+            ["38", "39", "50", "58", "77", "86"][self.pick(6)],
+            self.below(100_000_000)
+        )
     }
 
     /// Ten random bytes, for the random part of a UUIDv7.
@@ -334,6 +352,7 @@ mod tests {
         let small = District::new(1).scaled(100);
         let c = small.counts();
         assert_eq!((c.volunteers, c.orders, c.teams), (1_520, 1_000, 6));
+        assert_eq!(c.appointments, 80);
         for courtyard in 0..515 {
             let n = small
                 .volunteer_at(courtyard, 0, 515)

@@ -14,25 +14,29 @@
 //! seed, so every run writes the same history. The rows are written as the operations write
 //! them, in one transaction (see [`seed_station`] for why not one call at a time).
 
-use chrono::{Duration, NaiveDate, Weekday};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
-use tongxin_platform::auth::{Principal, Role};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, TransactionTrait};
 use tongxin_platform::db::classify;
+use tongxin_platform::district::{Mix, Progress, Quiet, insert_table};
+use tongxin_platform::pii::Phone;
 
 use crate::domain::appointment::Status;
 use crate::domain::calendar::{CalendarDay, DayKind};
 use crate::domain::case::{CaseKind, CaseResult, CaseStatus};
-use crate::domain::roster::local_date;
+use crate::domain::roster::instant;
 use crate::domain::slots::{self, Slot};
 use crate::domain::{LegalService, StationId};
 use crate::error::LegalAidError;
 use crate::service::cases::{legal_case, timeline};
 use crate::service::consultations::{Outcome, consultation};
-use crate::service::{Booking, Caller, LegalAid};
+use crate::service::{Caller, LegalAid};
 use crate::store::appointments::appointment;
 
 /// Who the history's outcomes and case steps name.
 const ACTOR: &str = "demo-history";
+
+/// The service's name on progress bars.
+const SERVICE: &str = "legal-aid";
 
 /// How many days one duty-roster read covers (the roster answers at most 62).
 const CHUNK_DAYS: i64 = 60;
@@ -49,7 +53,7 @@ pub fn last_day() -> NaiveDate {
 
 /// What happened to one booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fate {
+pub(super) enum Fate {
     /// The visitor came and the consultation ended with this outcome.
     Logged(Outcome),
     /// The visitor did not come.
@@ -191,28 +195,11 @@ fn past_calendar() -> Vec<(NaiveDate, DayKind, &'static str)> {
     days
 }
 
-/// A small deterministic generator (Knuth's MMIX LCG): the same history on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next()).unwrap_or(0) % n.max(1)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i + 1);
-            items.swap(i, j);
-        }
+/// Shuffles `items` in place with `mix` (Fisher-Yates).
+pub(super) fn shuffle<T>(mix: &mut Mix, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = mix.pick(i + 1);
+        items.swap(i, j);
     }
 }
 
@@ -244,8 +231,8 @@ pub async fn seed_station(
     seed: u64,
 ) -> Result<usize, LegalAidError> {
     let unit = legal_aid.station(station).await?.unit;
-    let mut rng = Lcg(seed);
-    let mut rows = Rows::default();
+    let mut rng = Mix(seed);
+    let mut rows = Rows::new(ACTOR, Mix(seed ^ 0x5eed), end_of_history());
     for history in histories {
         let roster = roster_slots(legal_aid, station, history.service).await?;
         let mut fates = history.fates();
@@ -256,57 +243,86 @@ pub async fn seed_station(
                 roster.len()
             )));
         }
-        rng.shuffle(&mut fates);
+        shuffle(&mut rng, &mut fates);
         // Which slots were taken: a random choice among the roster's, in time order.
         let mut picked: Vec<usize> = (0..roster.len()).collect();
-        rng.shuffle(&mut picked);
+        shuffle(&mut rng, &mut picked);
         picked.truncate(fates.len());
         picked.sort_unstable();
-        let mut mediations = 0;
         for (k, (slot, fate)) in picked
             .into_iter()
             .map(|i| &roster[i])
             .zip(fates)
             .enumerate()
         {
-            let visitor = Visitor::new(station, history.service, k, &mut rng);
-            let lead = Duration::hours(3 + i64::try_from(rng.below(7 * 24)).unwrap_or(0));
-            let nth = if fate == Fate::Logged(Outcome::MediationOpened) {
-                mediations += 1;
-                mediations
-            } else {
-                0
-            };
-            rows.visit(legal_aid, unit, slot, &visitor, fate, lead, nth)?;
+            let subject = format!(
+                "demo-visitor-{}-{}-{k}",
+                &station.0.simple().to_string()[..8],
+                history.service.code()
+            );
+            let visitor = Visitor::new(subject, station, history.service, k, None, &mut rng);
+            rows.visit(legal_aid, unit, slot, &visitor, fate)?;
         }
     }
     let made = rows.appointments.len();
-    rows.write(legal_aid).await?;
+    let txn = legal_aid.db().begin().await.map_err(classify)?;
+    rows.write(&txn, &Quiet).await?;
+    txn.commit().await.map_err(classify)?;
     Ok(made)
 }
 
-/// The history's rows, written together.
-#[derive(Default)]
-struct Rows {
-    appointments: Vec<appointment::ActiveModel>,
-    consultations: Vec<consultation::ActiveModel>,
-    cases: Vec<legal_case::ActiveModel>,
-    steps: Vec<timeline::ActiveModel>,
+/// The end of the history's last day (midnight after it, Asia/Shanghai): cases that would
+/// close later are still open.
+fn end_of_history() -> DateTime<Utc> {
+    instant(
+        last_day().succ_opt().unwrap_or(NaiveDate::MAX),
+        NaiveTime::MIN,
+    )
+}
+
+/// A history's rows, written together: the appointments, the consultations of the visits
+/// that happened, the cases they opened and the cases' timelines, as the operations write
+/// them (personal data sealed with the service's cipher), without events.
+pub(super) struct Rows {
+    /// Who the outcomes and case steps name.
+    actor: &'static str,
+    /// Where the rows' ids come from (UUIDv7 at the row's time, the same on every run).
+    ids: Mix,
+    /// The end of the history: a case that would close after it is still open.
+    until: DateTime<Utc>,
+    /// Mediations opened so far (one in five ends without agreement).
+    mediations: u32,
+    pub(super) appointments: Vec<appointment::ActiveModel>,
+    pub(super) consultations: Vec<consultation::ActiveModel>,
+    pub(super) cases: Vec<legal_case::ActiveModel>,
+    pub(super) steps: Vec<timeline::ActiveModel>,
 }
 
 impl Rows {
-    /// One booking and what became of it.
-    #[allow(clippy::too_many_arguments)]
-    fn visit(
+    /// No rows yet; outcomes logged by `actor`, ids from `ids`, history ending at `until`.
+    pub(super) fn new(actor: &'static str, ids: Mix, until: DateTime<Utc>) -> Self {
+        Self {
+            actor,
+            ids,
+            until,
+            mediations: 0,
+            appointments: Vec::new(),
+            consultations: Vec::new(),
+            cases: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// One booking, made a few hours to a week ahead, and what became of it.
+    pub(super) fn visit(
         &mut self,
         legal_aid: &LegalAid,
         unit: uuid::Uuid,
         slot: &Slot,
         visitor: &Visitor,
         fate: Fate,
-        lead: Duration,
-        nth: u32,
     ) -> Result<(), LegalAidError> {
+        let lead = Duration::hours(3 + self.ids.below(7 * 24) as i64);
         let booked_at = slot.starts_at - lead;
         let (status, changed_at) = match fate {
             Fate::Cancelled => (Status::Cancelled, slot.starts_at - lead / 2),
@@ -314,10 +330,10 @@ impl Rows {
             Fate::Logged(_) => (Status::CheckedIn, slot.starts_at - Duration::minutes(5)),
         };
         let provider = slot.free.first().map(|p| p.0);
-        let id = uuid::Uuid::now_v7();
-        let booking = visitor.booking(slot);
-        let parties = serde_json::to_string(&booking.parties)
+        let id = self.ids.uuid_v7(booked_at);
+        let parties = serde_json::to_string(&visitor.parties)
             .map_err(|e| LegalAidError::Internal(e.to_string()))?;
+        let cipher = legal_aid.cipher();
         self.appointments.push(appointment::ActiveModel {
             id: Set(id),
             station_id: Set(visitor.station.0),
@@ -327,10 +343,14 @@ impl Rows {
             starts_at: Set(slot.starts_at),
             ends_at: Set(slot.ends_at),
             status: Set(status.code().to_owned()),
-            citizen: Set(visitor.caller.principal.subject.clone()),
-            topic_cipher: Set(legal_aid.cipher().encrypt(&booking.topic)?),
-            parties_cipher: Set(legal_aid.cipher().encrypt(&parties)?),
-            phone_cipher: Set(None),
+            citizen: Set(visitor.subject.clone()),
+            topic_cipher: Set(cipher.encrypt(visitor.topic)?),
+            parties_cipher: Set(cipher.encrypt(&parties)?),
+            phone_cipher: Set(visitor
+                .phone
+                .as_ref()
+                .map(|p| cipher.encrypt(p.expose()))
+                .transpose()?),
             idempotency_key: Set(None),
             walk_in: Set(false),
             order_id: Set(None),
@@ -342,7 +362,7 @@ impl Rows {
         let Fate::Logged(outcome) = fate else {
             return Ok(());
         };
-        let consultation = uuid::Uuid::now_v7();
+        let consultation = self.ids.uuid_v7(slot.ends_at);
         self.consultations.push(consultation::ActiveModel {
             id: Set(consultation),
             appointment_id: Set(id),
@@ -350,21 +370,24 @@ impl Rows {
             provider_id: Set(provider),
             service: Set(visitor.service.code().to_owned()),
             outcome: Set(outcome.code().to_owned()),
-            logged_by: Set(ACTOR.to_owned()),
+            logged_by: Set(self.actor.to_owned()),
             logged_at: Set(slot.ends_at),
         });
         let Some(kind) = crate::service::cases::kind_of(outcome) else {
             return Ok(());
         };
         // Opened with the consultation; worked on the next day and closed two weeks later,
-        // unless that is past the history's end (then it is still open at the end of June).
+        // unless that is past the history's end (then it is still open at the end).
         // Mediations end in agreement four times in five.
-        let case = uuid::Uuid::now_v7();
+        let case = self.ids.uuid_v7(slot.ends_at);
         let opened = slot.ends_at;
         let closes = opened + Duration::days(14);
-        let closed = local_date(closes) <= last_day();
+        let closed = closes <= self.until;
+        if kind == CaseKind::Mediation {
+            self.mediations += 1;
+        }
         let result = match kind {
-            CaseKind::Mediation if nth.is_multiple_of(5) => CaseResult::NoAgreement,
+            CaseKind::Mediation if self.mediations.is_multiple_of(5) => CaseResult::NoAgreement,
             CaseKind::Mediation => CaseResult::Agreement,
             _ => CaseResult::Completed,
         };
@@ -391,49 +414,45 @@ impl Rows {
         });
         for (version, (status, result, at)) in steps.into_iter().enumerate() {
             self.steps.push(timeline::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
+                id: Set(self.ids.uuid_v7(at)),
                 case_id: Set(case),
                 version: Set(i32::try_from(version + 1).unwrap_or(1)),
                 status: Set(status.code().to_owned()),
                 result: Set(result.map(|r| r.code().to_owned())),
-                actor: Set(ACTOR.to_owned()),
+                actor: Set(self.actor.to_owned()),
                 at: Set(at),
             });
         }
         Ok(())
     }
 
-    /// Everything in one transaction, in batches (SQLite takes at most 32766 values a
-    /// statement).
-    async fn write(self, legal_aid: &LegalAid) -> Result<(), LegalAidError> {
-        const BATCH: usize = 200;
-        let txn = legal_aid.db().begin().await.map_err(classify)?;
-        for chunk in self.appointments.chunks(BATCH) {
-            appointment::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+    /// Everything on `conn` (the caller's transaction), a progress bar per table; returns
+    /// the rows written per table.
+    pub(super) async fn write<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        progress: &dyn Progress,
+    ) -> Result<Vec<(&'static str, u64)>, LegalAidError> {
+        Ok(vec![
+            insert_table(conn, &self.appointments, SERVICE, "appointments", progress)
                 .await
-                .map_err(classify)?;
-        }
-        for chunk in self.consultations.chunks(BATCH) {
-            consultation::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+                .map_err(classify)?,
+            insert_table(
+                conn,
+                &self.consultations,
+                SERVICE,
+                "consultations",
+                progress,
+            )
+            .await
+            .map_err(classify)?,
+            insert_table(conn, &self.cases, SERVICE, "legal_cases", progress)
                 .await
-                .map_err(classify)?;
-        }
-        for chunk in self.cases.chunks(BATCH) {
-            legal_case::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+                .map_err(classify)?,
+            insert_table(conn, &self.steps, SERVICE, "legal_case_timeline", progress)
                 .await
-                .map_err(classify)?;
-        }
-        for chunk in self.steps.chunks(BATCH) {
-            timeline::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(classify)?;
-        }
-        txn.commit().await.map_err(classify)?;
-        Ok(())
+                .map_err(classify)?,
+        ])
     }
 }
 
@@ -461,56 +480,36 @@ async fn roster_slots(
 }
 
 /// A synthetic visitor with their own account.
-struct Visitor {
-    caller: Caller,
+pub(super) struct Visitor {
+    subject: String,
     topic: &'static str,
-    company: &'static str,
+    /// The visitor, then the other side named for the conflict check.
+    parties: Vec<String>,
+    phone: Option<Phone>,
     service: LegalService,
     station: StationId,
-    n: usize,
 }
 
 impl Visitor {
-    fn new(station: StationId, service: LegalService, n: usize, rng: &mut Lcg) -> Self {
-        let subject = format!(
-            "demo-visitor-{}-{}-{n}",
-            &station.0.simple().to_string()[..8],
-            service.code()
-        );
+    /// Visitor `n` of a station's `service`, account `subject`, on a topic and against a
+    /// company `mix` picks.
+    pub(super) fn new(
+        subject: String,
+        station: StationId,
+        service: LegalService,
+        n: usize,
+        phone: Option<Phone>,
+        mix: &mut Mix,
+    ) -> Self {
+        let topic = TOPICS[mix.pick(TOPICS.len())];
+        let company = COMPANIES[mix.pick(COMPANIES.len())];
         Self {
-            caller: Caller {
-                principal: Principal {
-                    subject,
-                    roles: vec![Role::Citizen],
-                    unit: None,
-                    district: Some("rc".to_owned()),
-                    credential: None,
-                },
-                scope: None,
-                provider: None,
-            },
-            topic: TOPICS[rng.below(TOPICS.len())],
-            company: COMPANIES[rng.below(COMPANIES.len())],
+            subject,
+            topic,
+            parties: vec![format!("来访人{}(合成)", n + 1), company.to_owned()],
+            phone,
             service,
             station,
-            n,
-        }
-    }
-
-    fn booking(&self, slot: &Slot) -> Booking {
-        Booking {
-            station: self.station,
-            service: self.service,
-            starts_at: slot.starts_at,
-            provider: None,
-            topic: self.topic.to_owned(),
-            parties: vec![
-                format!("来访人{}(合成)", self.n + 1),
-                self.company.to_owned(),
-            ],
-            phone: None,
-            idempotency_key: None,
-            order: None,
         }
     }
 }

@@ -39,6 +39,16 @@ pub mod paths {
     pub const RONGSHENG: &str = "/rc/zhisheng/rongsheng";
 }
 
+/// What the demo's lawyers give (the district's too).
+const LAWYER_SERVICES: &[LegalService] = &[
+    LegalService::Consultation,
+    LegalService::Mediation,
+    LegalService::LegalAidReferral,
+    LegalService::LegalAidCase,
+    LegalService::HealthCheck,
+    LegalService::NeedsSurvey,
+];
+
 struct DemoStation {
     path: &'static str,
     name: &'static str,
@@ -225,14 +235,6 @@ async fn seed_industrial_park(
             ),
         )
         .await?;
-    let lawyer_services = [
-        LegalService::Consultation,
-        LegalService::Mediation,
-        LegalService::LegalAidReferral,
-        LegalService::LegalAidCase,
-        LegalService::HealthCheck,
-        LegalService::NeedsSurvey,
-    ];
     let wed = legal_aid
         .add_provider(
             admin,
@@ -242,7 +244,7 @@ async fn seed_industrial_park(
                 "重庆荣昌律师事务所(合成)",
                 "15001200000001(合成)",
                 accounts::LAWYER_WED,
-                &lawyer_services,
+                LAWYER_SERVICES,
             ),
         )
         .await?;
@@ -255,7 +257,7 @@ async fn seed_industrial_park(
                 "重庆昌州律师事务所(合成)",
                 "15001200000002(合成)",
                 accounts::LAWYER_FRI,
-                &lawyer_services,
+                LAWYER_SERVICES,
             ),
         )
         .await?;

@@ -15,9 +15,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{EntityTrait, Iterable, PaginatorTrait, TransactionTrait};
 use tongxin_platform::db::classify;
-use tongxin_platform::district::{District, Loaded, Mix, Progress, TreeUnit, chunk_rows};
+use tongxin_platform::district::{
+    District, Loaded, Mix, Progress, Quiet, TreeUnit, chunk_rows, insert_rows, learn_tree,
+};
 use tongxin_platform::geo::Coordinates;
 use uuid::Uuid;
 
@@ -76,16 +78,11 @@ pub async fn load(
     }
     let tree = tongxin_platform::district::tree::tree();
     let mut loaded = Loaded::default();
-    let bar = progress.table(SERVICE, "known_units", tree.len() as u64);
-    for u in &tree {
-        service
-            .remember_unit(u.id(), &u.path, u.level)
-            .await
-            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", u.path))?;
-        bar.inc(1);
-    }
-    bar.finish();
-    loaded.add("known_units", tree.len() as u64);
+    let units = learn_tree(SERVICE, &tree, progress, |u| async move {
+        service.remember_unit(u.id(), &u.path, u.level).await
+    })
+    .await?;
+    loaded.add("known_units", units);
     super::seed_menu(service)
         .await
         .map_err(|e| anyhow::anyhow!("seeding the service menu: {e:?}"))?;
@@ -229,6 +226,30 @@ fn later(walk: &mut Walk<'_>, at: &mut DateTime<Utc>, max_minutes: u64) -> DateT
     *at
 }
 
+/// The owner cancels `life` a few minutes to `max_minutes` after `at`, giving one of the
+/// usual reasons; the order ends there.
+fn cancel(
+    walk: &mut Walk<'_>,
+    mut life: Life,
+    citizen: &str,
+    at: &mut DateTime<Utc>,
+    max_minutes: u64,
+) -> anyhow::Result<Life> {
+    let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
+    let t = later(walk, at, max_minutes);
+    walk.step(
+        &mut life,
+        &Actor::Citizen { subject: citizen },
+        citizen,
+        Command::Cancel {
+            reason: reason.into(),
+        },
+        reason,
+        t,
+    )?;
+    Ok(life)
+}
+
 /// The `n`th order, walked to its fate.
 #[allow(clippy::too_many_arguments)]
 fn order_life(
@@ -285,11 +306,7 @@ fn order_life(
     // higher up; some climb one level further.
     let holding = holding_index(chain, category.default_level);
     let citizen = format!("district-citizen-{}", mix.below(citizens));
-    let phone = format!(
-        "1{}{:08}",
-        ["38", "39", "50", "58", "77", "86"][mix.pick(6)],
-        mix.below(100_000_000)
-    );
+    let phone = mix.mobile();
     let route = Route::new(chain.clone(), holding)?;
     let courtyard = Some(chain[0].id);
     let form = answers(category, placed_at, mix);
@@ -347,19 +364,7 @@ fn order_life(
     }
     let cancel_early = fate == OrderState::Cancelled && walk.mix.below(3) == 0;
     if cancel_early {
-        let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
-        let t = later(walk, &mut at, 120);
-        walk.step(
-            &mut life,
-            &owner,
-            &citizen,
-            Command::Cancel {
-                reason: reason.into(),
-            },
-            reason,
-            t,
-        )?;
-        return Ok(life);
+        return cancel(walk, life, &citizen, &mut at, 120);
     }
     if climbs && !life.order.route.at_top() {
         if by_scheduler {
@@ -418,19 +423,7 @@ fn order_life(
         return Ok(life);
     }
     if fate == OrderState::Cancelled && walk.mix.below(2) == 0 {
-        let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
-        let t = later(walk, &mut at, 600);
-        walk.step(
-            &mut life,
-            &owner,
-            &citizen,
-            Command::Cancel {
-                reason: reason.into(),
-            },
-            reason,
-            t,
-        )?;
-        return Ok(life);
+        return cancel(walk, life, &citizen, &mut at, 600);
     }
     // One or two of the courtyard's own volunteers.
     let courtyard_index = chains
@@ -473,19 +466,7 @@ fn order_life(
         return Ok(life);
     }
     if fate == OrderState::Cancelled {
-        let reason = CANCEL_REASONS[walk.mix.pick(CANCEL_REASONS.len())];
-        let t = later(walk, &mut at, 600);
-        walk.step(
-            &mut life,
-            &owner,
-            &citizen,
-            Command::Cancel {
-                reason: reason.into(),
-            },
-            reason,
-            t,
-        )?;
-        return Ok(life);
+        return cancel(walk, life, &citizen, &mut at, 600);
     }
     // With two dispatched, one may decline and the other accept.
     if dispatched.len() == 2 && walk.mix.below(3) == 0 {
@@ -574,9 +555,7 @@ async fn write_orders(
         per_courtyard: district.volunteers_per_courtyard(chains.len()),
     };
     let bar = progress.table(SERVICE, "orders", total as u64);
-    let order_batch = chunk_rows(45);
-    let move_batch = chunk_rows(14);
-    let per_txn = order_batch * 4;
+    let per_txn = chunk_rows(orders::Column::iter().count()) * 4;
     let (mut written, mut moves_written) = (0u64, 0u64);
     let mut n = 0u64;
     while (n as usize) < total {
@@ -597,26 +576,11 @@ async fn write_orders(
             moves.extend(life.moves);
         }
         let txn = service.db().begin().await.map_err(classify)?;
-        for chunk in rows.chunks(order_batch) {
-            orders::Entity::insert_many(chunk.iter().map(|m| {
-                sea_orm::ActiveModelTrait::reset_all(orders::ActiveModel::from(m.clone()))
-            }))
-            .exec_without_returning(&txn)
+        written += insert_rows(&txn, &rows, bar.as_ref())
             .await
             .map_err(classify)?;
-        }
-        for chunk in moves.chunks(move_batch) {
-            timeline::Entity::insert_many(chunk.iter().map(|m| {
-                sea_orm::ActiveModelTrait::reset_all(timeline::ActiveModel::from(m.clone()))
-            }))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(classify)?;
-        }
+        moves_written += insert_rows(&txn, &moves, &Quiet).await.map_err(classify)?;
         txn.commit().await.map_err(classify)?;
-        written += rows.len() as u64;
-        moves_written += moves.len() as u64;
-        bar.inc(rows.len() as u64);
         n = end;
     }
     bar.finish();

@@ -8,9 +8,12 @@
 //! and venues name the same volunteers without asking this service.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, Iterable, PaginatorTrait, TransactionTrait};
 use tongxin_platform::db::classify;
-use tongxin_platform::district::{District, Loaded, Mix, Progress, TreeUnit, chunk_rows};
+use tongxin_platform::district::{
+    District, Loaded, Mix, Progress, Quiet, TreeUnit, chunk_rows, insert_rows, insert_table,
+    learn_tree,
+};
 use tongxin_platform::org::Level;
 use uuid::Uuid;
 
@@ -45,7 +48,14 @@ pub async fn load(
     }
     let tree = tongxin_platform::district::tree::tree();
     let mut loaded = Loaded::default();
-    loaded.add("known_units", learn_units(service, &tree, progress).await?);
+    // The tree, as this service keeps it (path, name, place), so staff scopes resolve.
+    let units = learn_tree(SERVICE, &tree, progress, |u| async move {
+        service
+            .remember_unit_details(u.id(), &u.path, &u.name, (u.lat, u.lon))
+            .await
+    })
+    .await?;
+    loaded.add("known_units", units);
     let courtyards: Vec<HomeUnit> = tree
         .iter()
         .filter(|u| u.level == Level::Courtyard)
@@ -67,24 +77,6 @@ pub async fn load(
     loaded.add("hours_entries", entries);
     loaded.add("volunteer_stats", stats);
     Ok(loaded)
-}
-
-/// The tree, as this service keeps it (path, name, place), so staff scopes resolve.
-async fn learn_units(
-    service: &Volunteers,
-    tree: &[TreeUnit],
-    progress: &dyn Progress,
-) -> anyhow::Result<u64> {
-    let bar = progress.table(SERVICE, "known_units", tree.len() as u64);
-    for u in tree {
-        service
-            .remember_unit_details(u.id(), &u.path, &u.name, (u.lat, u.lon))
-            .await
-            .map_err(|e| anyhow::anyhow!("remembering unit {}: {e:?}", u.path))?;
-        bar.inc(1);
-    }
-    bar.finish();
-    Ok(tree.len() as u64)
 }
 
 /// A day within the year before the profile's day.
@@ -112,8 +104,7 @@ async fn write_volunteers(
         person.lat = (home.lat + mix.signed() * 0.015).clamp(29.25, 29.65);
         person.lon = (home.lon + mix.signed() * 0.015).clamp(105.30, 105.75);
     }
-    let batch = chunk_rows(24);
-    let per_txn = batch * 10;
+    let per_txn = chunk_rows(volunteers::Column::iter().count()) * 10;
     let mut written = 0usize;
     let mut linked = false;
     for block in everyone.chunks(per_txn) {
@@ -141,15 +132,9 @@ async fn write_volunteers(
             }
         }
         let txn = service.db().begin().await.map_err(classify)?;
-        for chunk in rows.chunks(batch) {
-            volunteers::Entity::insert_many(chunk.iter().map(|m| {
-                sea_orm::ActiveModelTrait::reset_all(volunteers::ActiveModel::from(m.clone()))
-            }))
-            .exec_without_returning(&txn)
+        insert_rows(&txn, &rows, bar.as_ref())
             .await
             .map_err(classify)?;
-            bar.inc(chunk.len() as u64);
-        }
         txn.commit().await.map_err(classify)?;
         // The running service's candidate index learns them as an import's rows.
         service.matcher().apply_all(&rows);
@@ -247,31 +232,15 @@ async fn write_teams(
             });
         }
     }
-    let bar = progress.table(SERVICE, "teams", rows.len() as u64);
     let txn = service.db().begin().await.map_err(classify)?;
-    for chunk in rows.chunks(chunk_rows(8)) {
-        teams::Entity::insert_many(
-            chunk
-                .iter()
-                .map(|m| sea_orm::ActiveModelTrait::reset_all(teams::ActiveModel::from(m.clone()))),
-        )
-        .exec_without_returning(&txn)
+    let (_, teams) = insert_table(&txn, &rows, SERVICE, "teams", progress)
         .await
         .map_err(classify)?;
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish();
-    let bar = progress.table(SERVICE, "team_members", member_rows.len() as u64);
-    for chunk in member_rows.chunks(chunk_rows(5)) {
-        members::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await
-            .map_err(classify)?;
-        bar.inc(chunk.len() as u64);
-    }
+    let (_, members) = insert_table(&txn, &member_rows, SERVICE, "team_members", progress)
+        .await
+        .map_err(classify)?;
     txn.commit().await.map_err(classify)?;
-    bar.finish();
-    Ok((rows.len() as u64, member_rows.len() as u64))
+    Ok((teams, members))
 }
 
 const PLACES: &[&str] = &[
@@ -368,18 +337,12 @@ async fn write_ledger(
             });
         }
         let txn = service.db().begin().await.map_err(classify)?;
-        for chunk in entry_rows.chunks(chunk_rows(15)) {
-            entries::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(classify)?;
-        }
-        for chunk in stat_rows.chunks(chunk_rows(5)) {
-            stats::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(classify)?;
-        }
+        insert_rows(&txn, &entry_rows, &Quiet)
+            .await
+            .map_err(classify)?;
+        insert_rows(&txn, &stat_rows, &Quiet)
+            .await
+            .map_err(classify)?;
         txn.commit().await.map_err(classify)?;
         entry_count += entry_rows.len() as u64;
         stat_count += stat_rows.len() as u64;
