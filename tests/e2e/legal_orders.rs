@@ -309,3 +309,173 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
     }
     platform.stop().await;
 }
+
+/// Withdrawing through the router: the citizen books a slot for the order, then cancels the
+/// order (booked is not yet visited); legal aid cancels the appointment and another citizen
+/// books the freed slot.
+#[tokio::test]
+async fn a_booked_legal_order_is_withdrawn_and_its_slot_goes_to_someone_else_through_the_router() {
+    let (clock, _hand) = tongxin_platform::clock::Clock::manual(at("2026-12-07T00:00:00Z"));
+    let platform = Platform::start_with(
+        Subgraphs::OrderLoop,
+        Options {
+            legal_aid_clock: Some(clock),
+            ..Options::default()
+        },
+    )
+    .await;
+    let citizen = platform.sign(CITIZEN, &[Role::Citizen], None);
+    let other = platform.sign("wx-e2e-legal-other", &[Role::Citizen], None);
+    let staff = platform.sign("staff-hongqiao", &[Role::Staff], Some(paths::HONGQIAO));
+    let station = ok(
+        &platform,
+        &staff,
+        "mutation($i: CreateLegalAidStationInput!) { createLegalAidStation(input: $i) { id } }",
+        json!({ "i": {
+            "unitId": demo::unit_id(paths::HONGQIAO).0.to_string(),
+            "name": "虹桥社区公共法律服务点", "address": "虹桥社区便民服务中心",
+            "services": ["CONSULTATION"], "minNoticeMinutes": 60, "horizonDays": 30,
+        }}),
+        "createLegalAidStation",
+    )
+    .await["id"]
+        .as_str()
+        .expect("station id")
+        .to_owned();
+    // One lawyer: the 09:00 slot is someone's or free.
+    let provider = ok(
+        &platform,
+        &staff,
+        "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }",
+        json!({ "i": {
+            "name": "李律师", "kind": "LAWYER", "services": ["CONSULTATION"],
+            "stationIds": [station], "accountSubject": LAWYER, "licenceNo": "15001200000001",
+        }}),
+        "addLegalAidProvider",
+    )
+    .await["id"]
+        .as_str()
+        .expect("provider id")
+        .to_owned();
+    ok(
+        &platform,
+        &staff,
+        "mutation($s: ID!, $r: RosterRuleInput!) { addRosterRule(stationId: $s, input: $r) { id } }",
+        json!({ "s": station, "r": {
+            "weekday": "WEDNESDAY", "start": "09:00", "end": "12:00", "service": "CONSULTATION",
+            "providerIds": [provider], "slotMinutes": 30,
+        }}),
+        "addRosterRule",
+    )
+    .await;
+    let id = ok(
+        &platform,
+        &citizen,
+        "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
+        json!({ "input": {
+            "category": "legal_consult", "description": "邻居占用楼道",
+            "form": [{ "key": "matter", "value": "邻里纠纷" }],
+            "location": { "lat": CAIJIABA_POINT.0, "lon": CAIJIABA_POINT.1 },
+            "contactPhone": "138 1234 5678", "photos": [], "idempotencyKey": "e2e-withdraw-1",
+        }}),
+        "placeOrder",
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    ok(
+        &platform,
+        &staff,
+        "mutation($id: ID!) { receiveOrder(orderId: $id) { state } }",
+        json!({ "id": id }),
+        "receiveOrder",
+    )
+    .await;
+    ok(
+        &platform,
+        &staff,
+        "mutation($id: ID!, $s: ID!) { dispatchOrder(orderId: $id, legalAidStationId: $s) { state } }",
+        json!({ "id": id, "s": station }),
+        "dispatchOrder",
+    )
+    .await;
+    let book = |who: &str, key: &str, order: Option<&str>| {
+        json!({ "i": {
+            "stationId": station, "service": "CONSULTATION", "startsAt": "2026-12-09T01:00:00Z",
+            "topic": "楼道纠纷", "orderId": order, "idempotencyKey": format!("{who}-{key}"),
+        }})
+    };
+    const BOOK: &str =
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id status } }";
+    // The request reaches the station, then the citizen books for the order.
+    let mut booked = Value::Null;
+    for _ in 0..100 {
+        booked = platform
+            .graphql(Some(&citizen), BOOK, book("citizen", "1", Some(&id)))
+            .await;
+        if booked["errors"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let slot = data(&booked, "bookAppointment")["id"]
+        .as_str()
+        .expect("appointment")
+        .to_owned();
+    for _ in 0..100 {
+        if order_state(&platform, &citizen, &id).await == "ACCEPTED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(order_state(&platform, &citizen, &id).await, "ACCEPTED");
+    let r = platform
+        .graphql(Some(&other), BOOK, book("other", "1", None))
+        .await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "CONFLICT",
+        "the slot is taken: {r}"
+    );
+
+    let r = ok(
+        &platform,
+        &citizen,
+        "mutation($id: ID!) { cancelOrder(orderId: $id, reason: \"已自行协商解决\") { state } }",
+        json!({ "id": id }),
+        "cancelOrder",
+    )
+    .await;
+    assert_eq!(r["state"], "CANCELLED");
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = platform
+            .graphql(
+                Some(&citizen),
+                "query($id: ID!) { appointment(id: $id) { status } }",
+                json!({ "id": slot }),
+            )
+            .await;
+        if last["data"]["appointment"]["status"] == "CANCELLED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(last["data"]["appointment"]["status"], "CANCELLED", "{last}");
+    let r = platform
+        .graphql(Some(&other), BOOK, book("other", "2", None))
+        .await;
+    assert_eq!(data(&r, "bookAppointment")["status"], "BOOKED", "{r}");
+    platform.stop().await;
+}
+
+async fn order_state(platform: &Platform, token: &str, id: &str) -> Value {
+    platform
+        .graphql(
+            Some(token),
+            "query($id: ID!) { order(id: $id) { state } }",
+            json!({ "id": id }),
+        )
+        .await["data"]["order"]["state"]
+        .clone()
+}

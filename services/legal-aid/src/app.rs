@@ -86,6 +86,7 @@ impl Service for LegalAidModule {
         let units = ctx.consumer_spec(crate::events::UNITS_CONSUMER, crate::events::UNITS_FILTER);
         let interval = std::time::Duration::from_millis(self.settings.reminder_interval_ms);
         let reminders = legal_aid.clone();
+        let legal_aid_for_orders = legal_aid.clone();
         Ok(Parts::new(legal_aid, http, grpc)
             .task(Task::consumer(
                 ctx,
@@ -98,7 +99,7 @@ impl Service for LegalAidModule {
                     crate::events::consumers::orders::CONSUMER,
                     crate::events::consumers::orders::FILTER,
                 ),
-                crate::events::consumers::orders::OrderRequests,
+                crate::events::consumers::orders::OrderRequests(legal_aid_for_orders),
             ))
             .task(Task::new("reminders", move |stop| async move {
                 reminders.run_reminders(interval, 200, stop).await;

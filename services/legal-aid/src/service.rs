@@ -42,7 +42,7 @@ use crate::error::LegalAidError;
 use crate::service::clock::Clock;
 use crate::store::{appointments, known_units, stations as station_store};
 
-pub use booking::{Booking, WalkIn};
+pub use booking::{Booking, WalkIn, Withdrawal};
 pub use roster::{ExceptionKindInput, NewException, NewRule, RosterDay};
 pub use stations::{NewProvider, NewStation};
 

@@ -10,7 +10,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use tongxin_platform::db::classify;
 use tongxin_platform::events::outbox;
 use tongxin_platform::pii::Phone;
@@ -104,6 +107,19 @@ enum Refusal {
     Retry,
     /// Anything else.
     Other(LegalAidError),
+}
+
+/// What withdrawing an order did at the station ([`LegalAid::withdraw_order`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// Nothing was open for it (no request, or closed already: a redelivery).
+    Nothing,
+    /// Its request closed (no slot was held).
+    RequestClosed,
+    /// Its request closed and its booked appointment was cancelled.
+    AppointmentCancelled(AppointmentId),
+    /// Its visit is checked in already: left as it is.
+    VisitGoesOn,
 }
 
 fn refusal(err: DbErr) -> Refusal {
@@ -564,6 +580,85 @@ impl LegalAid {
         .await
         .map_err(|e| Refusal::Other(e.into()))?;
         txn.commit().await.map_err(refusal)
+    }
+
+    /// The citizen withdrew `order` (its `order_cancelled`), inside the consumer's `txn`: an
+    /// open request closes; a booked one closes with its appointment, which is cancelled
+    /// like any cancellation (the slot is free again, `appointment_cancelled` goes out
+    /// through the outbox, `actor` being who withdrew the order). A visit already checked in
+    /// goes on (the order cannot be withdrawn then; a race with the check-in loses here).
+    /// A second call changes nothing. `Err` with CONFLICT when the appointment changed
+    /// meanwhile: the caller tries again.
+    pub(crate) async fn withdraw_order<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        order: Uuid,
+        actor: &str,
+    ) -> Result<Withdrawal, LegalAidError> {
+        let now = self.now();
+        let open = [requests::REQUESTED];
+        if requests::move_status(txn, order, &open, requests::CANCELLED, None, now).await? {
+            return Ok(Withdrawal::RequestClosed);
+        }
+        let Some(request) = requests::get(txn, order).await? else {
+            return Ok(Withdrawal::Nothing);
+        };
+        if request.status != requests::BOOKED {
+            return Ok(Withdrawal::Nothing);
+        }
+        let row = match request.appointment_id {
+            Some(id) => store::get_many(txn, &[id]).await?.into_iter().next(),
+            None => None,
+        };
+        let appointment = row.as_ref().map(store::parse).transpose()?;
+        let cancelled = match appointment {
+            Some(a) if a.status == Status::CheckedIn => return Ok(Withdrawal::VisitGoesOn),
+            Some(a) if a.status == Status::Booked => {
+                let mut next = a.clone();
+                next.status = a.after(Change::Cancelled, now)?;
+                next.version = a.version + 1;
+                let done = appointment::Entity::update_many()
+                    .col_expr(appointment::Column::Status, Expr::value(next.status.code()))
+                    .col_expr(appointment::Column::Version, Expr::value(next.version))
+                    .col_expr(appointment::Column::UpdatedAt, Expr::value(now))
+                    .filter(appointment::Column::Id.eq(a.id.0))
+                    .filter(appointment::Column::Version.eq(a.version))
+                    .exec(txn)
+                    .await
+                    .map_err(classify)?;
+                if done.rows_affected == 0 {
+                    return Err(DomainError::Conflict(
+                        "the appointment changed meanwhile; read it again".to_owned(),
+                    )
+                    .into());
+                }
+                outbox::enqueue(
+                    txn,
+                    &events::subject(Change::Cancelled.event()),
+                    events::SOURCE,
+                    events::appointment_changed(&next, actor, now, Extra::default()),
+                )
+                .await?;
+                Some(next.id)
+            }
+            // A no-show (or an appointment already cancelled) holds no slot.
+            _ => None,
+        };
+        let booked = [requests::BOOKED];
+        if !requests::move_status(txn, order, &booked, requests::CANCELLED, None, now).await? {
+            return Err(DomainError::Conflict(
+                "the consultation request changed meanwhile".to_owned(),
+            )
+            .into());
+        }
+        // Why the slot came free, for whoever reads the log (ids only).
+        tracing::info!(order_id = %order, appointment_id = ?cancelled.map(|a| a.0),
+            reason = "order withdrawn", "the order's appointment is cancelled");
+        self.wake();
+        Ok(match cancelled {
+            Some(id) => Withdrawal::AppointmentCancelled(id),
+            None => Withdrawal::RequestClosed,
+        })
     }
 
     /// Cancels, checks in or marks a no-show.

@@ -5,8 +5,9 @@
 //! ends it.
 //!
 //! Status flow: `requested` → `booked` (a slot is booked for it; cancelling that appointment
-//! makes it `requested` again) → `done` (the outcome was logged); `cancelled` when the
-//! citizen withdrew the order before that. Every change is a conditional update on the
+//! makes it `requested` again, and orders takes the order back to dispatched) → `done` (the
+//! outcome was logged); `cancelled` when the citizen withdrew the order before that (a
+//! booked slot is cancelled with it, see [`super::LegalAid::withdraw_order`]). Every change is a conditional update on the
 //! status it leaves, so of two concurrent bookings for one request exactly one wins.
 
 use chrono::{DateTime, Utc};

@@ -306,3 +306,153 @@ async fn logged_events(app: &TestApp) -> Vec<pb::ConsultationLogged> {
         .map(|row| pb::ConsultationLogged::decode(row.payload.as_slice()).expect("decodes"))
         .collect()
 }
+
+/// The `appointment_cancelled` events in the outbox, decoded.
+async fn cancelled_events(app: &TestApp) -> Vec<pb::AppointmentChanged> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use tongxin_platform::events::outbox::entity;
+    entity::Entity::find()
+        .filter(entity::Column::Subject.eq("tongxin.legalaid.appointment_cancelled"))
+        .all(app.legal_aid.db())
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|row| pb::AppointmentChanged::decode(row.payload.as_slice()).expect("decodes"))
+        .collect()
+}
+
+async fn appointment_status(app: &TestApp, id: &str) -> Value {
+    app.ok(
+        &app.staff(),
+        "query($id: ID!) { appointment(id: $id) { status } }",
+        json!({ "id": id }),
+        "appointment",
+    )
+    .await["status"]
+        .clone()
+}
+
+/// Publishes `events` and then a dispatch of a new order: once its request is open, the
+/// consumer has handled everything before it (it takes events in order).
+async fn publish_and_settle(app: &TestApp, station: &str, events: &[Event]) {
+    let marker = Uuid::now_v7();
+    let mut all = events.to_vec();
+    all.push(order_event(
+        "order_dispatched",
+        marker,
+        Some(station),
+        "marker",
+    ));
+    publish(app, &all).await;
+    requests_when(app, station, |r| {
+        r.iter().any(|x| x["order"]["id"] == marker.to_string())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_withdrawn_order_cancels_its_booked_appointment_once_and_never_a_visit_under_way() {
+    let app = TestApp::spawn().await;
+    let (station, _notary, lawyer1, _lawyer2) = app.park_station().await;
+    // One lawyer: a slot is free or it is not.
+    app.rule(
+        &station,
+        "WEDNESDAY",
+        "09:00",
+        "12:00",
+        "CONSULTATION",
+        &[&lawyer1],
+    )
+    .await;
+    let (order, visiting) = (Uuid::now_v7(), Uuid::now_v7());
+    publish(
+        &app,
+        &[
+            order_event("order_dispatched", order, Some(&station), "alice"),
+            order_event("order_dispatched", visiting, Some(&station), "carol"),
+        ],
+    )
+    .await;
+    requests_when(&app, &station, |r| r.len() == 2).await;
+    let alice = app.citizen("alice");
+    let r = app.book(&alice, book(&station, WED_9, order, "w1")).await;
+    let booked = r["data"]["bookAppointment"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("booked: {r}"))
+        .to_owned();
+    let carol = app.citizen("carol");
+    let r = app
+        .book(&carol, book(&station, WED_10, visiting, "c1"))
+        .await;
+    let visit = r["data"]["bookAppointment"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("booked: {r}"))
+        .to_owned();
+    // The slot is alice's: bob cannot have it.
+    let walk_up = json!({ "stationId": station, "service": "CONSULTATION", "startsAt": WED_9,
+                          "topic": "租房合同" });
+    let r = app.book(&app.citizen("bob"), walk_up.clone()).await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
+
+    // Alice withdraws her order (orders publishes `order_cancelled` with her as the actor).
+    let mut withdrawn = order_event("order_cancelled", order, None, "alice");
+    let mut body = pb::OrderChanged::decode(withdrawn.payload.clone()).expect("body");
+    body.actor = "alice".to_owned();
+    withdrawn.payload = body.encode_to_vec().into();
+    publish_and_settle(&app, &station, std::slice::from_ref(&withdrawn)).await;
+    assert_eq!(appointment_status(&app, &booked).await, "CANCELLED");
+    let open = requests_when(&app, &station, |_| true).await;
+    assert!(
+        !open.iter().any(|r| r["order"]["id"] == order.to_string()),
+        "alice's request is closed: {open:?}"
+    );
+    // One `appointment_cancelled`, as any cancellation: the order, alice as the actor.
+    let cancelled = cancelled_events(&app).await;
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
+    assert_eq!(cancelled[0].appointment_id, booked);
+    assert_eq!(
+        cancelled[0].order_id.as_deref(),
+        Some(order.to_string().as_str())
+    );
+    assert_eq!(cancelled[0].actor, "alice");
+    assert_eq!(
+        cancelled[0].status,
+        tongxin_proto::legalaid::AppointmentStatus::Cancelled as i32
+    );
+    // The slot is free again: bob books it.
+    let r = app.book(&app.citizen("bob"), walk_up).await;
+    assert_eq!(r["data"]["bookAppointment"]["status"], "BOOKED", "{r}");
+
+    // The withdrawal delivered again (another event id) changes nothing.
+    let mut again = withdrawn.clone();
+    again.id = Uuid::now_v7();
+    publish_and_settle(&app, &station, &[again]).await;
+    assert_eq!(cancelled_events(&app).await.len(), 1);
+    assert_eq!(appointment_status(&app, &booked).await, "CANCELLED");
+
+    // Carol is checked in: the visit is under way and her order's withdrawal (a race the
+    // check-in won) leaves it, and her request, as they are.
+    app.clock.set(at("2026-09-30T01:55:00Z"));
+    app.ok(
+        &app.staff(),
+        "mutation($id: ID!) { checkIn(id: $id) { status } }",
+        json!({ "id": visit }),
+        "checkIn",
+    )
+    .await;
+    publish_and_settle(
+        &app,
+        &station,
+        &[order_event("order_cancelled", visiting, None, "carol")],
+    )
+    .await;
+    assert_eq!(appointment_status(&app, &visit).await, "CHECKED_IN");
+    let open = requests_when(&app, &station, |_| true).await;
+    let carols = open
+        .iter()
+        .find(|r| r["order"]["id"] == visiting.to_string())
+        .expect("carol's request is open");
+    assert_eq!(carols["status"], "BOOKED");
+    assert_eq!(cancelled_events(&app).await.len(), 1);
+    app.spawned.stop().await;
+}

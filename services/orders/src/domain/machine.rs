@@ -6,7 +6,9 @@
 //!   │  │ (scheduler)  │ └──decline (last)─┘                                  complete
 //!   │  └─escalate─────┤                                                         ▼
 //!   └─escalate(sch.)→ escalated ─receive→ received            completed ─rate→ rated
-//! cancel (citizen owner): placed | received | escalated | dispatched → cancelled
+//! cancel (citizen owner): placed | received | escalated | dispatched → cancelled,
+//!                         and accepted → cancelled at a legal-aid station
+//! unbook (the station): accepted → dispatched
 //! ```
 //!
 //! Rules decided here, once:
@@ -29,6 +31,11 @@
 //!   `menu::Handling`), and from then on only that station moves it, through the legal-aid
 //!   service's events: a booked slot accepts it, the check-in starts it, the logged outcome
 //!   completes it ([`Actor::LegalAid`]). Neither a volunteer nor staff make those moves.
+//!   A cancelled appointment gives the slot up: the order goes back to `dispatched`
+//!   ([`Command::Unbook`]) and its citizen books again or withdraws it. Since a booking is
+//!   not yet a visit, the citizen may cancel such an order while it is accepted (the station
+//!   then cancels the appointment); once checked in (`in_progress`) it runs its course. An
+//!   order a volunteer (or a team) accepted stays uncancellable: people are on their way.
 //! - Checks run in this order: existence for citizens, then role and scope (FORBIDDEN), then
 //!   the state (CONFLICT naming the current state).
 
@@ -152,6 +159,9 @@ pub enum Command {
     },
     /// Work starts.
     Start,
+    /// The station's booking for the order was cancelled: it waits for a new one (the
+    /// station only).
+    Unbook,
     /// Work is done, hours per volunteer.
     Complete {
         /// Hours of each volunteer who served.
@@ -162,7 +172,7 @@ pub enum Command {
         /// Stars.
         rating: Rating,
     },
-    /// The owner withdraws it before acceptance.
+    /// The owner withdraws it before acceptance (at a legal-aid station: before the visit).
     Cancel {
         /// Why.
         reason: String,
@@ -179,6 +189,7 @@ impl Command {
             Self::Accept => "accept",
             Self::Decline { .. } => "decline",
             Self::Start => "start",
+            Self::Unbook => "unbook",
             Self::Complete { .. } => "complete",
             Self::Rate { .. } => "rate",
             Self::Cancel { .. } => "cancel",
@@ -194,6 +205,9 @@ impl Command {
             Self::Accept => "accepted",
             Self::Decline { .. } => "declined",
             Self::Start => "started",
+            // The order stands dispatched to its station again (no event of its own: the
+            // catalog's `order_dispatched`, with `previous_state` accepted).
+            Self::Unbook => "dispatched",
             Self::Complete { .. } => "completed",
             Self::Rate { .. } => "rated",
             Self::Cancel { .. } => "cancelled",
@@ -230,6 +244,7 @@ const TEAM_MOVE: &str =
 const VOLUNTEER_MOVE: &str = "only a volunteer the order is dispatched to may accept or decline it";
 const OWNER_MOVE: &str = "only the citizen who placed the order may cancel or rate it";
 const STATION_MOVE: &str = "an order dispatched to a legal-aid station moves on with the station's visit: the booking accepts it, the check-in starts it, the logged outcome completes it";
+const UNBOOK_MOVE: &str = "only the legal-aid station an order is dispatched to gives its slot up";
 
 fn forbidden(message: &str) -> DomainError {
     DomainError::Forbidden(message.to_owned())
@@ -261,6 +276,7 @@ pub fn decide(
         Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => staff_in_scope,
         Command::AutoEscalate => matches!(actor, Actor::Scheduler),
         Command::Accept | Command::Start | Command::Complete { .. } if at_station => the_station,
+        Command::Unbook => the_station,
         Command::Accept => match facts.team {
             Some(_) => staff_in_scope,
             None => volunteer.is_some_and(|v| facts.dispatched.contains(&v)),
@@ -280,6 +296,7 @@ pub fn decide(
         return Err(forbidden(match command {
             Command::Receive | Command::Escalate { .. } | Command::Dispatch { .. } => STAFF_MOVE,
             Command::AutoEscalate => "only the scheduler escalates overdue orders",
+            Command::Unbook => UNBOOK_MOVE,
             Command::Accept | Command::Start | Command::Complete { .. } if at_station => {
                 STATION_MOVE
             }
@@ -375,6 +392,12 @@ pub fn decide(
             }
             out.to = S::InProgress;
         }
+        Command::Unbook => {
+            if facts.state != S::Accepted {
+                return Err(wrong());
+            }
+            out.to = S::Dispatched;
+        }
         Command::Complete { hours } => {
             if facts.state != S::InProgress {
                 return Err(wrong());
@@ -408,10 +431,14 @@ pub fn decide(
             out.to = S::Rated;
         }
         Command::Cancel { .. } => {
-            if !matches!(
+            let before_acceptance = matches!(
                 facts.state,
                 S::Placed | S::Received | S::Escalated | S::Dispatched
-            ) {
+            );
+            // A station's booking is only a slot: the order may still be withdrawn (the
+            // station cancels the appointment when it hears of it).
+            let booked_at_station = facts.state == S::Accepted && at_station;
+            if !(before_acceptance || booked_at_station) {
                 return Err(wrong());
             }
             out.to = S::Cancelled;
@@ -643,35 +670,112 @@ mod tests {
         );
     }
 
+    /// The owner cancels before acceptance; at a legal-aid station also while only a slot
+    /// is booked (accepted), never once the visit began. Volunteer and team orders keep the
+    /// old rule: accepted means people are on their way.
     #[test]
     fn the_owner_cancels_before_acceptance_only() {
         let chain = chain();
         let cancel = Command::Cancel { reason: "x".into() };
+        let v = [VolunteerId(Uuid::now_v7())];
+        let team = TeamId(Uuid::now_v7());
+        let station = Uuid::now_v7();
         for state in OrderState::ALL {
-            let f = facts(state, &chain, 0);
+            for handled_by in ["volunteer", "team", "station"] {
+                let mut f = facts(state, &chain, 0);
+                match handled_by {
+                    "volunteer" => {
+                        f.dispatched = &v;
+                        f.accepted = &v;
+                    }
+                    "team" => f.team = Some(team),
+                    _ => f.legal_aid_station = Some(station),
+                }
+                let expected = match (state, handled_by) {
+                    (
+                        OrderState::Placed
+                        | OrderState::Received
+                        | OrderState::Escalated
+                        | OrderState::Dispatched,
+                        _,
+                    )
+                    | (OrderState::Accepted, "station") => Ok(OrderState::Cancelled),
+                    _ => Err(DomainError::WrongState {
+                        state: state.as_str(),
+                        action: "cancel",
+                    }),
+                };
+                assert_eq!(
+                    decide(&f, &ALICE, &cancel).map(|o| o.to),
+                    expected,
+                    "{state:?} {handled_by}"
+                );
+                // Nobody but the owner cancels, in any state: not the station either.
+                assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()), "{state:?}");
+                for actor in [staff("/rc"), Actor::LegalAid { station }] {
+                    assert_eq!(
+                        decide(&f, &actor, &cancel),
+                        Err(forbidden(OWNER_MOVE)),
+                        "{state:?} {handled_by} {actor:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A cancelled appointment takes an accepted station order back to dispatched: only the
+    /// station it is dispatched to, only from accepted.
+    #[test]
+    fn only_the_station_gives_the_slot_up_and_only_while_accepted() {
+        let chain = chain();
+        let station = Uuid::now_v7();
+        let by_station = Actor::LegalAid { station };
+        for state in OrderState::ALL {
+            let mut f = facts(state, &chain, 1);
+            f.legal_aid_station = Some(station);
             let expected = match state {
-                OrderState::Placed
-                | OrderState::Received
-                | OrderState::Escalated
-                | OrderState::Dispatched => Ok(OrderState::Cancelled),
+                OrderState::Accepted => Ok((OrderState::Dispatched, Some(station))),
                 _ => Err(DomainError::WrongState {
                     state: state.as_str(),
-                    action: "cancel",
+                    action: "unbook",
                 }),
             };
             assert_eq!(
-                decide(&f, &ALICE, &cancel).map(|o| o.to),
+                decide(&f, &by_station, &Command::Unbook).map(|o| (o.to, o.legal_aid_station)),
                 expected,
                 "{state:?}"
             );
-            // Nobody but the owner cancels, in any state.
-            assert_eq!(decide(&f, &BOB, &cancel), Err(not_found()), "{state:?}");
+        }
+        let mut f = facts(OrderState::Accepted, &chain, 1);
+        f.legal_aid_station = Some(station);
+        for actor in [
+            Actor::LegalAid {
+                station: Uuid::now_v7(),
+            },
+            staff("/rc"),
+            Actor::Volunteer {
+                id: Some(VolunteerId(Uuid::now_v7())),
+            },
+        ] {
             assert_eq!(
-                decide(&f, &staff("/rc"), &cancel),
-                Err(forbidden(OWNER_MOVE)),
-                "{state:?}"
+                decide(&f, &actor, &Command::Unbook),
+                Err(forbidden(UNBOOK_MOVE)),
+                "{actor:?}"
             );
         }
+        assert_eq!(
+            decide(&f, &ALICE, &Command::Unbook),
+            Err(forbidden(UNBOOK_MOVE))
+        );
+        assert_eq!(decide(&f, &BOB, &Command::Unbook), Err(not_found()));
+        // A volunteer's accepted order is not the station's to give up.
+        let one = [VolunteerId(Uuid::now_v7())];
+        let mut g = facts(OrderState::Accepted, &chain, 1);
+        g.accepted = &one;
+        assert_eq!(
+            decide(&g, &by_station, &Command::Unbook),
+            Err(forbidden(UNBOOK_MOVE))
+        );
     }
 
     #[test]
@@ -916,6 +1020,7 @@ mod tests {
                 "declined",
             ),
             (Command::Start, "start", "started"),
+            (Command::Unbook, "unbook", "dispatched"),
             (Command::Complete { hours: vec![] }, "complete", "completed"),
             (
                 Command::Rate {

@@ -334,7 +334,9 @@ impl TimelineNode {
     }
     /// The move: placed, received, escalated, dispatched, accepted, declined, started,
     /// completed, rated, cancelled, reminder, overdue_alert; at a legal-aid station also
-    /// appointment_rescheduled and appointment_cancelled (notes that change nothing).
+    /// appointment_rescheduled and appointment_cancelled (notes that change nothing), and
+    /// dispatched in the role legal_aid when the appointment was cancelled (the slot given
+    /// up, the order waits for a new booking).
     async fn event(&self) -> &str {
         &self.0.event
     }
@@ -851,7 +853,9 @@ impl OrderMutation {
         .await
     }
 
-    /// Cancels an order before a volunteer accepted it, with a reason (the citizen who placed it).
+    /// Cancels an order with a reason (the citizen who placed it): before a volunteer
+    /// accepted it; at a legal-aid station until the visit begins (a booked appointment is
+    /// cancelled with it).
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,

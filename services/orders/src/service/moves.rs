@@ -186,9 +186,11 @@ fn actor_for<'a>(caller: &'a Caller, command: &Command) -> Result<Actor<'a>, Ord
         | Command::Escalate { .. }
         | Command::AutoEscalate
         | Command::Dispatch { .. } => [Role::Staff, Role::Volunteer, Role::Citizen],
-        Command::Accept | Command::Decline { .. } | Command::Start | Command::Complete { .. } => {
-            [Role::Volunteer, Role::Staff, Role::Citizen]
-        }
+        Command::Accept
+        | Command::Decline { .. }
+        | Command::Start
+        | Command::Unbook
+        | Command::Complete { .. } => [Role::Volunteer, Role::Staff, Role::Citizen],
         Command::Rate { .. } | Command::Cancel { .. } => {
             [Role::Citizen, Role::Staff, Role::Volunteer]
         }
@@ -362,11 +364,14 @@ impl Orders {
             now,
             arrival,
         );
-        if let Command::Dispatch {
-            to: Assignee::LegalAidStation(_),
-        } = command
-        {
-            // The station learns which service to book from the dispatch.
+        if matches!(
+            command,
+            Command::Dispatch {
+                to: Assignee::LegalAidStation(_),
+            } | Command::Unbook
+        ) {
+            // The station learns which service to book from the dispatch (and from the
+            // `order_dispatched` of a slot given up, which must read like one).
             body.legal_service = match categories::get(txn, &order.category).await? {
                 Some(row) => row.category()?.handling.legal_service().map(str::to_owned),
                 None => None,

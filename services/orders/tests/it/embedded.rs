@@ -236,3 +236,19 @@ async fn sqlite_with_venues_down_routes_to_the_center_and_alerts_once() {
     );
     app.stop().await;
 }
+
+/// The legal flow as `tongxin run` runs it (SQLite files, the in-process bus), through the
+/// orders and legal-aid subgraphs: placed → dispatched to a station → its consultation
+/// request → booked → accepted, a slot given up and booked again, checked in → in progress,
+/// the outcome logged → completed.
+#[tokio::test]
+async fn sqlite_and_the_memory_bus_run_a_legal_order_through_the_station() {
+    let app = TestApp::spawn_with_legal_aid_at(
+        Store::Sqlite,
+        crate::legal::at(crate::legal::MONDAY_MORNING),
+    )
+    .await;
+    assert_eq!(app.store, Store::Sqlite);
+    crate::legal::a_slot_given_up_then_the_whole_visit(&app).await;
+    app.stop().await;
+}

@@ -1,7 +1,9 @@
 //! Orders of a legal category: dispatched to a legal-aid station (checked with the legal-aid
 //! service over gRPC), then moved on by the station's visit as its events tell: booked →
 //! accepted, checked in → in progress, outcome logged → completed. A redelivered event
-//! changes nothing; an event of another station moves nothing.
+//! changes nothing; an event of another station moves nothing. A cancelled appointment
+//! sends the order back to dispatched; a booked order may still be withdrawn, which frees
+//! its slot.
 
 use std::time::Duration;
 
@@ -384,5 +386,394 @@ async fn the_station_visit_moves_the_order_to_completed_once() {
         )
         .await;
     assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    app.stop().await;
+}
+
+/// A legal-aid station at 虹桥社区 with one lawyer on Wednesday mornings (30-minute slots),
+/// as its staff set it up through the legal-aid subgraph.
+pub(crate) struct Desk {
+    pub station: String,
+    /// Staff of 虹桥社区 (they hold the orders and run the station).
+    pub staff: String,
+}
+
+pub(crate) async fn open_desk(app: &TestApp) -> Desk {
+    let station = station(app, &[LegalService::Consultation])
+        .await
+        .to_string();
+    let staff = app.staff(paths::HONGQIAO);
+    let r = app
+        .legal_aid_graphql(
+            Some(&staff),
+            "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }",
+            json!({ "i": {
+                "name": "李律师", "kind": "LAWYER", "services": ["CONSULTATION"],
+                "stationIds": [station], "accountSubject": "lawyer-1",
+                "licenceNo": "15001200000001",
+            }}),
+        )
+        .await;
+    let provider = data(&r, "addLegalAidProvider")["id"]
+        .as_str()
+        .expect("provider")
+        .to_owned();
+    let r = app
+        .legal_aid_graphql(
+            Some(&staff),
+            "mutation($s: ID!, $r: RosterRuleInput!) { addRosterRule(stationId: $s, input: $r) { id } }",
+            json!({ "s": station, "r": {
+                "weekday": "WEDNESDAY", "start": "09:00", "end": "12:00",
+                "service": "CONSULTATION", "providerIds": [provider], "slotMinutes": 30,
+            }}),
+        )
+        .await;
+    data(&r, "addRosterRule");
+    Desk { station, staff }
+}
+
+const REQUESTS: &str = "query($s: ID!) { consultationRequests(stationId: $s) { edges { node { order { id } status appointmentId } } } }";
+
+/// The station's request for `order` once its status is `status`.
+pub(crate) async fn request_is(app: &TestApp, desk: &Desk, order: &str, status: &str) {
+    let mut last = Value::Null;
+    for _ in 0..75 {
+        last = app
+            .legal_aid_graphql(Some(&desk.staff), REQUESTS, json!({ "s": desk.station }))
+            .await;
+        let found = last["data"]["consultationRequests"]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["node"]["order"]["id"] == order && e["node"]["status"] == status);
+        if found {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the request of {order} is not {status}: {last}");
+}
+
+/// A 法律咨询 of `citizen`, received by 虹桥社区 and dispatched to the desk's station, its
+/// request open there; the order id.
+pub(crate) async fn at_the_station(app: &TestApp, desk: &Desk, citizen: &str, key: &str) -> String {
+    let id = app.place_ok(citizen, "legal_consult", key).await;
+    let r = app.act(&desk.staff, RECEIVE, &id, json!({})).await;
+    assert_eq!(data(&r, "receiveOrder")["state"], "RECEIVED", "{r}");
+    let r = app
+        .act(
+            &desk.staff,
+            DISPATCH_TO,
+            &id,
+            json!({ "station": desk.station }),
+        )
+        .await;
+    assert_eq!(data(&r, "dispatchOrder")["state"], "DISPATCHED", "{r}");
+    request_is(app, desk, &id, "REQUESTED").await;
+    id
+}
+
+/// Books `starts_at` at the desk as `token`, for `order` when given; the raw response.
+pub(crate) async fn book(
+    app: &TestApp,
+    token: &str,
+    desk: &Desk,
+    starts_at: &str,
+    order: Option<&str>,
+    key: &str,
+) -> Value {
+    app.legal_aid_graphql(
+        Some(token),
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id status } }",
+        json!({ "i": {
+            "stationId": desk.station, "service": "CONSULTATION", "startsAt": starts_at,
+            "topic": "邻里纠纷", "orderId": order, "idempotencyKey": key,
+        }}),
+    )
+    .await
+}
+
+pub(crate) fn booked_id(r: &Value) -> String {
+    data(r, "bookAppointment")["id"]
+        .as_str()
+        .expect("appointment id")
+        .to_owned()
+}
+
+/// Legal aid's clock for the flows below: Monday 2026-12-07, 08:00 in the district.
+pub(crate) const MONDAY_MORNING: &str = "2026-12-07T00:00:00Z";
+/// Wednesday 2026-12-09, 09:00 and 10:00 in the district.
+pub(crate) const WED_9: &str = "2026-12-09T01:00:00Z";
+pub(crate) const WED_10: &str = "2026-12-09T02:00:00Z";
+
+pub(crate) fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .expect("time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// The whole visit of a legal order through the front doors, with a slot given up on the
+/// way: dispatched to the station → the request opens there → the citizen books → accepted
+/// → she cancels the appointment → the order is dispatched again (a real move, once, even
+/// when the cancellation arrives again) → she books another slot → accepted → checked in
+/// (now she cannot withdraw it) → the outcome is logged → completed.
+pub(crate) async fn a_slot_given_up_then_the_whole_visit(app: &TestApp) {
+    let desk = open_desk(app).await;
+    let alice = app.citizen("alice");
+    let id = at_the_station(app, &desk, "alice", "visit-flow").await;
+
+    let first = booked_id(&book(app, &alice, &desk, WED_9, Some(&id), "b1").await);
+    reaches(app, &desk.staff, &id, "ACCEPTED").await;
+    request_is(app, &desk, &id, "BOOKED").await;
+
+    let r = app
+        .legal_aid_graphql(
+            Some(&alice),
+            "mutation($id: ID!) { cancelAppointment(id: $id) { status } }",
+            json!({ "id": first }),
+        )
+        .await;
+    assert_eq!(data(&r, "cancelAppointment")["status"], "CANCELLED", "{r}");
+    let (_, given_up) = reaches(app, &desk.staff, &id, "DISPATCHED").await;
+    request_is(app, &desk, &id, "REQUESTED").await;
+    let rows = timeline(app, &desk.staff, &id).await;
+    let back: Vec<&Value> = rows
+        .iter()
+        .filter(|t| t["event"] == "dispatched" && t["role"] == "legal_aid")
+        .collect();
+    assert_eq!(back.len(), 1, "{rows:?}");
+    assert_eq!(back[0]["toState"], "DISPATCHED");
+    let note = back[0]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains(&desk.station) && note.contains("slot was given up"),
+        "{note}"
+    );
+
+    // The cancellation again: as delivered before (its own event id) and under a new id;
+    // a rescheduling note after them tells when both were handled.
+    let sent = legal_aid_events(app, "tongxin.legalaid.appointment_cancelled").await;
+    assert_eq!(sent.len(), 1);
+    let mut renewed = sent[0].clone();
+    renewed.id = uuid::Uuid::now_v7();
+    publish(
+        app,
+        &[
+            sent[0].clone(),
+            renewed,
+            appointment(
+                "appointment_rescheduled",
+                &id,
+                desk.station.parse().expect("station"),
+                1_796_778_000_000,
+            ),
+        ],
+    )
+    .await;
+    for _ in 0..75 {
+        if app
+            .timeline_events(&id)
+            .await
+            .iter()
+            .any(|e| e == "appointment_rescheduled")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = app
+        .graphql(Some(&desk.staff), ORDER, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        (&r["data"]["order"]["state"], &r["data"]["order"]["version"]),
+        (&json!("DISPATCHED"), &json!(given_up)),
+        "moved once: {r}"
+    );
+
+    // She books again; the visit runs its course.
+    let second = booked_id(&book(app, &alice, &desk, WED_10, Some(&id), "b2").await);
+    reaches(app, &desk.staff, &id, "ACCEPTED").await;
+    app.legal_aid_clock().set(at("2026-12-09T01:50:00Z"));
+    let r = app
+        .legal_aid_graphql(
+            Some(&desk.staff),
+            "mutation($id: ID!) { checkIn(id: $id) { status } }",
+            json!({ "id": second }),
+        )
+        .await;
+    assert_eq!(data(&r, "checkIn")["status"], "CHECKED_IN", "{r}");
+    reaches(app, &desk.staff, &id, "IN_PROGRESS").await;
+    // Checked in: too late to withdraw.
+    let r = app.act(&alice, super::CANCEL, &id, json!({})).await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
+    let r = app
+        .legal_aid_graphql(
+            Some(&desk.staff),
+            "mutation($id: ID!) { logConsultationOutcome(appointmentId: $id, outcome: ANSWERED) }",
+            json!({ "id": second }),
+        )
+        .await;
+    data(&r, "logConsultationOutcome");
+    reaches(app, &desk.staff, &id, "COMPLETED").await;
+    let moves: Vec<String> = app
+        .timeline_events(&id)
+        .await
+        .into_iter()
+        .filter(|e| !e.starts_with("appointment_"))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            "placed",
+            "received",
+            "dispatched",
+            "accepted",
+            "dispatched",
+            "accepted",
+            "started",
+            "completed"
+        ]
+    );
+    request_is_gone(app, &desk, &id).await;
+}
+
+/// Legal aid's published events with `subject`, as it wrote them to its outbox.
+async fn legal_aid_events(app: &TestApp, subject: &str) -> Vec<Event> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use tongxin_platform::events::outbox::entity;
+    entity::Entity::find()
+        .filter(entity::Column::Subject.eq(subject))
+        .order_by_asc(entity::Column::Seq)
+        .all(app.legal_aid().db())
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|row| Event {
+            id: row.event_id,
+            subject: row.subject.clone(),
+            ce_type: row.subject,
+            source: row.source,
+            time: row.created_at,
+            traceparent: None,
+            payload: row.payload.into(),
+        })
+        .collect()
+}
+
+/// The station lists no open request for `order` (done or cancelled).
+async fn request_is_gone(app: &TestApp, desk: &Desk, order: &str) {
+    let mut last = Value::Null;
+    for _ in 0..75 {
+        last = app
+            .legal_aid_graphql(Some(&desk.staff), REQUESTS, json!({ "s": desk.station }))
+            .await;
+        let open = last["data"]["consultationRequests"]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["node"]["order"]["id"] == order);
+        if last["errors"].is_null() && !open {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the request of {order} is still open: {last}");
+}
+
+#[tokio::test]
+async fn a_cancelled_appointment_sends_the_order_back_to_dispatched_and_a_new_booking_completes_it()
+{
+    let app = TestApp::spawn_with_legal_aid_at(super::Store::Postgres, at(MONDAY_MORNING)).await;
+    a_slot_given_up_then_the_whole_visit(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_citizen_withdraws_a_booked_order_and_the_slot_is_free_for_someone_else() {
+    let app = TestApp::spawn_with_legal_aid_at(super::Store::Postgres, at(MONDAY_MORNING)).await;
+    let desk = open_desk(&app).await;
+    let alice = app.citizen("alice");
+    let id = at_the_station(&app, &desk, "alice", "withdraw-1").await;
+    let slot = booked_id(&book(&app, &alice, &desk, WED_9, Some(&id), "w1").await);
+    reaches(&app, &desk.staff, &id, "ACCEPTED").await;
+    // The only lawyer is taken at 09:00.
+    let bob = app.citizen("bob");
+    let r = book(&app, &bob, &desk, WED_9, None, "bob-1").await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
+
+    // Booked is not yet visited: alice may still withdraw the order.
+    let r = app.act(&alice, super::CANCEL, &id, json!({})).await;
+    assert_eq!(data(&r, "cancelOrder")["state"], "CANCELLED", "{r}");
+    // The station cancels her appointment; the slot is free again and bob books it.
+    let mut last = Value::Null;
+    for _ in 0..75 {
+        last = app
+            .legal_aid_graphql(
+                Some(&desk.staff),
+                "query($id: ID!) { appointment(id: $id) { status } }",
+                json!({ "id": slot }),
+            )
+            .await;
+        if last["data"]["appointment"]["status"] == "CANCELLED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(last["data"]["appointment"]["status"], "CANCELLED", "{last}");
+    request_is_gone(&app, &desk, &id).await;
+    let r = book(&app, &bob, &desk, WED_9, None, "bob-2").await;
+    assert_eq!(data(&r, "bookAppointment")["status"], "BOOKED", "{r}");
+    let sent = legal_aid_events(&app, "tongxin.legalaid.appointment_cancelled").await;
+    assert_eq!(sent.len(), 1);
+    let body = pb::AppointmentChanged::decode(sent[0].payload.clone()).expect("body");
+    assert_eq!(
+        (body.appointment_id.as_str(), body.actor.as_str()),
+        (slot.as_str(), "alice")
+    );
+
+    // The order stays cancelled; its timeline tells why the appointment went.
+    let mut note = None;
+    for _ in 0..75 {
+        note = timeline(&app, &desk.staff, &id)
+            .await
+            .into_iter()
+            .find(|t| t["event"] == "appointment_cancelled");
+        if note.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let note = note.expect("the appointment's cancellation on the order's timeline");
+    assert_eq!(note["toState"], "CANCELLED");
+    assert!(
+        note["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the order was withdrawn"),
+        "{note}"
+    );
+    let r = app
+        .graphql(Some(&desk.staff), ORDER, json!({ "id": id }))
+        .await;
+    assert_eq!(r["data"]["order"]["state"], "CANCELLED", "{r}");
+
+    // A volunteer's accepted order is not withdrawn: that rule stands.
+    let v = app.new_volunteer().await;
+    let visit = app.place_ok("carol", "elder_visit", "withdraw-2").await;
+    let courtyard = app.staff(paths::CAIJIABA);
+    app.act(&courtyard, RECEIVE, &visit, json!({})).await;
+    app.act(
+        &courtyard,
+        DISPATCH_VOLUNTEERS,
+        &visit,
+        json!({ "volunteers": [v.to_string()] }),
+    )
+    .await;
+    let r = app
+        .act(&app.volunteer(v), super::ACCEPT, &visit, json!({}))
+        .await;
+    assert_eq!(data(&r, "acceptOrder")["state"], "ACCEPTED", "{r}");
+    let r = app
+        .act(&app.citizen("carol"), super::CANCEL, &visit, json!({}))
+        .await;
+    assert_eq!(error_code(&r), Some("CONFLICT"), "{r}");
     app.stop().await;
 }

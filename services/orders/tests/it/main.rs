@@ -79,6 +79,7 @@ pub struct TestApp {
     /// The bus the services share (NATS, or the in-process bus on SQLite).
     pub bus: SharedBus,
     hand: Option<ClockHand>,
+    legal_hand: Option<ClockHand>,
     spawned: Spawned,
 }
 
@@ -123,6 +124,20 @@ impl TestApp {
         Self::spawn_inner(Store::Postgres, Venues::Up, None, false, true).await
     }
 
+    /// [`TestApp::spawn_with_legal_aid`] on `store`, with legal aid reading the time from a
+    /// clock standing at `at` ([`TestApp::legal_aid_clock`] moves it: a check-in is on the
+    /// appointment's day).
+    pub async fn spawn_with_legal_aid_at(store: Store, at: DateTime<Utc>) -> Self {
+        let (clock, hand) = Clock::manual(at);
+        let mut app = Self::spawn_legal(store, Some(clock)).await;
+        app.legal_hand = Some(hand);
+        app
+    }
+
+    async fn spawn_legal(store: Store, legal_clock: Option<Clock>) -> Self {
+        Self::spawn_all(store, Venues::Up, None, false, Some(legal_clock)).await
+    }
+
     async fn spawn_proxied(
         store: Store,
         venues: Venues,
@@ -138,6 +153,17 @@ impl TestApp {
         at: Option<DateTime<Utc>>,
         proxied: bool,
         legal_aid: bool,
+    ) -> Self {
+        Self::spawn_all(store, venues, at, proxied, legal_aid.then_some(None)).await
+    }
+
+    /// `legal_aid`: legal aid runs too, on the system clock or the one given.
+    async fn spawn_all(
+        store: Store,
+        venues: Venues,
+        at: Option<DateTime<Utc>>,
+        proxied: bool,
+        legal_aid: Option<Option<Clock>>,
     ) -> Self {
         let mut settings = OrdersSettings {
             pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
@@ -199,14 +225,18 @@ impl TestApp {
                 .behind_proxy(tongxin_orders::NAME)
                 .behind_proxy(tongxin_volunteers::NAME);
         }
-        if legal_aid {
+        if let Some(legal_clock) = legal_aid {
+            let module =
+                tongxin_legal_aid::LegalAidModule::new(tongxin_legal_aid::LegalAidSettings {
+                    pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
+                    ..tongxin_legal_aid::default_settings()
+                });
+            let module = match legal_clock {
+                Some(clock) => module.with_clock(clock),
+                None => module,
+            };
             spawn = spawn
-                .service(tongxin_legal_aid::LegalAidModule::new(
-                    tongxin_legal_aid::LegalAidSettings {
-                        pii_key: tongxin_platform::pii::PiiCipher::generate_key_base64().into(),
-                        ..tongxin_legal_aid::default_settings()
-                    },
-                ))
+                .service(module)
                 .after(tongxin_legal_aid::NAME, |started| async move {
                     let legal_aid: &tongxin_legal_aid::service::LegalAid =
                         started.state(tongxin_legal_aid::NAME).expect("legal aid");
@@ -258,6 +288,7 @@ impl TestApp {
             store,
             bus: spawned.bus.clone(),
             hand,
+            legal_hand: None,
             spawned,
         }
     }
@@ -266,6 +297,27 @@ impl TestApp {
     /// The legal-aid service (spawned with [`TestApp::spawn_with_legal_aid`]).
     pub fn legal_aid(&self) -> &tongxin_legal_aid::service::LegalAid {
         self.spawned.state(tongxin_legal_aid::NAME)
+    }
+
+    /// The hand of legal aid's clock ([`TestApp::spawn_with_legal_aid_at`] only).
+    pub fn legal_aid_clock(&self) -> &ClockHand {
+        self.legal_hand
+            .as_ref()
+            .expect("legal aid reads the system clock: spawn with TestApp::spawn_with_legal_aid_at")
+    }
+
+    /// A GraphQL request to the legal-aid subgraph (spawned with legal aid).
+    pub async fn legal_aid_graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let url = format!(
+            "http://{}/graphql",
+            self.spawned.service(tongxin_legal_aid::NAME).http_addr()
+        );
+        tongxin_testing::graphql(&url, token, query, variables).await
     }
 
     pub fn clock(&self) -> &ClockHand {

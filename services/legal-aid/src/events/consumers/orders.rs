@@ -4,16 +4,24 @@
 //!
 //! - `order_dispatched` naming a `legal_aid_station_id`: the request opens (`requested`),
 //!   with the order's citizen (only they may book for it) and the category's service;
-//! - `order_cancelled`: an open request (not yet booked) is cancelled.
+//! - `order_cancelled` (the citizen withdrew the order, before or after booking a slot):
+//!
+//! | request | appointment | what happens, in the consumer's transaction |
+//! |---|---|---|
+//! | `requested` | none | the request is `cancelled` |
+//! | `booked` | booked | the appointment is cancelled like any cancellation (the slot is free again, `appointment_cancelled` goes out through the outbox with the withdrawing citizen as its actor; orders notes it on the order's timeline as withdrawn), and the request is `cancelled` |
+//! | `booked` | checked in | nothing: the visit goes on (orders lets nobody cancel an order in progress; this is a race with the check-in, which the check-in won) |
+//! | `booked` | no-show | the request is `cancelled` |
+//! | `done`, `cancelled` | | nothing (a redelivery) |
 //!
 //! Idempotent twice over: the platform's processed-events table drops a redelivered event,
-//! and the request is keyed by the order id (a second `order_dispatched` inserts nothing),
-//! its status changes conditional on the status it leaves.
+//! and the request is keyed by the order id (a second `order_dispatched` inserts nothing, so
+//! neither does the `order_dispatched` of an order whose slot was given up), its status
+//! changes conditional on the status it leaves.
 //!
 //! Which legal service an order asks for is the orders menu's business: the dispatch event
 //! names it (`legal_service`).
 
-use chrono::Utc;
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 use tongxin_platform::events::Event;
@@ -22,6 +30,7 @@ use tongxin_proto::events::OrderChanged;
 
 use crate::domain::LegalService;
 use crate::error::LegalAidError;
+use crate::service::LegalAid;
 use crate::service::requests::{self, NewRequest};
 use crate::store::stations as station_store;
 
@@ -31,7 +40,7 @@ pub const CONSUMER: &str = "legal-aid-orders";
 pub const FILTER: &str = "tongxin.orders.>";
 
 /// Opens and cancels consultation requests from the order events.
-pub struct OrderRequests;
+pub struct OrderRequests(pub LegalAid);
 
 fn handler_error(e: LegalAidError) -> HandlerError {
     match e {
@@ -51,20 +60,14 @@ impl Handler for OrderRequests {
         let body = OrderChanged::decode(event.payload.clone())
             .map_err(|e| HandlerError::Poison(e.to_string()))?;
         let order = uuid(&body.order_id, "order_id")?;
-        let now = Utc::now();
         if kind == "cancelled" {
-            requests::move_status(
-                txn,
-                order,
-                &[requests::REQUESTED],
-                requests::CANCELLED,
-                None,
-                now,
-            )
-            .await
-            .map_err(handler_error)?;
+            self.0
+                .withdraw_order(txn, order, &body.actor)
+                .await
+                .map_err(handler_error)?;
             return Ok(());
         }
+        let now = self.0.now();
         let Some(station) = body.legal_aid_station_id.as_deref() else {
             return Ok(());
         };

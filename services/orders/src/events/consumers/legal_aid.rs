@@ -6,7 +6,9 @@
 //! | `appointment_booked` (naming the order) | dispatched → accepted | the slot's time and the station |
 //! | `appointment_checked_in` | accepted → in progress | the station |
 //! | `consultation_logged` | in progress → completed | the outcome code |
-//! | `appointment_rescheduled`, `appointment_cancelled` | none (a timeline row only) | the new time, or that the slot was given up |
+//! | `appointment_cancelled` | accepted → dispatched (`order_dispatched` again: the citizen books anew or withdraws the order) | that the slot was given up |
+//! | `appointment_cancelled` of a withdrawn order | none (a timeline row only) | that the order was withdrawn |
+//! | `appointment_rescheduled` | none (a timeline row only) | the new time |
 //!
 //! Each move is an ordinary order move ([`Orders::apply`]): the state machine checks that
 //! the event's station is the one the order was dispatched to (`Actor::LegalAid`), and the
@@ -14,9 +16,10 @@
 //! consumer's transaction.
 //!
 //! Idempotent twice over: the platform's processed-events table drops a redelivered event,
-//! and a move whose order already stands at or past its target state is skipped, so the
-//! same visit announced twice moves the order once. An event that arrives before the one
-//! it follows (a check-in before the booking was applied) is retried, not dropped.
+//! and a move whose order already stands where it would take it is skipped (at or past the
+//! target of a visit's step; not accepted any more for a slot given up), so the same visit
+//! announced twice moves the order once. An event that arrives before the one it follows (a
+//! check-in before the booking was applied) is retried, not dropped.
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -75,8 +78,11 @@ struct Visit {
 }
 
 enum Step {
-    /// A move from `from` (skipped when the order is past it already).
+    /// A move forward from `from` (skipped when the order is past it already).
     Move { from: OrderState, command: Command },
+    /// The appointment was cancelled: an accepted order goes back to dispatched; any other
+    /// was moved already (or was withdrawn, which the timeline notes).
+    GiveUp,
     /// A timeline row only, named `event`.
     Note { event: &'static str },
 }
@@ -139,9 +145,7 @@ fn visit(event: &Event) -> Result<Option<Visit>, HandlerError> {
             ),
         ),
         "appointment_cancelled" => (
-            Step::Note {
-                event: "appointment_cancelled",
-            },
+            Step::GiveUp,
             format!(
                 "appointment at legal-aid station {} cancelled",
                 body.station_id
@@ -188,11 +192,31 @@ impl Handler for LegalAidVisits {
                 "a legal-aid event names an order not dispatched to its station");
             return Ok(());
         }
-        match visit.step {
-            Step::Note { event } => {
-                self.note(txn, &order, &visit.actor, event, &visit.note)
-                    .await
-            }
+        let Visit {
+            station,
+            actor,
+            step,
+            note,
+            ..
+        } = visit;
+        match step {
+            Step::Note { event } => self.note(txn, &order, &actor, event, &note).await,
+            Step::GiveUp => match order.state {
+                OrderState::Accepted => {
+                    let note =
+                        format!("{note}: the slot was given up; the order waits for a new booking");
+                    self.move_order(txn, &order, station, &actor, &Command::Unbook, &note)
+                        .await
+                }
+                OrderState::Cancelled => {
+                    let note = format!("{note}: the order was withdrawn");
+                    self.note(txn, &order, &actor, "appointment_cancelled", &note)
+                        .await
+                }
+                // Dispatched again already (a redelivery); a checked-in visit is never
+                // cancelled.
+                _ => Ok(()),
+            },
             Step::Move { from, command } => {
                 if order.state == OrderState::Cancelled || rank(order.state) > rank(from) {
                     // Applied already (or the citizen withdrew the order): a redelivery.
@@ -205,33 +229,45 @@ impl Handler for LegalAidVisits {
                         order.state.as_str()
                     )));
                 }
-                let who = MoveActor {
-                    actor: Actor::LegalAid {
-                        station: visit.station,
-                    },
-                    subject: &visit.actor,
-                };
-                let moved = self
-                    .0
-                    .apply(txn, &order, &who, &command, &visit.note, self.0.now())
+                self.move_order(txn, &order, station, &actor, &command, &note)
                     .await
-                    .map_err(handler_error)?;
-                match moved {
-                    Some(_) => {
-                        self.0.wake_relay();
-                        Ok(())
-                    }
-                    None => Err(HandlerError::Retry(format!(
-                        "order {} changed meanwhile",
-                        order.id
-                    ))),
-                }
             }
         }
     }
 }
 
 impl LegalAidVisits {
+    /// Makes `command` as the event's station; a racing move is retried.
+    async fn move_order(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &Order,
+        station: Uuid,
+        actor: &str,
+        command: &Command,
+        note: &str,
+    ) -> Result<(), HandlerError> {
+        let who = MoveActor {
+            actor: Actor::LegalAid { station },
+            subject: actor,
+        };
+        let moved = self
+            .0
+            .apply(txn, order, &who, command, note, self.0.now())
+            .await
+            .map_err(handler_error)?;
+        match moved {
+            Some(_) => {
+                self.0.wake_relay();
+                Ok(())
+            }
+            None => Err(HandlerError::Retry(format!(
+                "order {} changed meanwhile",
+                order.id
+            ))),
+        }
+    }
+
     /// A timeline row that changes nothing (like the scheduler's notices, no version bump).
     async fn note(
         &self,
