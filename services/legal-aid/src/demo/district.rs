@@ -157,9 +157,12 @@ async fn write(
         shuffle(&mut mix, &mut picked);
         picked.truncate(wanted as usize);
         picked.sort_unstable();
-        for i in picked {
+        for (k, i) in picked.into_iter().enumerate() {
             let slot = &roster[i];
-            let fate = fate(slot.service, &mut mix);
+            let drawn = fate(slot.service, &mut mix);
+            // Every station has at least one no-show, so even a small (scaled-down) district
+            // shows the no-show rate whatever the draw.
+            let fate = if k == 1 { Fate::NoShow } else { drawn };
             let n = rows.appointments.len();
             let subject = format!("district-citizen-{}", mix.below(citizens));
             let phone = if mix.below(100) < WITH_PHONE {
