@@ -433,7 +433,11 @@ async fn main() -> anyhow::Result<()> {
     let split = Split::start(Data::Demo, &router_env).await?;
     let mut replicas = Vec::new();
     for i in 1..routers() {
-        replicas.push(split.another_router(&format!("router-{i}"), &router_env).await?);
+        replicas.push(
+            split
+                .another_router(&format!("router-{i}"), &router_env)
+                .await?,
+        );
     }
     println!("placing {most} orders, one per watcher …");
     let started = Instant::now();
@@ -541,7 +545,10 @@ async fn main() -> anyhow::Result<()> {
         );
         scenario.add(
             Figure::new(
-                format!("{watching} watchers, router memory per 1,000 ({} routers)", ws_urls.len()),
+                format!(
+                    "{watching} watchers, router memory per 1,000 ({} routers)",
+                    ws_urls.len()
+                ),
                 per_thousand(router_rss, router_rss0),
                 "MiB",
             )

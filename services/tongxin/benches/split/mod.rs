@@ -177,7 +177,13 @@ impl Split {
         name: &str,
         router_env: &[(&str, String)],
     ) -> anyhow::Result<RouterProcess> {
-        start_router(&self.dir.path().join(name), &self.keys, &self.services, router_env).await
+        start_router(
+            &self.dir.path().join(name),
+            &self.keys,
+            &self.services,
+            router_env,
+        )
+        .await
     }
 
     /// The router's own GraphQL URL (behind the guard).

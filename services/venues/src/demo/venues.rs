@@ -291,23 +291,6 @@ pub async fn seed_venues_and_activities(
     Ok((all.len(), planned.len()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mix_is_deterministic_and_bounded() {
-        let mut a = Mix(1);
-        let mut b = Mix(1);
-        for _ in 0..1000 {
-            let (x, y) = (a.signed(), b.signed());
-            assert_eq!(x, y);
-            assert!((-1.0..1.0).contains(&x));
-        }
-        assert_eq!(short("昌元街道新时代文明实践所"), "昌元街道");
-    }
-}
-
 /// 玉带河生态文化公园, the district's open-air venue at the center, named in the district's
 /// account (the location is approximate): the demo and the district profile both hold it.
 pub(super) fn yudaihe_park(id: VenueId, center: OrgUnitId) -> anyhow::Result<Venue> {
@@ -324,4 +307,21 @@ pub(super) fn yudaihe_park(id: VenueId, center: OrgUnitId) -> anyhow::Result<Ven
         photo_urls: Vec::new(),
         status: VenueStatus::Active,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_is_deterministic_and_bounded() {
+        let mut a = Mix(1);
+        let mut b = Mix(1);
+        for _ in 0..1000 {
+            let (x, y) = (a.signed(), b.signed());
+            assert_eq!(x, y);
+            assert!((-1.0..1.0).contains(&x));
+        }
+        assert_eq!(short("昌元街道新时代文明实践所"), "昌元街道");
+    }
 }
