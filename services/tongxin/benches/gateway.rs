@@ -95,22 +95,6 @@ async fn main() -> anyhow::Result<()> {
         },
     })
     .await?;
-    // The same router with one HTTP worker thread: on a small node the router's server
-    // threads, its subgraph client's runtime and the services share few cores, and each
-    // hand-off between threads costs a wake-up. Measured beside the default to show
-    // whether fewer threads cut the latency it adds (`ROUTER_HTTP_WORKERS`).
-    let one_worker = RouterProcess::start(RouterOptions {
-        binary: &binary,
-        work_dir: &dir.path().join("router-one-worker"),
-        listen: format!("127.0.0.1:{}", free_port()).parse()?,
-        jwks: spawned.keys().jwks_path(),
-        subgraphs: &routes,
-        log_file: Some(&dir.path().join("router-one-worker.log")),
-        env: &[("ROUTER_HTTP_WORKERS", "1".to_owned())],
-        persisted_only: false,
-        guard: tongxin_guard::GuardSettings::default(),
-    })
-    .await?;
 
     let body = json!({
         "query": QUERY,
@@ -131,11 +115,6 @@ async fn main() -> anyhow::Result<()> {
         Way {
             label: "guard + router (what clients reach)",
             url: router.url().to_owned(),
-            samples: Vec::new(),
-        },
-        Way {
-            label: "router, one HTTP worker",
-            url: one_worker.router_url().to_owned(),
             samples: Vec::new(),
         },
     ];
@@ -203,18 +182,8 @@ async fn main() -> anyhow::Result<()> {
         added(p50s[2], p50s[1]),
         "ms",
     ));
-    println!(
-        "a router with one HTTP worker adds {:.3} ms at p50 over the subgraph",
-        added(p50s[3], p50s[0]),
-    );
-    s.add(Figure::new(
-        "router with one HTTP worker: p50 added over the subgraph",
-        added(p50s[3], p50s[0]),
-        "ms",
-    ));
     s.save()?;
     router.stop(Duration::from_secs(5)).await?;
-    one_worker.stop(Duration::from_secs(5)).await?;
     spawned.stop().await;
     Ok(())
 }
