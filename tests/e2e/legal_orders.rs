@@ -45,6 +45,57 @@ async fn ok(platform: &Platform, token: &str, query: &str, vars: Value, field: &
     data(&r, field).clone()
 }
 
+/// 虹桥社区's legal-aid station offering `services`, with one lawyer (李律师, the
+/// [`LAWYER`] account) giving consultations on Wednesday mornings in 30-minute slots;
+/// returns the station's id.
+async fn hongqiao_station_with_a_lawyer(
+    platform: &Platform,
+    staff: &str,
+    services: Value,
+) -> String {
+    let station = ok(
+        platform,
+        staff,
+        "mutation($i: CreateLegalAidStationInput!) { createLegalAidStation(input: $i) { id } }",
+        json!({ "i": {
+            "unitId": demo::unit_id(paths::HONGQIAO).0.to_string(),
+            "name": "虹桥社区公共法律服务点", "address": "虹桥社区便民服务中心",
+            "services": services, "minNoticeMinutes": 60, "horizonDays": 30,
+        }}),
+        "createLegalAidStation",
+    )
+    .await["id"]
+        .as_str()
+        .expect("station id")
+        .to_owned();
+    let provider = ok(
+        platform,
+        staff,
+        "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }",
+        json!({ "i": {
+            "name": "李律师", "kind": "LAWYER", "services": ["CONSULTATION"],
+            "stationIds": [station], "accountSubject": LAWYER, "licenceNo": "15001200000001",
+        }}),
+        "addLegalAidProvider",
+    )
+    .await["id"]
+        .as_str()
+        .expect("provider id")
+        .to_owned();
+    ok(
+        platform,
+        staff,
+        "mutation($s: ID!, $r: RosterRuleInput!) { addRosterRule(stationId: $s, input: $r) { id } }",
+        json!({ "s": station, "r": {
+            "weekday": "WEDNESDAY", "start": "09:00", "end": "12:00", "service": "CONSULTATION",
+            "providerIds": [provider], "slotMinutes": 30,
+        }}),
+        "addRosterRule",
+    )
+    .await;
+    station
+}
+
 #[tokio::test]
 async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through_the_router() {
     // Legal aid's clock stands on Monday 2026-12-07, 08:00 in the district, and walks to the
@@ -63,46 +114,9 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
     let lawyer = platform.sign(LAWYER, &[Role::LegalAidProvider], None);
 
     // 虹桥社区's legal-aid station: a lawyer on Wednesday mornings.
-    let station = ok(
-        &platform,
-        &staff,
-        "mutation($i: CreateLegalAidStationInput!) { createLegalAidStation(input: $i) { id } }",
-        json!({ "i": {
-            "unitId": demo::unit_id(paths::HONGQIAO).0.to_string(),
-            "name": "虹桥社区公共法律服务点", "address": "虹桥社区便民服务中心",
-            "services": ["CONSULTATION", "MEDIATION"], "minNoticeMinutes": 60, "horizonDays": 30,
-        }}),
-        "createLegalAidStation",
-    )
-    .await["id"]
-        .as_str()
-        .expect("station id")
-        .to_owned();
-    let provider = ok(
-        &platform,
-        &staff,
-        "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }",
-        json!({ "i": {
-            "name": "李律师", "kind": "LAWYER", "services": ["CONSULTATION"],
-            "stationIds": [station], "accountSubject": LAWYER, "licenceNo": "15001200000001",
-        }}),
-        "addLegalAidProvider",
-    )
-    .await["id"]
-        .as_str()
-        .expect("provider id")
-        .to_owned();
-    ok(
-        &platform,
-        &staff,
-        "mutation($s: ID!, $r: RosterRuleInput!) { addRosterRule(stationId: $s, input: $r) { id } }",
-        json!({ "s": station, "r": {
-            "weekday": "WEDNESDAY", "start": "09:00", "end": "12:00", "service": "CONSULTATION",
-            "providerIds": [provider], "slotMinutes": 30,
-        }}),
-        "addRosterRule",
-    )
-    .await;
+    let station =
+        hongqiao_station_with_a_lawyer(&platform, &staff, json!(["CONSULTATION", "MEDIATION"]))
+            .await;
 
     // The menu says who handles 法律咨询.
     let menu = ok(
@@ -327,47 +341,8 @@ async fn a_booked_legal_order_is_withdrawn_and_its_slot_goes_to_someone_else_thr
     let citizen = platform.sign(CITIZEN, &[Role::Citizen], None);
     let other = platform.sign("wx-e2e-legal-other", &[Role::Citizen], None);
     let staff = platform.sign("staff-hongqiao", &[Role::Staff], Some(paths::HONGQIAO));
-    let station = ok(
-        &platform,
-        &staff,
-        "mutation($i: CreateLegalAidStationInput!) { createLegalAidStation(input: $i) { id } }",
-        json!({ "i": {
-            "unitId": demo::unit_id(paths::HONGQIAO).0.to_string(),
-            "name": "虹桥社区公共法律服务点", "address": "虹桥社区便民服务中心",
-            "services": ["CONSULTATION"], "minNoticeMinutes": 60, "horizonDays": 30,
-        }}),
-        "createLegalAidStation",
-    )
-    .await["id"]
-        .as_str()
-        .expect("station id")
-        .to_owned();
     // One lawyer: the 09:00 slot is someone's or free.
-    let provider = ok(
-        &platform,
-        &staff,
-        "mutation($i: AddLegalAidProviderInput!) { addLegalAidProvider(input: $i) { id } }",
-        json!({ "i": {
-            "name": "李律师", "kind": "LAWYER", "services": ["CONSULTATION"],
-            "stationIds": [station], "accountSubject": LAWYER, "licenceNo": "15001200000001",
-        }}),
-        "addLegalAidProvider",
-    )
-    .await["id"]
-        .as_str()
-        .expect("provider id")
-        .to_owned();
-    ok(
-        &platform,
-        &staff,
-        "mutation($s: ID!, $r: RosterRuleInput!) { addRosterRule(stationId: $s, input: $r) { id } }",
-        json!({ "s": station, "r": {
-            "weekday": "WEDNESDAY", "start": "09:00", "end": "12:00", "service": "CONSULTATION",
-            "providerIds": [provider], "slotMinutes": 30,
-        }}),
-        "addRosterRule",
-    )
-    .await;
+    let station = hongqiao_station_with_a_lawyer(&platform, &staff, json!(["CONSULTATION"])).await;
     let id = ok(
         &platform,
         &citizen,
