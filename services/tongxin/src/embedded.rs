@@ -430,14 +430,16 @@ async fn seed_orders(started: &Started, key: &SigningKey) -> anyhow::Result<()> 
         }
         // The last quarter's evaluation, published, so the console shows a frozen ranking.
         // It asks venues and volunteers for a quarter of the whole district, which on a
-        // machine busy starting everything may outlast one call's timeout: try a few times.
-        for attempt in 1..=3 {
+        // machine busy starting everything may outlast one call's timeout: try again, waiting
+        // longer each time (1, 2, 4 … 16 s: about a minute in all), then give up with a warning.
+        const ATTEMPTS: u32 = 6;
+        for attempt in 1..=ATTEMPTS {
             match tongxin_orders::demo::publish_last_quarter(orders, key, center).await {
                 Ok(Some(version)) => tracing::info!(version, "demo evaluation published"),
                 Ok(None) => {}
-                Err(e) if attempt < 3 => {
+                Err(e) if attempt < ATTEMPTS => {
                     tracing::info!(attempt, error = ?e, "demo evaluation not published yet; trying again");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(1 << (attempt - 1))).await;
                     continue;
                 }
                 Err(e) => tracing::warn!(error = ?e, "demo evaluation not published"),

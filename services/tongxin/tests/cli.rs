@@ -79,6 +79,24 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     })
     .await
     .expect("ready within 120 s");
+    // run logs to stdout: keep reading it into a file, or once the pipe's buffer is full
+    // every log line blocks run's own work (the demo's publication below among it).
+    let stdout_log = logs.path().join("run.stdout");
+    let drain = {
+        let path = stdout_log.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut file = tokio::fs::File::create(&path).await.expect("stdout log");
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = file.write_all(format!("{line}\n").as_bytes()).await;
+            }
+        })
+    };
+    let run_said = move || {
+        let said = std::fs::read_to_string(&stdout_log).unwrap_or_default();
+        let tail: Vec<&str> = said.lines().rev().take(40).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
     assert_eq!(url, format!("http://127.0.0.1:{port}/graphql"));
     {
         use std::os::unix::fs::PermissionsExt;
@@ -122,15 +140,17 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
     // The demo published the last ended quarter's evaluation: a frozen ranking, through the
     // router, for the center's staff.
     // The demo hooks may still be running when the tokens are printed: ask until the
-    // publication is there (bounded).
+    // publication is there (bounded). Asking for version 1 reads the stored publication
+    // (NOT_FOUND until it exists); without it every poll would compute the live ranking of
+    // the whole district, keeping venues busy with the very work the publication waits for.
     let quarter = tongxin_orders::demo::previous_quarter(chrono::Utc::now());
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let first = loop {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let (first, ranking) = loop {
         let ranking: serde_json::Value = reqwest::Client::new()
             .post(&url)
             .bearer_auth(&tokens[3])
             .json(&serde_json::json!({
-                "query": "query($q: String!) { evaluationRanking(quarter: $q, level: COURTYARD, first: 3) { edges { node { rank published version lines { criterion } } } } }",
+                "query": "query($q: String!) { evaluationRanking(quarter: $q, level: COURTYARD, version: 1, first: 3) { edges { node { rank published version lines { criterion } } } } }",
                 "variables": { "q": quarter }
             }))
             .send()
@@ -141,9 +161,9 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
             .expect("json");
         let first = ranking["data"]["evaluationRanking"]["edges"][0]["node"].clone();
         if first["published"] == true || std::time::Instant::now() > deadline {
-            break first;
+            break (first, ranking);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     };
     assert_eq!(
         (
@@ -156,7 +176,8 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
             serde_json::json!(true),
             serde_json::json!(1)
         ),
-        "{first}"
+        "{ranking}\nrun's last lines:\n{}",
+        run_said()
     );
     assert_eq!(first["lines"].as_array().map(Vec::len), Some(8), "{first}");
 
@@ -309,6 +330,8 @@ async fn run_starts_everything_answers_and_stops_cleanly_on_sigterm() {
 
     let status = terminate(&mut child).await;
     assert!(status.success(), "clean exit, got {status}");
+    // Its stdout closed with it.
+    drain.await.expect("stdout read to its end");
     // The router went down with it.
     let router_gone = wait_until(Duration::from_secs(10), || async move {
         tokio::net::TcpStream::connect(("127.0.0.1", port))

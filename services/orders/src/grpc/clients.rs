@@ -73,6 +73,11 @@ pub(crate) fn as_service<T>(
 
 /// The most units one evaluation call to venues or volunteers names (both servers' limit).
 pub(crate) const EVALUATION_BATCH: usize = 1000;
+/// How many times the per-call timeout the evaluation's questions get. They are batch reads
+/// of a whole district's quarter (venues computes the rhythm of every unit at once), not the
+/// lookups on a citizen's path the timeout is set for: on SQLite or a busy replica one can
+/// take several seconds, and then it should finish rather than fail the publication.
+pub(crate) const EVALUATION_TIMEOUT_FACTOR: u32 = 10;
 /// The most units a district may have for the quarterly evaluation's walk down the tree (a
 /// bound on a misbehaving tree).
 const MAX_DISTRICT_UNITS: usize = 20_000;
@@ -107,7 +112,8 @@ pub const CHAIN_TTL: Duration = Duration::from_secs(30);
 type Chains = Arc<TtlCache<uuid::Uuid, Vec<Unit>>>;
 
 /// The venues OrgService, and its VenueService and RhythmService for the links of an order
-/// filed on behalf (one channel for the three).
+/// filed on behalf and the evaluation (the rhythm on a channel of its own, with the
+/// evaluation's longer timeout).
 #[derive(Clone)]
 pub struct VenuesClient {
     client: OrgServiceClient<Channel>,
@@ -120,11 +126,11 @@ pub struct VenuesClient {
 impl VenuesClient {
     /// A lazy client of `url`, calling with orders' service `credential`.
     pub fn new(url: &str, timeout: Duration, credential: ServiceTokens) -> anyhow::Result<Self> {
-        let channel = channel(url, timeout)?;
+        let lookups = channel(url, timeout)?;
         Ok(Self {
-            client: OrgServiceClient::new(channel.clone()),
-            activities: VenueServiceClient::new(channel.clone()),
-            rhythm: RhythmServiceClient::new(channel),
+            client: OrgServiceClient::new(lookups.clone()),
+            activities: VenueServiceClient::new(lookups),
+            rhythm: RhythmServiceClient::new(channel(url, timeout * EVALUATION_TIMEOUT_FACTOR)?),
             chains: Arc::new(TtlCache::new(CHAIN_TTL, 10_000)),
             credential,
         })

@@ -11,7 +11,7 @@ use tongxin_proto::volunteers as volunteers_pb;
 use tongxin_proto::volunteers::volunteer_service_client::VolunteerServiceClient;
 use tonic::transport::Channel;
 
-use super::clients::{CallError, EVALUATION_BATCH, as_service, channel};
+use super::clients::{CallError, EVALUATION_BATCH, EVALUATION_TIMEOUT_FACTOR, as_service, channel};
 
 /// The volunteers client of the evaluation.
 #[derive(Clone)]
@@ -28,7 +28,10 @@ impl EvaluationSources {
         credential: ServiceTokens,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            volunteers: VolunteerServiceClient::new(channel(volunteers_url, timeout)?),
+            volunteers: VolunteerServiceClient::new(channel(
+                volunteers_url,
+                timeout * EVALUATION_TIMEOUT_FACTOR,
+            )?),
             credential,
         })
     }
