@@ -96,10 +96,9 @@ async fn hongqiao_station_with_a_lawyer(
     station
 }
 
-#[tokio::test]
-async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through_the_router() {
-    // Legal aid's clock stands on Monday 2026-12-07, 08:00 in the district, and walks to the
-    // appointment's day for the visit.
+/// The order loop through the router, legal aid's clock standing on Monday 2026-12-07,
+/// 08:00 in the district (its hand walks it on).
+async fn platform_on_monday() -> (Platform, tongxin_platform::clock::ClockHand) {
     let (clock, hand) = tongxin_platform::clock::Clock::manual(at("2026-12-07T00:00:00Z"));
     let platform = Platform::start_with(
         Subgraphs::OrderLoop,
@@ -109,6 +108,14 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
         },
     )
     .await;
+    (platform, hand)
+}
+
+#[tokio::test]
+async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through_the_router() {
+    // Legal aid's clock stands on Monday 2026-12-07, 08:00 in the district, and walks to the
+    // appointment's day for the visit.
+    let (platform, hand) = platform_on_monday().await;
     let citizen = platform.sign(CITIZEN, &[Role::Citizen], None);
     let staff = platform.sign("staff-hongqiao", &[Role::Staff], Some(paths::HONGQIAO));
     let lawyer = platform.sign(LAWYER, &[Role::LegalAidProvider], None);
@@ -329,15 +336,7 @@ async fn a_legal_order_is_booked_at_a_station_and_completed_by_the_visit_through
 /// books the freed slot.
 #[tokio::test]
 async fn a_booked_legal_order_is_withdrawn_and_its_slot_goes_to_someone_else_through_the_router() {
-    let (clock, _hand) = tongxin_platform::clock::Clock::manual(at("2026-12-07T00:00:00Z"));
-    let platform = Platform::start_with(
-        Subgraphs::OrderLoop,
-        Options {
-            legal_aid_clock: Some(clock),
-            ..Options::default()
-        },
-    )
-    .await;
+    let (platform, _hand) = platform_on_monday().await;
     let citizen = platform.sign(CITIZEN, &[Role::Citizen], None);
     let other = platform.sign("wx-e2e-legal-other", &[Role::Citizen], None);
     let staff = platform.sign("staff-hongqiao", &[Role::Staff], Some(paths::HONGQIAO));
